@@ -1,0 +1,21 @@
+"""The assistant: a stateless conversation layer that gathers the patient and recommends.
+
+Public API (what serving/ calls):
+
+    AssistantConfig      where the model is served, which adapters exist
+    Assistant            .model_ids(), .set_adapters(), async .respond(messages, model)
+    AssistantTurn        content (what the clinician reads) + rxassist (structured result)
+    build_ui             the Gradio chat (assistant.ui, imported lazily: gradio is heavy)
+"""
+
+from assistant.config import AssistantConfig
+from assistant.core import Assistant, AssistantTurn
+
+__all__ = ["AssistantConfig", "Assistant", "AssistantTurn", "build_ui"]
+
+
+def __getattr__(name: str):
+    if name == "build_ui":
+        from assistant.ui import build_ui
+        return build_ui
+    raise AttributeError(name)

@@ -1,0 +1,190 @@
+"""The dialogue policy: what a conversation has established, and what is still required.
+
+The API is stateless, so the consultation is re-derived from the whole message history on
+every turn: each user turn is screened and extracted, then folded in order. The only thing read
+back from the assistant's own turns is which fields it asked for (the "Still needed:" line),
+so a bare "none" or "unknown" answers exactly those questions.
+
+Required before recommending (CONTRACTS section 4): the diagnosis; age; sex; pregnancy when
+relevant (female aged 12-55, or of unknown age); allergies ("none" accepted). A field stated as
+unknown counts as answered, except the diagnosis, without which there is nothing to recommend for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rxassist.cases import Diagnosis, Patient
+
+from assistant.diagnosis import expand_abbreviations
+from assistant.extract import Extractor, Findings
+from assistant.screen import Screen, screen
+
+PATIENT_FIELDS = ("age", "sex", "pregnant", "weight_kg", "allergies", "current_medications")
+LIST_FIELDS = ("allergies", "current_medications")
+CHILDBEARING_AGE = (12, 55)
+
+# How each required field is asked for; the phrases are also how asked fields are read back.
+QUESTIONS: dict[str, str] = {
+    "diagnosis": "the diagnosis",
+    "age": "age",
+    "sex": "sex",
+    "pregnant": "pregnancy status",
+    "allergies": 'drug allergies (or "none")',
+}
+STILL_NEEDED = "Still needed:"
+_STILL_NEEDED_RE = re.compile(rf"^\W*{re.escape(STILL_NEEDED)}\W*(.+)$", re.M)
+
+
+@dataclass
+class Consultation:
+    values: dict[str, Any] = field(default_factory=dict)   # patient fields + "diagnosis"
+    unknown: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    injections: list[str] = field(default_factory=list)
+
+    def pregnancy_relevant(self) -> bool:
+        if self.values.get("sex") != "female":
+            return False
+        age = self.values.get("age")
+        return age is None or CHILDBEARING_AGE[0] <= age <= CHILDBEARING_AGE[1]
+
+    def required(self) -> list[str]:
+        fields = ["diagnosis", "age", "sex"]
+        if self.pregnancy_relevant():
+            fields.append("pregnant")
+        fields.append("allergies")
+        return fields
+
+    def missing(self) -> list[str]:
+        return [f for f in self.required()
+                if f not in self.values and (f == "diagnosis" or f not in self.unknown)]
+
+    def patient(self) -> Patient:
+        data = {k: self.values[k] for k in PATIENT_FIELDS if k in self.values}
+        if self.values.get("sex") == "male":
+            data["pregnant"] = None
+        return Patient.model_validate(data)
+
+    def diagnosis(self) -> Diagnosis | None:
+        text = self.values.get("diagnosis")
+        return Diagnosis(text=expand_abbreviations(text)) if text else None
+
+    def unknown_fields(self) -> list[str]:
+        """Fields the recommendation could not take into account (stated unknown or never given)."""
+        out = []
+        for f in PATIENT_FIELDS:
+            if f == "pregnant" and not self.pregnancy_relevant():
+                continue
+            if f not in self.values:
+                out.append(f)
+        return out
+
+
+@dataclass
+class Folded:
+    consultation: Consultation
+    last: Screen                      # the latest user turn, screened
+    last_findings: Findings | None    # None when that turn was refused before extraction
+
+
+def asked_fields(assistant_text: str) -> set[str]:
+    m = _STILL_NEEDED_RE.search(assistant_text or "")
+    if not m:
+        return set()
+    line = m.group(1).lower()
+    return {f for f, phrase in QUESTIONS.items() if phrase.split(" (")[0] in line}
+
+
+def _merge(c: Consultation, f: Findings, asked: set[str]) -> None:
+    for name in f.unknown:
+        if name in LIST_FIELDS and c.values.get(name):
+            continue   # "other allergies unknown" keeps the allergies already named
+        c.values.pop(name, None)
+        c.unknown.add(name)
+    for name, value in f.values.items():
+        if name == "diagnosis":
+            continue
+        if name in LIST_FIELDS and not f.correction:
+            existing = c.values.get(name)
+            if existing and value == []:
+                continue   # a stray "none" never erases a named allergy; "Correction:" does
+            merged = list(existing or []) + [v for v in value if v not in (existing or [])]
+            c.values[name] = merged
+        else:
+            c.values[name] = value
+        c.unknown.discard(name)
+    # The diagnosis: stated ones replace; loose clauses fill it only when it is wanted.
+    if "diagnosis" in f.values:
+        c.values["diagnosis"] = f.values["diagnosis"]
+        c.unknown.discard("diagnosis")
+    elif f.diagnosis_candidates and ("diagnosis" not in c.values or "diagnosis" in asked
+                                     or f.correction):
+        c.values["diagnosis"] = ", ".join(f.diagnosis_candidates)
+        c.unknown.discard("diagnosis")
+    # Bare answers ("none", "unknown", "yes", "45") answer the questions just asked.
+    open_asked = [a for a in asked if a not in f.values and a not in f.unknown]
+    if f.bare_none and f.bare_no and {"allergies", "pregnant"} <= set(open_asked):
+        # A lone "no" to "pregnancy status, drug allergies?" answers neither safely; ask again.
+        open_asked = [a for a in open_asked if a not in ("allergies", "pregnant")]
+    if f.bare_none and "allergies" in open_asked:
+        c.values["allergies"] = []
+        c.unknown.discard("allergies")
+    if f.bare_number is not None and "age" in open_asked and 0 <= f.bare_number <= 125:
+        c.values["age"] = f.bare_number
+        c.unknown.discard("age")
+    if (f.bare_yes or f.bare_no) and "pregnant" in open_asked:
+        c.values["pregnant"] = bool(f.bare_yes)
+        c.unknown.discard("pregnant")
+    if f.bare_unknown or f.proceed:
+        for a in open_asked:
+            if a != "diagnosis" and a not in c.values:
+                c.unknown.add(a)
+    for note in f.notes:
+        if note not in c.notes:
+            c.notes.append(note)
+
+
+def content_text(content: Any) -> str:
+    """OpenAI message content: a string, or a list of parts of which text parts count."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content
+                         if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
+def fold(messages: list[dict], extractor: Extractor) -> Folded:
+    """Replay the history. Refused user turns contribute nothing to the consultation."""
+    c = Consultation()
+    asked: set[str] = set()
+    last: Screen | None = None
+    last_findings: Findings | None = None
+    for msg in messages:
+        role = msg.get("role")
+        text = content_text(msg.get("content"))
+        if role == "assistant":
+            asked = asked_fields(text)
+            continue
+        if role != "user":
+            continue   # client system prompts never steer extraction or the model
+        last = screen(text)
+        last_findings = None
+        if last.harmful:
+            asked = set()
+            continue
+        findings = extractor.extract(last.text)
+        last_findings = findings
+        if last.off_topic and not findings.patient_facts:
+            asked = set()
+            continue
+        _merge(c, findings, asked)
+        c.injections += last.injections
+        asked = set()
+    assert last is not None, "fold() needs at least one user message"
+    return Folded(c, last, last_findings)

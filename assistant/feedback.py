@@ -1,0 +1,55 @@
+"""Per-drug clinician feedback from the UI, stored locally in the eval suite's review CSV format
+(eval.review.REVIEW_COLUMNS), so `rxassist eval` can read UI feedback like any other review."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from rxassist.cases import Patient
+from rxassist.errors import InvalidInput
+from rxassist.paths import rxassist_home
+
+VERDICTS = {"appropriate": "yes", "not appropriate": "no", "unsure": "unsure"}
+SOURCE_PREFIX = "assistant-ui"
+
+
+def feedback_path() -> Path:
+    return rxassist_home() / "feedback" / "reviews.csv"
+
+
+def consultation_id(result: dict[str, Any]) -> str:
+    """A stable id for the consultation a recommendation came from, without storing its text
+    twice: a short hash of the structured patient + diagnosis."""
+    basis = json.dumps({"patient": result.get("patient"), "diagnosis": result.get("diagnosis")},
+                       sort_keys=True)
+    return "ui-" + hashlib.sha256(basis.encode()).hexdigest()[:12]
+
+
+def feedback_row(result: dict[str, Any], drug: str, verdict: str, comment: str = "",
+                 reviewer: str = "") -> dict[str, str]:
+    from eval.review import patient_summary
+
+    if verdict not in VERDICTS:
+        raise InvalidInput(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}",
+                           param="verdict")
+    recs = {r["drug"]: r for r in result.get("recommendations") or []}
+    if drug not in recs:
+        raise InvalidInput(f"{drug!r} is not one of the recommended drugs", param="drug")
+    dx = result.get("diagnosis") or {}
+    return {"case_id": consultation_id(result), "diagnosis": dx.get("text", ""),
+            "patient_summary": patient_summary(Patient.model_validate(result.get("patient") or {})),
+            "recommended_drug": drug, "rationale": recs[drug].get("rationale") or "",
+            "appropriate": VERDICTS[verdict], "comment": comment.strip(), "reviewer": reviewer,
+            "source": f"{SOURCE_PREFIX}:{result.get('model', '')}"}
+
+
+def save_feedback(result: dict[str, Any], drug: str, verdict: str, comment: str = "",
+                  reviewer: str = "", path: Path | None = None) -> Path:
+    from eval.review import append_review_rows
+
+    target = path or feedback_path()
+    append_review_rows(target, [feedback_row(result, drug, verdict, comment, reviewer)])
+    return target

@@ -1,0 +1,130 @@
+"""The text a clinician reads. Flags come first; nothing flagged is ever left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.dialogue import QUESTIONS, STILL_NEEDED, Consultation
+
+DISCLAIMER = "This supports a clinician's decision; it does not replace it."
+SEVERITY_MARK = {"critical": "⛔ CRITICAL", "warning": "⚠️ WARNING", "info": "ℹ️ INFO"}
+FIELD_NAMES = {"age": "age", "sex": "sex", "pregnant": "pregnancy status", "weight_kg": "weight",
+               "allergies": "allergies", "current_medications": "current medications",
+               "diagnosis": "diagnosis"}
+
+
+def _age(age: float) -> str:
+    if age < 2:
+        return f"{round(age * 12)}-month-old"
+    return f"{age:g}-year-old"
+
+
+def _list(values: list[str] | None) -> str:
+    return ", ".join(values) if values else "none"
+
+
+def understood(c: Consultation) -> str:
+    """One line the clinician can check: every field, known, unknown or not yet given."""
+    v = c.values
+    parts: list[str] = []
+    who = []
+    if "age" in v:
+        who.append(_age(v["age"]))
+    elif "age" in c.unknown:
+        who.append("age unknown")
+    if "sex" in v:
+        who.append(v["sex"])
+    elif "sex" in c.unknown:
+        who.append("sex unknown")
+    if who:
+        parts.append(" ".join(who))
+    if "pregnant" in v and v.get("sex") != "male":
+        parts.append("pregnant" if v["pregnant"] else "not pregnant")
+    elif "pregnant" in c.unknown:
+        parts.append("pregnancy status unknown")
+    if "weight_kg" in v:
+        parts.append(f"{v['weight_kg']:g} kg")
+    for name in ("allergies", "current_medications"):
+        label = FIELD_NAMES[name]
+        if name in v:
+            parts.append(f"{label}: {_list(v[name])}")
+        elif name in c.unknown:
+            parts.append(f"{label}: unknown")
+    for note in c.notes:
+        parts.append(note)
+    dx = c.diagnosis()
+    parts.append(f"diagnosis: {dx.text if dx else '—'}")
+    return "; ".join(parts)
+
+
+def needs_info(c: Consultation, missing: list[str]) -> str:
+    lines = [f"Understood so far: {understood(c)}.",
+             f"{STILL_NEEDED} {', '.join(QUESTIONS[m] for m in missing)}"]
+    if missing != ["diagnosis"]:
+        lines.append('If something is not known, say so (e.g. "allergies unknown") and I will '
+                     "go ahead and tell you what I could not check.")
+    else:
+        lines.append("I need the diagnosis (or the condition to treat) to recommend anything.")
+    if c.injections:
+        lines.append(_INJECTION_NOTE)
+    return "\n".join(lines)
+
+
+_INJECTION_NOTE = ("Instructions addressed to me inside the consultation were ignored; every drug "
+                   "is always checked by the guardrails.")
+
+
+def refusal(kind: str) -> str:
+    if kind == "injection":
+        return ("I can't follow instructions that change how I work: every drug I suggest is checked "
+                "by the guardrails and shown with its flags. Describe the patient and the diagnosis "
+                "and I will recommend.")
+    return ("I can only help a clinician choose drugs for a patient's diagnosis, so I can't help "
+            "with this request.")
+
+
+def _flag_line(flag: dict[str, Any]) -> str:
+    mark = SEVERITY_MARK.get(flag.get("severity", ""), str(flag.get("severity", "")).upper())
+    drugs = ", ".join(flag.get("drugs") or [])
+    basis = flag.get("basis")
+    line = f"- {mark} · {flag.get('kind')}"
+    if drugs:
+        line += f" · {drugs}"
+    line += f": {flag.get('message', '')}"
+    if basis:
+        line += f" (basis: {basis})"
+    return line
+
+
+def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparseable: bool,
+                   not_checked: list[str]) -> str:
+    lines: list[str] = []
+    ordered = sorted(flags, key=lambda f: {"critical": 0, "warning": 1}.get(f.get("severity"), 2))
+    if ordered:
+        lines.append(f"**Safety flags ({len(ordered)}) — review before prescribing:**")
+        lines += [_flag_line(f) for f in ordered]
+    dx = c.diagnosis()
+    if unparseable:
+        lines.append("The model's answer could not be read as a list of drugs, so I am not "
+                     "recommending anything. Try again, or choose another model.")
+    else:
+        if not ordered:
+            lines.append("No safety flags from the guardrails.")
+        lines.append("")
+        lines.append(f"**Recommendations for {dx.text if dx else 'this diagnosis'}:**")
+        for i, r in enumerate(recs, 1):
+            ingredients = ", ".join(r["ingredients"]) or "ingredients not recognised"
+            line = f"{i}. **{r['drug']}** ({ingredients}) — {r['rationale'] or 'no rationale given'}"
+            if r["flags"]:
+                worst = r.get("severity") or "warning"
+                line += f"  {SEVERITY_MARK.get(worst, worst)} FLAGGED: {', '.join(r['flags'])}"
+            lines.append(line)
+    lines.append("")
+    lines.append(f"Patient as understood: {understood(c)}.")
+    if not_checked:
+        lines.append("Could not check (not known): "
+                     + ", ".join(FIELD_NAMES[f] for f in not_checked) + ".")
+    if c.injections:
+        lines.append(_INJECTION_NOTE)
+    lines.append(f"_{DISCLAIMER}_")
+    return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""The clinicians' chat (Gradio). Functions here only translate between widgets and Assistant.
+
+State lives in the chat history, exactly as over the API: editing the patient panel appends a
+"Correction:" user message, so what the panel shows is always what the conversation says.
+Key components carry elem_ids (see ELEM_IDS) so browser tests can find them.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from rxassist.errors import RxAssistError
+
+from assistant.core import Assistant
+from assistant.dialogue import content_text
+from assistant.feedback import VERDICTS, feedback_path, save_feedback
+
+BANNER = ("**rxassist supports clinicians; it does not replace them.** Suggestions come from a "
+          "language model and are checked by rule-based guardrails (allergies, pregnancy and age "
+          "contraindications, duplicate ingredients). Every suggestion must be reviewed by the "
+          "prescribing clinician. Do not enter names or other identifying details.")
+TABLE_COLUMNS = ["#", "Drug", "Ingredients", "Rationale", "Flags"]
+ROW_COLOURS = {"critical": "background-color: #fde2e1; color: #7f1d1d; font-weight: 600",
+               "warning": "background-color: #fff4ce; color: #713f12",
+               "info": "background-color: #e0f2fe; color: #0c4a6e"}
+FLAG_COLOURS = {"critical": ("#b91c1c", "#fde2e1"), "warning": ("#a16207", "#fff4ce"),
+                "info": ("#0369a1", "#e0f2fe")}
+SEX_CHOICES = ["", "female", "male", "unknown"]
+PREGNANT_CHOICES = ["", "yes", "no", "unknown"]
+ELEM_IDS = ("intended-use", "model-select", "chat", "chat-input", "send", "new-consultation",
+            "patient-age", "patient-sex", "patient-pregnant", "patient-weight", "patient-allergies",
+            "patient-medications", "patient-diagnosis", "apply-corrections", "flags",
+            "recommendations", "feedback-drug", "feedback-verdict", "feedback-comment",
+            "feedback-save", "feedback-status")
+
+
+# -- translating a result into widget values ------------------------------------------------------
+def recommendations_table(result: dict[str, Any]) -> Any:
+    rows = []
+    severities = []
+    for i, r in enumerate(result.get("recommendations") or [], 1):
+        sev = r.get("severity")
+        flags = ", ".join(r.get("flags") or [])
+        rows.append([i, r["drug"], ", ".join(r.get("ingredients") or []) or "not recognised",
+                     r.get("rationale") or "", f"{sev.upper()}: {flags}" if flags else "none"])
+        severities.append(sev)
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    if not rows:
+        return frame
+
+    def colour(row):
+        return [ROW_COLOURS.get(severities[row.name], "")] * len(row)
+    return frame.style.apply(colour, axis=1)
+
+
+def flags_html(result: dict[str, Any]) -> str:
+    flags = result.get("flags") or []
+    if not flags:
+        if result.get("status") == "recommended" and result.get("recommendations"):
+            return '<div id="flags-none" style="padding:6px">No safety flags from the guardrails.</div>'
+        return ""
+    order = {"critical": 0, "warning": 1, "info": 2}
+    items = []
+    for f in sorted(flags, key=lambda f: order.get(f.get("severity"), 3)):
+        fg, bg = FLAG_COLOURS.get(f.get("severity"), ("#111827", "#f3f4f6"))
+        basis = f" <small>(basis: {html.escape(f['basis'])})</small>" if f.get("basis") else ""
+        items.append(
+            f'<li class="rx-flag rx-flag-{html.escape(str(f.get("severity")))}" '
+            f'style="background:{bg};color:{fg};border-left:6px solid {fg};padding:6px 10px;'
+            f'margin:4px 0;list-style:none">'
+            f'<b>{html.escape(str(f.get("severity", "")).upper())} · {html.escape(str(f.get("kind")))}'
+            f'</b> — {html.escape(", ".join(f.get("drugs") or []))}: '
+            f'{html.escape(str(f.get("message", "")))}{basis}</li>')
+    return (f'<div role="alert"><b>Safety flags ({len(flags)}) — review before prescribing</b>'
+            f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>')
+
+
+def patient_values(result: dict[str, Any]) -> tuple:
+    p = result.get("patient") or {}
+    unknown = set(result.get("unknown_fields") or [])
+
+    def listed(name):
+        if p.get(name) is None:
+            return "unknown" if name in unknown else ""
+        return ", ".join(p[name]) or "none"
+
+    sex = p.get("sex") or ("unknown" if "sex" in unknown else "")
+    preg = {True: "yes", False: "no"}.get(p.get("pregnant"),
+                                          "unknown" if "pregnant" in unknown else "")
+    dx = (result.get("diagnosis") or {}).get("text", "")
+    return (p.get("age"), sex, preg, p.get("weight_kg"), listed("allergies"),
+            listed("current_medications"), dx)
+
+
+def correction_message(result: dict[str, Any], age, sex, pregnant, weight, allergies, meds,
+                       diagnosis) -> str | None:
+    """The panel's changes as one "Correction:" user message, or None when nothing changed."""
+    before = patient_values(result)
+    after = (age, sex or "", pregnant or "", weight, (allergies or "").strip(),
+             (meds or "").strip(), (diagnosis or "").strip())
+    labels = ["Age", "Sex", "Pregnant", "Weight", "Allergies", "Current medications", "Diagnosis"]
+    lines = []
+    for label, old, new in zip(labels, before, after):
+        if new in (None, "") or new == old:
+            continue
+        if label == "Age":
+            new = f"{new:g} years"
+        elif label == "Weight":
+            new = f"{new:g} kg"
+        lines.append(f"{label}: {new}")
+    return "Correction:\n" + "\n".join(lines) if lines else None
+
+
+def _history(chat: list[dict] | None) -> list[dict]:
+    return [{"role": m["role"], "content": content_text(m.get("content"))}
+            for m in chat or [] if m.get("role") in ("user", "assistant")]
+
+
+def build_ui(assistant: Assistant) -> gr.Blocks:
+    async def run_turn(text: str, chat, model_id: str):
+        history = _history(chat) + [{"role": "user", "content": text}]
+        turn = await assistant.respond(history, model=model_id or "rxassist")
+        history.append({"role": "assistant", "content": turn.content})
+        return history, turn.rxassist
+
+    def outputs_for(history, result, keep_text=""):
+        drugs = [r["drug"] for r in result.get("recommendations") or []]
+        return (keep_text, history, result, *patient_values(result), flags_html(result),
+                recommendations_table(result),
+                gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None))
+
+    async def on_send(text, chat, model_id, result):
+        if not (text or "").strip():
+            return outputs_for(_history(chat), result or {})
+        try:
+            history, new = await run_turn(text, chat, model_id)
+        except RxAssistError as e:
+            gr.Warning(e.message)
+            # Nothing is lost: the message stays in the box to retry.
+            return outputs_for(_history(chat), result or {}, keep_text=text)
+        return outputs_for(history, new)
+
+    async def on_correct(chat, model_id, result, age, sex, preg, weight, allergies, meds, dx):
+        message = correction_message(result or {}, age, sex, preg, weight, allergies, meds, dx)
+        if message is None:
+            gr.Info("Nothing changed in the patient panel.")
+            return outputs_for(_history(chat), result or {})
+        return await on_send(message, chat, model_id, result)
+
+    def on_new():
+        return outputs_for([], {})
+
+    def on_feedback(drug, verdict, comment, result):
+        if not result or not result.get("recommendations"):
+            return "No recommendation to give feedback on yet."
+        if not drug or not verdict:
+            return "Choose a drug and a verdict first."
+        try:
+            path = save_feedback(result, drug, verdict, comment or "")
+        except RxAssistError as e:
+            return f"Not saved: {e.message}"
+        return f"Saved feedback on **{drug}** ({verdict}) to `{path}`."
+
+    def refresh_models():
+        ids = assistant.model_ids()
+        return gr.Dropdown(choices=ids, value=ids[0])
+
+    with gr.Blocks(title="rxassist — prescription support", analytics_enabled=False) as demo:
+        gr.Markdown(BANNER, elem_id="intended-use")
+        result_state = gr.State({})
+        with gr.Row():
+            with gr.Column(scale=3):
+                model = gr.Dropdown(choices=assistant.model_ids(), value="rxassist",
+                                    label="Model (adapter)", elem_id="model-select")
+                chat = gr.Chatbot(label="Consultation", elem_id="chat", height=420)
+                text = gr.Textbox(label="Message", elem_id="chat-input", lines=2,
+                                  placeholder="e.g. 34 yo woman, 20 weeks pregnant, UTI, allergic "
+                                              "to sulfa, on levothyroxine")
+                with gr.Row():
+                    send = gr.Button("Send", variant="primary", elem_id="send")
+                    new = gr.Button("New consultation", elem_id="new-consultation")
+            with gr.Column(scale=2):
+                gr.Markdown("**Patient as understood** — edit and apply to correct")
+                age = gr.Number(label="Age (years)", elem_id="patient-age", minimum=0, maximum=130)
+                sex = gr.Dropdown(SEX_CHOICES, label="Sex", elem_id="patient-sex")
+                preg = gr.Dropdown(PREGNANT_CHOICES, label="Pregnant", elem_id="patient-pregnant")
+                weight = gr.Number(label="Weight (kg)", elem_id="patient-weight", minimum=0)
+                allergies = gr.Textbox(label="Allergies", elem_id="patient-allergies")
+                meds = gr.Textbox(label="Current medications", elem_id="patient-medications")
+                dx = gr.Textbox(label="Diagnosis", elem_id="patient-diagnosis")
+                apply = gr.Button("Apply corrections", elem_id="apply-corrections")
+        flags = gr.HTML(elem_id="flags")
+        table = gr.Dataframe(headers=TABLE_COLUMNS, label="Recommendations",
+                             elem_id="recommendations", interactive=False, wrap=True)
+        with gr.Accordion("Feedback on a recommendation", open=True):
+            with gr.Row():
+                fb_drug = gr.Dropdown([], label="Drug", elem_id="feedback-drug")
+                fb_verdict = gr.Radio(list(VERDICTS), label="Verdict", elem_id="feedback-verdict")
+                fb_comment = gr.Textbox(label="Comment", elem_id="feedback-comment")
+            fb_save = gr.Button("Save feedback", elem_id="feedback-save")
+            fb_status = gr.Markdown(elem_id="feedback-status")
+            gr.Markdown(f"Feedback is stored only on this machine, in `{feedback_path()}`.")
+
+        panel = [age, sex, preg, weight, allergies, meds, dx]
+        outs = [text, chat, result_state, *panel, flags, table, fb_drug]
+        send.click(on_send, [text, chat, model, result_state], outs, api_name="send")
+        text.submit(on_send, [text, chat, model, result_state], outs, api_name=False)
+        apply.click(on_correct, [chat, model, result_state, *panel], outs, api_name="correct")
+        new.click(on_new, None, outs, api_name="new")
+        fb_save.click(on_feedback, [fb_drug, fb_verdict, fb_comment, result_state], fb_status,
+                      api_name="feedback")
+        demo.load(refresh_models, None, model, api_name=False)
+    return demo

@@ -1,0 +1,174 @@
+"""`rxassist eval run | report | review`: replay cases, tabulate runs, human review."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="evaluate a model or the assistant on case files")
+    sub = p.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+    r = sub.add_parser("run", help="replay cases against an OpenAI-compatible endpoint",
+                       description="Replays cases and writes OUT/metrics.json, OUT/cases.jsonl "
+                       "(per-case results; a rerun skips finished cases) and OUT/scores.jsonl.")
+    r.add_argument("--cases", type=Path, required=True, metavar="FILE")
+    r.add_argument("--target", default="model", metavar="NAME",
+                   help="model (model API, structured output; default) | assistant (assistant "
+                   "API consultation) | frequency (in-process baseline from the training split)")
+    r.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1")
+    r.add_argument("--model", help="model name at the endpoint (a LoRA adapter name selects it)")
+    r.add_argument("--out", type=Path, required=True, metavar="DIR")
+    r.add_argument("--limit", type=_positive_int, metavar="N", help="first N cases only")
+    r.add_argument("--concurrency", type=_positive_int, default=4)
+    r.add_argument("--max-retries", type=int, default=6,
+                   help="retries per request on connection errors, 429 and 5xx (backoff)")
+    r.add_argument("--backoff", type=float, default=1.0, metavar="SECONDS",
+                   help="first retry delay; doubles per retry, capped at 30 s")
+    r.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
+    r.add_argument("--temperature", type=float, default=0.0)
+    r.add_argument("--max-tokens", type=_positive_int, default=512)
+    r.add_argument("--no-structured-output", action="store_true",
+                   help="model target: do not send response_format (endpoints without it)")
+    r.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the LLM judge")
+    r.add_argument("--judge-model", help="judge model name (e.g. gpt-4o)")
+    r.add_argument("--judge-prompt", type=Path, help="judge prompt file (default: the versioned "
+                   "eval/prompts/judge-v1.md)")
+    r.add_argument("--no-judge-structured-output", action="store_true",
+                   help="do not send response_format to the judge")
+    r.add_argument("--train-cases", type=Path, help="training split for the frequency baseline "
+                   "and the reference judge (default: data/cases/nhanes-2013-2014-train.jsonl)")
+    r.add_argument("--top-k", type=_positive_int, default=3,
+                   help="frequency baseline: drugs recommended per case")
+    r.add_argument("--adapter", help="label for the report (default: parsed from --model)")
+    r.add_argument("--rank", type=int, help="adapter rank, for the report")
+    r.add_argument("--step", type=int, help="checkpoint step, for the report")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=_run)
+
+    su = sub.add_parser("suite", help="frequency baseline + each --model, then the report",
+                        description="Runs `eval run` for the frequency baseline and for every "
+                        "--model (base model, adapters) on the same cases into OUT/<name>, "
+                        "then prints and writes the report (OUT/report.md, OUT/report.html). "
+                        "Resumable like `eval run`.")
+    su.add_argument("--cases", type=Path, required=True, metavar="FILE")
+    su.add_argument("--base-url", required=True, help="the model API, e.g. http://127.0.0.1:8001/v1")
+    su.add_argument("--model", action="append", required=True, dest="models", metavar="NAME",
+                    help="a model or adapter name served there (repeatable)")
+    su.add_argument("--out", type=Path, required=True, metavar="DIR")
+    su.add_argument("--limit", type=_positive_int, metavar="N")
+    su.add_argument("--concurrency", type=_positive_int, default=4)
+    su.add_argument("--max-tokens", type=_positive_int, default=512)
+    su.add_argument("--judge-base-url")
+    su.add_argument("--judge-model")
+    su.add_argument("--train-cases", type=Path, help="training split for the baseline and the "
+                    "reference judge (default: data/cases/nhanes-2013-2014-train.jsonl)")
+    su.add_argument("--no-baseline", action="store_true", help="skip the frequency baseline")
+    su.add_argument("--no-progress", action="store_true")
+    su.set_defaults(func=_suite)
+
+    rep = sub.add_parser("report", help="the paper's table + extra metrics, Markdown and HTML")
+    rep.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--out", type=Path, default=Path("eval-report"), metavar="DIR",
+                     help="writes DIR/report.md and DIR/report.html (default ./eval-report)")
+    rep.set_defaults(func=_report)
+
+    rev = sub.add_parser("review", help="human review: export a CSV, import the filled CSV")
+    rsub = rev.add_subparsers(dest="review_command", metavar="SUBCOMMAND")
+    rev.set_defaults(func=lambda args: rev.print_help() or 2)
+    ex = rsub.add_parser("export", help="one row per recommended drug, for a clinician")
+    ex.add_argument("run", type=Path, metavar="RUN_DIR")
+    ex.add_argument("--out", type=Path, required=True, metavar="CSV")
+    ex.set_defaults(func=_review_export)
+    im = rsub.add_parser("import", help="human-judged accuracy and agreement with each judge")
+    im.add_argument("csv", type=Path, metavar="CSV")
+    im.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    im.add_argument("--out", type=Path, metavar="JSON", help="also write the figures as JSON")
+    im.set_defaults(func=_review_import)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from eval.runner import RunConfig, run_eval
+
+    config = RunConfig.from_args(args, api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY",
+                                 judge_api_key=os.environ.get("JUDGE_API_KEY")
+                                 or os.environ.get("OPENAI_API_KEY") or "EMPTY")
+    outcome = run_eval(config)
+    from eval.report import markdown_table
+    print(markdown_table([outcome.summary]))
+    print(f"wrote {config.out / 'metrics.json'}")
+    if outcome.failed:
+        print(f"{outcome.failed} case(s) failed after retries; rerun the same command to resume")
+        return 1
+    return 0
+
+
+def _suite(args: argparse.Namespace) -> int:
+    import re
+
+    from eval.report import write_report
+    from eval.runner import RunConfig, run_eval
+
+    key = os.environ.get("OPENAI_API_KEY") or "EMPTY"
+    judge_key = os.environ.get("JUDGE_API_KEY") or key
+    common = dict(cases=args.cases, limit=args.limit, concurrency=args.concurrency,
+                  max_tokens=args.max_tokens, judge_base_url=args.judge_base_url,
+                  judge_model=args.judge_model, progress=not args.no_progress,
+                  api_key=key, judge_api_key=judge_key)
+    if args.train_cases:
+        common["train_cases"] = args.train_cases
+    configs = [] if args.no_baseline else [
+        RunConfig(out=args.out / "frequency-baseline", target="frequency", **common)]
+    for model in args.models:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", model)
+        configs.append(RunConfig(out=args.out / name, base_url=args.base_url, model=model,
+                                 **common))
+    failed = sum(run_eval(c).failed for c in configs)
+    md = write_report([c.out for c in configs], args.out)
+    print(md, end="")
+    print(f"wrote {args.out / 'report.md'} and {args.out / 'report.html'}")
+    if failed:
+        print(f"{failed} case(s) failed after retries; rerun the same command to resume")
+    return 1 if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from eval.report import write_report
+
+    md = write_report(args.runs, args.out)
+    print(md, end="")
+    print(f"wrote {args.out / 'report.md'} and {args.out / 'report.html'}")
+    return 0
+
+
+def _review_export(args: argparse.Namespace) -> int:
+    from eval.review import export_review
+
+    n = export_review(args.run, args.out)
+    print(f"wrote {n} row(s) to {args.out}")
+    return 0
+
+
+def _review_import(args: argparse.Namespace) -> int:
+    import json
+
+    from eval.review import import_review, render_agreement
+
+    figures = import_review(args.csv, args.runs)
+    print(render_agreement(figures), end="")
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0

@@ -1,0 +1,141 @@
+"""The LLM judge of appropriateness: another scorer, through any OpenAI-compatible endpoint.
+
+Its prompt lives in a versioned file (eval/prompts/judge-v1.md); the version recorded with each
+verdict is the file name plus a hash of its text, so an edited prompt never passes as the old
+one. A verdict the judge does not give in a usable form is left unscored (appropriate: null)
+and counted; it is never guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from rxassist.errors import ConfigError
+from rxassist.prompt import patient_lines
+
+from eval.endpoint import CaseRejected, RetryPolicy, chat_url, message_content, post_json
+from eval.matching import plain
+from eval.records import JudgeRecord, SolverRecord, Verdict
+
+DEFAULT_PROMPT = Path(__file__).parent / "prompts" / "judge-v1.md"
+_YES = {"appropriate", "yes", "true"}
+_NO = {"inappropriate", "not appropriate", "no", "false"}
+_JSON_OBJECT = re.compile(r"\{.*\}", re.S)
+
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {"verdicts": {"type": "array", "items": {
+        "type": "object",
+        "properties": {"index": {"type": "integer"}, "drug": {"type": "string"},
+                       "verdict": {"type": "string", "enum": ["appropriate", "inappropriate"]},
+                       "reason": {"type": "string"}},
+        "required": ["index", "drug", "verdict", "reason"], "additionalProperties": False}}},
+    "required": ["verdicts"], "additionalProperties": False,
+}
+
+
+def load_prompt(path: Path | None) -> tuple[str, str]:
+    path = path or DEFAULT_PROMPT
+    if not path.is_file():
+        raise ConfigError(f"--judge-prompt {path} does not exist", param="judge_prompt")
+    text = path.read_text(encoding="utf-8").strip()
+    return text, f"{path.stem}@{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def judge_user_message(record: SolverRecord) -> str:
+    dx = record.diagnosis
+    drugs = "\n".join(f"{i}. {r.drug}" for i, r in enumerate(record.output or [], start=1))
+    return ("Patient:\n" + "\n".join(patient_lines(record.patient))
+            + f"\nDiagnosis: {dx.text}" + (f" ({dx.code})" if dx.code else "")
+            + f"\n\nRecommended drugs:\n{drugs}")
+
+
+def _verdict_value(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        v = value.strip().lower()
+        return True if v in _YES else False if v in _NO else None
+    return None
+
+
+def parse_verdicts(text: str | None, drugs: list[str]) -> tuple[list[Verdict], bool]:
+    """One Verdict per recommended drug (appropriate None where unusable), and whether the whole
+    reply was unparseable."""
+    unscored = [Verdict(drug=d, appropriate=None, reason="") for d in drugs]
+    match = _JSON_OBJECT.search(text or "")
+    if not match:
+        return unscored, True
+    try:
+        items = json.loads(match.group(0)).get("verdicts")
+    except (json.JSONDecodeError, AttributeError):
+        return unscored, True
+    if not isinstance(items, list):
+        return unscored, True
+    by_index: dict[int, dict] = {}
+    by_name: dict[str, dict] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("index"), int):
+            by_index.setdefault(item["index"], item)
+        if isinstance(item.get("drug"), str):
+            by_name.setdefault(plain(item["drug"]), item)
+    out = []
+    for i, drug in enumerate(drugs, start=1):
+        # The echoed name is the safer key; the index covers judges that reword the name.
+        item = by_name.get(plain(drug)) or by_index.get(i)
+        if item is None:
+            out.append(Verdict(drug=drug, appropriate=None, reason="no verdict for this drug"))
+            continue
+        out.append(Verdict(drug=drug, appropriate=_verdict_value(item.get("verdict")),
+                           reason=str(item.get("reason") or "")[:1000]))
+    return out, False
+
+
+@dataclass
+class LLMJudge:
+    base_url: str
+    model: str
+    api_key: str = "EMPTY"
+    prompt_path: Path | None = None
+    structured_output: bool = True
+    timeout_s: float = 300.0
+    policy: RetryPolicy = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        self.prompt, self.prompt_version = load_prompt(self.prompt_path)
+        self.name = f"llm:{self.model}"
+        self.http = httpx.Client(timeout=self.timeout_s,
+                                 headers={"Authorization": f"Bearer {self.api_key}"})
+
+    def payload(self, record: SolverRecord) -> dict:
+        body = {"model": self.model, "temperature": 0.0, "max_tokens": 1024,
+                "messages": [{"role": "system", "content": self.prompt},
+                             {"role": "user", "content": judge_user_message(record)}]}
+        if self.structured_output:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "verdicts", "schema": VERDICT_SCHEMA, "strict": True}}
+        return body
+
+    def judge(self, record: SolverRecord) -> JudgeRecord:
+        drugs = [r.drug for r in record.output or []]
+        try:
+            body = post_json(self.http, chat_url(self.base_url), self.payload(record),
+                             policy=self.policy)
+            text = message_content(body)
+        except CaseRejected as e:
+            text = None
+            verdicts = [Verdict(drug=d, appropriate=None, reason=f"judge error: {e}")
+                        for d in drugs]
+            return JudgeRecord(id=record.id, judge=self.name, prompt_version=self.prompt_version,
+                               verdicts=verdicts, unparseable=True, raw=None)
+        verdicts, unparseable = parse_verdicts(text, drugs)
+        return JudgeRecord(id=record.id, judge=self.name, prompt_version=self.prompt_version,
+                           verdicts=verdicts, unparseable=unparseable, raw=text)

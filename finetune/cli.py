@@ -1,0 +1,101 @@
+"""`rxassist finetune` (CONTRACTS.md section 5) and `rxassist finetune install`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from finetune.config import DEFAULT_TARGET_MODULES, VLLM_LORA_RANKS
+
+# argparse only collects strings; FinetuneConfig validates and names the option on error.
+_TRAIN_OPTIONS = ("cases", "method", "rank", "lr", "batch_size", "max_steps", "save_steps", "out",
+                  "base_model", "target_modules", "lora_alpha", "lora_dropout", "max_length",
+                  "max_grad_norm", "seed", "attn", "dtype", "save_dtype", "threads")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "finetune", help="fine-tune a LoRA / FA-LoRA adapter on a case file",
+        description="Train a LoRA adapter on cases (JSONL). fa-lora freezes the A matrices and "
+                    "trains only B (LoRA-FA). Checkpoints are PEFT adapter folders vLLM serves.")
+    p.add_argument("--cases", help="training cases, JSONL (CONTRACTS.md section 1)")
+    p.add_argument("--method", default="fa-lora", help="fa-lora (default) or lora")
+    p.add_argument("--rank", default=16, help=f"LoRA rank, one of {VLLM_LORA_RANKS} (default 16)")
+    p.add_argument("--lr", default=1e-3, help="learning rate, constant (default 1e-3)")
+    p.add_argument("--batch-size", default=4, help="examples per step (default 4)")
+    p.add_argument("--max-steps", help="optimizer steps in total")
+    p.add_argument("--save-steps", help="write DIR/checkpoint-<step>/ every K steps and at the end")
+    p.add_argument("--out", help="output folder DIR")
+    p.add_argument("--base-model", default=None,
+                   help="model folder or hub id (default: the embedded SmolLM2-135M-Instruct)")
+    p.add_argument("--target-modules", default=",".join(DEFAULT_TARGET_MODULES),
+                   help="comma-separated module names (default: all attention and MLP "
+                        "projections)")
+    p.add_argument("--lora-alpha", default=None, help="LoRA alpha (default 2 x rank)")
+    p.add_argument("--lora-dropout", default=0.0)
+    p.add_argument("--max-length", default=1024, help="skip examples longer than this (tokens)")
+    p.add_argument("--max-grad-norm", default=1.0, help="gradient clipping")
+    p.add_argument("--seed", default=0)
+    p.add_argument("--attn", default="auto",
+                   help="auto (FlashAttention-2 on CUDA with flash-attn, else sdpa), "
+                        "flash_attention_2, sdpa or eager")
+    p.add_argument("--dtype", default="auto",
+                   help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16")
+    p.add_argument("--save-dtype", default="same",
+                   help="dtype of the saved adapter weights: same, float32, bfloat16, float16")
+    p.add_argument("--threads", default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train)
+
+    actions = p.add_subparsers(dest="finetune_command", metavar="ACTION")
+    inst = actions.add_parser(
+        "install", help="copy a checkpoint to RXASSIST_HOME/adapters/<name>/ for `rxassist serve`")
+    inst.add_argument("checkpoint", help="a DIR/checkpoint-<step>/ folder")
+    inst.add_argument("--name", default=None,
+                      help="adapter name clients ask for (default <method>-r<rank>-step<step>)")
+    inst.add_argument("--dest", default=None, help="adapters folder (default RXASSIST_HOME/adapters)")
+    inst.add_argument("--overwrite", action="store_true")
+    inst.set_defaults(func=_install)
+
+
+def _train(args) -> int:
+    from rxassist.errors import ConfigError
+
+    from finetune.config import FinetuneConfig
+
+    given = {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
+    missing = [k for k in ("cases", "max_steps", "save_steps", "out") if k not in given]
+    if missing:
+        raise ConfigError("missing " + ", ".join(f"--{k.replace('_', '-')}" for k in missing),
+                          param=missing[0])
+    config = FinetuneConfig.build(**given, resume=args.resume)
+    from finetune.trainer import train
+    report = train(config, progress=not args.no_progress)
+    summary = {k: report[k] for k in ("method", "rank", "steps", "trainable_params",
+                                      "lora_equivalent_trainable_params", "total_params",
+                                      "reduction_vs_full_finetune_pct", "final_loss",
+                                      "attn_implementation", "dtype")}
+    print(json.dumps(summary))
+    print(f"wrote {config.out / 'train_report.json'}", file=sys.stderr)
+    return 0
+
+
+def _install(args) -> int:
+    from pathlib import Path
+
+    from finetune.install import adapter_name, check_adapter, install_adapter
+
+    name = args.name
+    if name is None:
+        ckpt = Path(args.checkpoint)
+        cfg = check_adapter(ckpt)
+        step = ckpt.name.rsplit("-", 1)[-1]
+        report = ckpt.parent / "train_report.json"
+        method = json.loads(report.read_text())["method"] if report.is_file() else "lora"
+        name = adapter_name(method, cfg["r"], int(step)) if step.isdigit() else ckpt.name
+    target = install_adapter(args.checkpoint, name, args.dest, overwrite=args.overwrite)
+    print(target)
+    return 0

@@ -1,0 +1,105 @@
+"""Fine-tuning options, validated once at the edge (CONTRACTS.md section 5).
+
+Every bad value is rejected here with a ConfigError that names the option, so the training code
+below can trust its inputs.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rxassist.errors import ConfigError
+
+# The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
+# other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
+VLLM_LORA_RANKS: tuple[int, ...] = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+# All attention and MLP projections of Llama-style models (the source paper's setting).
+DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
+                                           "gate_proj", "up_proj", "down_proj")
+
+Method = Literal["fa-lora", "lora"]
+Attn = Literal["auto", "flash_attention_2", "sdpa", "eager"]
+DType = Literal["auto", "float32", "bfloat16", "float16"]
+SaveDType = Literal["same", "float32", "bfloat16", "float16"]
+
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+class FinetuneConfig(BaseModel):
+    """One training run. Field names are the CLI options with '-' replaced by '_'."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cases: Path = Field(description="JSONL case file (CONTRACTS.md section 1)")
+    out: Path = Field(description="output folder: checkpoint-<step>/ and train_report.json")
+    method: Method = Field("fa-lora", description="fa-lora: A frozen, only B trained; lora: A+B")
+    rank: int = Field(16, description=f"LoRA rank; one of {VLLM_LORA_RANKS} (what vLLM serves)")
+    lora_alpha: float | None = Field(None, gt=0, description="LoRA alpha; default 2 x rank")
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    target_modules: tuple[str, ...] = Field(DEFAULT_TARGET_MODULES, min_length=1)
+    lr: float = Field(1e-3, gt=0, le=1.0, description="learning rate (constant)")
+    batch_size: int = Field(4, ge=1, le=4096)
+    max_steps: int = Field(ge=1, description="optimizer steps to train in total")
+    save_steps: int = Field(ge=1, description="write checkpoint-<step>/ every K steps (and last)")
+    base_model: str | None = Field(None, description="path or hub id; default embedded SmolLM2")
+    max_length: int = Field(1024, ge=16, description="examples longer than this are skipped")
+    max_grad_norm: float | None = Field(1.0, gt=0)
+    seed: int = 0
+    attn: Attn = "auto"
+    dtype: DType = "auto"
+    save_dtype: SaveDType = "same"
+    threads: int | None = Field(None, ge=1, le=1024, description="torch CPU threads")
+    resume: bool = False
+
+    @field_validator("rank")
+    @classmethod
+    def _servable_rank(cls, v: int) -> int:
+        if v not in VLLM_LORA_RANKS:
+            raise ValueError(f"{v} is not a rank vLLM can serve; choose one of "
+                             f"{', '.join(map(str, VLLM_LORA_RANKS))}")
+        return v
+
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, v):
+        if isinstance(v, str):
+            v = [m.strip() for m in v.split(",") if m.strip()]
+        return v
+
+    @field_validator("target_modules")
+    @classmethod
+    def _module_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in v if not _MODULE_NAME.match(m)]
+        if bad:
+            raise ValueError(f"not module names: {bad}")
+        return tuple(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FinetuneConfig":
+        if self.save_steps > self.max_steps:
+            warnings.warn(f"save_steps={self.save_steps} > max_steps={self.max_steps}: "
+                          "only the final checkpoint is written", stacklevel=2)
+        return self
+
+    @property
+    def alpha(self) -> float:
+        return self.lora_alpha if self.lora_alpha is not None else 2.0 * self.rank
+
+    @classmethod
+    def build(cls, **values) -> "FinetuneConfig":
+        """Validate, turning pydantic's errors into one ConfigError naming each option."""
+        try:
+            return cls(**values)
+        except ValidationError as e:
+            parts = []
+            for err in e.errors():
+                name = ".".join(str(p) for p in err["loc"]) or "options"
+                msg = err["msg"].removeprefix("Value error, ")
+                parts.append(f"--{name.replace('_', '-')}: {msg}")
+            raise ConfigError("; ".join(parts), param=str(e.errors()[0]["loc"][0])) from None

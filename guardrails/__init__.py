@@ -1,0 +1,19 @@
+"""Drug-name normalisation and safety flags for rxassist.
+
+    normalize(name) -> NormalizedDrug        any written name -> active ingredients
+    ingredients_of(name) -> list[str]        [] when unknown
+    check(drugs, patient=None) -> CheckResult  flags: duplicate_ingredient, allergy,
+                                             contraindication, unknown_drug (CONTRACTS.md s. 2)
+    find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
+
+The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`) and the rules
+(data/rules.json) load once per process, on first use. Nothing here imports torch or vLLM.
+"""
+
+from guardrails._check import check
+from guardrails._mentions import find_drug_mentions
+from guardrails._normalize import ingredients_of, normalize
+from guardrails._types import CheckResult, Flag, NormalizedDrug
+
+__all__ = ["normalize", "ingredients_of", "check", "find_drug_mentions",
+           "NormalizedDrug", "Flag", "CheckResult"]

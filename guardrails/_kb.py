@@ -1,0 +1,78 @@
+"""The compiled knowledge base, loaded once per process on first use."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+KB_PATH = DATA_DIR / "kb.json.gz"
+KB_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    brand: bool
+    ingredients: tuple[str, ...]
+
+
+class KnowledgeBase:
+    def __init__(self, raw: dict, path: Path):
+        if raw.get("format") != KB_FORMAT:
+            from rxassist.errors import ConfigError
+            raise ConfigError(f"{path}: knowledge base format {raw.get('format')!r}, expected "
+                              f"{KB_FORMAT}; rebuild with `rxassist guardrails build-kb`")
+        self.path = path
+        self.sources: dict = raw["sources"]
+        self.counts: dict = raw["counts"]
+        ing: list[str] = raw["ingredients"]
+        self._ing = ing
+        self.ingredients = frozenset(ing)
+        # Entries are built on lookup: building 60k objects up front doubles the load time.
+        self.names: dict[str, list] = raw["names"]
+        self.ambiguous: dict[str, list[str]] = raw["ambiguous"]
+        self.epc: dict[str, frozenset[str]] = {
+            ing[int(i)]: frozenset(c) for i, c in raw["epc"].items()}
+        self.clinical = frozenset(ing[i] for i in raw["clinical"])
+        self._fuzzy_keys: list[str] | None = None
+
+    def lookup(self, key: str) -> Entry | None:
+        raw = self.names.get(key)
+        if raw is None:
+            return None
+        return Entry(bool(raw[0]), tuple(self._ing[i] for i in raw[1]))
+
+    @property
+    def fuzzy_keys(self) -> list[str]:
+        """Names fuzzy matching may land on: names of clinical ingredients (those the clinical
+        sources name), letters only, at least 4 characters."""
+        if self._fuzzy_keys is None:
+            ing, clinical = self._ing, self.clinical
+            self._fuzzy_keys = sorted(
+                k for k, (_, idx) in self.names.items()
+                if len(k) >= 4 and k.replace(" ", "").isalpha()
+                and all(ing[i] in clinical for i in idx))
+        return self._fuzzy_keys
+
+
+_lock = threading.Lock()
+_cache: dict[Path, KnowledgeBase] = {}
+
+
+def load(path: Path | str | None = None) -> KnowledgeBase:
+    p = Path(path) if path else KB_PATH
+    kb = _cache.get(p)
+    if kb is None:
+        with _lock:
+            kb = _cache.get(p)
+            if kb is None:
+                if not p.exists():
+                    from rxassist.errors import ConfigError
+                    raise ConfigError(f"knowledge base {p} is missing; "
+                                      "build it with `rxassist guardrails build-kb`")
+                with gzip.open(p, "rt", encoding="utf-8") as fh:
+                    kb = _cache[p] = KnowledgeBase(json.load(fh), p)
+    return kb

@@ -1,0 +1,136 @@
+"""Safety rules (guardrails/data/rules.json), validated on load and resolved against the KB."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from guardrails import _kb
+
+RULES_PATH = _kb.DATA_DIR / "rules.json"
+Sev = Literal["critical", "warning", "info"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FuzzyConfig(_Strict):
+    min_score: float = Field(ge=50, le=100)
+    min_margin: float = Field(ge=0, le=50)
+    min_score_brand: float = Field(ge=50, le=100)
+    min_margin_brand: float = Field(ge=0, le=50)
+    lookalike_margin: float = Field(ge=0, le=50)
+    min_length: int = Field(ge=3, le=20)
+    basis: str
+
+
+class DrugClass(_Strict):
+    label: str
+    epc: list[str]
+    members: list[str]
+
+
+class RuleTarget(_Strict):
+    """A rule applies to one class or to listed ingredients."""
+    cls: str | None = Field(None, alias="class")
+    ingredients: list[str] = Field(default_factory=list)
+    severity: Sev
+    basis: str
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.cls is None) == (not self.ingredients):
+            raise ValueError("give exactly one of 'class' or 'ingredients'")
+        return self
+
+
+class AgeRule(RuleTarget):
+    max_age: float = Field(gt=0, le=130, description="applies when age < max_age (years)")
+
+
+class SeverityBasis(_Strict):
+    severity: Sev
+    basis: str
+
+
+class SameClass(SeverityBasis):
+    classes: list[str]
+
+
+class CrossSensitivity(_Strict):
+    allergy_class: str
+    drug_class: str
+    severity: Sev
+    basis: str
+
+
+class AllergyRules(_Strict):
+    description: str
+    terms: dict[str, str]
+    class_allergy: SeverityBasis
+    ingredient_allergy: SeverityBasis
+    same_class: SameClass
+    cross_sensitivity: list[CrossSensitivity]
+
+
+class Rules(_Strict):
+    version: str
+    description: str
+    fuzzy: FuzzyConfig
+    classes: dict[str, DrugClass]
+    allergies: AllergyRules
+    pregnancy: list[RuleTarget]
+    age: list[AgeRule]
+
+    @model_validator(mode="after")
+    def _class_names_exist(self):
+        used = [r.cls for r in [*self.pregnancy, *self.age] if r.cls]
+        used += list(self.allergies.terms.values()) + self.allergies.same_class.classes
+        used += [c for x in self.allergies.cross_sensitivity for c in (x.allergy_class, x.drug_class)]
+        missing = sorted({c for c in used if c not in self.classes})
+        if missing:
+            raise ValueError(f"rules refer to undefined classes: {', '.join(missing)}")
+        return self
+
+    @cached_property
+    def class_members(self) -> dict[str, frozenset[str]]:
+        kb = _kb.load()
+        out = {}
+        for cid, c in self.classes.items():
+            epc = set(c.epc)
+            out[cid] = frozenset(c.members) | {m for m, cs in kb.epc.items() if cs & epc}
+        return out
+
+    @cached_property
+    def classes_of(self) -> dict[str, frozenset[str]]:
+        """ingredient -> class ids"""
+        inv: dict[str, set[str]] = {}
+        for cid, members in self.class_members.items():
+            for m in members:
+                inv.setdefault(m, set()).add(cid)
+        return {m: frozenset(c) for m, c in inv.items()}
+
+    def members_of(self, rule: RuleTarget) -> frozenset[str]:
+        return self.class_members[rule.cls] if rule.cls else frozenset(rule.ingredients)
+
+    def names_not_in_kb(self) -> list[str]:
+        """Rule ingredients the knowledge base does not know (a test keeps this empty)."""
+        kb = _kb.load()
+        names = {m for c in self.classes.values() for m in c.members}
+        names |= {m for r in [*self.pregnancy, *self.age] for m in r.ingredients}
+        return sorted(n for n in names if n not in kb.ingredients)
+
+
+_cache: dict[Path, Rules] = {}
+
+
+def load(path: Path | str | None = None) -> Rules:
+    p = Path(path) if path else RULES_PATH
+    if p not in _cache:
+        _cache[p] = Rules.model_validate(json.loads(p.read_text(encoding="utf-8")))
+    return _cache[p]

@@ -1,0 +1,62 @@
+"""Result types of the guardrails API (plain dataclasses: they load fast and serialise exactly
+as CONTRACTS.md section 2 shows)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Status = Literal["generic", "brand", "fuzzy", "unknown"]
+Severity = Literal["critical", "warning", "info"]
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class NormalizedDrug:
+    input: str
+    status: Status
+    name: str | None
+    ingredients: list[str]
+    score: float
+    # Why a name stayed unknown when something came close (never a guess: for people to read).
+    candidates: list[str] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.status != "unknown"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if not d["candidates"]:
+            del d["candidates"]
+        if d["note"] is None:
+            del d["note"]
+        return d
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    severity: Severity
+    ingredient: str | None
+    drugs: list[str]
+    message: str
+    basis: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    drugs: list[NormalizedDrug]
+    flags: list[Flag]
+
+    def to_dict(self) -> dict:
+        return {"drugs": [d.to_dict() for d in self.drugs],
+                "flags": [f.to_dict() for f in self.flags]}
+
+    @property
+    def critical(self) -> list[Flag]:
+        return [f for f in self.flags if f.severity == "critical"]

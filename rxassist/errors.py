@@ -1,0 +1,53 @@
+"""The error hierarchy, drawn once.
+
+    RxAssistError                 base; carries an OpenAI-style type/param/code
+    ├── InvalidInput              bad data from a user or client      -> HTTP 400, CLI exit 2
+    ├── NotFound                  unknown model/adapter/file name     -> HTTP 404, CLI exit 2
+    ├── ModelUnavailable          the engine or an upstream API failed -> HTTP 502/503, CLI exit 1
+    └── ConfigError               bad option or missing prerequisite  -> CLI exit 2
+
+Code deep inside raises these; the boundaries (serving.errors for HTTP, rxassist.cli for the
+command line) translate them, each in one place.
+"""
+
+from __future__ import annotations
+
+
+class RxAssistError(Exception):
+    status_code = 500
+    error_type = "internal_error"
+    exit_code = 1
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+    def to_openai(self) -> dict:
+        return {"error": {"message": self.message, "type": self.error_type,
+                          "param": self.param, "code": self.code}}
+
+
+class InvalidInput(RxAssistError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    exit_code = 2
+
+
+class NotFound(RxAssistError):
+    status_code = 404
+    error_type = "not_found_error"
+    exit_code = 2
+
+
+class ModelUnavailable(RxAssistError):
+    status_code = 503
+    error_type = "model_unavailable"
+    exit_code = 1
+
+
+class ConfigError(RxAssistError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    exit_code = 2

@@ -1,0 +1,51 @@
+"""Typed, validated configuration for `rxassist serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rxassist.paths import SHIPPED_ADAPTERS_DIR, user_adapters_dir
+
+# The LoRA ranks vLLM can serve (its --max-lora-rank choices).
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+class EngineConfig(BaseModel):
+    """How the vLLM child process is started."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field(description="resolved base model: local folder or hub id")
+    served_name: str = Field(description="name vLLM lists the base model under")
+    host: str = "127.0.0.1"
+    port: int = Field(8001, ge=1, le=65535)
+    max_model_len: int = Field(2048, ge=256, description="context window the engine reserves")
+    max_lora_rank: int = Field(32, description="largest adapter rank the engine accepts")
+    max_loras: int = Field(4, ge=1, description="adapters resident in one batch")
+    kv_cache_gb: float = Field(1.0, gt=0, description="CPU KV cache (VLLM_CPU_KVCACHE_SPACE)")
+    startup_timeout_s: float = Field(900, gt=0)
+    enforce_eager: bool = Field(False, description="skip torch.compile (faster start, slower decode)")
+    log_path: Path
+
+    @field_validator("max_lora_rank")
+    @classmethod
+    def _rank_vllm_accepts(cls, v: int) -> int:
+        if v not in VLLM_LORA_RANKS:
+            raise ValueError(f"max_lora_rank={v} is not one vLLM serves; choose from {VLLM_LORA_RANKS}")
+        return v
+
+
+class ServeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    adapter_dirs: list[Path] = Field(
+        default_factory=lambda: [SHIPPED_ADAPTERS_DIR, user_adapters_dir()],
+        description="folders whose subfolders are PEFT adapters, served by folder name")
+    default_adapter: str | None = Field(
+        None, description="adapter behind model id 'rxassist'; None picks the shipped default")
+    adapter_rescan_s: float = Field(5.0, ge=0, description="0 disables hot-adding adapters")
+    engine: EngineConfig

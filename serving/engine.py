@@ -1,0 +1,161 @@
+"""The vLLM OpenAI server as a supervised child process.
+
+vLLM's own server stays the model API (clients and `rxassist eval` talk to it directly); we only
+start it with the right flags and environment, wait until it is healthy, surface its last log lines
+when it dies, and stop its whole process group on shutdown.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from rxassist.errors import ConfigError, ModelUnavailable
+from serving.adapters import Adapter
+from serving.config import EngineConfig
+
+# Never phone home: vLLM's usage stats and any hub lookups stay off (patient data is sensitive,
+# and nothing but the configured endpoints may be contacted).
+PRIVACY_ENV = {"VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+_TCMALLOC_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+    "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
+    "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+)
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise ConfigError(f"{what} port {port} on {host} is already in use; stop whatever "
+                              f"holds it or pick another port") from None
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PRIVACY_ENV)
+    env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"  # adapters added without a restart
+    if Path(cfg.base_model).exists():
+        env["HF_HUB_OFFLINE"] = "1"
+    if not on_gpu:
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{cfg.kv_cache_gb:g}")
+        # vLLM's CPU backend asks for tcmalloc and Intel OpenMP preloaded; add those present.
+        preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p]
+        iomp = Path(sys.prefix) / "lib" / "libiomp5.so"
+        for lib in [*(_c for _c in _TCMALLOC_CANDIDATES if Path(_c).exists())][:1] + \
+                   ([str(iomp)] if iomp.exists() else []):
+            if lib not in preload:
+                preload.append(lib)
+        if preload:
+            env["LD_PRELOAD"] = ":".join(preload)
+    return env
+
+
+def engine_command(cfg: EngineConfig, adapters: list[Adapter]) -> list[str]:
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+           "--model", cfg.base_model, "--served-model-name", cfg.served_name,
+           "--host", cfg.host, "--port", str(cfg.port),
+           "--max-model-len", str(cfg.max_model_len),
+           "--disable-uvicorn-access-log",
+           "--enable-lora", "--max-lora-rank", str(cfg.max_lora_rank),
+           "--max-loras", str(cfg.max_loras)]
+    if adapters:
+        cmd += ["--lora-modules", *(f"{a.name}={a.path}" for a in adapters)]
+    if cfg.enforce_eager:
+        cmd.append("--enforce-eager")
+    return cmd
+
+
+def tail_lines(path: Path, n: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as fh:
+            return "".join(collections.deque(fh, maxlen=n)).rstrip()
+    except OSError:
+        return "(no engine log)"
+
+
+class EngineProcess:
+    def __init__(self, cfg: EngineConfig, adapters: list[Adapter]):
+        self.cfg = cfg
+        self.adapters = list(adapters)
+        self.proc: subprocess.Popen | None = None
+        self.on_gpu = cuda_available()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.cfg.host}:{self.cfg.port}/v1"
+
+    def start(self) -> None:
+        ensure_port_free(self.cfg.host, self.cfg.port, "model engine")
+        self.cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.cfg.log_path, "w")
+        # A new session lets stop() signal vLLM and all the workers it forks at once.
+        self.proc = subprocess.Popen(engine_command(self.cfg, self.adapters), stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=engine_env(self.cfg, on_gpu=self.on_gpu),
+                                     start_new_session=True)
+        log.close()
+
+    def _died(self, what: str) -> ModelUnavailable:
+        return ModelUnavailable(
+            f"the model engine {what} (base model {self.cfg.base_model!r}, port {self.cfg.port}). "
+            f"Last lines of {self.cfg.log_path}:\n{tail_lines(self.cfg.log_path)}")
+
+    def wait_ready(self, should_stop=lambda: False) -> None:
+        deadline = time.monotonic() + self.cfg.startup_timeout_s
+        url = f"http://{self.cfg.host}:{self.cfg.port}/health"
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                code = None if self.proc is None else self.proc.returncode
+                raise self._died(f"exited with code {code} during start-up")
+            if should_stop():
+                raise KeyboardInterrupt
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise self._died(f"did not become healthy within {self.cfg.startup_timeout_s:g} s")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def load_adapter(self, adapter: Adapter) -> None:
+        r = httpx.post(f"{self.base_url}/load_lora_adapter", timeout=120,
+                       json={"lora_name": adapter.name, "lora_path": str(adapter.path)})
+        if r.status_code >= 400:
+            raise ModelUnavailable(f"vLLM refused adapter {adapter.name!r}: {r.text[:300]}")
+        self.adapters.append(adapter)
+
+    def stop(self, grace_s: float = 20) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass

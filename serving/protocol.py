@@ -1,0 +1,99 @@
+"""Pydantic models of the OpenAI-compatible assistant API: requests validate themselves."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A consultation is a few short paragraphs; anything near these sizes is a paste accident or
+# abuse, and refusing it early keeps one request from starving the 2-core engine.
+MAX_MESSAGE_CHARS = 20_000
+MAX_MESSAGES = 100
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _size(cls, v):
+        text = v if isinstance(v, str) or v is None else "".join(p.text for p in v)
+        if text is not None and len(text) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"message is {len(text)} characters; at most {MAX_MESSAGE_CHARS} "
+                             "are accepted")
+        return v
+
+    def text(self) -> str:
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content)
+
+
+class ChatCompletionRequest(BaseModel):
+    # OpenAI clients send many optional sampling fields; they are accepted and ignored because
+    # the assistant decodes with its own safe settings.
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    stream: bool = False
+    user: str | None = None
+
+    @model_validator(mode="after")
+    def _has_user_turn(self):
+        if not any(m.role == "user" and m.text().strip() for m in self.messages):
+            raise ValueError("messages must contain at least one non-empty user message")
+        return self
+
+    def plain_messages(self) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": m.text()} for m in self.messages]
+
+
+def _completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def completion(model: str, content: str, rxassist: dict) -> dict[str, Any]:
+    return {"id": _completion_id(), "object": "chat.completion", "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "finish_reason": "stop"}],
+            "rxassist": rxassist}
+
+
+def completion_chunks(model: str, pieces: list[str], rxassist: dict) -> list[dict[str, Any]]:
+    """The same answer as `completion`, as OpenAI stream chunks; the last carries `rxassist`."""
+    cid, created = _completion_id(), int(time.time())
+
+    def chunk(delta: dict, finish: str | None = None) -> dict[str, Any]:
+        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": p}) for p in pieces]
+    last = chunk({}, "stop")
+    last["rxassist"] = rxassist
+    chunks.append(last)
+    return chunks
+
+
+def model_list(ids: list[str]) -> dict[str, Any]:
+    now = int(time.time())
+    return {"object": "list",
+            "data": [{"id": i, "object": "model", "created": now, "owned_by": "rxassist"}
+                     for i in ids]}

@@ -1,0 +1,119 @@
+"""End to end through `rxassist serve` (the lead's `rx_server` fixture): the real vLLM engine with
+the embedded model, the assistant API, and the Gradio UI in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .assistant_consultations import check, load
+
+pytestmark = pytest.mark.e2e
+CONSULTATIONS = load()
+SENTENCE = "34 yo woman, 20 weeks pregnant, UTI, allergic to sulfa, on levothyroxine"
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def client(rx_server):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{rx_server.api_url}/v1", api_key="EMPTY", timeout=300, max_retries=0)
+
+
+def ask(client, history, model="rxassist"):
+    resp = client.chat.completions.create(model=model, messages=history)
+    return resp.choices[0].message.content, resp.to_dict()["rxassist"]
+
+
+@pytest.mark.parametrize("consultation", CONSULTATIONS, ids=[c["id"] for c in CONSULTATIONS])
+def test_consultation_through_the_server(client, consultation):
+    history = []
+    per_turn = consultation.get("expect_turns") or []
+    for i, text in enumerate(consultation["turns"]):
+        history.append({"role": "user", "content": text})
+        content, rx = ask(client, history)
+        history.append({"role": "assistant", "content": content})
+        if i < len(per_turn):
+            check(per_turn[i], content, rx, f"{consultation['id']} turn {i + 1}")
+    check(consultation["expect"], content, rx, consultation["id"])
+    if rx["status"] == "recommended":
+        # With the real model the answer must still be a parseable list (vLLM enforces the schema)
+        # and every drug in it must have been through the guardrails.
+        assert rx["model_output"] == "parsed", content
+        assert len(rx["drugs"]) == len(rx["recommendations"]) >= 1
+
+
+def test_every_model_id_answers(client):
+    ids = [m.id for m in client.models.list().data]
+    assert ids[:2] == ["rxassist", "rxassist:base"]
+    for model_id in ids:
+        content, rx = ask(client, [{"role": "user", "content": "40 yo man, sinusitis, NKDA"}],
+                          model=model_id)
+        assert rx["status"] == "recommended" and rx["model"] == model_id
+
+
+def test_streaming_carries_the_same_answer(client):
+    stream = client.chat.completions.create(
+        model="rxassist", stream=True, messages=[{"role": "user", "content": "UTI"}])
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert "Still needed:" in text and "age" in text
+
+
+def test_gradio_client_consultation(rx_server, tmp_path):
+    from gradio_client import Client
+
+    ui = Client(rx_server.ui_url, verbose=False)
+    out = ui.predict(SENTENCE, [], "rxassist", api_name="/send")
+    text, chat, age, sex, preg, weight, allergies, meds, dx, flags, table, drug = out
+    assert age == 34 and sex == "female" and preg == "yes" and allergies == "sulfa"
+    assert "levothyroxine" in meds and "UTI" in dx
+    assert table["data"] and len(table["data"][0]) == 5
+    assert "supports a clinician" in json.dumps(chat[-1])
+
+
+def _chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+    return sync_playwright
+
+
+def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
+    sync_playwright = _chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1500})
+            page.goto(rx_server.ui_url, wait_until="networkidle")
+            assert "does not replace" in page.locator("#intended-use").inner_text()
+            # Bactrim in a pregnant patient with a sulfa allergy: asked for by name so the table
+            # holds a drug the guardrails must flag, whatever the small model adds.
+            page.locator("#chat-input textarea").fill(SENTENCE)
+            page.locator("#send").click()
+            page.locator("#recommendations").get_by_text("Flags").wait_for(timeout=300_000)
+            page.locator("#patient-allergies textarea").wait_for()
+            page.wait_for_function(
+                "() => document.querySelector('#patient-allergies textarea').value === 'sulfa'",
+                timeout=300_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('#recommendations tbody tr').length > 0",
+                timeout=300_000)
+            table = page.locator("#recommendations").inner_text()
+            assert "Ingredients" in table
+            assert page.locator("#patient-age input").input_value() == "34"
+            shot = tmp_path / "ui-consultation.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            docs = REPO / "docs" / "screenshots"
+            docs.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, docs / "ui-consultation.png")
+        finally:
+            browser.close()

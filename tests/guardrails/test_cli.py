@@ -1,0 +1,67 @@
+"""`rxassist guardrails ...` run for real in a subprocess (CONTRACTS.md section 2)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = Path(sys.executable).parent / "rxassist"
+BASE = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "rxassist.cli"]
+
+
+def run(args, stdin=""):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([*BASE, "guardrails", *args], input=stdin, capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=120)
+
+
+def test_check_contract_example():
+    inp = {"drugs": ["Tylenol", "Percocet", "amoxicilin"],
+           "patient": {"age": 30, "sex": "female", "pregnant": True,
+                       "allergies": ["penicillin"]}}
+    p = run(["check"], json.dumps(inp))
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["drugs"][0] == {"input": "Tylenol", "status": "brand", "name": "acetaminophen",
+                               "ingredients": ["acetaminophen"], "score": 100.0}
+    assert out["drugs"][2]["status"] == "fuzzy" and out["drugs"][2]["score"] == 95.2
+    kinds = {(f["kind"], f["severity"], f["ingredient"]) for f in out["flags"]}
+    assert ("duplicate_ingredient", "warning", "acetaminophen") in kinds
+    assert ("allergy", "critical", "amoxicillin") in kinds
+
+
+def test_check_unknown_drug():
+    p = run(["check"], '{"drugs": ["xyzzyplex"]}')
+    assert p.returncode == 0
+    out = json.loads(p.stdout)
+    assert out["drugs"][0]["status"] == "unknown" and out["drugs"][0]["name"] is None
+    assert out["flags"][0]["kind"] == "unknown_drug"
+
+
+@pytest.mark.parametrize("stdin,word", [
+    ("not json", "JSON"), ("", "JSON"), ("[1, 2]", "object"), ('{"drugs": "Tylenol"}', "drugs"),
+    ('{"drugs": [1]}', "drugs"), ('{"patient": {}}', "drugs"),
+    ('{"drugs": ["Tylenol"], "patient": {"age": "old"}}', "patient.age"),
+    ('{"drugs": ["Tylenol"], "patient": "x"}', "patient"),
+])
+def test_check_bad_input_exit_2_and_json_error_on_stderr(stdin, word):
+    p = run(["check"], stdin)
+    assert p.returncode == 2 and p.stdout == ""
+    err = json.loads(p.stderr)
+    assert set(err) == {"error"} and word in err["error"]
+
+
+def test_normalize_readable_and_json():
+    p = run(["normalize", "Tylenol", "hydrolazine"])
+    assert p.returncode == 0
+    lines = p.stdout.splitlines()
+    assert lines[0] == "Tylenol -> acetaminophen  (brand name)"
+    assert lines[1].startswith("hydrolazine -> UNKNOWN")
+    p = run(["normalize", "--json", "amoxicilin"])
+    assert json.loads(p.stdout) == {"input": "amoxicilin", "status": "fuzzy",
+                                    "name": "amoxicillin", "ingredients": ["amoxicillin"],
+                                    "score": 95.2}

@@ -1,0 +1,87 @@
+"""Adapter discovery and the engine's command line/environment (no engine started here)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from rxassist.errors import ConfigError
+from serving.adapters import DEFAULT_MARKER, default_adapter_name, discover
+from serving.config import EngineConfig
+from serving.engine import engine_command, engine_env, ensure_port_free
+
+BASE = "/models/smollm2-135m-instruct"
+
+
+def make_adapter(root: Path, name: str, *, r=16, base=BASE, peft_type="LORA") -> Path:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "adapter_config.json").write_text(json.dumps(
+        {"peft_type": peft_type, "r": r, "base_model_name_or_path": base}))
+    return d
+
+
+def test_discover_names_by_folder_and_explains_skips(tmp_path):
+    make_adapter(tmp_path / "a", "fa-lora-r16-step100")
+    make_adapter(tmp_path / "a", "too-big", r=64)
+    make_adapter(tmp_path / "a", "other-base", base="meta-llama/Llama-3.1-8B-Instruct")
+    make_adapter(tmp_path / "a", "not-lora", peft_type="PREFIX_TUNING")
+    make_adapter(tmp_path / "b", "fa-lora-r16-step100")  # same name in a later dir
+    (tmp_path / "a" / "no-config").mkdir()
+    found, skipped = discover([tmp_path / "a", tmp_path / "b", tmp_path / "missing"],
+                              "/elsewhere/smollm2-135m-instruct", max_rank=32)
+    assert [a.name for a in found] == ["fa-lora-r16-step100"]
+    reasons = {s.path.name: s.reason for s in skipped}
+    assert "exceeds" in reasons["too-big"]
+    assert "trained for" in reasons["other-base"]
+    assert "not LoRA" in reasons["not-lora"]
+    assert "already taken" in reasons["fa-lora-r16-step100"]
+    assert "no-config" not in reasons
+
+
+def test_default_marker_must_name_a_served_adapter(tmp_path):
+    make_adapter(tmp_path, "good")
+    found, _ = discover([tmp_path], BASE, 32)
+    (tmp_path / DEFAULT_MARKER).write_text("missing\n")
+    assert default_adapter_name([tmp_path], found) is None
+    (tmp_path / DEFAULT_MARKER).write_text("good\n")
+    assert default_adapter_name([tmp_path], found) == "good"
+
+
+def _cfg(tmp_path, **kw):
+    return EngineConfig(base_model=str(tmp_path), served_name="m", log_path=tmp_path / "e.log", **kw)
+
+
+def test_engine_command_registers_adapters_by_name(tmp_path):
+    make_adapter(tmp_path, "x")
+    found, _ = discover([tmp_path], BASE, 32)
+    cmd = engine_command(_cfg(tmp_path), found)
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert "--enable-lora" in cmd and cmd[cmd.index("--max-lora-rank") + 1] == "32"
+    assert cmd[cmd.index("--lora-modules") + 1] == f"x={(tmp_path / 'x').resolve()}"
+
+
+def test_engine_env_keeps_telemetry_off(tmp_path, monkeypatch):
+    monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+    env = engine_env(_cfg(tmp_path), on_gpu=False)
+    assert env["VLLM_NO_USAGE_STATS"] == "1" and env["DO_NOT_TRACK"] == "1"
+    assert env["HF_HUB_OFFLINE"] == "1"  # local model folder: never reach for a hub
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
+    assert env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
+
+
+def test_rank_vllm_cannot_serve_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="max_lora_rank=24"):
+        _cfg(tmp_path, max_lora_rank=24)
+
+
+def test_busy_port_is_a_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"port {port} .* already in use"):
+            ensure_port_free("127.0.0.1", port, "model engine")
