@@ -51,7 +51,8 @@ class AssistantConfig:
         default=None, metadata={"help": "adapter behind model id 'rxassist' (None -> base model)"})
     api_key: str = field(default="EMPTY", metadata={"help": "API key vLLM expects, if any"})
     request_timeout_s: float = field(default=120, metadata={"help": "per model request, seconds"})
-    max_tokens: int = field(default=512, metadata={"help": "cap on the model's JSON answer"})
+    # 5 recommendations at the schema's maximum lengths need ~600 tokens; less cuts JSON short.
+    max_tokens: int = field(default=640, metadata={"help": "cap on the model's JSON answer"})
     temperature: float = field(default=0.0, metadata={"help": "0 = reproducible recommendations"})
 
     def __post_init__(self) -> None:

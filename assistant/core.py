@@ -83,24 +83,6 @@ def _lc_messages(messages: list[dict]) -> list[BaseMessage]:
     return [kinds[m["role"]](content=m["content"]) for m in messages]
 
 
-def _if_pregnant_flags(drugs: list[str], patient, already: list[dict]) -> list[dict]:
-    """Pregnancy not excluded (female of childbearing age, status unknown): check as if pregnant
-    and add what that finds as warnings, so an unknown status never hides a contraindication."""
-    seen = {(f["kind"], f.get("ingredient"), tuple(f.get("drugs") or [])) for f in already}
-    extra = []
-    as_pregnant = patient.model_copy(update={"pregnant": True})
-    for f in _guardrails().check(drugs, as_pregnant).flags:
-        d = f.to_dict()
-        if d["kind"] != "contraindication" or (d["kind"], d.get("ingredient"),
-                                               tuple(d.get("drugs") or [])) in seen:
-            continue
-        d["severity"] = "warning" if d["severity"] == "critical" else d["severity"]
-        d["message"] = "Pregnancy not excluded: " + d["message"]
-        d["condition"] = "if pregnant"
-        extra.append(d)
-    return extra
-
-
 class Assistant:
     def __init__(self, config: AssistantConfig, chat_model_factory: ChatModelFactory | None = None):
         if not isinstance(config, AssistantConfig):
@@ -174,13 +156,11 @@ class Assistant:
         patient = c.patient()
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
-        text = await self._ask_model(served, build_messages(patient, dx))
-        recs = parse_answer(text)
+        text, truncated = await self._ask_model(served, build_messages(patient, dx))
+        recs = None if truncated else parse_answer(text)
         drugs = [r.drug for r in recs] if recs else []
         result = _guardrails().check(drugs, patient) if drugs else None
         flags = [f.to_dict() for f in result.flags] if result else []
-        if drugs and c.pregnancy_relevant() and patient.pregnant is None:
-            flags += _if_pregnant_flags(drugs, patient, flags)
         rows = []
         for i, r in enumerate(recs or []):
             norm = result.drugs[i] if result and i < len(result.drugs) else None
@@ -194,19 +174,26 @@ class Assistant:
                          "severity": mine[0]["severity"] if mine else None})
         not_checked = c.unknown_fields()
         content = render.recommendation(c, rows, flags, unparseable=recs is None,
-                                        not_checked=not_checked)
+                                        not_checked=not_checked, truncated=truncated)
         return AssistantTurn(content, {**base, "status": "recommended", "recommendations": rows,
                                        "flags": flags, "unknown_fields": not_checked,
-                                       "model_output": "parsed" if recs else "unparseable",
+                                       "model_output": ("parsed" if recs else
+                                                        "truncated" if truncated else "unparseable"),
                                        "drugs": result.to_dict()["drugs"] if result else []})
 
-    async def _ask_model(self, served: str, messages: list[dict]) -> str:
+    async def _ask_model(self, served: str, messages: list[dict]) -> tuple[str, bool]:
+        """The model's answer text, and whether it was cut off."""
         import openai
         import httpx
 
         chain = self._chat_model(served).bind(response_format=response_format())
         try:
             reply = await chain.ainvoke(_lc_messages(messages))
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as e:
+            # The answer hit max_tokens (or a filter) before its JSON closed: report it as
+            # unparseable rather than guess drugs from a fragment.
+            choices = getattr(getattr(e, "completion", None), "choices", None) or []
+            return (choices[0].message.content or "") if choices else "", True
         except openai.NotFoundError as e:
             raise NotFound(f"the model server does not serve {served!r}", param="model",
                            code="model_not_found") from e
@@ -218,4 +205,4 @@ class Assistant:
             raise ModelUnavailable(f"the model server refused the request "
                                    f"(HTTP {e.status_code})") from e
         content = reply.content if isinstance(reply, BaseMessage) else reply
-        return content_text(content)
+        return content_text(content), False

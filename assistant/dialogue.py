@@ -147,6 +147,20 @@ def _merge(c: Consultation, f: Findings, asked: set[str]) -> None:
             c.notes.append(note)
 
 
+def _extract_answer(extractor: Extractor, text: str, asked: set[str]) -> Findings:
+    """Extract a turn, reading a bare list as allergies when that is what was just asked:
+    "Still needed: drug allergies" -> "penicillin (rash)" is an allergy, not a medication."""
+    f = extractor.extract(text)
+    answered = ("allergies" in f.values or "allergies" in f.unknown or f.bare_none
+                or f.bare_unknown or f.proceed)
+    if ("allergies" in asked and "diagnosis" not in asked and not answered
+            and (f.diagnosis_candidates or f.values.get("current_medications"))):
+        as_allergies = extractor.extract("Allergies: " + text)
+        if as_allergies.values.get("allergies"):
+            return as_allergies
+    return f
+
+
 def content_text(content: Any) -> str:
     """OpenAI message content: a string, or a list of parts of which text parts count."""
     if content is None:
@@ -178,7 +192,7 @@ def fold(messages: list[dict], extractor: Extractor) -> Folded:
         if last.harmful:
             asked = set()
             continue
-        findings = extractor.extract(last.text)
+        findings = _extract_answer(extractor, last.text, asked)
         last_findings = findings
         if last.off_topic and not findings.patient_facts:
             asked = set()

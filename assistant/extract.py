@@ -45,7 +45,8 @@ _NONE_WORDS = (r"(?:none|nil|no|nothing|nkda|nka|nkma|none known|no known(?: dru
 _UNKNOWN_RE = re.compile(rf"^\s*(?:it'?s |is |are |status )?{_UNKNOWN_WORDS}\s*[.!]?\s*$", re.I)
 _NONE_RE = re.compile(rf"^\s*{_NONE_WORDS}\s*[.!]?\s*$", re.I)
 _YES_RE = re.compile(r"^\s*(?:yes|y|yeah|yep|true|she is|pregnant|positive)\s*[.!]?\s*$", re.I)
-_NO_RE = re.compile(r"^\s*(?:no|n|nope|false|not pregnant|negative)\s*[.!]?\s*$", re.I)
+_NO_RE = re.compile(r"^\s*(?:no|n|nope|false|not pregnant|negative|she is not|she's not|she isn'?t|"
+                    r"not)\s*[.!]?\s*$", re.I)
 _PROCEED_RE = re.compile(r"^\s*(?:just |please )?(?:proceed|go ahead|continue|skip(?: it| that)?|"
                          r"recommend anyway|go on|carry on)(?: anyway| without it| please)?\s*[.!]?\s*$",
                          re.I)
@@ -66,6 +67,7 @@ LABELS: dict[str, str] = {
 _LABEL_RE = re.compile(
     r"(?<![\w])(?P<label>" + "|".join(f"(?P<{k}>{v})" for k, v in LABELS.items()) + r")\s*[:=]\s*",
     re.I)
+_NEXT_LABEL = re.compile(r"[.;]\s+[A-Za-z][\w ]{0,20}:")
 _PATIENT_HEADER_RE = re.compile(r"(?<![\w])patient\s*:\s*(?=$|\n)", re.I | re.M)
 _SENT_END = re.compile(r"[;\n]|\.(?!\d)|[!?]")
 
@@ -164,7 +166,7 @@ ALLERGEN_CLASSES = frozenset({
     "eggs", "peanut", "peanuts", "shellfish", "bee stings"})
 _NO_ALLERGY = re.compile(r"\b(?:nkda|nka|nkma|no known (?:drug |medication )?allerg(?:y|ies)|"
                          r"no (?:drug |medication )?allerg(?:y|ies)|denies (?:any )?allerg(?:y|ies)|"
-                         r"not allergic to anything|allergies?\s*(?:[:\-]|are|is)?\s*(?:none|nil|no)"
+                         r"not allergic to anything|allergic to nothing|allergies?\s*(?:[:\-]|are|is)?\s*(?:none|nil|no)"
                          r"\b|without allerg(?:y|ies))\b", re.I)
 
 _MED_CUE_STRONG = re.compile(
@@ -238,10 +240,16 @@ _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|h
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
 _WEIGHT_LB = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:lbs?|pounds)\b", re.I)
 
-_REQUEST_RE = re.compile(r"\b(?:recommend\w*|prescribe|suggest\w*|switch(?:ing)? to|instead of|"
-                         r"what about|how about|can i (?:use|give)|should i (?:use|give|prescribe)|"
-                         r"what (?:do|would|should|can) (?:you|i)\b|what to (?:give|prescribe)|"
-                         r"options? for|alternatives? to|treat(?:ment)? options?)[^.;\n?]*\??", re.I)
+# A request ("recommend oxycodone", "can I give nitrofurantoin") names what is asked about, not
+# what the patient takes: the verb and its object (up to "for/to/in/with" or punctuation) go.
+_REQUEST_RE = re.compile(
+    r"\b(?:(?:please )?recommend\w*|prescrib\w*|suggest\w*|switch(?:ing)? to|instead of|what about|"
+    r"how about|(?:can|could|should|may) (?:i|we|you) (?:use|give|start|prescribe|recommend|try)|"
+    r"is it (?:ok|okay|safe) to (?:use|give|start|prescribe)|what (?:do|would|should|can) (?:you|i|we)"
+    r"(?: \w+)?|what to (?:give|prescribe|use)|options? for|alternatives? to|"
+    r"treat(?:ment)? options?|what antibiotics?|which (?:drug|antibiotic|medication)s?)"
+    r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
+    r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)", re.I)
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
 
 
@@ -418,11 +426,12 @@ class Extractor:
         self._pregnancy(t, f)
         self._age(t, f)
         self._weight(t, f)
+        self._context(t, f)
+        self._requests(t)
         self._allergies(t, f)
         self._medications(t, f)
         self._sex(t, f)
-        self._context(t, f)
-        self._requests(t)
+        self._questions(t)
         self._drug_mentions(t, f, diagnosis_segments)
         self._leftover(t, f, diagnosis_segments)
         # "Mrs Smith, 72, with CHF": a lone number among other facts is the age.
@@ -447,6 +456,9 @@ class Extractor:
             if name == "diagnosis":
                 nl = t.s.find("\n", start, nxt)
                 end = nl if nl >= 0 else nxt
+                # ... or where another "Something:" label starts a new sentence.
+                other = _NEXT_LABEL.search(t.s, start, end)
+                end = other.start() + 1 if other else end
             else:
                 end = _sentence_end(t.s, start, nxt)
             value = t.s[start:end]
@@ -573,8 +585,9 @@ class Extractor:
                 if sex and "sex" not in f.values:
                     f.values["sex"] = "female" if sex.group("s").lower() == "f" else "male"
                     t.take(m.start(), sex.end())
-                # Only the digits: the sex word in "34-year-old woman" is read by _sex.
-                t.take(m.start(), m.end())
+                # "she is 25": the pronoun stays for _sex to read.
+                start = m.start(1) if re.match(r"(?i)she|he\b", m.group(0)) else m.start()
+                t.take(start, m.end())
 
     def _sex(self, t: _Text, f: Findings) -> None:
         best: tuple[int, int, str] | None = None   # (rank, position, sex)
@@ -615,9 +628,12 @@ class Extractor:
 
     # -- 6./7. requests and other drug mentions --------------------------------------------------
     def _requests(self, t: _Text) -> None:
-        for pattern in (_REQUEST_RE, _QUESTION_CLAUSE):
-            for m in t.matches(pattern):
-                t.take(m.start(), m.end())
+        for m in t.matches(_REQUEST_RE):
+            t.take(m.start(), m.end())
+
+    def _questions(self, t: _Text) -> None:
+        for m in t.matches(_QUESTION_CLAUSE):
+            t.take(m.start(), m.end())
 
     def _drug_mentions(self, t: _Text, f: Findings, dx_segments: list[tuple[int, int]]) -> None:
         free_text = t.leftover()
@@ -691,7 +707,12 @@ def _clean_piece(piece: str) -> str:
         if new == s:
             break
         s = new
-    s = re.sub(r"\b(?:please|thanks|thank you|today|now)\s*$", "", s, flags=re.I).strip(" .:-,")
+    for _ in range(4):
+        new = re.sub(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|with|of|"
+                     r"and|at|on|who|is)\s*$", "", s, flags=re.I).strip(" .:-,?!")
+        if new == s:
+            break
+        s = new
     if not re.search(r"[A-Za-z]{2,}", s) or _FILLER_RE.match(s) or _QUESTION_START.match(s):
         return ""
     if len(s) > 200:

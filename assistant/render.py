@@ -7,7 +7,8 @@ from typing import Any
 from assistant.dialogue import QUESTIONS, STILL_NEEDED, Consultation
 
 DISCLAIMER = "This supports a clinician's decision; it does not replace it."
-SEVERITY_MARK = {"critical": "⛔ CRITICAL", "warning": "⚠️ WARNING", "info": "ℹ️ INFO"}
+# Words, not emoji: they survive every terminal, screen reader and font.
+SEVERITY_MARK = {"critical": "**CRITICAL**", "warning": "**WARNING**", "info": "INFO"}
 FIELD_NAMES = {"age": "age", "sex": "sex", "pregnant": "pregnancy status", "weight_kg": "weight",
                "allergies": "allergies", "current_medications": "current medications",
                "diagnosis": "diagnosis"}
@@ -83,9 +84,16 @@ def refusal(kind: str) -> str:
             "with this request.")
 
 
+def flag_drugs(flag: dict[str, Any]) -> str:
+    """The drugs a flag names, unless its message already names them all."""
+    drugs = flag.get("drugs") or []
+    message = flag.get("message") or ""
+    return "" if all(d in message for d in drugs) else ", ".join(drugs)
+
+
 def _flag_line(flag: dict[str, Any]) -> str:
     mark = SEVERITY_MARK.get(flag.get("severity", ""), str(flag.get("severity", "")).upper())
-    drugs = ", ".join(flag.get("drugs") or [])
+    drugs = flag_drugs(flag)
     basis = flag.get("basis")
     line = f"- {mark} · {flag.get('kind')}"
     if drugs:
@@ -97,14 +105,17 @@ def _flag_line(flag: dict[str, Any]) -> str:
 
 
 def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparseable: bool,
-                   not_checked: list[str]) -> str:
+                   not_checked: list[str], truncated: bool = False) -> str:
     lines: list[str] = []
     ordered = sorted(flags, key=lambda f: {"critical": 0, "warning": 1}.get(f.get("severity"), 2))
     if ordered:
         lines.append(f"**Safety flags ({len(ordered)}) — review before prescribing:**")
         lines += [_flag_line(f) for f in ordered]
     dx = c.diagnosis()
-    if unparseable:
+    if truncated:
+        lines.append("The model's answer was cut off before it was complete, so I am not "
+                     "recommending anything. Try again, or choose another model.")
+    elif unparseable:
         lines.append("The model's answer could not be read as a list of drugs, so I am not "
                      "recommending anything. Try again, or choose another model.")
     else:

@@ -54,9 +54,11 @@ INJECTION_PATTERNS: tuple[str, ...] = (
     r"\b(?:new|updated|real) (?:instructions?|rules?|system prompt)\b",
     r"\b(?:system|developer) (?:prompt|message|mode)\b",
     r"\b(?:jailbreak|dan mode|pretend (?:to be|you are)|act as (?:an? )?(?:unrestricted|different))\b",
-    r"</?(?:system|assistant|user|instructions?)>",
     r"\b(?:print|reveal|show|repeat) (?:your|the) (?:instructions|rules|prompt|system prompt)\b",
 )
+# Role tags ("<system>...</system>") are cut exactly, with what they enclose; a lone tag alone.
+_ROLE_TAGS = re.compile(r"<(system|assistant|developer|instructions?)>.*?</\1>|"
+                        r"</?(?:system|assistant|user|developer|instructions?)>", re.I | re.S)
 
 _HARMFUL = [re.compile(p, re.I) for p in HARMFUL_PATTERNS]
 _OFF_TOPIC = [re.compile(p, re.I) for p in OFF_TOPIC_PATTERNS]
@@ -97,7 +99,8 @@ def cut_injections(text: str) -> tuple[str, list[str]]:
     "Diagnosis: UTI,") and runs to the end of its sentence, taking requests like "and
     recommend X" with it.
     """
-    found: list[str] = []
+    found: list[str] = [m.group(0) for m in _ROLE_TAGS.finditer(text)]
+    text = _ROLE_TAGS.sub(" ", text)
     changed = True
     while changed:
         changed = False

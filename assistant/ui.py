@@ -18,6 +18,7 @@ from rxassist.errors import RxAssistError
 from assistant.core import Assistant
 from assistant.dialogue import content_text
 from assistant.feedback import VERDICTS, feedback_path, save_feedback
+from assistant.render import flag_drugs
 
 BANNER = ("**rxassist supports clinicians; it does not replace them.** Suggestions come from a "
           "language model and are checked by rule-based guardrails (allergies, pregnancy and age "
@@ -73,7 +74,7 @@ def flags_html(result: dict[str, Any]) -> str:
             f'style="background:{bg};color:{fg};border-left:6px solid {fg};padding:6px 10px;'
             f'margin:4px 0;list-style:none">'
             f'<b>{html.escape(str(f.get("severity", "")).upper())} · {html.escape(str(f.get("kind")))}'
-            f'</b> — {html.escape(", ".join(f.get("drugs") or []))}: '
+            f'</b> — {html.escape(flag_drugs(f) + ": ") if flag_drugs(f) else ""}'
             f'{html.escape(str(f.get("message", "")))}{basis}</li>')
     return (f'<div role="alert"><b>Safety flags ({len(flags)}) — review before prescribing</b>'
             f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>')
@@ -172,6 +173,8 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title="rxassist — prescription support", analytics_enabled=False) as demo:
         gr.Markdown(BANNER, elem_id="intended-use")
         result_state = gr.State({})
+        # Flags sit above everything else the answer produces: impossible to miss.
+        flags = gr.HTML(elem_id="flags")
         with gr.Row():
             with gr.Column(scale=3):
                 model = gr.Dropdown(choices=assistant.model_ids(), value="rxassist",
@@ -193,7 +196,6 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                 meds = gr.Textbox(label="Current medications", elem_id="patient-medications")
                 dx = gr.Textbox(label="Diagnosis", elem_id="patient-diagnosis")
                 apply = gr.Button("Apply corrections", elem_id="apply-corrections")
-        flags = gr.HTML(elem_id="flags")
         table = gr.Dataframe(headers=TABLE_COLUMNS, label="Recommendations",
                              elem_id="recommendations", interactive=False, wrap=True)
         with gr.Accordion("Feedback on a recommendation", open=True):

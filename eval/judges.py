@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -107,7 +107,7 @@ class LLMJudge:
     prompt_path: Path | None = None
     structured_output: bool = True
     timeout_s: float = 300.0
-    policy: RetryPolicy = None  # type: ignore[assignment]
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self):
         self.prompt, self.prompt_version = load_prompt(self.prompt_path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar, Sequence
@@ -87,8 +87,11 @@ class RunConfig(BaseModel):
         return self.model or f"{self.target}-baseline"
 
     # Settings that change what a finished case means; a resumed run must keep them.
-    IDENTITY: ClassVar[tuple[str, ...]] = ("cases", "target", "base_url", "model", "limit", "temperature", "max_tokens",
-                "structured_output", "top_k", "train_cases")
+    # --limit and --base-url are not among them: raising the limit extends the same run, and
+    # the same model may come back on another port.
+    IDENTITY: ClassVar[tuple[str, ...]] = (
+        "cases", "target", "model", "temperature", "max_tokens",
+        "structured_output", "top_k", "train_cases")
 
 
 @dataclass
@@ -106,7 +109,13 @@ def _check_resume(config: RunConfig) -> None:
             previous = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             previous = {}
-        diff = [k for k in RunConfig.IDENTITY if k in previous and previous[k] != current.get(k)]
+        def same(key: str) -> bool:
+            a, b = previous[key], current.get(key)
+            if key in ("cases", "train_cases") and a and b:
+                return Path(a).resolve() == Path(b).resolve()
+            return a == b
+
+        diff = [k for k in RunConfig.IDENTITY if k in previous and not same(k)]
         if diff:
             raise ConfigError(f"{config.out} holds a run with different "
                               + ", ".join(f"{k} ({previous[k]!r} there, {current.get(k)!r} now)"
@@ -132,7 +141,7 @@ def _parallel(items: Sequence, fn: Callable, concurrency: int, progress: bool, d
         futures = {pool.submit(fn, item) for item in items}
         pending = futures
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 try:
                     on_done(fut.result())
@@ -155,6 +164,8 @@ def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> 
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     config.validate_combination()
+    # Absolute paths in run.json: a resumed run may be started from another directory.
+    config.cases, config.train_cases = config.cases.resolve(), config.train_cases.resolve()
     if not config.cases.is_file():
         raise NotFound(f"--cases {config.cases} does not exist", param="cases")
     case_file = read_cases(config.cases)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -47,7 +47,7 @@ class EndpointSettings:
     temperature: float = 0.0
     max_tokens: int = 512
     structured_output: bool = True
-    policy: RetryPolicy = None  # type: ignore[assignment]
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     def client(self) -> httpx.Client:
         return httpx.Client(timeout=self.timeout_s,
@@ -165,7 +165,6 @@ class FrequencyTarget:
         return _record(case, None, error="diagnosis code not seen in the training split")
 
 
-TargetFactory = Callable[..., Target]
 TARGETS: dict[str, str] = {
     "model": "requires --base-url and --model",
     "assistant": "requires --base-url (the assistant API, e.g. http://127.0.0.1:8000/v1) and --model",

@@ -88,8 +88,10 @@ class FinetuneConfig(BaseModel):
         return self
 
     @property
-    def alpha(self) -> float:
-        return self.lora_alpha if self.lora_alpha is not None else 2.0 * self.rank
+    def alpha(self) -> int | float:
+        alpha = self.lora_alpha if self.lora_alpha is not None else 2 * self.rank
+        # Whole numbers as int: adapter_config.json then reads "lora_alpha": 32, as vLLM expects.
+        return int(alpha) if float(alpha).is_integer() else alpha
 
     @classmethod
     def build(cls, **values) -> "FinetuneConfig":

@@ -29,6 +29,7 @@ class Example:
 class ExampleSet:
     examples: list[Example] = field(default_factory=list)
     skipped_too_long: list[str] = field(default_factory=list)  # case ids
+    skipped_no_drugs: list[str] = field(default_factory=list)  # nothing prescribed: no answer
     truncated_recommendations: int = 0  # cases with more drugs than MAX_RECOMMENDATIONS
 
 
@@ -59,9 +60,11 @@ def build_examples(tokenizer, cases: list[Case], max_length: int) -> ExampleSet:
     for case in cases:
         if len({d.strip() for d in case.drugs if d.strip()}) > MAX_RECOMMENDATIONS:
             out.truncated_recommendations += 1
+        if not recommendations_for(case):
+            # The answer schema needs at least one drug; an empty list would teach a non-answer.
+            out.skipped_no_drugs.append(case.id)
+            continue
         ex = build_example(tokenizer, case)
-        if not any(lab != IGNORE_INDEX for lab in ex.labels):
-            continue  # a case without drugs teaches nothing
         if len(ex.input_ids) > max_length:
             # Truncating would teach a cut-off JSON answer; skip and report instead.
             out.skipped_too_long.append(case.id)

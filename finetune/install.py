@@ -13,7 +13,7 @@ from rxassist.paths import user_adapters_dir
 from finetune.config import VLLM_LORA_RANKS
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # as serving.adapters accepts
 
 
 def adapter_name(method: str, rank: int, step: int) -> str:

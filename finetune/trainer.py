@@ -46,10 +46,12 @@ def load_examples(config: FinetuneConfig, tokenizer) -> tuple[list[Example], dic
     if not built.examples:
         raise InvalidInput(f"no usable training example in {str(config.cases)!r}: "
                            f"{len(built.skipped_too_long)} longer than --max-length "
-                           f"{config.max_length}, the rest without drugs", param="cases")
+                           f"{config.max_length}, {len(built.skipped_no_drugs)} without drugs",
+                           param="cases")
     stats = {"n_cases": len(case_file.cases), "malformed_lines": len(case_file.errors),
              "n_examples": len(built.examples),
              "skipped_too_long": len(built.skipped_too_long),
+             "skipped_no_drugs": len(built.skipped_no_drugs),
              "truncated_recommendations": built.truncated_recommendations}
     return built.examples, stats
 

@@ -33,7 +33,7 @@ from guardrails import _text
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SOURCES_DIR = DATA_DIR / "sources"
 KB_PATH = DATA_DIR / "kb.json.gz"
-KB_FORMAT = 1
+KB_FORMAT = 2
 
 # Counter-ions, esters and hydrate words that never change the active moiety.
 SALT_WORDS = frozenset("""
@@ -71,6 +71,49 @@ class UniiIndex:
     displays: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # (key, type, display key)
     branded_displays: set[str] = field(default_factory=set)
+
+
+def extract_sources(shared: Path, out_dir: Path = SOURCES_DIR, log=print) -> None:
+    """Regenerate the name lists under data/sources/ from the project's raw data folder
+    (../shared/data: NHANES, Synthea, LabeledIn, DrugCentral, FDA Tall Man). Needed only when
+    that data changes; a fresh clone builds from the copies in the repository."""
+    import shutil
+
+    shared = Path(shared)
+
+    def rows(rel: str, delimiter: str = ",") -> list[dict]:
+        with open(shared / rel, encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh, delimiter=delimiter))
+
+    def write(name: str, values) -> None:
+        vals = sorted({v.strip() for v in values if v and v.strip()})
+        (out_dir / name).write_text("\n".join(vals) + "\n", encoding="utf-8")
+        log(f"{out_dir / name}: {len(vals)} lines")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    med = rows("nhanes-2013-2014/medications.csv")
+    write("nhanes_2013_2014_drug_names.txt",
+          (r["RXDDRUG"] for r in med if r["RXDDRUG"] not in ("55555", "77777", "99999")))
+    write("synthea_sample_drug_names.txt",
+          (r["DESCRIPTION"] for r in rows("synthea-sample/medications.csv")))
+    write("synthea_sample_allergy_names.txt",
+          (r["DESCRIPTION"] for r in rows("synthea-sample/allergies.csv")))
+    write("labeledin_ingredient_names.txt",
+          (r["rxnorm_name"] for r in rows("labeledin/indications.tsv", "\t")))
+    write("drugcentral_2016_indication_drug_names.txt",
+          (r["DRUG_NAME"] for r in rows("drugcentral-2016/drug_indication.tsv", "\t")))
+    words = {w.lower() for r in med for c in ("RXDRSD1", "RXDRSD2", "RXDRSD3")
+             for w in re.findall(r"[A-Za-z]{5,}", r[c] or "")}
+    words |= {w.lower() for r in rows("synthea-sample/conditions.csv")
+              for w in re.findall(r"[A-Za-z]{5,}", r["DESCRIPTION"])}
+    write("diagnosis_words.txt", words)
+    for src, dst in (("drugcentral-2016/pharm_class.tsv", "drugcentral_2016_pharm_class.tsv"),
+                     ("drugcentral-2016/LICENSE", "drugcentral_2016_LICENSE.txt"),
+                     ("fda-tallman/tallman-2026-06.csv", "fda_tallman_2026_06.csv"),
+                     ("fda-tallman/meta.json", "fda_tallman_2026_06.meta.json")):
+        shutil.copyfile(shared / src, out_dir / dst)
+        (out_dir / dst).chmod(0o644)
+        log(f"{out_dir / dst}: copied")
 
 
 def find_unii_file() -> Path:
@@ -218,12 +261,14 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
             ms.append(r[0])
         product_ms[_text.key(pname)] = tuple(sorted(set(ms)))
 
-    # Which moieties are drugs: anything sold under a brand name, plus every ingredient the
-    # project's clinical sources name.
-    # Clinical moieties (named by the clinical sources, products, aliases and rules) are what
-    # fuzzy matching may land on; branded substances in general are matched exactly only.
+    # Which moieties are drugs (`core`): anything sold under a brand name, plus every ingredient
+    # the project's clinical sources, products, aliases and rules name. The latter are the
+    # `clinical` moieties, the only ones fuzzy matching may land on; other branded substances
+    # (agrochemicals, cosmetics, foreign brands) are matched exactly only.
+    core: set[str] = {reducer.reduce(d) for d in unii.branded_displays}
+    n_brand_core = len(core)
+    core |= extra
     clinical: set[str] = set(extra)
-    core: set[str] = {reducer.reduce(d) for d in unii.branded_displays} | extra
     core.update(reducer.reduce(t) for t in aliases.values())
     clinical.update(reducer.reduce(t) for t in aliases.values())
     for ms in product_ms.values():
@@ -237,7 +282,6 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
         if ms:
             core.update(ms)
             clinical.update(ms)
-    n_brand_core = len(core)
     source_files = {
         "nhanes": SOURCES_DIR / "nhanes_2013_2014_drug_names.txt",
         "synthea": SOURCES_DIR / "synthea_sample_drug_names.txt",
@@ -288,9 +332,9 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
 
     ingredients: list[str] = sorted(core)
     index = {m: i for i, m in enumerate(ingredients)}
-    names: dict[str, list] = {}
+    names: dict[str, str] = {}
     ambiguous: dict[str, list[str]] = {}
-    for k, cs in cands.items():
+    for k, cs in sorted(cands.items()):  # sorted: identical bytes on every build
         best = min(p for p, _, _ in cs)
         top = {(typ, ms) for p, typ, ms in cs if p == best}
         sets = {ms for _, ms in top}
@@ -299,7 +343,9 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
             continue
         ms = sets.pop()
         typ = "generic" if any(t == "generic" for t, _ in top) else "brand"
-        names[k] = [1 if typ == "brand" else 0, [index[m] for m in ms]]
+        # "b:i,j": brand flag and ingredient indices. Two flat string lists load ~10x faster
+        # than a JSON object of lists, and the CLI pays the load on every call.
+        names[k] = f"{1 if typ == 'brand' else 0}:" + ",".join(str(index[m]) for m in ms)
 
     kb = {
         "format": KB_FORMAT,
@@ -313,7 +359,12 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
                    "ambiguous": len(ambiguous), "brand_moieties": n_brand_core,
                    "clinical_ingredients": len(clinical & core)},
         "ingredients": ingredients,
-        "names": names,
+        "names": {"keys": list(names), "values": list(names.values())},
+        # Positions (in names.keys) of the names fuzzy matching may land on: plain words of
+        # 4+ letters naming clinical ingredients only. Precomputed: it is on the CLI's path.
+        "fuzzy": [i for i, (k, v) in enumerate(names.items())
+                  if len(k) >= 4 and k.replace(" ", "").isalpha()
+                  and all(ingredients[int(j)] in clinical for j in v[2:].split(","))],
         "ambiguous": ambiguous,
         "clinical": sorted(index[m] for m in clinical if m in index),
         "epc": {index[m]: sorted(c) for m, c in sorted(epc.items()) if m in index},
@@ -321,9 +372,9 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
     }
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(kb, separators=(",", ":"), sort_keys=False).encode()
+    payload = json.dumps(kb, separators=(",", ":"), sort_keys=True).encode()
     # mtime=0 keeps the gzip bytes identical for identical content (reproducible builds).
-    with open(out, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0,
+    with open(out, "wb") as fh, gzip.GzipFile(filename="", fileobj=fh, mode="wb", mtime=0,
                                               compresslevel=9) as gz:
         gz.write(payload)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(names)} names, "

@@ -1,6 +1,7 @@
 """Flags on a list of drugs for one patient (CONTRACTS.md section 2).
 
-Kinds: duplicate_ingredient, allergy, contraindication (pregnancy, age), unknown_drug, and
+Kinds: duplicate_ingredient, allergy, contraindication (pregnancy, age), unknown_drug, plus
+duplicate_class (two different ingredients of one class, e.g. an ACE inhibitor with an ARB) and
 unresolved_allergy (an allergy text that names no drug or class we know: it was not checked).
 Every flag names the inputs involved, a message a clinician reads, and the basis (rule source).
 """
@@ -20,8 +21,8 @@ KB_BASIS = ("knowledge base: FDA UNII names reduced to active moieties + curated
 _ALLERGY_NOISE_RE = re.compile(
     r"\b(?:allerg(?:y|ies|ic)\s+(?:to\s+)?|intoleran(?:ce|t)\s+(?:to\s+)?|\((?:substance|finding|"
     r"product|medication)\)|hx\s+of\s+|history\s+of\s+)", re.I)
-KIND_ORDER = {"allergy": 0, "contraindication": 1, "duplicate_ingredient": 2, "unknown_drug": 3,
-              "unresolved_allergy": 4}
+KIND_ORDER = {"allergy": 0, "contraindication": 1, "duplicate_ingredient": 2,
+              "duplicate_class": 3, "unknown_drug": 4, "unresolved_allergy": 5}
 
 
 def _patient(patient: Any):
@@ -77,12 +78,45 @@ def resolve_allergy(text: str) -> Allergen | None:
     return Allergen(text, classes, frozenset(), frozenset(d.ingredients))
 
 
+def _allergy_findings(ing: str, al: Allergen, rules) -> list[tuple[str, str, str]]:
+    """(severity, why, basis) of every reason ingredient `ing` conflicts with allergy `al`."""
+    ar = rules.allergies
+    d_classes = rules.classes_of.get(ing, frozenset())
+    found: list[tuple[str, str, str]] = []
+    if ing in al.ingredients:
+        found.append((ar.ingredient_allergy.severity,
+                      f"contains {ing}, which the patient is allergic to",
+                      ar.ingredient_allergy.basis))
+    for c in al.named_classes & d_classes:
+        found.append((ar.class_allergy.severity, f"{ing} is one of the {rules.classes[c].label}",
+                      ar.class_allergy.basis))
+    if ing in al.ingredients:
+        return found
+    if not al.named_classes:
+        for c in al.classes & d_classes & set(ar.same_class.classes):
+            found.append((ar.same_class.severity,
+                          f"{ing} and the allergen are both {rules.classes[c].label}",
+                          ar.same_class.basis))
+    for x in ar.cross_sensitivity:
+        if x.allergy_class in al.classes and x.drug_class in d_classes:
+            dl = rules.classes[x.drug_class].label
+            why = (f"{ing} is, like the allergen, one of the {dl} (cross-sensitivity)"
+                   if x.drug_class == x.allergy_class else
+                   f"{ing} is one of the {dl} (cross-sensitivity with "
+                   f"{rules.classes[x.allergy_class].label})")
+            found.append((x.severity, why, x.basis))
+    return found
+
+
 def _allergy_flags(drugs: list[NormalizedDrug], allergies: list[str]) -> list[Flag]:
     rules = _rules.load()
     ar = rules.allergies
     flags: list[Flag] = []
     resolved: list[Allergen] = []
+    none_terms = {_text.key(t) for t in ar.none_terms}
     for a in allergies:
+        if _text.key(a) in none_terms:
+            continue
         al = resolve_allergy(a)
         if al is None:
             flags.append(Flag(
@@ -93,39 +127,14 @@ def _allergy_flags(drugs: list[NormalizedDrug], allergies: list[str]) -> list[Fl
             resolved.append(al)
     for d in drugs:
         for al in resolved:
-            best: tuple[int, str, str, str] | None = None  # (rank, severity, ingredient, why+basis)
+            # (rank, severity, ingredient, why, basis) of the most severe finding
+            best: tuple[int, str, str, str, str] | None = None
             for ing in d.ingredients:
-                d_classes = rules.classes_of.get(ing, frozenset())
-                found: list[tuple[str, str, str]] = []
-                if ing in al.ingredients:
-                    found.append((ar.ingredient_allergy.severity,
-                                  f"contains {ing}, which the patient is allergic to",
-                                  ar.ingredient_allergy.basis))
-                for c in al.named_classes & d_classes:
-                    found.append((ar.class_allergy.severity,
-                                  f"{ing} is one of the {rules.classes[c].label}",
-                                  ar.class_allergy.basis))
-                if not al.named_classes and ing not in al.ingredients:
-                    for c in al.classes & d_classes & set(ar.same_class.classes):
-                        found.append((ar.same_class.severity,
-                                      f"{ing} and the allergen are both {rules.classes[c].label}",
-                                      ar.same_class.basis))
-                for x in ar.cross_sensitivity:
-                    if x.allergy_class in al.classes and x.drug_class in d_classes \
-                            and ing not in al.ingredients:
-                        dl = rules.classes[x.drug_class].label
-                        why = (f"{ing} is, like the allergen, one of the {dl} (cross-sensitivity)"
-                               if x.drug_class == x.allergy_class else
-                               f"{ing} is one of the {dl} (cross-sensitivity with "
-                               f"{rules.classes[x.allergy_class].label})")
-                        found.append((x.severity, why, x.basis))
-                for sev, why, basis in found:
-                    rank = SEVERITY_ORDER[sev]
-                    if best is None or rank < best[0]:
-                        best = (rank, sev, ing, f"{why}\x00{basis}")
+                for sev, why, basis in _allergy_findings(ing, al, rules):
+                    if best is None or SEVERITY_ORDER[sev] < best[0]:
+                        best = (SEVERITY_ORDER[sev], sev, ing, why, basis)
             if best:
-                _, sev, ing, wb = best
-                why, basis = wb.split("\x00")
+                _, sev, ing, why, basis = best
                 flags.append(Flag("allergy", sev, ing, [d.input],
                                   f"{_label(d)}: {why} (allergy recorded: '{al.text}').", basis))
     return flags
@@ -149,6 +158,27 @@ def _duplicate_flags(drugs: list[NormalizedDrug], current: list[NormalizedDrug])
     return flags
 
 
+def _class_duplicate_flags(drugs: list[NormalizedDrug],
+                           current: list[NormalizedDrug]) -> list[Flag]:
+    """Different ingredients of one class (an ingredient duplicate is flagged on its own)."""
+    rules = _rules.load()
+    flags = []
+    items = [*((d, False) for d in drugs), *((d, True) for d in current)]
+    for r in rules.therapeutic_duplication:
+        members = frozenset().union(*(rules.class_members[c] for c in r.classes))
+        hits = [(d, cur, sorted(set(d.ingredients) & members)) for d, cur in items]
+        hits = [(d, cur, ings) for d, cur, ings in hits if ings]
+        distinct = {i for _, _, ings in hits for i in ings}
+        if len(distinct) < 2 or all(cur for _, cur, _ in hits):
+            continue
+        labels = [_label(d) + (" (current medication)" if cur else "") for d, cur, _ in hits]
+        flags.append(Flag(
+            "duplicate_class", r.severity, None, [d.input for d, _, _ in hits],
+            f"{len(distinct)} {r.label} together ({', '.join(sorted(distinct))}): "
+            f"{_join(labels)}.", r.basis))
+    return flags
+
+
 def _contraindication_flags(drugs: list[NormalizedDrug], patient) -> list[Flag]:
     rules = _rules.load()
     flags = []
@@ -164,8 +194,9 @@ def _contraindication_flags(drugs: list[NormalizedDrug], patient) -> list[Flag]:
                     flags.append(Flag("contraindication", r.severity, hit[0], [d.input],
                                       f"{_label(d)} in pregnancy: {r.basis}.", r.basis))
                 elif r.severity == "critical":
+                    # A warning, not info: an unknown status must never hide a fetal risk.
                     flags.append(Flag(
-                        "contraindication", "info", hit[0], [d.input],
+                        "contraindication", "warning", hit[0], [d.input],
                         f"{_label(d)}: established fetal risk and the patient's pregnancy "
                         "status is unknown; confirm she is not pregnant.", r.basis))
         if patient.age is not None:
@@ -205,6 +236,7 @@ def check(drugs: list[str], patient: Any = None) -> CheckResult:
     flags = [*_allergy_flags(checked, p.allergies or []),
              *_contraindication_flags(checked, p),
              *_duplicate_flags(checked, current),
+             *_class_duplicate_flags(checked, current),
              *_unknown_flags(checked, current)]
     flags.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER.get(f.kind, 9)))
     return CheckResult(checked, flags)

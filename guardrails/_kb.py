@@ -10,7 +10,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KB_PATH = DATA_DIR / "kb.json.gz"
-KB_FORMAT = 1
+KB_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -31,31 +31,22 @@ class KnowledgeBase:
         ing: list[str] = raw["ingredients"]
         self._ing = ing
         self.ingredients = frozenset(ing)
-        # Entries are built on lookup: building 60k objects up front doubles the load time.
-        self.names: dict[str, list] = raw["names"]
+        # name key -> "b:i,j" (brand flag, ingredient indices); parsed on lookup, since
+        # building 60k objects up front would double the load time.
+        keys = raw["names"]["keys"]
+        self.names: dict[str, str] = dict(zip(keys, raw["names"]["values"]))
+        # What fuzzy matching may land on: names of clinical ingredients (see _build.py).
+        self.fuzzy_keys: list[str] = [keys[i] for i in raw["fuzzy"]]
         self.ambiguous: dict[str, list[str]] = raw["ambiguous"]
         self.epc: dict[str, frozenset[str]] = {
             ing[int(i)]: frozenset(c) for i, c in raw["epc"].items()}
         self.clinical = frozenset(ing[i] for i in raw["clinical"])
-        self._fuzzy_keys: list[str] | None = None
 
     def lookup(self, key: str) -> Entry | None:
         raw = self.names.get(key)
         if raw is None:
             return None
-        return Entry(bool(raw[0]), tuple(self._ing[i] for i in raw[1]))
-
-    @property
-    def fuzzy_keys(self) -> list[str]:
-        """Names fuzzy matching may land on: names of clinical ingredients (those the clinical
-        sources name), letters only, at least 4 characters."""
-        if self._fuzzy_keys is None:
-            ing, clinical = self._ing, self.clinical
-            self._fuzzy_keys = sorted(
-                k for k, (_, idx) in self.names.items()
-                if len(k) >= 4 and k.replace(" ", "").isalpha()
-                and all(ing[i] in clinical for i in idx))
-        return self._fuzzy_keys
+        return Entry(raw[0] == "1", tuple(self._ing[int(i)] for i in raw[2:].split(",")))
 
 
 _lock = threading.Lock()

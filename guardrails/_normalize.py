@@ -13,7 +13,7 @@ Anything else is unknown: name None, ingredients [], never a guess.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from guardrails import _kb, _rules, _text
@@ -148,7 +148,9 @@ def normalize(name: str) -> NormalizedDrug:
     if not isinstance(name, str):
         from rxassist.errors import InvalidInput
         raise InvalidInput(f"a drug name must be a string, got {type(name).__name__}")
-    return _normalize_cached(name)
+    d = _normalize_cached(name)
+    # Results are cached: hand out fresh lists so a caller's edit cannot change the cache.
+    return replace(d, ingredients=list(d.ingredients), candidates=list(d.candidates))
 
 
 @lru_cache(maxsize=4096)

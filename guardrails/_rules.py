@@ -72,10 +72,19 @@ class CrossSensitivity(_Strict):
 class AllergyRules(_Strict):
     description: str
     terms: dict[str, str]
+    none_terms: list[str] = Field(description="texts meaning 'no known allergies'")
     class_allergy: SeverityBasis
     ingredient_allergy: SeverityBasis
     same_class: SameClass
     cross_sensitivity: list[CrossSensitivity]
+
+
+class DuplicationRule(_Strict):
+    """Two different ingredients of these classes in one list (current medications included)."""
+    classes: list[str] = Field(min_length=1)
+    label: str
+    severity: Sev
+    basis: str
 
 
 class Rules(_Strict):
@@ -86,10 +95,12 @@ class Rules(_Strict):
     allergies: AllergyRules
     pregnancy: list[RuleTarget]
     age: list[AgeRule]
+    therapeutic_duplication: list[DuplicationRule]
 
     @model_validator(mode="after")
     def _class_names_exist(self):
         used = [r.cls for r in [*self.pregnancy, *self.age] if r.cls]
+        used += [c for r in self.therapeutic_duplication for c in r.classes]
         used += list(self.allergies.terms.values()) + self.allergies.same_class.classes
         used += [c for x in self.allergies.cross_sensitivity for c in (x.allergy_class, x.drug_class)]
         missing = sorted({c for c in used if c not in self.classes})

@@ -27,7 +27,7 @@ GROUPS: dict[str, tuple[set[str], str]] = {
                                    "finasteride", "dutasteride", "leflunomide", "ribavirin",
                                    "thalidomide", "atorvastatin", "simvastatin", "lovastatin",
                                    "pravastatin", "rosuvastatin", "acitretin", "mycophenolate",
-                                   "diethylstilbestrol", "estradiol", "testosterone"},
+                                   "diethylstilbestrol", "testosterone"},
                                   r"warfarin|coumadin|isotretinoin|accutane|methotrexate|statin\b"),
 }
 SAFETY_KINDS = {"allergy", "contraindication"}

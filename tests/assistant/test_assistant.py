@@ -7,6 +7,7 @@ import json
 import socket
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, AssistantConfig
 from assistant.dialogue import asked_fields
@@ -250,3 +251,69 @@ def test_asked_fields_are_read_from_the_question():
         "diagnosis", "allergies"}
     assert asked_fields("Still needed: age, sex, pregnancy status") == {"age", "sex", "pregnant"}
     assert asked_fields("Anything else?") == set()
+
+
+class TruncatingChatModel(GenericFakeChatModel):
+    """Fails the way ChatOpenAI does when vLLM stops at max_tokens inside the JSON."""
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        completion = ChatCompletion.model_validate({
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "length", "message": {
+                "role": "assistant", "content": '{"recommendations": [{"drug": "amoxi'}}]})
+        raise openai.LengthFinishReasonError(completion=completion)
+
+
+def test_cut_off_model_output_recommends_nothing():
+    a = Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
+                  chat_model_factory=lambda name: TruncatingChatModel(messages=iter([])))
+    reply = run(a.respond([{"role": "user", "content": "40 yo man, sinusitis, NKDA"}]))
+    assert reply.rxassist["model_output"] == "truncated"
+    assert reply.rxassist["recommendations"] == [] and "cut off" in reply.content
+    assert "amoxi" not in reply.content
+
+
+def test_pregnancy_not_excluded_adds_warnings(make_assistant):
+    a, _ = make_assistant(json.dumps({"recommendations": [
+        {"drug": "lisinopril", "rationale": "ACE inhibitor"},
+        {"drug": "amlodipine", "rationale": "CCB"}]}))
+    [reply] = talk(a, ["38 yo woman with essential hypertension, pregnancy status unknown, NKDA"])
+    rx = reply.rxassist
+    # guardrails warns when pregnancy is possible but unknown; the warning reaches the reply.
+    [flag] = [f for f in rx["flags"] if f["kind"] == "contraindication"]
+    assert flag["severity"] == "warning" and "pregnan" in flag["message"]
+    assert "WARNING" in reply.content.split("Recommendations")[0]
+    assert rx["recommendations"][0]["flags"] == ["contraindication"]
+    assert rx["recommendations"][1]["flags"] == []
+    # A man, or a woman known not to be pregnant, gets no such warning.
+    for text in ["38 yo man with essential hypertension, NKDA",
+                 "38 yo woman, not pregnant, essential hypertension, NKDA"]:
+        [reply] = talk(a, [text])
+        assert not [f for f in reply.rxassist["flags"] if f["kind"] == "contraindication"]
+
+
+def test_duplicate_with_a_current_medication_is_flagged(make_assistant):
+    a, _ = make_assistant(json.dumps({"recommendations": [
+        {"drug": "Advil", "rationale": "NSAID"}]}))
+    [reply] = talk(a, ["45 yo man, acute low back pain, NKDA, takes ibuprofen PRN"])
+    rec = reply.rxassist["recommendations"][0]
+    assert rec["ingredients"] == ["ibuprofen"] and "duplicate_ingredient" in rec["flags"]
+
+
+@pytest.mark.parametrize("answer, allergies, meds", [
+    ("penicillin (anaphylaxis)", ["penicillin"], None),
+    ("sulfa and codeine", ["sulfa", "codeine"], None),
+    ("penicillin; on metformin", ["penicillin"], ["metformin"]),
+    ("none", [], None),
+])
+def test_a_bare_answer_to_the_allergy_question_is_an_allergy(make_assistant, answer, allergies,
+                                                             meds):
+    a, _ = make_assistant()
+    r1, r2 = talk(a, ["60 yo man with cellulitis", answer])
+    assert r1.rxassist["missing_fields"] == ["allergies"]
+    assert r2.rxassist["status"] == "recommended"
+    assert r2.rxassist["patient"]["allergies"] == allergies
+    assert r2.rxassist["patient"]["current_medications"] == meds

@@ -109,6 +109,16 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
             table = page.locator("#recommendations").inner_text()
             assert "Ingredients" in table
             assert page.locator("#patient-age input").input_value() == "34"
+            # Whatever the small model recommends, each row says its flags, and any flag shows
+            # in the panel above the chat, coloured by severity.
+            flags_cells = page.locator("#recommendations tbody tr td:last-child").all_inner_texts()
+            assert flags_cells and all(c.strip() == "none" or ":" in c for c in flags_cells)
+            flagged = [c for c in flags_cells if c.strip() != "none"]
+            panel = page.locator("#flags").inner_text()
+            if flagged:
+                assert "review before prescribing" in panel
+                box = page.locator("#flags").bounding_box()
+                assert box["y"] < page.locator("#chat").bounding_box()["y"]
             shot = tmp_path / "ui-consultation.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000

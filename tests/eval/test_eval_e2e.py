@@ -33,3 +33,21 @@ def test_eval_run_against_real_vllm_server(vllm_server, tmp_path, capsys):
     assert main(argv) == 0
     assert json.loads((out / "metrics.json").read_text())["n_cases"] == 3
     assert "resuming: 3 case(s) already done, 0 to go" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_eval_run_against_real_assistant_api(rx_server, tmp_path):
+    import httpx
+
+    base_url = f"{rx_server.api_url}/v1"
+    model = httpx.get(f"{base_url}/models", timeout=30).json()["data"][0]["id"]
+    out = tmp_path / "assistant"
+    assert main(["eval", "run", "--cases", str(SUBSET), "--target", "assistant",
+                 "--base-url", base_url, "--model", model, "--out", str(out),
+                 "--limit", "2", "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert CONTRACT_KEYS <= set(metrics) and metrics["n_cases"] == 2 and metrics["complete"]
+    records = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
+    # Every reply was a real assistant answer: either recommendations or a stated reason.
+    assert all(r["output"] or r["error"] for r in records)
+    assert all("rxassist.recommendations" not in (r["error"] or "") for r in records)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,13 @@ def test_server_restart_mid_run_is_survived(cases_file, tmp_path):
     worker = threading.Thread(target=go)
     worker.start()
     assert fake.stopped.wait(10)
+    # The finished case is on disk while the server is down: a crash now would lose nothing.
+    cases_jsonl = tmp_path / "run" / "cases.jsonl"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (
+            cases_jsonl.exists() and cases_jsonl.read_text().count("\n") == 1):
+        time.sleep(0.05)
+    assert cases_jsonl.read_text().count("\n") == 1
     restarted = FakeChatServer(ANSWERS, port=port).start()
     try:
         worker.join(60)
@@ -250,3 +258,11 @@ def test_suite_runs_baseline_and_models_then_reports(tmp_path, cases_file, serve
         in printed
     assert (out / "report.html").exists() and (out / "base" / "metrics.json").exists()
     assert len(server.requests) == 8
+
+
+def test_raising_the_limit_extends_the_same_run(cases_file, server, tmp_path):
+    out = tmp_path / "run"
+    assert run(cases_file, out, server.base_url, "--limit", "1") == 0
+    assert metrics(out)["n_cases"] == 1 and len(server.requests) == 1
+    assert run(cases_file, out, server.base_url) == 0
+    assert metrics(out)["n_cases"] == 4 and len(server.requests) == 4

@@ -118,9 +118,10 @@ def test_no_pregnancy_flag_when_not_pregnant(patient):
     assert flags(check(["lisinopril"], patient), "contraindication") == []
 
 
-def test_unknown_pregnancy_status_gives_an_info_flag_for_established_fetal_risk():
+def test_unknown_pregnancy_status_gives_a_warning_for_established_fetal_risk():
     (f,) = flags(check(["warfarin"], {"age": 30, "sex": "female"}), "contraindication")
-    assert f.severity == "info" and "unknown" in f.message
+    assert f.severity == "warning" and "unknown" in f.message
+    assert flags(check(["simvastatin"], {"age": 30, "sex": "female"}), "contraindication") == []
 
 
 @pytest.mark.parametrize("drug,age,severity,ingredient", [
@@ -164,3 +165,29 @@ def test_critical_flags_come_first():
     r = check(["Tylenol", "Percocet", "amoxicillin"], {"allergies": ["penicillin"]})
     assert [f.severity for f in r.flags] == ["critical", "warning"]
     assert r.critical[0].kind == "allergy"
+
+
+def test_allergy_to_one_penicillin_covers_the_class():
+    (f,) = flags(check(["amoxicillin"], {"allergies": ["Penicillin V"]}), "allergy")
+    assert f.severity == "critical"
+
+
+@pytest.mark.parametrize("text", ["NKDA", "No known drug allergies", "none"])
+def test_no_known_allergies_is_not_an_unresolved_allergy(text):
+    assert check(["amoxicillin"], {"allergies": [text]}).flags == []
+
+
+@pytest.mark.parametrize("drugs,current", [
+    (["lisinopril", "losartan"], None), (["Zocor"], ["atorvastatin"]),
+    (["ibuprofen", "naproxen"], None), (["Hyzaar"], ["Zestril"]),
+])
+def test_duplicate_class(drugs, current):
+    r = check(drugs, {"current_medications": current} if current else None)
+    (f,) = flags(r, "duplicate_class")
+    assert f.severity == "warning" and f.drugs == drugs + (current or []) and f.basis
+
+
+@pytest.mark.parametrize("drugs", [["lisinopril", "amlodipine"], ["Tylenol", "Percocet"],
+                                   ["amoxicillin", "azithromycin"]])
+def test_no_duplicate_class_across_classes_or_for_one_ingredient(drugs):
+    assert flags(check(drugs), "duplicate_class") == []

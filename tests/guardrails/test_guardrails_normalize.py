@@ -111,3 +111,8 @@ def test_unknown_near_miss_lists_candidates_but_does_not_use_them():
 def test_non_string_is_invalid_input():
     with pytest.raises(InvalidInput):
         normalize(42)  # type: ignore[arg-type]
+
+
+def test_results_are_not_shared_between_callers():
+    normalize("Percocet").ingredients.append("oops")
+    assert normalize("Percocet").ingredients == ["acetaminophen", "oxycodone"]

@@ -92,3 +92,13 @@ def test_strip_dose_form():
         == "acetaminophen / oxycodone hydrochloride"
     assert s("NDA020800 0.3 ML Epinephrine 1 MG/ML Auto-Injector") == "epinephrine"
     assert s("Morphine Sulfate (Syringe)") == "morphine sulfate"
+
+
+def test_calibration_runs_and_never_chooses_a_setting_with_wrong_drugs():
+    from guardrails import _calibrate
+
+    out = _calibrate.run(n=60, seed=1, log=lambda *_: None)
+    assert out["n_pos"] == 60 and out["n_neg"] > 500
+    for label in ("generic", "brand"):
+        chosen = out[label]["chosen"]
+        assert chosen is None or chosen["wrong"] <= 0.002 * max(1, chosen["n"])

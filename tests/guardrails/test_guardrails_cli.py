@@ -65,3 +65,28 @@ def test_normalize_readable_and_json():
     assert json.loads(p.stdout) == {"input": "amoxicilin", "status": "fuzzy",
                                     "name": "amoxicillin", "ingredients": ["amoxicillin"],
                                     "score": 95.2}
+
+
+def test_guardrails_never_imports_torch_or_vllm():
+    code = ("import sys, guardrails; guardrails.check(['Tylenol', 'amoxicilin']); "
+            "print(sorted(m for m in ('torch', 'vllm', 'transformers') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+
+
+def test_build_kb_bad_unii_path_is_a_clear_error(tmp_path):
+    p = run(["build-kb", "--unii", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "kb")])
+    assert p.returncode == 2 and "no such file" in p.stderr
+    bad = tmp_path / "UNII_Names.txt"
+    bad.write_text("not\ta unii file\n")
+    p = run(["build-kb", "--unii", str(bad), "--out", str(tmp_path / "kb.json.gz")])
+    assert p.returncode == 2 and "not a UNII Names file" in p.stderr
+    assert not (tmp_path / "kb.json.gz").exists()
+
+
+def test_evaluate_prints_the_accuracy_table():
+    p = run(["evaluate"])
+    assert p.returncode == 0
+    assert "name:lookalike " in p.stdout and "ALL" in p.stdout
