@@ -54,6 +54,9 @@ class AssistantConfig:
     # 5 recommendations at the schema's maximum lengths need ~600 tokens; less cuts JSON short.
     max_tokens: int = field(default=640, metadata={"help": "cap on the model's JSON answer"})
     temperature: float = field(default=0.0, metadata={"help": "0 = reproducible recommendations"})
+    compact_json: bool = field(
+        default=True, metadata={"help": "ask vLLM for JSON without free whitespace (small models "
+                                        "otherwise emit newlines until max_tokens)"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_base_url, str) or not re.match(r"^https?://\S+$",

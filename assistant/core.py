@@ -19,7 +19,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rxassist.errors import InvalidInput, ModelUnavailable, NotFound
-from rxassist.prompt import PROMPT_VERSION, build_messages, parse_answer, response_format
+from rxassist.prompt import (PROMPT_VERSION, RECOMMENDATION_SCHEMA, build_messages,
+                             parse_answer, response_format)
 
 from assistant import render
 from assistant.config import AssistantConfig, model_ids, resolve_model
@@ -186,7 +187,12 @@ class Assistant:
         import openai
         import httpx
 
-        chain = self._chat_model(served).bind(response_format=response_format())
+        options: dict[str, Any] = {"response_format": response_format()}
+        if self.config.compact_json:
+            # vLLM-specific and additive: the same schema, without the grammar's free whitespace.
+            options["extra_body"] = {"structured_outputs": {
+                "json": RECOMMENDATION_SCHEMA, "disable_any_whitespace": True}}
+        chain = self._chat_model(served).bind(**options)
         try:
             reply = await chain.ainvoke(_lc_messages(messages))
         except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as e:

@@ -66,8 +66,10 @@ def register(subparsers) -> None:
                         "Resumable like `eval run`.")
     su.add_argument("--cases", type=Path, required=True, metavar="FILE")
     su.add_argument("--base-url", required=True, help="the model API, e.g. http://127.0.0.1:8001/v1")
-    su.add_argument("--model", action="append", required=True, dest="models", metavar="NAME",
+    su.add_argument("--model", action="append", default=[], dest="models", metavar="NAME",
                     help="a model or adapter name served there (repeatable)")
+    su.add_argument("--all-served", action="store_true",
+                    help="also every model the endpoint lists at GET /models (base + adapters)")
     su.add_argument("--out", type=Path, required=True, metavar="DIR")
     su.add_argument("--limit", type=_positive_int, metavar="N")
     su.add_argument("--concurrency", type=_positive_int, default=4)
@@ -116,6 +118,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _served_models(base_url: str, api_key: str) -> list[str]:
+    import httpx
+
+    from rxassist.errors import ModelUnavailable
+
+    url = base_url.rstrip("/") + "/models"
+    try:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+        response.raise_for_status()
+        return [m["id"] for m in response.json()["data"]]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
+        raise ModelUnavailable(f"could not list the models at {url}: {e}") from None
+
+
 def _suite(args: argparse.Namespace) -> int:
     import re
 
@@ -130,9 +146,15 @@ def _suite(args: argparse.Namespace) -> int:
                   api_key=key, judge_api_key=judge_key)
     if args.train_cases:
         common["train_cases"] = args.train_cases
+    models = list(args.models)
+    if args.all_served:
+        models += [m for m in _served_models(args.base_url, key) if m not in models]
+    if not models:
+        from rxassist.errors import ConfigError
+        raise ConfigError("give --model NAME (repeatable) or --all-served")
     configs = [] if args.no_baseline else [
         RunConfig(out=args.out / "frequency-baseline", target="frequency", **common)]
-    for model in args.models:
+    for model in models:
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", model)
         configs.append(RunConfig(out=args.out / name, base_url=args.base_url, model=model,
                                  **common))

@@ -84,7 +84,9 @@ class RunConfig(BaseModel):
 
     @property
     def label(self) -> str:
-        return self.model or f"{self.target}-baseline"
+        if self.target == "frequency":
+            return f"frequency-top{self.top_k}"
+        return self.model or self.target
 
     # Settings that change what a finished case means; a resumed run must keep them.
     # --limit and --base-url are not among them: raising the limit extends the same run, and
@@ -138,22 +140,23 @@ def _parallel(items: Sequence, fn: Callable, concurrency: int, progress: bool, d
     with ThreadPoolExecutor(max_workers=concurrency) as pool, \
             tqdm(total=len(items), desc=desc, unit="case", disable=not progress,
                  file=sys.stderr) as bar:
-        futures = {pool.submit(fn, item) for item in items}
-        pending = futures
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                try:
-                    on_done(fut.result())
-                except ModelUnavailable as e:
-                    failed += 1
-                    if failed == 1:
-                        print(f"\n{desc}: {e.message}", file=sys.stderr)
-                except (ConfigError, NotFound):
-                    for other in pending:
-                        other.cancel()
-                    raise
-                bar.update(1)
+        pending = {pool.submit(fn, item) for item in items}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        on_done(fut.result())
+                    except ModelUnavailable as e:
+                        failed += 1
+                        if failed == 1:
+                            print(f"\n{desc}: {e.message}", file=sys.stderr)
+                    bar.update(1)
+        except BaseException:
+            # Fatal error or Ctrl-C: stop asking; what finished is already on disk.
+            for fut in pending:
+                fut.cancel()
+            raise
     return failed
 
 

@@ -85,6 +85,18 @@ def engine_command(cfg: EngineConfig, adapters: list[Adapter]) -> list[str]:
     return cmd
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if `rxassist serve` itself is killed (even SIGKILL), the
+    kernel sends the engine SIGTERM, so no orphaned engine keeps its port and memory."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not glibc/Linux: stop() on a clean shutdown still applies
+        pass
+
+
 def tail_lines(path: Path, n: int = 15) -> str:
     try:
         with open(path, errors="replace") as fh:
@@ -112,7 +124,7 @@ class EngineProcess:
         self.proc = subprocess.Popen(engine_command(self.cfg, self.adapters), stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=engine_env(self.cfg, on_gpu=self.on_gpu),
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
 
     def _died(self, what: str) -> ModelUnavailable:

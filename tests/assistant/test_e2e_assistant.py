@@ -92,7 +92,9 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1500})
-            page.goto(rx_server.ui_url, wait_until="networkidle")
+            # Not "networkidle": the page keeps a queue connection open.
+            page.goto(rx_server.ui_url, wait_until="domcontentloaded")
+            page.locator("#chat-input textarea").wait_for(timeout=60_000)
             assert "does not replace" in page.locator("#intended-use").inner_text()
             # Bactrim in a pregnant patient with a sulfa allergy: asked for by name so the table
             # holds a drug the guardrails must flag, whatever the small model adds.

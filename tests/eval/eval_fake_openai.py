@@ -50,6 +50,14 @@ class FakeChatServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):
+                if self.path.rstrip("/") == "/v1/models":
+                    names = fake.models or ("fake-model",)
+                    self._send(200, {"object": "list", "data": [
+                        {"id": n, "object": "model"} for n in names]})
+                else:
+                    self._send(404, {"error": {"message": "not found", "type": "NotFoundError"}})
+
             def do_POST(self):
                 payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with fake._lock:

@@ -241,19 +241,23 @@ def test_frequency_baseline(tmp_path, cases_file):
     assert [d["drug"] for d in records["c2"]["output"]] == ["metformin"]   # via category E11
     assert records["c3"]["output"] is None
     m = metrics(out)
-    assert m["model"] == "frequency-baseline" and m["output_rate"] == pytest.approx(3 / 4)
+    assert m["model"] == "frequency-top2" and m["output_rate"] == pytest.approx(3 / 4)
 
 
-def test_suite_runs_baseline_and_models_then_reports(tmp_path, cases_file, server, capsys):
+def test_suite_runs_baseline_and_models_then_reports(tmp_path, cases_file, capsys):
+    server = FakeChatServer(ANSWERS, models=("base", "fa-lora-r16/checkpoint-50")).start()
     train = tmp_path / "train.jsonl"
     train.write_text(json.dumps(case(10, "I10", "HTN", ["losartan"])) + "\n")
     out = tmp_path / "suite"
     argv = ["eval", "suite", "--cases", str(cases_file), "--base-url", server.base_url,
-            "--model", "base", "--model", "fa-lora-r16/checkpoint-50", "--out", str(out),
+            "--model", "base", "--all-served", "--out", str(out),
             "--no-progress", "--train-cases", str(train)]
-    assert main(argv) == 0
+    try:
+        assert main(argv) == 0
+    finally:
+        server.stop()
     printed = capsys.readouterr().out
-    assert "| frequency-baseline | frequency-baseline | frequency baseline |" in printed
+    assert "| frequency-baseline | frequency-top3 | frequency baseline |" in printed
     assert "| fa-lora-r16_checkpoint-50 | fa-lora-r16/checkpoint-50 | fa-lora-r16 | 16 | 50 |" \
         in printed
     assert (out / "report.html").exists() and (out / "base" / "metrics.json").exists()
