@@ -50,13 +50,15 @@ class AssistantConfig:
     default_adapter: str | None = field(
         default=None, metadata={"help": "adapter behind model id 'rxassist' (None -> base model)"})
     api_key: str = field(default="EMPTY", metadata={"help": "API key vLLM expects, if any"})
+    # A CPU engine under load writes a few tokens a second: raise this there.
     request_timeout_s: float = field(default=120, metadata={"help": "per model request, seconds"})
     # 5 recommendations at the schema's maximum lengths need ~600 tokens; less cuts JSON short.
     max_tokens: int = field(default=640, metadata={"help": "cap on the model's JSON answer"})
     temperature: float = field(default=0.0, metadata={"help": "0 = reproducible recommendations"})
     compact_json: bool = field(
-        default=True, metadata={"help": "ask vLLM for JSON without free whitespace (small models "
-                                        "otherwise emit newlines until max_tokens)"})
+        default=False, metadata={"help": "also ask vLLM for JSON without free whitespace "
+                                         "(vLLM-only structured_outputs option; off by default so "
+                                         "requests match the eval suite's model target)"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_base_url, str) or not re.match(r"^https?://\S+$",

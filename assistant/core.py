@@ -47,7 +47,8 @@ def openai_chat_model_factory(config: AssistantConfig) -> ChatModelFactory:
     def make(model_name: str) -> BaseChatModel:
         return ChatOpenAI(model=model_name, base_url=config.model_base_url,
                           api_key=config.api_key, timeout=config.request_timeout_s,
-                          max_retries=1, temperature=config.temperature,
+                          # No silent retries: a timed-out answer is not retried for minutes.
+                          max_retries=0, temperature=config.temperature,
                           max_tokens=config.max_tokens)
     return make
 

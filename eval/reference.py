@@ -104,8 +104,10 @@ def build_indications(drugcentral_tsv: Path | None, labeledin_tsv: Path | None,
         if not name or not indication:
             return
         key = drug_key(name)
-        for ingredient in (key.ingredients if key.known else {name}):
-            rows.add((ingredient, indication, source))
+        if key.known and len(key.ingredients) > 1:
+            return  # a combination's indication need not hold for each of its ingredients
+        ingredient = next(iter(key.ingredients)) if key.known else name
+        rows.add((ingredient, indication, source))
 
     if drugcentral_tsv is not None:
         with open(drugcentral_tsv, newline="", encoding="utf-8") as fh:

@@ -45,10 +45,14 @@ def test_consultation_through_the_server(client, consultation):
             check(per_turn[i], content, rx, f"{consultation['id']} turn {i + 1}")
     check(consultation["expect"], content, rx, consultation["id"])
     if rx["status"] == "recommended":
-        # With the real model the answer must still be a parseable list (vLLM enforces the schema)
-        # and every drug in it must have been through the guardrails.
-        assert rx["model_output"] == "parsed", content
-        assert len(rx["drugs"]) == len(rx["recommendations"]) >= 1
+        # vLLM enforces the schema, but the 135M base model can fill every string to its maximum
+        # length and run out of tokens: then the reply must say so and recommend nothing.
+        assert rx["model_output"] in ("parsed", "truncated"), content
+        if rx["model_output"] == "parsed":
+            # every drug in the list went through the guardrails
+            assert len(rx["drugs"]) == len(rx["recommendations"]) >= 1
+        else:
+            assert rx["recommendations"] == [] and "cut off" in content
 
 
 def test_every_model_id_answers(client):
@@ -75,7 +79,9 @@ def test_gradio_client_consultation(rx_server, tmp_path):
     text, chat, age, sex, preg, weight, allergies, meds, dx, flags, table, drug = out
     assert age == 34 and sex == "female" and preg == "yes" and allergies == "sulfa"
     assert "levothyroxine" in meds and "UTI" in dx
-    assert table["data"] and len(table["data"][0]) == 5
+    rows = [r for r in table["data"] if r[1]]
+    if "cut off" not in json.dumps(chat[-1]):
+        assert rows and all(len(r) == 5 and r[4] for r in rows)   # every row states its flags
     assert "supports a clinician" in json.dumps(chat[-1])
 
 
@@ -114,7 +120,10 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
             # Whatever the small model recommends, each row says its flags, and any flag shows
             # in the panel above the chat, coloured by severity.
             flags_cells = page.locator("#recommendations tbody tr td:last-child").all_inner_texts()
-            assert flags_cells and all(c.strip() == "none" or ":" in c for c in flags_cells)
+            flags_cells = [c for c in flags_cells if c.strip()]
+            assert flags_cells, "the model's answer gave no table rows:\n" + page.locator(
+                "#chat").inner_text()[-800:]
+            assert all(c.strip() == "none" or ":" in c for c in flags_cells)
             flagged = [c for c in flags_cells if c.strip() != "none"]
             panel = page.locator("#flags").inner_text()
             if flagged:

@@ -56,7 +56,10 @@ def test_browser_turns_correction_and_feedback(ui_url, tmp_path):
             assert "CRITICAL" in page.locator("#flags").inner_text()
             page.locator("#patient-allergies textarea").fill("sulfa, penicillin")
             page.locator("#apply-corrections").click()
-            wait_value("#patient-allergies textarea", "sulfa, penicillin")
+            # The panel edit becomes a user turn; the reply confirms the corrected allergies.
+            page.wait_for_function(
+                "() => document.querySelector('#chat').innerText.includes("
+                "'allergies: sulfa, penicillin')", timeout=60_000)
             assert "Correction:" in page.locator("#chat").inner_text()
             # cephalexin is now flagged too (cross-sensitivity with the penicillin allergy).
             assert "cephalexin" in page.locator("#flags").inner_text()

@@ -24,9 +24,9 @@ def completion(content: str, finish_reason: str = "stop") -> dict:
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
 
 
-def assistant_over(handler) -> Assistant:
+def assistant_over(handler, compact: bool = False) -> Assistant:
     config = AssistantConfig(model_base_url="http://vllm.test/v1", base_model="smollm2",
-                             adapters=["fa"], default_adapter="fa")
+                             adapters=["fa"], default_adapter="fa", compact_json=compact)
 
     def factory(name):
         return ChatOpenAI(model=name, base_url=config.model_base_url, api_key="EMPTY",
@@ -47,7 +47,10 @@ def test_request_carries_the_shared_prompt_and_schema():
     body = seen[0]
     assert body["model"] == "smollm2"
     assert body["response_format"] == response_format()
-    assert body["structured_outputs"]["disable_any_whitespace"] is True
+    assert "structured_outputs" not in body
+    asyncio.run(assistant_over(handler, compact=True).respond(MESSAGE))
+    assert seen[1]["model"] == "fa"
+    assert seen[1]["structured_outputs"]["disable_any_whitespace"] is True
     assert body["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert body["messages"][1]["content"].startswith("Patient:\nAge: 40 years")
     assert len(body["messages"]) == 2   # only the shared prompt, never the chat history
