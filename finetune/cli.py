@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
-    actions = p.add_subparsers(dest="finetune_command", metavar="ACTION")
+    actions = p.add_subparsers(dest="finetune_command", metavar="[install]")
     inst = actions.add_parser(
         "install", help="copy a checkpoint to RXASSIST_HOME/adapters/<name>/ for `rxassist serve`")
     inst.add_argument("checkpoint", help="a DIR/checkpoint-<step>/ folder")

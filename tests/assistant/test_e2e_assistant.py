@@ -102,24 +102,23 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
             page.goto(rx_server.ui_url, wait_until="domcontentloaded")
             page.locator("#chat-input textarea").wait_for(timeout=60_000)
             assert "does not replace" in page.locator("#intended-use").inner_text()
-            # Bactrim in a pregnant patient with a sulfa allergy: asked for by name so the table
-            # holds a drug the guardrails must flag, whatever the small model adds.
+            # The example sentence in one message: the patient panel fills in and the table shows
+            # whatever the model recommended, each drug with its guardrail flags.
             page.locator("#chat-input textarea").fill(SENTENCE)
             page.locator("#send").click()
-            page.locator("#recommendations").get_by_text("Flags").wait_for(timeout=300_000)
             page.locator("#patient-allergies textarea").wait_for()
             page.wait_for_function(
                 "() => document.querySelector('#patient-allergies textarea').value === 'sulfa'",
                 timeout=300_000)
-            page.wait_for_function(
-                "() => document.querySelectorAll('#recommendations tbody tr').length > 0",
-                timeout=300_000)
+            page.wait_for_timeout(1000)   # let the table render the same update
             table = page.locator("#recommendations").inner_text()
             assert "Ingredients" in table
             assert page.locator("#patient-age input").input_value() == "34"
             # Whatever the small model recommends, each row says its flags, and any flag shows
             # in the panel above the chat, coloured by severity.
-            flags_cells = page.locator("#recommendations tbody tr td:last-child").all_inner_texts()
+            # Gradio's Dataframe is an ARIA grid; column 5 is "Flags".
+            flags_cells = page.locator(
+                '#recommendations [role=gridcell][aria-colindex="5"]').all_inner_texts()
             flags_cells = [c for c in flags_cells if c.strip()]
             assert flags_cells, "the model's answer gave no table rows:\n" + page.locator(
                 "#chat").inner_text()[-800:]
@@ -130,6 +129,24 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
                 assert "review before prescribing" in panel
                 box = page.locator("#flags").bounding_box()
                 assert box["y"] < page.locator("#chat").bounding_box()["y"]
+            # The clinician records an allergy to the first suggested drug in the patient panel.
+            # The edit becomes a "Correction:" turn; if the model suggests that drug again it
+            # must now be shown, in the table and the panel, as a critical allergy.
+            first = page.locator('#recommendations [role=gridcell][aria-colindex="2"]')
+            drug = first.first.inner_text().strip()
+            page.locator("#patient-allergies textarea").fill(f"sulfa, {drug}")
+            page.locator("#apply-corrections").click()
+            page.wait_for_function(
+                "d => document.querySelector('#chat').innerText.includes('allergies: sulfa, ' + d)",
+                arg=drug, timeout=300_000)
+            page.wait_for_timeout(1000)
+            assert "Correction:" in page.locator("#chat").inner_text()
+            drugs = page.locator('#recommendations [role=gridcell][aria-colindex="2"]')
+            flags = page.locator('#recommendations [role=gridcell][aria-colindex="5"]')
+            for i in range(drugs.count()):
+                if drugs.nth(i).inner_text().strip().lower() == drug.lower():
+                    assert flags.nth(i).inner_text().startswith("CRITICAL"), flags.nth(i)
+                    assert "CRITICAL" in page.locator("#flags").inner_text()
             shot = tmp_path / "ui-consultation.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
