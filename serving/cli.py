@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--enforce-eager", action="store_true",
                    help="skip torch.compile in the engine: faster start, slower answers")
     p.add_argument("--startup-timeout", type=float, default=900, help="seconds to wait for vLLM")
+    p.add_argument("--request-timeout", type=float, default=600,
+                   help="seconds the assistant waits for one model answer")
     p.add_argument("--adapter-rescan", type=float, default=5.0,
                    help="seconds between scans for new adapters (0: never)")
     p.set_defaults(func=run)
@@ -52,7 +54,8 @@ def _build_config(args):
                               startup_timeout_s=args.startup_timeout,
                               log_path=rxassist_home() / "logs" / f"engine-{args.model_port}.log")
         kwargs = dict(host=args.host, port=args.port, default_adapter=args.default_adapter,
-                      adapter_rescan_s=args.adapter_rescan, engine=engine)
+                      adapter_rescan_s=args.adapter_rescan,
+                      request_timeout_s=args.request_timeout, engine=engine)
         if args.adapter_dir:
             kwargs["adapter_dirs"] = args.adapter_dir
         return ServeConfig(**kwargs)
@@ -125,7 +128,10 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event) -> None:
 
     assistant = Assistant(AssistantConfig(
         model_base_url=engine.base_url, base_model=cfg.engine.served_name,
-        adapters=[a.name for a in engine.adapters], default_adapter=default_adapter))
+        adapters=[a.name for a in engine.adapters], default_adapter=default_adapter,
+        # Two CPU cores with LoRA can take minutes per answer under load; the API client's own
+        # timeout still bounds what a caller waits.
+        request_timeout_s=cfg.request_timeout_s))
 
     def engine_healthy() -> bool:
         if not engine.alive():

@@ -48,4 +48,5 @@ class ServeConfig(BaseModel):
     default_adapter: str | None = Field(
         None, description="adapter behind model id 'rxassist'; None picks the shipped default")
     adapter_rescan_s: float = Field(5.0, ge=0, description="0 disables hot-adding adapters")
+    request_timeout_s: float = Field(600, gt=0, description="assistant's wait for one model answer")
     engine: EngineConfig

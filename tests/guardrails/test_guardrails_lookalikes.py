@@ -70,13 +70,13 @@ def test_every_spelling_between_twins_is_unknown_or_the_nearer_twin(a, b):
     from rapidfuzz.distance import Levenshtein
 
     ia, ib = normalize(a).ingredients, normalize(b).ingredients
-    if ia == ib:
-        pytest.skip("brand and generic of one drug: there is nothing to confuse")
     for s in _edit_path(a.lower(), b.lower()):
         d = normalize(s)
         da, db = Levenshtein.distance(s, a.lower()), Levenshtein.distance(s, b.lower())
         if not d.known:
             continue
         assert d.ingredients in (ia, ib), (s, d)
+        if ia == ib:  # brand and generic of one drug: only a third drug would be wrong
+            continue
         assert da != db, (s, d)
         assert d.ingredients == (ia if da < db else ib), (s, d)
