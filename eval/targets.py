@@ -68,13 +68,19 @@ class ModelTarget:
             body["response_format"] = response_format()
         return body
 
+    def post(self, case: Case, started: float) -> tuple[dict | None, SolverRecord | None]:
+        """The endpoint's JSON reply, or the failed case's record once retries are spent."""
+        try:
+            return post_json(self.http, chat_url(self.s.base_url), self.payload(case),
+                             policy=self.s.policy), None
+        except CaseRejected as e:
+            return None, _record(case, None, error=str(e), started=started)
+
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
-        try:
-            body = post_json(self.http, chat_url(self.s.base_url), self.payload(case),
-                             policy=self.s.policy)
-        except CaseRejected as e:
-            return _record(case, None, error=str(e), started=started)
+        body, failed = self.post(case, started)
+        if failed is not None:
+            return failed
         text = message_content(body)
         recs = parse_answer(text)
         output = [RecommendedDrug(drug=r.drug, rationale=r.rationale) for r in recs or []]
@@ -101,11 +107,9 @@ class AssistantTarget(ModelTarget):
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
-        try:
-            body = post_json(self.http, chat_url(self.s.base_url), self.payload(case),
-                             policy=self.s.policy)
-        except CaseRejected as e:
-            return _record(case, None, error=str(e), started=started)
+        body, failed = self.post(case, started)
+        if failed is not None:
+            return failed
         text = message_content(body)
         extra = body.get("rxassist")
         recs = extra.get("recommendations") if isinstance(extra, dict) else None
