@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# A consultation is a few short paragraphs; anything near these sizes is a paste accident or
-# abuse, and refusing it early keeps one request from starving the 2-core engine.
-MAX_MESSAGE_CHARS = 20_000
-MAX_MESSAGES = 100
+# The assistant owns the size policy (its UI path never passes through HTTP); the API rejects
+# the same sizes early, with the offending field named, before any work is done.
+from assistant.core import MAX_CHARS as MAX_MESSAGE_CHARS
+from assistant.core import MAX_MESSAGES
+
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
