@@ -65,19 +65,14 @@ def _build_config(args):
                           f"{err['msg']}") from None
 
 
-# Patient text must reach only the configured endpoints: no UI analytics, no LangChain tracing.
-NO_TELEMETRY_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "LANGSMITH_TRACING": "false",
-                    "LANGCHAIN_TRACING_V2": "false", "VLLM_NO_USAGE_STATS": "1",
-                    "DO_NOT_TRACK": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
-
-
 def run(args) -> int:
     import os
 
-    os.environ.update(NO_TELEMETRY_ENV)
     from rxassist.errors import ConfigError, NotFound
     from serving.adapters import default_adapter_name, discover
-    from serving.engine import EngineProcess, ensure_port_free
+    from serving.engine import PRIVACY_ENV, EngineProcess, ensure_port_free
+
+    os.environ.update(PRIVACY_ENV)  # before gradio or langchain are imported
 
     if args.port == args.model_port:
         raise ConfigError("--port and --model-port must differ")

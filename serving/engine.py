@@ -22,9 +22,12 @@ from rxassist.errors import ConfigError, ModelUnavailable
 from serving.adapters import Adapter
 from serving.config import EngineConfig
 
-# Never phone home: vLLM's usage stats and any hub lookups stay off (patient data is sensitive,
-# and nothing but the configured endpoints may be contacted).
-PRIVACY_ENV = {"VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+# Never phone home (patient data is sensitive, and nothing but the configured endpoints may be
+# contacted): vLLM usage stats, hub telemetry, Gradio analytics and LangChain tracing stay off,
+# in `rxassist serve` itself and in the engine it starts.
+PRIVACY_ENV = {"VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+               "GRADIO_ANALYTICS_ENABLED": "False", "LANGSMITH_TRACING": "false",
+               "LANGCHAIN_TRACING_V2": "false"}
 
 _TCMALLOC_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
