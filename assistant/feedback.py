@@ -1,5 +1,5 @@
 """Per-drug clinician feedback from the UI, stored locally in the eval suite's review CSV format
-(eval.review.REVIEW_COLUMNS), so `rxassist eval` can read UI feedback like any other review."""
+(rxassist.review_format), kept with owner-only permissions, so `rxassist eval` can read UI feedback like any other review."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from rxassist.cases import Patient
 from rxassist.errors import InvalidInput
 from rxassist.paths import rxassist_home
+from rxassist.review_format import append_review_rows, patient_summary
 
 VERDICTS = {"appropriate": "yes", "not appropriate": "no", "unsure": "unsure"}
 SOURCE_PREFIX = "assistant-ui"
@@ -30,8 +31,6 @@ def consultation_id(result: dict[str, Any]) -> str:
 
 def feedback_row(result: dict[str, Any], drug: str, verdict: str, comment: str = "",
                  reviewer: str = "") -> dict[str, str]:
-    from eval.review import patient_summary
-
     if verdict not in VERDICTS:
         raise InvalidInput(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}",
                            param="verdict")
@@ -48,8 +47,6 @@ def feedback_row(result: dict[str, Any], drug: str, verdict: str, comment: str =
 
 def save_feedback(result: dict[str, Any], drug: str, verdict: str, comment: str = "",
                   reviewer: str = "", path: Path | None = None) -> Path:
-    from eval.review import append_review_rows
-
     target = path or feedback_path()
     append_review_rows(target, [feedback_row(result, drug, verdict, comment, reviewer)])
     return target

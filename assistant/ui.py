@@ -121,7 +121,9 @@ def _history(chat: list[dict] | None) -> list[dict]:
             for m in chat or [] if m.get("role") in ("user", "assistant")]
 
 
-def build_ui(assistant: Assistant) -> gr.Blocks:
+def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
+    """The chat. `feedback` adds per-drug feedback stored on this machine (patient summary
+    included), so it is off unless `rxassist serve --feedback` asks for it."""
     async def run_turn(text: str, chat, model_id: str):
         history = _history(chat) + [{"role": "user", "content": text}]
         turn = await assistant.respond(history, model=model_id or "rxassist")
@@ -198,7 +200,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                 apply = gr.Button("Apply corrections", elem_id="apply-corrections")
         table = gr.Dataframe(headers=TABLE_COLUMNS, label="Recommendations",
                              elem_id="recommendations", interactive=False, wrap=True)
-        with gr.Accordion("Feedback on a recommendation", open=True):
+        with gr.Accordion("Feedback on a recommendation", open=True, visible=feedback):
             with gr.Row():
                 fb_drug = gr.Dropdown([], label="Drug", elem_id="feedback-drug")
                 fb_verdict = gr.Radio(list(VERDICTS), label="Verdict", elem_id="feedback-verdict")
@@ -213,7 +215,8 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
         text.submit(on_send, [text, chat, model, result_state], outs, api_name=False)
         apply.click(on_correct, [chat, model, result_state, *panel], outs, api_name="correct")
         new.click(on_new, None, outs, api_name="new")
-        fb_save.click(on_feedback, [fb_drug, fb_verdict, fb_comment, result_state], fb_status,
-                      api_name="feedback")
+        if feedback:
+            fb_save.click(on_feedback, [fb_drug, fb_verdict, fb_comment, result_state], fb_status,
+                          api_name="feedback")
         demo.load(refresh_models, None, model, api_name=False)
     return demo

@@ -1,4 +1,5 @@
-"""Human review: one CSV format, shared by the eval export and the assistant UI's feedback.
+"""Human review of eval runs, in the CSV format of rxassist.review_format (shared with the
+assistant UI's feedback).
 
 One row per recommended drug. A clinician (or the Gradio UI's per-drug feedback) fills
 `appropriate` with yes / no / unsure (blank = not reviewed yet) and an optional `comment`.
@@ -13,96 +14,15 @@ One row per recommended drug. A clinician (or the Gradio UI's per-drug feedback)
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Sequence
 
-from pydantic import BaseModel, ConfigDict, field_validator
-
-from rxassist.cases import Patient
 from rxassist.errors import InvalidInput, NotFound
-
-REVIEW_COLUMNS = ["case_id", "diagnosis", "patient_summary", "recommended_drug", "rationale",
-                  "appropriate", "comment", "reviewer", "source"]
-REQUIRED_COLUMNS = ("case_id", "recommended_drug", "appropriate")
-ANSWERS = ("yes", "no", "unsure", "")
-_ALIASES = {"y": "yes", "true": "yes", "appropriate": "yes", "n": "no", "false": "no",
-            "inappropriate": "no", "?": "unsure", "unknown": "unsure"}
-
-
-class ReviewRow(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    case_id: str
-    diagnosis: str = ""
-    patient_summary: str = ""
-    recommended_drug: str
-    rationale: str = ""
-    appropriate: str = ""
-    comment: str = ""
-    reviewer: str = ""
-    source: str = ""   # what produced the recommendation: a run's model name, "assistant-ui", ...
-
-    @field_validator("appropriate", mode="before")
-    @classmethod
-    def _answer(cls, v):
-        v = "" if v is None else str(v).strip().lower()
-        v = _ALIASES.get(v, v)
-        if v not in ANSWERS:
-            raise ValueError(f"appropriate must be yes, no, unsure or blank, got {v!r}")
-        return v
-
-
-def patient_summary(patient: Patient) -> str:
-    def known(v, fmt=str):
-        return "unknown" if v is None else fmt(v)
-
-    def items(v):
-        return "unknown" if v is None else (", ".join(v) or "none")
-
-    return (f"age {known(patient.age, lambda a: f'{a:g}')}; sex {known(patient.sex)}; "
-            f"pregnant {known(patient.pregnant, lambda p: 'yes' if p else 'no')}; "
-            f"allergies {items(patient.allergies)}; "
-            f"current medications {items(patient.current_medications)}")
-
-
-def append_review_rows(path: str | Path, rows: Iterable[ReviewRow | Mapping]) -> int:
-    path = Path(path)
-    validated = [r if isinstance(r, ReviewRow) else ReviewRow.model_validate(dict(r))
-                 for r in rows]
-    new = not path.exists() or path.stat().st_size == 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=REVIEW_COLUMNS)
-        if new:
-            writer.writeheader()
-        for row in validated:
-            writer.writerow(row.model_dump())
-    return len(validated)
-
-
-def read_review(path: str | Path) -> list[ReviewRow]:
-    path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"{path} does not exist")
-    with open(path, newline="", encoding="utf-8-sig") as fh:  # spreadsheets add a BOM
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; "
-                               f"expected {', '.join(REVIEW_COLUMNS)}")
-        rows, errors = [], []
-        for lineno, raw in enumerate(reader, start=2):
-            try:
-                rows.append(ReviewRow.model_validate({k: v for k, v in raw.items() if k}))
-            except ValueError as e:
-                errors.append(f"line {lineno}: {str(e).splitlines()[-1].strip()}")
-    if errors:
-        raise InvalidInput(f"{path}: " + "; ".join(errors[:10])
-                           + (f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""))
-    return rows
+# The CSV format itself lives in the shared core (the assistant UI writes it too).
+from rxassist.review_format import (REVIEW_COLUMNS, ReviewRow, append_review_rows,  # noqa: F401
+                                    patient_summary, read_review)
 
 
 def export_review(run_dir: Path, out: Path) -> int:

@@ -1,20 +1,36 @@
-"""FastAPI wiring only: routes, body limits, SSE framing and the Gradio mount.
+"""FastAPI wiring only: routes, SSE framing, the Gradio mount and the protective layers.
 
 The conversation logic lives in `assistant`; request/response shapes in `serving.protocol`;
-error mapping in `serving.errors`.
+error mapping in `serving.errors`; keys in `serving.auth`; bounded work in `serving.limits`.
+
+    SafeErrors -> BearerAuth (all but /health and /ui) -> BodyLimit -> FastAPI routes
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from serving import protocol
-from serving.errors import error_body, install_error_handlers
+from serving.auth import BearerAuth, KeyCheck
+from serving.errors import MODEL_RETRY_AFTER_S, SafeErrors, error_body, install_error_handlers
+from serving.limits import BodyLimit, Gate, run_guarded
+
+OPEN_PATHS = ("/health", "/ui")
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    max_body_bytes: int = protocol.MAX_BODY_BYTES
+    concurrent: int = 4          # turns running at once (the engine batches them)
+    queue: int = 8               # turns waiting for a slot; beyond: 429
+    deadline_s: float = 600      # per turn, queue wait included
+    retry_after_s: int = 5
 
 
 def split_for_stream(text: str) -> list[str]:
@@ -23,36 +39,34 @@ def split_for_stream(text: str) -> list[str]:
     return [p for p in re.split(r"(?<=\n)", text) if p]
 
 
-def create_app(assistant, *, engine_healthy: Callable[[], bool], ui=None) -> FastAPI:
+def create_app(assistant, *, engine_healthy: Callable[[], bool], ui=None,
+               api_keys: list[str] | None = None, limits: ApiLimits = ApiLimits(),
+               engine_state: Callable[[], str] | None = None):
     app = FastAPI(title="rxassist", version="0.1.0",
                   description="Prescription assistant API (OpenAI-compatible). "
                               "It supports clinicians and does not replace them.")
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > protocol.MAX_BODY_BYTES:
-            return JSONResponse(error_body(
-                f"request body is {int(length)} bytes; at most {protocol.MAX_BODY_BYTES} "
-                "are accepted", "invalid_request_error", code="request_too_large"),
-                status_code=413)
-        return await call_next(request)
+    keys = KeyCheck(api_keys or [])
+    gate = Gate(limits.concurrent, limits.queue, limits.retry_after_s)
 
     @app.get("/health")
     def health():
         if engine_healthy():
             return {"status": "ok"}
-        return JSONResponse(error_body("model engine is not ready", "model_unavailable"),
-                            status_code=503)
+        state = engine_state() if engine_state else "not ready"
+        return JSONResponse(error_body(f"model engine is {state}", "model_unavailable",
+                                       code="engine_" + state.split()[0]),
+                            status_code=503, headers={"Retry-After": str(MODEL_RETRY_AFTER_S)})
 
     @app.get("/v1/models")
     def models():
         return protocol.model_list(assistant.model_ids())
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(req: protocol.ChatCompletionRequest):
-        turn = await assistant.respond(req.plain_messages(), model=req.model)
+    async def chat_completions(req: protocol.ChatCompletionRequest, request: Request):
+        turn = await run_guarded(request, gate,
+                                 lambda: assistant.respond(req.plain_messages(), model=req.model),
+                                 limits.deadline_s)
         if not req.stream:
             return protocol.completion(req.model, turn.content, turn.rxassist)
         chunks = protocol.completion_chunks(req.model, split_for_stream(turn.content),
@@ -67,5 +81,11 @@ def create_app(assistant, *, engine_healthy: Callable[[], bool], ui=None) -> Fas
 
     if ui is not None:
         import gradio as gr
-        app = gr.mount_gradio_app(app, ui, path="/ui")
-    return app
+
+        # The same keys open the chat: any user name, the key as password.
+        auth = (lambda _user, password: keys.ok(password)) if keys else None
+        app = gr.mount_gradio_app(app, ui, path="/ui", auth=auth, run_history=False,
+                                  footer_links=[], show_error=False)
+    # Gradio reads its own (small) bodies; its uploads are off in this UI.
+    guarded = BearerAuth(BodyLimit(app, limits.max_body_bytes), keys, OPEN_PATHS)
+    return SafeErrors(guarded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Starts vLLM's OpenAI server with every adapter found, then the "
                                    "assistant API with the Gradio chat at /ui. Ctrl-C or SIGTERM "
                                    "stops everything.")
-    p.add_argument("--host", default="127.0.0.1", help="address of the assistant API and UI")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address of the assistant API and UI; anything but loopback needs --api-key")
+    p.add_argument("--api-key", default=os.environ.get("RXASSIST_API_KEY"),
+                   help="key(s) for the assistant API (Authorization: Bearer KEY) and the chat UI "
+                        "(password); several comma-separated (default: $RXASSIST_API_KEY)")
+    p.add_argument("--model-host", default="127.0.0.1",
+                   help="address of the model API (default loopback: only this machine)")
+    p.add_argument("--model-api-key", default=os.environ.get("RXASSIST_MODEL_API_KEY"),
+                   help="the model API's own key (default: $RXASSIST_MODEL_API_KEY, else a new "
+                        "one per start, written to $RXASSIST_HOME/run/model-api-key-PORT, 0600)")
+    p.add_argument("--max-concurrent", type=int, default=4,
+                   help="consultation turns processed at once")
+    p.add_argument("--queue", type=int, default=8,
+                   help="turns waiting for a slot; beyond that the API answers 429 + Retry-After")
+    p.add_argument("--deadline", type=float, default=900,
+                   help="seconds one API request may take in all, queue included (then 504)")
+    p.add_argument("--feedback", action="store_true",
+                   help="let the chat UI store per-drug feedback (patient summary included) in "
+                        "$RXASSIST_HOME/feedback/reviews.csv (owner-only); off by default")
     p.add_argument("--port", type=int, default=8000, help="assistant API and UI port")
     p.add_argument("--model-port", type=int, default=8001, help="vLLM model API port")
     p.add_argument("--base-model", default=None,
@@ -42,13 +61,16 @@ def _build_config(args):
     from pydantic import ValidationError
 
     from rxassist.errors import ConfigError
-    from rxassist.paths import resolve_base_model
+    from rxassist.paths import SHIPPED_ADAPTERS_DIR, resolve_base_model, user_adapters_dir
     from serving.config import EngineConfig, ServeConfig
 
     base = resolve_base_model(args.base_model)
     served_name = Path(base).name if Path(base).exists() else base
     try:
-        engine = EngineConfig(base_model=base, served_name=served_name, host=args.host,
+        engine = EngineConfig(base_model=base, served_name=served_name, host=args.model_host,
+                              api_key=args.model_api_key_resolved,
+                              adapter_dirs=args.adapter_dir or [SHIPPED_ADAPTERS_DIR,
+                                                               user_adapters_dir()],
                               port=args.model_port, max_model_len=args.max_model_len,
                               max_lora_rank=args.max_lora_rank, enforce_eager=args.enforce_eager,
                               startup_timeout_s=args.startup_timeout,
@@ -65,10 +87,31 @@ def _build_config(args):
                           f"{err['msg']}") from None
 
 
-def run(args) -> int:
-    import os
+def check_keys(args) -> list[str]:
+    """The assistant API keys; refuses a reachable server without one (exit 2, saying why)."""
+    from rxassist.errors import ConfigError
+    from serving.auth import is_loopback, parse_keys
 
+    try:
+        keys = parse_keys(args.api_key)
+        if args.model_api_key:
+            parse_keys(args.model_api_key)
+    except ValueError as e:
+        raise ConfigError(f"--api-key/--model-api-key: {e}") from None
+    if not keys and not is_loopback(args.host):
+        raise ConfigError(f"--host {args.host} makes the assistant API and the chat UI (patient "
+                          "data) reachable from other machines, so a key is required: pass "
+                          "--api-key KEY or set RXASSIST_API_KEY (and put TLS in front, see "
+                          "README 'Deploying safely')")
+    if not is_loopback(args.model_host) and not args.model_api_key:
+        raise ConfigError(f"--model-host {args.model_host} exposes the model API; give it a key "
+                          "its clients can know: --model-api-key KEY or RXASSIST_MODEL_API_KEY")
+    return keys
+
+
+def run(args) -> int:
     from rxassist.errors import ConfigError, NotFound
+    from serving.auth import model_api_key, write_key_file
     from serving.adapters import default_adapter_name, discover
     from serving.engine import PRIVACY_ENV, EngineProcess, ensure_port_free
 
@@ -76,8 +119,12 @@ def run(args) -> int:
 
     if args.port == args.model_port:
         raise ConfigError("--port and --model-port must differ")
+    api_keys = check_keys(args)
     ensure_port_free(args.host, args.port, "assistant API")
+    args.model_api_key_resolved = model_api_key(args.model_api_key)
     cfg = _build_config(args)
+    key_file = write_key_file(rxassist_home() / "run" / f"model-api-key-{cfg.engine.port}",
+                              args.model_api_key_resolved)
     adapters, skipped = discover(cfg.adapter_dirs, cfg.engine.base_model, cfg.engine.max_lora_rank)
     for s in skipped:
         print(f"rxassist serve: not serving adapter {s.path}: {s.reason}", file=sys.stderr)
@@ -102,23 +149,28 @@ def run(args) -> int:
     try:
         engine.start()
         engine.wait_ready(should_stop=stop.is_set)
-        _serve_api(cfg, engine, default, stop)
+        print(f"rxassist serve: model API key in {key_file} (owner-only)", file=sys.stderr,
+              flush=True)
+        _serve_api(cfg, engine, default, stop, api_keys, args)
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
         engine.stop()
+        key_file.unlink(missing_ok=True)
     print("rxassist serve: stopped", file=sys.stderr, flush=True)
     return 0
 
 
-def _serve_api(cfg, engine, default_adapter, stop: threading.Event) -> None:
+def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: list[str],
+               args) -> None:
     import httpx
     import uvicorn
 
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
-    from serving.app import create_app
+    from serving.app import ApiLimits, create_app
+    from serving.supervisor import EngineSupervisor
     from serving.watcher import AdapterWatcher
 
     assistant = Assistant(AssistantConfig(
@@ -128,8 +180,10 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event) -> None:
         # timeout still bounds what a caller waits.
         request_timeout_s=cfg.request_timeout_s))
 
+    supervisor = EngineSupervisor(engine, stop)
+
     def engine_healthy() -> bool:
-        if not engine.alive():
+        if not engine.alive() or supervisor.state != "ready":
             return False
         try:
             return httpx.get(f"http://{cfg.engine.host}:{cfg.engine.port}/health",
@@ -137,7 +191,10 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event) -> None:
         except httpx.HTTPError:
             return False
 
-    app = create_app(assistant, engine_healthy=engine_healthy, ui=build_ui(assistant))
+    limits = ApiLimits(concurrent=args.max_concurrent, queue=args.queue, deadline_s=args.deadline)
+    app = create_app(assistant, engine_healthy=engine_healthy,
+                     ui=build_ui(assistant, feedback=args.feedback), api_keys=api_keys,
+                     limits=limits, engine_state=supervisor.describe)
     watcher = AdapterWatcher(cfg, engine, assistant, stop)
 
     class Server(uvicorn.Server):
@@ -146,10 +203,13 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event) -> None:
             base = f"http://{cfg.host}:{cfg.port}"
             print(f"rxassist is ready (it supports clinicians, it does not replace them)\n"
                   f"  assistant API  {base}/v1\n  chat UI        {base}/ui\n"
-                  f"  model API      {engine.base_url}", flush=True)
+                  f"  model API      {engine.base_url}  (key required)"
+                  + ("" if api_keys else "\n  no --api-key: open to this machine's users only"),
+                  flush=True)
 
     # access_log off: URLs carry no patient data, but request logs are not needed by default.
     server = Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
                                    access_log=False))
     watcher.start()
+    supervisor.start()
     server.run()

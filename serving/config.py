@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from rxassist.paths import SHIPPED_ADAPTERS_DIR, user_adapters_dir
 
@@ -28,6 +28,10 @@ class EngineConfig(BaseModel):
     startup_timeout_s: float = Field(900, gt=0)
     enforce_eager: bool = Field(False, description="skip torch.compile (faster start, slower decode)")
     log_path: Path
+    api_key: SecretStr = Field(description="the model API's own key (vLLM checks it); "
+                                           "SecretStr keeps it out of reprs and logs")
+    adapter_dirs: list[Path] = Field(default_factory=list,
+                                     description="folders the engine may add adapters from, by name")
 
     @field_validator("max_lora_rank")
     @classmethod

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from rxassist.errors import ConfigError, ModelUnavailable
+from serving import vllm_entry
 from serving.adapters import Adapter
 from serving.config import EngineConfig
 
@@ -56,7 +57,14 @@ def cuda_available() -> bool:
 def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update(PRIVACY_ENV)
-    env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"  # adapters added without a restart
+    # The key travels in the environment, not argv, so `ps` does not show it.
+    env["VLLM_API_KEY"] = cfg.api_key.get_secret_value()
+    # Lets vLLM ask a resolver for adapters it does not know yet; serving.vllm_entry removes the
+    # HTTP load/unload routes this flag would add and resolves only rxassist's adapter folders.
+    env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
+    env[vllm_entry.ENV_DIRS] = os.pathsep.join(str(d) for d in cfg.adapter_dirs)
+    env[vllm_entry.ENV_BASE] = cfg.base_model
+    env[vllm_entry.ENV_RANK] = str(cfg.max_lora_rank)
     if Path(cfg.base_model).exists():
         env["HF_HUB_OFFLINE"] = "1"
     if not on_gpu:
@@ -74,7 +82,7 @@ def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
 
 
 def engine_command(cfg: EngineConfig, adapters: list[Adapter]) -> list[str]:
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+    cmd = [sys.executable, "-m", "serving.vllm_entry",
            "--model", cfg.base_model, "--served-model-name", cfg.served_name,
            "--host", cfg.host, "--port", str(cfg.port),
            "--max-model-len", str(cfg.max_model_len),
@@ -156,9 +164,15 @@ class EngineProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.cfg.api_key.get_secret_value()}"}
+
     def load_adapter(self, adapter: Adapter) -> None:
-        r = httpx.post(f"{self.base_url}/load_lora_adapter", timeout=120,
-                       json={"lora_name": adapter.name, "lora_path": str(adapter.path)})
+        """Asks for the adapter by name once: the engine's folder resolver loads it (there is
+        no HTTP route that takes a path)."""
+        r = httpx.post(f"{self.base_url}/completions", timeout=120, headers=self.auth_headers,
+                       json={"model": adapter.name, "prompt": "ok", "max_tokens": 1})
         if r.status_code >= 400:
             raise ModelUnavailable(f"vLLM refused adapter {adapter.name!r}: {r.text[:300]}")
         self.adapters.append(adapter)

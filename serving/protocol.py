@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any, Literal
@@ -14,12 +15,26 @@ from assistant.core import MAX_CHARS as MAX_MESSAGE_CHARS
 from assistant.core import MAX_MESSAGES
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_MODEL_CHARS = 128     # model ids are short registered names (assistant.config)
+MAX_USER_CHARS = 256
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(text: str | None) -> str | None:
+    # A lone surrogate (legal in JSON "\ud800" escapes) is not text: it cannot be encoded,
+    # tokenised or written to a file, so it is refused here, naming its field.
+    if text is not None and _SURROGATE.search(text):
+        raise ValueError("contains an unpaired surrogate (\\ud800-\\udfff), which is not valid "
+                         "Unicode text")
+    return text
 
 
 class TextPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: Literal["text"]
     text: str
+
+    _text = field_validator("text")(classmethod(lambda cls, v: _no_surrogates(v)))
 
 
 class ChatMessage(BaseModel):
@@ -35,6 +50,7 @@ class ChatMessage(BaseModel):
         if text is not None and len(text) > MAX_MESSAGE_CHARS:
             raise ValueError(f"message is {len(text)} characters; at most {MAX_MESSAGE_CHARS} "
                              "are accepted")
+        _no_surrogates(text)
         return v
 
     def text(self) -> str:
@@ -50,10 +66,15 @@ class ChatCompletionRequest(BaseModel):
     # the assistant decodes with its own safe settings.
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_CHARS)
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
-    user: str | None = None
+    user: str | None = Field(None, max_length=MAX_USER_CHARS)
+
+    @field_validator("model", "user")
+    @classmethod
+    def _plain(cls, v):
+        return _no_surrogates(v)
 
     @model_validator(mode="after")
     def _has_user_turn(self):

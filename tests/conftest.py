@@ -22,6 +22,9 @@ import pytest
 from rxassist.paths import SHIPPED_ADAPTERS_DIR, resolve_base_model
 
 STARTUP_TIMEOUT_S = float(os.environ.get("RXASSIST_TEST_STARTUP_TIMEOUT", "1200"))
+# The model API always needs its own key; the tests give `serve` a known one (a user reads the
+# generated one from $RXASSIST_HOME/run/model-api-key-PORT).
+MODEL_API_KEY = "rxassist-test-model-key-" + os.urandom(8).hex()
 
 
 def free_port() -> int:
@@ -56,6 +59,11 @@ class RxServer:
     adapter_dir: Path     # watched folder: drop an adapter here to hot-add it
     log_path: Path
     proc: subprocess.Popen
+    model_api_key: str = MODEL_API_KEY
+
+    @property
+    def model_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.model_api_key}"}
 
     @property
     def base_url(self) -> str:   # so it can stand in as `vllm_server`
@@ -74,7 +82,8 @@ def rx_server(tmp_path_factory) -> RxServer:
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     cmd = [sys.executable, "-m", "rxassist.cli", "serve", "--port", str(api_port),
            "--model-port", str(model_port), "--adapter-dir", str(SHIPPED_ADAPTERS_DIR),
-           "--adapter-dir", str(adapter_dir), "--adapter-rescan", "1"]
+           "--adapter-dir", str(adapter_dir), "--adapter-rescan", "1",
+           "--model-api-key", MODEL_API_KEY]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -96,7 +105,16 @@ def rx_server(tmp_path_factory) -> RxServer:
                       ui_url=f"{api}/ui/", model_port=model_port,
                       base_model_name=Path(base).name, adapter_dir=adapter_dir,
                       log_path=log_path, proc=proc)
-    yield server
+    # `rxassist eval run` (and any OpenAI client) reads the model API key from OPENAI_API_KEY.
+    old_key = os.environ.get("OPENAI_API_KEY")
+    os.environ["OPENAI_API_KEY"] = MODEL_API_KEY
+    try:
+        yield server
+    finally:
+        if old_key is None:
+            os.environ.pop("OPENAI_API_KEY", None)
+        else:
+            os.environ["OPENAI_API_KEY"] = old_key
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:

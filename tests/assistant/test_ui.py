@@ -56,7 +56,7 @@ def ui_client(make_assistant, tmp_path, monkeypatch):
 
     monkeypatch.setenv("RXASSIST_HOME", str(tmp_path))
     assistant, _ = make_assistant(BACTRIM)
-    demo = build_ui(assistant)
+    demo = build_ui(assistant, feedback=True)
     demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
                         quiet=True)
     try:

@@ -22,7 +22,7 @@ BACTRIM = json.dumps({"recommendations": [
 @pytest.fixture
 def ui_url(make_assistant, tmp_path, monkeypatch):
     monkeypatch.setenv("RXASSIST_HOME", str(tmp_path))
-    demo = build_ui(make_assistant(BACTRIM)[0])
+    demo = build_ui(make_assistant(BACTRIM)[0], feedback=True)
     demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
         yield demo.local_url

@@ -28,11 +28,14 @@ def test_trained_checkpoint_is_served_by_vllm(rx_server, tmp_path):
 
     models_url = f"{rx_server.model_url}/models"
     deadline = time.monotonic() + 180
-    while name not in [m["id"] for m in httpx.get(models_url, timeout=10).json()["data"]]:
+    auth = rx_server.model_headers   # the model API needs its own key
+    while name not in [m["id"] for m in
+                       httpx.get(models_url, timeout=10, headers=auth).json()["data"]]:
         assert time.monotonic() < deadline, f"{name} never appeared in {models_url}"
         time.sleep(2)
 
-    reply = httpx.post(f"{rx_server.model_url}/chat/completions", timeout=300, json={
+    reply = httpx.post(f"{rx_server.model_url}/chat/completions", timeout=300,
+                       headers=rx_server.model_headers, json={
         "model": name, "max_tokens": 16, "temperature": 0,
         "messages": [{"role": "user", "content": "Diagnosis: Type 2 diabetes mellitus"}]})
     assert reply.status_code == 200, reply.text

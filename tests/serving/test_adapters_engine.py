@@ -52,14 +52,16 @@ def test_default_marker_must_name_a_served_adapter(tmp_path):
 
 
 def _cfg(tmp_path, **kw):
-    return EngineConfig(base_model=str(tmp_path), served_name="m", log_path=tmp_path / "e.log", **kw)
+    kw.setdefault("api_key", "model-key-for-tests-0123456789")
+    return EngineConfig(base_model=str(tmp_path), served_name="m", log_path=tmp_path / "e.log",
+                        **kw)
 
 
 def test_engine_command_registers_adapters_by_name(tmp_path):
     make_adapter(tmp_path, "x")
     found, _ = discover([tmp_path], BASE, 32)
     cmd = engine_command(_cfg(tmp_path), found)
-    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert cmd[1:3] == ["-m", "serving.vllm_entry"]   # vLLM's server minus HTTP adapter loading
     assert "--enable-lora" in cmd and cmd[cmd.index("--max-lora-rank") + 1] == "32"
     assert cmd[cmd.index("--lora-modules") + 1] == f"x={(tmp_path / 'x').resolve()}"
 
@@ -71,6 +73,42 @@ def test_engine_env_keeps_telemetry_off(tmp_path, monkeypatch):
     assert env["HF_HUB_OFFLINE"] == "1"  # local model folder: never reach for a hub
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
     assert env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
+
+
+def test_engine_key_travels_in_the_environment_not_argv(tmp_path):
+    cfg = _cfg(tmp_path, adapter_dirs=[tmp_path])
+    assert engine_env(cfg, on_gpu=False)["VLLM_API_KEY"] == "model-key-for-tests-0123456789"
+    assert "model-key-for-tests-0123456789" not in " ".join(engine_command(cfg, []))
+    assert "model-key-for-tests" not in repr(cfg)   # SecretStr: never in a log line
+
+
+def test_engine_resolves_only_adapters_from_its_folders(tmp_path, monkeypatch):
+    from serving import vllm_entry
+
+    make_adapter(tmp_path, "good")
+    make_adapter(tmp_path, "wide", r=64)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    make_adapter(outside, "elsewhere")
+    monkeypatch.setenv(vllm_entry.ENV_DIRS, str(tmp_path))
+    monkeypatch.setenv(vllm_entry.ENV_BASE, BASE)
+    monkeypatch.setenv(vllm_entry.ENV_RANK, "32")
+    assert vllm_entry.folder_adapter("good").path == (tmp_path / "good").resolve()
+    for name in ("wide", "elsewhere", "../" + outside.name + "/elsewhere", str(outside / "elsewhere")):
+        assert vllm_entry.folder_adapter(name) is None, name
+
+
+def test_engine_has_no_http_adapter_loading():
+    import vllm.entrypoints.serve.lora.api_router as lora_http
+    from fastapi import FastAPI
+
+    from serving import vllm_entry
+
+    vllm_entry.install()
+    app = FastAPI()
+    lora_http.attach_router(app)   # what vLLM calls when it builds its app
+    paths = {getattr(r, "path", "") for r in app.routes}
+    assert not {p for p in paths if "lora_adapter" in p}
 
 
 def test_rank_vllm_cannot_serve_is_rejected(tmp_path):

@@ -38,6 +38,23 @@ def test_bad_lora_rank_exits_2():
     assert r.returncode == 2 and "max-lora-rank" in r.stderr
 
 
+def test_reachable_host_without_a_key_refuses_to_start(monkeypatch):
+    monkeypatch.delenv("RXASSIST_API_KEY", raising=False)
+    r = serve("--host", "0.0.0.0", "--port", str(free_port()), timeout=60)
+    assert r.returncode == 2
+    assert "--api-key" in r.stderr and "RXASSIST_API_KEY" in r.stderr
+
+
+def test_exposed_model_api_needs_a_known_key():
+    r = serve("--model-host", "0.0.0.0", "--port", str(free_port()), timeout=60)
+    assert r.returncode == 2 and "--model-api-key" in r.stderr
+
+
+def test_weak_key_is_refused():
+    r = serve("--api-key", "short", "--port", str(free_port()), timeout=60)
+    assert r.returncode == 2 and "at least 16" in r.stderr
+
+
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_engine_dying_at_startup_reports_its_log(tmp_path):

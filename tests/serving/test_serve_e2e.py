@@ -24,11 +24,27 @@ def test_health_and_model_lists(rx_server):
     assert httpx.get(f"{rx_server.api_url}/health").status_code == 200
     ids = [m.id for m in client(rx_server).models.list()]
     assert "rxassist" in ids and "rxassist:base" in ids
-    engine_ids = [m["id"] for m in httpx.get(f"{rx_server.model_url}/models").json()["data"]]
+    engine_ids = [m["id"] for m in httpx.get(f"{rx_server.model_url}/models",
+                                             headers=rx_server.model_headers).json()["data"]]
     assert rx_server.base_model_name in engine_ids
     for mid in ids:
         if mid.startswith("rxassist:") and mid != "rxassist:base":
             assert mid.split(":", 1)[1] in engine_ids  # every adapter is really in the engine
+
+
+def test_model_api_needs_its_key_and_loads_no_adapter_by_path(rx_server, tmp_path):
+    assert httpx.get(f"{rx_server.model_url}/models").status_code == 401
+    assert httpx.get(f"{rx_server.model_url}/models",
+                     headers={"Authorization": "Bearer wrong-key-0123456789"}).status_code == 401
+    # vLLM's runtime load/unload routes are gone, even for the key holder.
+    for route in ("load_lora_adapter", "unload_lora_adapter"):
+        r = httpx.post(f"{rx_server.model_url}/{route}", headers=rx_server.model_headers,
+                       json={"lora_name": "x", "lora_path": str(tmp_path)})
+        assert r.status_code in (404, 405), (route, r.status_code)
+    # A model name is never read as a path.
+    r = httpx.post(f"{rx_server.model_url}/completions", headers=rx_server.model_headers,
+                   json={"model": str(rx_server.adapter_dir), "prompt": "x", "max_tokens": 1})
+    assert r.status_code == 404
 
 
 def test_chat_turn_returns_answer_and_structured_result(rx_server):
@@ -107,7 +123,8 @@ def test_adapter_added_without_restart(rx_server):
     while f"rxassist:{name}" not in [m.id for m in c.models.list()]:
         assert time.monotonic() < deadline, "hot-added adapter never appeared"
         time.sleep(1)
-    engine_ids = [m["id"] for m in httpx.get(f"{rx_server.model_url}/models").json()["data"]]
+    engine_ids = [m["id"] for m in httpx.get(f"{rx_server.model_url}/models",
+                                             headers=rx_server.model_headers).json()["data"]]
     assert name in engine_ids
     r = c.chat.completions.create(model=f"rxassist:{name}",
                                   messages=[{"role": "user", "content": CONSULT}])
