@@ -23,6 +23,7 @@ from rxassist.prompt import (PROMPT_VERSION, RECOMMENDATION_SCHEMA, build_messag
                              parse_answer, response_format)
 
 from assistant import render
+from assistant.bounds import check_values
 from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
@@ -94,6 +95,8 @@ class Assistant:
         self._factory = chat_model_factory or openai_chat_model_factory(config)
         # Chat model clients per served name: connection pools, not conversation state.
         self._models: dict[str, BaseChatModel] = {}
+        # Optional (messages, patient, dx) -> None check raising InvalidInput (assistant.budget).
+        self.prompt_budget: Callable[..., None] | None = None
 
     # -- model ids ------------------------------------------------------------------------------
     def model_ids(self) -> list[str]:
@@ -119,6 +122,7 @@ class Assistant:
         history = validate_messages(messages)
         folded = await asyncio.to_thread(self._fold, history)
         c = folded.consultation
+        check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
         base = {"patient": c.patient().model_dump(), "diagnosis": None, "recommendations": [],
                 "flags": [], "missing_fields": [], "unknown_fields": [], "notes": list(c.notes),
                 "injection_ignored": bool(c.injections), "model": model,
@@ -158,7 +162,10 @@ class Assistant:
         patient = c.patient()
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
-        text, truncated = await self._ask_model(served, build_messages(patient, dx))
+        prompt = build_messages(patient, dx)
+        if self.prompt_budget is not None:
+            self.prompt_budget(prompt, patient, dx)
+        text, truncated = await self._ask_model(served, prompt)
         recs = None if truncated else parse_answer(text)
         drugs = [r.drug for r in recs] if recs else []
         result = _guardrails().check(drugs, patient) if drugs else None

@@ -176,10 +176,15 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
     assistant = Assistant(AssistantConfig(
         model_base_url=engine.base_url, base_model=cfg.engine.served_name,
         adapters=[a.name for a in engine.adapters], default_adapter=default_adapter,
+        api_key=cfg.engine.api_key.get_secret_value(),   # the model API's own key
         # Two CPU cores with LoRA can take minutes per answer under load; the API client's own
         # timeout still bounds what a caller waits.
         request_timeout_s=cfg.request_timeout_s))
 
+    from assistant.budget import PromptBudget
+
+    assistant.prompt_budget = PromptBudget.from_model(
+        cfg.engine.base_model, cfg.engine.max_model_len, assistant.config.max_tokens)
     supervisor = EngineSupervisor(engine, stop)
 
     def engine_healthy() -> bool:

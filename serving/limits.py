@@ -95,8 +95,16 @@ class Gate:
         if concurrent < 1 or queue < 0:
             raise ValueError("concurrent must be >= 1 and queue >= 0")
         self.concurrent, self.queue, self.retry_after_s = concurrent, queue, retry_after_s
-        self._slots = asyncio.Semaphore(concurrent)
+        self._slots: asyncio.Semaphore | None = None
+        self._loop = None
         self._admitted = 0    # running + waiting
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        # Bound to the event loop that first waits on it: one per loop (tests run several).
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:
+            self._slots, self._loop = asyncio.Semaphore(self.concurrent), loop
+        return self._slots
 
     @contextlib.asynccontextmanager
     async def enter(self):
@@ -106,7 +114,7 @@ class Gate:
                              self.retry_after_s)
         self._admitted += 1
         try:
-            async with self._slots:
+            async with self._semaphore():
                 yield
         finally:
             self._admitted -= 1

@@ -1,0 +1,33 @@
+"""Values the conversation gathered that no patient can have ("Age: 200", "0 kg", "600 kg") or
+text that is not text (a lone surrogate): a 400 naming the field and the accepted range, so the
+clinician corrects it, never a 500. The value itself is not repeated (it is patient data)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from rxassist.errors import InvalidInput
+
+RANGES = {"age": "0 to 130 years", "weight_kg": "more than 0 and at most 500 kg"}
+LABELS = {"age": "age", "weight_kg": "weight", "text": "diagnosis"}
+
+
+def check_values(consultation) -> None:
+    """Raise InvalidInput for the first out-of-range or unreadable field."""
+    for build in (consultation.patient, consultation.diagnosis):
+        try:
+            build()
+        except ValidationError as e:
+            err = e.errors(include_input=False)[0]
+            field = str(err["loc"][0]) if err.get("loc") else "message"
+            label = LABELS.get(field, field)
+            if field in RANGES:
+                why = f"must be {RANGES[field]}"
+            elif err.get("type", "").startswith("string_unicode"):
+                why = "contains characters that are not valid text"
+            else:
+                why = "could not be read"
+            raise InvalidInput(f"the {label} stated in the consultation {why}; correct it (e.g. "
+                               f"\"Correction: {label.capitalize()}: ...\") and send again",
+                               param=f"patient.{field}" if field != "text" else "diagnosis",
+                               code="value_out_of_range") from None
