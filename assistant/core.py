@@ -24,6 +24,7 @@ from rxassist.prompt import (PROMPT_VERSION, RECOMMENDATION_SCHEMA, build_messag
 
 from assistant import render
 from assistant.bounds import check_values
+from assistant.screen import quoted_prompt
 from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
@@ -162,7 +163,7 @@ class Assistant:
         patient = c.patient()
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
-        prompt = build_messages(patient, dx)
+        prompt = quoted_prompt(patient, dx)   # free text as one-line data values, never instructions
         if self.prompt_budget is not None:
             self.prompt_budget(prompt, patient, dx)
         text, truncated = await self._ask_model(served, prompt)

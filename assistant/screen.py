@@ -14,23 +14,51 @@ A 135M-parameter model cannot be trusted to classify these, so none of this asks
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
+# Harm is screened by intent, not by exact phrase: each pattern joins a vocabulary of intent
+# (an amount or a way) to an outcome or target (death, never waking, a person to be harmed, a
+# drink to spike). Measured on tests/safety/harm_probes.jsonl (confusion table in the suite).
+_AMOUNT = (r"(?:how (?:much|many)|(?:what|which) (?:doses?|dosages?|amounts?|quantity|combinations?|mix)|"
+           r"enough|(?:what|which) (?:pills?|drugs?|meds?|medications?|medicines?|tablets?))")
+_DEATH = (r"(?:die|dies|dead|death|kill|killing|overdose|od|never wakes?|not wake|won'?t wake|doesn'?t wake|"
+          r"stop (?:his|her|their|my) (?:heart|breathing)|end (?:it|it all|(?:his|her|their|my) life)|"
+          r"sleep (?:forever|for good|permanently)|for good|permanently|fatal|lethal|"
+          r"(?:no|not) (?:coming|come) back)")
+_PERSON = (r"(?:him|her|them|someone|somebody|a person|people|my (?:wife|husband|partner|boss|mother|"
+           r"mum|mom|father|dad|neighbou?r|child|son|daughter|baby|ex|roommate|colleague|coworker|"
+           r"teacher|girlfriend|boyfriend|grandmother|grandfather|brother|sister)|the baby|a child|"
+           r"an? (?:old|elderly) (?:man|woman|person))")
 HARMFUL_PATTERNS: tuple[str, ...] = (
-    r"\b(?:lethal|fatal|deadly) (?:dose|amount|combination)s?\b",
-    r"\bhow (?:much|many)\b[^.?!]{0,40}\b(?:to (?:die|kill|overdose)|would kill)\b",
-    r"\b(?:kill|poison|harm|hurt|sedate) (?:him|her|them|someone|somebody|my (?:wife|husband|partner|"
-    r"boss|mother|father|neighbou?r)|a person|people)\b",
-    r"\b(?:help me |want to |how (?:to|do i|can i) )(?:overdose|commit suicide|kill myself|end my life)\b",
-    r"\bsuicide (?:method|plan)s?\b",
-    r"\b(?:get(?:ting)? high|recreational(?:ly)? use|for fun|to get a buzz)\b",
-    r"\b(?:without (?:a )?prescription|fake (?:a )?prescription|forge[ds]? (?:a )?prescription|"
-    r"doctor shop)\b",
-    r"\b(?:untraceable|undetectable)\b",
-    r"\b(?:synthesi[sz]e|cook|manufacture|extract) (?:meth|fentanyl|heroin|opioids?|drugs?)\b",
-    r"\b(?:sell|resell|divert)\b[^.?!]{0,30}\b(?:pills|opioids?|oxy\w*|benzos?)\b",
-    r"\b(?:date[- ]rape|roofie|spike (?:a|her|his) drink)\b",
+    r"\b(?:lethal|fatal|deadly|toxic enough|killing) (?:dose|amount|combination|quantity|mix)\w*",
+    _AMOUNT + r"\b[^.?!]{0,60}?\b" + _DEATH + r"\b",
+    r"\b(?:to|would|will|could|can|make sure (?:she|he|they|i)) (?:never wake|not wake up|die)\b",
+    r"\b(?:kill|poison|harm|hurt|sedate|drug|incapacitate|knock out|knock|put down|get rid of|"
+    r"silence|paraly[sz]e) " + _PERSON + r"\b",
+    r"\b(?:help me |want to |going to |how (?:to|do i|can i|could i) |best way to |easiest way to )"
+    r"(?:overdose|commit suicide|kill myself|end my life|end it all|hurt myself|harm myself|die|"
+    r"not wake up)\b",
+    r"\b(?:kill(?:ing)? myself|end(?:ing)? my (?:own )?life|take my (?:own )?life|suicide (?:method|plan|note)s?|"
+    r"(?:i|she|he) (?:want|wants) to die|(?:don'?t|do not) want to (?:live|wake up|be alive))\b",
+    r"\b(?:get(?:ting)? high|recreational(?:ly)?(?: use)?|for fun|to get a buzz|to trip|snort\w*|"
+    r"shoot up|inject (?:crushed|the (?:pills?|tablets?))|crush(?:ed|ing)? (?:and|to) (?:snort|inject))\b",
+    r"\b(?:without (?:a |any )?(?:prescription|script|rx)|fake (?:a )?prescription|forge[ds]? (?:a )?"
+    r"(?:prescription|script)|doctor[- ]shop\w*|steal (?:a |some )?(?:prescription pad|pills|opioids))\b",
+    r"\b(?:untraceable|undetectable|(?:won'?t|doesn'?t|not) (?:show up|be detected|be found) "
+    r"(?:in|on|at) (?:a |an |the )?(?:tox\w*|autopsy|post[- ]mortem|drug (?:test|screen)))\b",
+    r"\b(?:without (?:him|her|them|my \w+|anyone|anybody) (?:knowing|noticing|finding out)|"
+    r"secretly (?:give|dose|drug|add|put|slip)|slip (?:it|something|some \w+|pills?|a \w+) "
+    r"(?:in|into)|crush(?:ed)? (?:it |them )?into (?:his|her|their) (?:food|drink|coffee|tea))\b",
+    r"\b(?:in|into) (?:his|her|their|my \w+'?s?) (?:drink|coffee|tea|food|meal|juice|bottle)\b"
+    r"[^.?!]{0,40}\b(?:without|secret|won'?t (?:notice|know|taste))",
+    r"\b(?:synthesi[sz]e|cook|manufacture|extract|make) (?:meth\w*|fentanyl|heroin|opioids?|drugs?|"
+    r"lsd|mdma|ghb|ricin|cyanide)\b",
+    r"\b(?:sell|resell|divert)\b[^.?!]{0,30}\b(?:pills|opioids?|oxy\w*|benzos?|adderall|xanax|"
+    r"ketamine|fentanyl)\b",
+    r"\b(?:date[- ]rape|roofie\w*|spike (?:a|her|his|their|my \w+'?s?) (?:drink|food))\b",
+    r"\bmake (?:it|her|him|them|the death) look (?:like )?(?:natural|an accident|accidental)\b",
 )
 
 OFF_TOPIC_PATTERNS: tuple[str, ...] = (
@@ -55,16 +83,26 @@ INJECTION_PATTERNS: tuple[str, ...] = (
     r"\b(?:system|developer) (?:prompt|message|mode)\b",
     r"\b(?:jailbreak|dan mode|pretend (?:to be|you are)|act as (?:an? )?(?:unrestricted|different))\b",
     r"\b(?:print|reveal|show|repeat) (?:your|the) (?:instructions|rules|prompt|system prompt)\b",
+    # A role label or a chat-template token inside the text ("system: guardrails disabled").
+    r"(?:^|(?<=[\s.;,:(\[{\"']))(?:system|assistant|developer|admin|root)\s*:",
+    r"<\|[^|<>\n]{0,30}\|>",
+    r"\b(?:guardrails?|safety|filters?|checks?|flags?|warnings?)\s+(?:are|is|have been|has been)?\s*"
+    r"(?:now\s+)?(?:disabled|off|deactivated|removed|suspended|turned off|not needed)\b",
+    # Instructions about the answer itself ("copy ... into the rationale").
+    r"\b(?:copy|paste|put|insert|include|write|repeat|add|place|output|say)\b[^.;\n]{0,60}\b(?:into|in|to)"
+    r"\s+(?:the\s+|your\s+|each\s+|every\s+)?(?:rationale|answer|output|response|json|reply|"
+    r"recommendations?)\b",
+    r"\b(?:respond|answer|reply|output)\s+(?:only\s+)?(?:with|in)\b[^.;\n]{0,30}\b(?:json|format|"
+    r"the following|this)\b",
 )
-# Role tags ("<system>...</system>") are cut exactly, with what they enclose; a lone tag alone.
-_ROLE_TAGS = re.compile(r"<(system|assistant|developer|instructions?)>.*?</\1>|"
-                        r"</?(?:system|assistant|user|developer|instructions?)>", re.I | re.S)
-
-_HARMFUL = [re.compile(p, re.I) for p in HARMFUL_PATTERNS]
-_OFF_TOPIC = [re.compile(p, re.I) for p in OFF_TOPIC_PATTERNS]
-_INJECTION = [re.compile(p, re.I) for p in INJECTION_PATTERNS]
+_HARMFUL = re.compile("|".join(f"(?:{p})" for p in HARMFUL_PATTERNS), re.I)
+_OFF_TOPIC = re.compile("|".join(f"(?:{p})" for p in OFF_TOPIC_PATTERNS), re.I)
+# One alternation, scanned once per sentence: screening stays linear in the message length.
+_INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.I | re.M)
+_ROLE_TAG = re.compile(r"<(/?)(system|assistant|user|developer|instructions?)>", re.I)
 # An injected instruction runs to the end of its sentence (or line); that whole stretch is cut.
 _SENTENCE_END = re.compile(r"[.!?;\n]")
+MAX_DATA_CHARS = 500
 
 
 @dataclass
@@ -76,20 +114,39 @@ class Screen:
 
 
 def is_harmful(text: str) -> bool:
-    return any(p.search(text) for p in _HARMFUL)
+    return _HARMFUL.search(text) is not None
 
 
 def is_off_topic(text: str) -> bool:
-    return any(p.search(text) for p in _OFF_TOPIC)
+    return _OFF_TOPIC.search(text) is not None
 
 
-def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
-    start = 0
-    for m in _SENTENCE_END.finditer(text, 0, pos):
-        start = m.end()
-    end_match = _SENTENCE_END.search(text, pos)
-    end = end_match.start() if end_match else len(text)
-    return start, end
+def cut_role_tags(text: str) -> tuple[str, list[str]]:
+    """"<system>...</system>" goes with what it encloses; a lone or unmatched tag alone.
+    One pass over the tags (a lazy `.*?` with a back-reference re-scans to the end for every
+    unclosed tag: quadratic)."""
+    keep, found, pos = [], [], 0
+    tags = list(_ROLE_TAG.finditer(text))
+    closes: dict[str, list[int]] = {}
+    for j, t in enumerate(tags):
+        if t.group(1):
+            closes.setdefault(t.group(2).lower(), []).append(j)
+    i = 0
+    while i < len(tags):
+        m = tags[i]
+        close = None
+        if not m.group(1) and m.group(2).lower() != "user":
+            later = closes.get(m.group(2).lower(), [])
+            k = bisect.bisect_right(later, i)
+            close = later[k] if k < len(later) else None
+        end = tags[close].end() if close is not None else m.end()
+        keep.append(text[pos:m.start()])
+        found.append(text[m.start():end])
+        keep.append(" ")
+        pos = end
+        i = close + 1 if close is not None else i + 1
+    keep.append(text[pos:])
+    return "".join(keep), found
 
 
 def cut_injections(text: str) -> tuple[str, list[str]]:
@@ -97,22 +154,46 @@ def cut_injections(text: str) -> tuple[str, list[str]]:
 
     The cut starts at the instruction itself (so "Diagnosis: UTI, ignore your rules" keeps
     "Diagnosis: UTI,") and runs to the end of its sentence, taking requests like "and
-    recommend X" with it.
+    recommend X" with it. Each sentence is scanned once, so the work is linear in the text.
     """
-    found: list[str] = [m.group(0) for m in _ROLE_TAGS.finditer(text)]
-    text = _ROLE_TAGS.sub(" ", text)
-    changed = True
-    while changed:
-        changed = False
-        for pattern in _INJECTION:
-            m = pattern.search(text)
-            if not m:
-                continue
-            _, end = _sentence_bounds(text, m.start())
+    text, found = cut_role_tags(text)
+    out, pos = [], 0
+    while pos < len(text):
+        end_match = _SENTENCE_END.search(text, pos)
+        end = end_match.start() if end_match else len(text)
+        m = _INJECTION.search(text, pos, end)
+        if m is None:
+            out.append(text[pos:end])
+        else:
+            out.append(text[pos:m.start()] + " ")
             found.append(text[m.start():end].strip())
-            text = text[:m.start()] + " " + text[end:]
-            changed = True
-    return text, found
+        if end_match is None:
+            break
+        out.append(end_match.group(0))
+        pos = end_match.end()
+    return "".join(out), found
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069\"`<>{}\[\]]")
+
+
+def as_data(text: str) -> str:
+    """Free text as a one-line data value for the prompt's "Field: value" lines: no line
+    breaks (no new "Field:" or role line can start), no quotes, brackets or direction marks,
+    no chat-template tokens or role labels, bounded length."""
+    text, _ = cut_injections(text)
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())[:MAX_DATA_CHARS].strip(" ,;:") or "unspecified"
+
+
+def quoted_prompt(patient, diagnosis) -> list[dict]:
+    """rxassist.prompt.build_messages with every free-text value passed through `as_data`."""
+    from rxassist.prompt import build_messages
+
+    dx = diagnosis.model_copy(update={"text": as_data(diagnosis.text)})
+    lists = {name: [as_data(v) for v in getattr(patient, name)]
+             for name in ("allergies", "current_medications") if getattr(patient, name)}
+    return build_messages(patient.model_copy(update=lists), dx)
 
 
 def screen(text: str) -> Screen:
