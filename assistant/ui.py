@@ -8,6 +8,10 @@ Key components carry elem_ids (see ELEM_IDS) so browser tests can find them.
 from __future__ import annotations
 
 import html
+import logging
+import os
+import re
+import traceback
 from typing import Any
 
 import gradio as gr
@@ -19,6 +23,15 @@ from assistant.core import Assistant
 from assistant.dialogue import content_text
 from assistant.feedback import VERDICTS, feedback_path, save_feedback
 from assistant.render import flag_drugs
+
+log = logging.getLogger("rxassist.ui")
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """Type and code location only: the message could carry patient text."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
+    log.error("internal error in the chat: %s at %s", type(exc).__name__, where)
 
 BANNER = ("**rxassist supports clinicians; it does not replace them.** Suggestions come from a "
           "language model and are checked by rule-based guardrails (allergies, pregnancy and age "
@@ -116,8 +129,28 @@ def correction_message(result: dict[str, Any], age, sex, pregnant, weight, aller
     return "Correction:\n" + "\n".join(lines) if lines else None
 
 
+# The chat renders Markdown. Model and user text inside an answer could carry HTML, links or
+# images (`![x](https://...)` would load a remote URL in the clinician's browser), so these
+# characters are backslash-escaped for display and unescaped when the history goes back to
+# the assistant. Emphasis (**...**) stays: it cannot load or run anything.
+_MD_SPECIAL = re.compile(r"([\\`<>\[\]!])")
+_MD_ESCAPED = re.compile(r"\\([\\`<>\[\]!])")
+
+
+def escape_markdown(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def unescape_markdown(text: str) -> str:
+    return _MD_ESCAPED.sub(r"\1", text)
+
+
+def _display(history: list[dict]) -> list[dict]:
+    return [{"role": m["role"], "content": escape_markdown(m["content"])} for m in history]
+
+
 def _history(chat: list[dict] | None) -> list[dict]:
-    return [{"role": m["role"], "content": content_text(m.get("content"))}
+    return [{"role": m["role"], "content": unescape_markdown(content_text(m.get("content")))}
             for m in chat or [] if m.get("role") in ("user", "assistant")]
 
 
@@ -132,7 +165,7 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
 
     def outputs_for(history, result, keep_text=""):
         drugs = [r["drug"] for r in result.get("recommendations") or []]
-        return (keep_text, history, result, *patient_values(result), flags_html(result),
+        return (keep_text, _display(history), result, *patient_values(result), flags_html(result),
                 recommendations_table(result),
                 gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None))
 
@@ -144,6 +177,10 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
         except RxAssistError as e:
             gr.Warning(e.message)
             # Nothing is lost: the message stays in the box to retry.
+            return outputs_for(_history(chat), result or {}, keep_text=text)
+        except Exception as e:  # the UI boundary: Gradio would print the traceback (patient text)
+            log_unexpected(e)
+            gr.Warning("Internal error; the message is kept, try again.")
             return outputs_for(_history(chat), result or {}, keep_text=text)
         return outputs_for(history, new)
 
@@ -181,7 +218,8 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
             with gr.Column(scale=3):
                 model = gr.Dropdown(choices=assistant.model_ids(), value="rxassist",
                                     label="Model (adapter)", elem_id="model-select")
-                chat = gr.Chatbot(label="Consultation", elem_id="chat", height=420)
+                chat = gr.Chatbot(label="Consultation", elem_id="chat", height=420,
+                                  sanitize_html=True, allow_tags=False)
                 text = gr.Textbox(label="Message", elem_id="chat-input", lines=2,
                                   placeholder="e.g. 34 yo woman, 20 weeks pregnant, UTI, allergic "
                                               "to sulfa, on levothyroxine")

@@ -241,3 +241,25 @@ def test_assistant_does_not_import_eval():
             "print(sorted(m for m in sys.modules if m == 'eval' or m.startswith('eval.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- output handling ----------------------------------------------------------------------------------
+def test_chat_escapes_markdown_and_html_and_round_trips():
+    from assistant.ui import _display, _history, escape_markdown
+
+    evil = "UTI ![x](https://evil.example/p.png) <img src=https://evil.example> [a](b) `c`"
+    shown = escape_markdown(evil)
+    assert "\\!\\[x\\]" in shown and "\\<img" in shown and "\\`c\\`" in shown
+    chat = _display([{"role": "user", "content": evil}, {"role": "assistant", "content": "**ok**"}])
+    assert chat[1]["content"] == "**ok**"                      # emphasis from render stays
+    assert _history(chat)[0]["content"] == evil                # the assistant sees the original
+
+
+def test_chat_renders_no_remote_image():
+    import markdown_it
+
+    from assistant.ui import escape_markdown
+
+    html = markdown_it.MarkdownIt("commonmark").render(
+        escape_markdown("![x](https://evil.example/p.png) <img src=https://evil.example/q.png>"))
+    assert "<img" not in html
