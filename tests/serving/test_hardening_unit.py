@@ -263,3 +263,12 @@ def test_chat_renders_no_remote_image():
     html = markdown_it.MarkdownIt("commonmark").render(
         escape_markdown("![x](https://evil.example/p.png) <img src=https://evil.example/q.png>"))
     assert "<img" not in html
+
+
+def test_health_reports_a_restarting_engine_with_retry_after():
+    c = TestClient(create_app(real_assistant(), engine_healthy=lambda: False,
+                              engine_state=lambda: "restarting (attempt 2)"))
+    r = c.get("/health")
+    assert r.status_code == 503 and int(r.headers["retry-after"]) > 0
+    assert r.json()["error"]["code"] == "engine_restarting"
+    assert "restarting (attempt 2)" in r.json()["error"]["message"]
