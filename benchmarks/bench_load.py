@@ -25,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -55,7 +56,7 @@ def start_server(api_key: str | None) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     if api_key:
         env["RXASSIST_API_KEY"] = api_key
-    log = open(REPO / "benchmarks" / "results" / "load-serve.log", "w")
+    log = open(Path(tempfile.gettempdir()) / "rxassist-bench-load-serve.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -137,7 +138,6 @@ def main() -> int:
     if not 1 <= args.clients <= 256 or not 1 <= args.duration <= 3600:
         p.error("--clients must be 1..256 and --duration 1..3600 seconds")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    (REPO / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
     proc = None
     base = args.base_url
     if base is None:
