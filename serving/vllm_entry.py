@@ -32,9 +32,15 @@ def folder_adapter(name: str):
 
 
 def install() -> None:
-    import vllm.entrypoints.serve.lora.api_router as lora_http
-    from vllm.lora.request import LoRARequest
-    from vllm.lora.resolver import LoRAResolver, LoRAResolverRegistry
+    try:
+        import vllm.entrypoints.serve.lora.api_router as lora_http
+        from vllm.lora.request import LoRARequest
+        from vllm.lora.resolver import LoRAResolver, LoRAResolverRegistry
+    except ImportError as e:   # never fall back to a server with HTTP adapter loading
+        import vllm
+
+        raise SystemExit(f"rxassist: vLLM {vllm.__version__} lacks {e.name}; the engine entry "
+                         "point is written for vLLM 0.32's module layout") from None
 
     # vLLM imports attach_router from this module when it builds the app: make it a no-op.
     lora_http.attach_router = lambda app: None
