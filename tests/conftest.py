@@ -34,7 +34,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """No socket LISTENs on it (TIME_WAIT leftovers of closed connections don't count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
