@@ -10,6 +10,10 @@ Three deterministic checks, each a documented pattern set:
   guardrails anyway: every recommended drug goes through guardrails.check unconditionally.
 
 A 135M-parameter model cannot be trusted to classify these, so none of this asks the model.
+Harm is matched by intent (an amount or a way joined to an outcome or a target), measured on
+tests/safety/harm_probes*.jsonl. Every check is one compiled alternation scanned once per
+sentence, so screening is linear in the message length. `as_data`/`quoted_prompt` turn free
+text into one-line data values before it enters the prompt.
 """
 
 from __future__ import annotations
