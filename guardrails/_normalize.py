@@ -111,7 +111,7 @@ def decide(ev: FuzzyEvidence, raw: str, cfg) -> NormalizedDrug:
         return _unknown(raw, cands, f"look-alike names ({ev.best_key} / {', '.join(ev.twins)}): "
                         f"too close to call ({ev.best:.1f} vs {ev.twin:.1f})", ev.best)
     return NormalizedDrug(raw, "fuzzy", _name_of(ev.ingredients), list(ev.ingredients),
-                          round(ev.best, 1))
+                          round(ev.best, 1), matched=ev.best_key)
 
 
 def _fuzzy(kb: _kb.KnowledgeBase, k: str, raw: str) -> NormalizedDrug:

@@ -87,6 +87,33 @@ class DuplicationRule(_Strict):
     basis: str
 
 
+class LowDoseAspirin(_Strict):
+    max_mg_per_day: float = Field(gt=0, le=1000)
+    max_strength_without_frequency_mg: float = Field(gt=0, le=1000)
+    basis: str
+
+
+class MaxDose(_Strict):
+    """A documented maximum; per day, or per week for a drug given once weekly."""
+    ingredient: str
+    max_mg_per_day: float | None = Field(None, gt=0)
+    max_mg_per_week: float | None = Field(None, gt=0)
+    weekly_only: bool = False
+    severity: Sev
+    basis: str
+
+    @model_validator(mode="after")
+    def _one_limit(self):
+        if (self.max_mg_per_day is None) == (self.max_mg_per_week is None):
+            raise ValueError("give exactly one of max_mg_per_day or max_mg_per_week")
+        return self
+
+
+class DoseRules(_Strict):
+    low_dose_aspirin: LowDoseAspirin
+    max_dose: list[MaxDose]
+
+
 class Rules(_Strict):
     version: str
     description: str
@@ -96,6 +123,7 @@ class Rules(_Strict):
     pregnancy: list[RuleTarget]
     age: list[AgeRule]
     therapeutic_duplication: list[DuplicationRule]
+    doses: DoseRules
 
     @model_validator(mode="after")
     def _class_names_exist(self):
@@ -134,6 +162,7 @@ class Rules(_Strict):
         kb = _kb.load()
         names = {m for c in self.classes.values() for m in c.members}
         names |= {m for r in [*self.pregnancy, *self.age] for m in r.ingredients}
+        names |= {r.ingredient for r in self.doses.max_dose}
         return sorted(n for n in names if n not in kb.ingredients)
 
 
