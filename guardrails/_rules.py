@@ -26,6 +26,14 @@ class FuzzyConfig(_Strict):
     min_margin_brand: float = Field(ge=0, le=50)
     lookalike_margin: float = Field(ge=0, le=50)
     min_length: int = Field(ge=3, le=20)
+    # Edit distance (optimal string alignment) to the best name: a reading must be near a known
+    # spelling, and clearly nearer than any other drug.
+    max_edits: int = Field(2, ge=0, le=4, description="generic names")
+    max_edits_brand: int = Field(1, ge=0, le=4, description="brand names (coinages)")
+    min_length_two_edits: int = Field(10, ge=5, le=30,
+                                      description="two edits only on names this long")
+    edit_lead: int = Field(1, ge=0, le=4, description="other drugs at least this many edits "
+                           "further (or the ratio margin above)")
     basis: str
 
 
