@@ -34,7 +34,9 @@ def _pair_flag(x, y, table: _interactions.Table) -> Flag | None:
         if not (_counts_for(x, e, x_on_a) and _counts_for(y, e, not x_on_a)):
             continue
         aspirin = x if ix == "aspirin" else y if iy == "aspirin" else None
-        lv = _interactions.choose_level(e, aspirin is not None and low_dose_aspirin(aspirin.dose))
+        ing_a, ing_b = (ix, iy) if x_on_a else (iy, ix)
+        lv = _interactions.choose_level(e, ing_a, ing_b,
+                                        aspirin is not None and low_dose_aspirin(aspirin.dose))
         found.append((SEVERITY_ORDER[lv.severity], e.source != "ansm", e, lv, ix, iy))
     if not found:
         return None
@@ -47,7 +49,7 @@ def _pair_flag(x, y, table: _interactions.Table) -> Flag | None:
     en = {"critical": "contraindicated", "warning": "to avoid or use with precautions",
           "info": "to take into account"}[lv.severity]
     if e.source == "ansm":
-        risks = e.risks()
+        risks = e.risks
         risk = f"risk of {', '.join(risks)}" if risks else "see the ANSM mechanism in basis"
         todo = _interactions.WHAT_TO_DO[lv.severity]
         level = f"ANSM level: {lv.level}"

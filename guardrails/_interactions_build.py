@@ -30,7 +30,7 @@ from guardrails._kb import DATA_DIR, KnowledgeBase
 
 INTERACTIONS_PATH = DATA_DIR / "interactions.json.gz"
 ALIASES_PATH = DATA_DIR / "interaction_aliases.json"
-FORMAT = 1
+FORMAT = 2
 ANSM_EDITION = "2020_01"
 # ANSM constraint levels -> flag severity (issue 13; ANSM's own order of constraint).
 ANSM_LEVELS = {
@@ -141,6 +141,13 @@ def _ansm_entries(mapper: NameMapper, log) -> tuple[list[dict], dict]:
         for c in s["drug_classes"]:
             classes.setdefault(_text.key(c), set()).update(ings)
 
+    # Substance names as words (5+ letters), for the conditions of a level.
+    name_re = re.compile(r"\b(" + "|".join(sorted(
+        (re.escape(k) for k in substances if len(k) >= 5), key=len, reverse=True)) + r")\b")
+
+    def mentioned(info: str) -> set[str]:
+        return {i for m in name_re.finditer(_text.key(info)) for i in substances[m.group(1)]}
+
     def members(name: str) -> tuple[set[str], bool]:
         k = _text.key(name)
         if k in classes:
@@ -164,8 +171,12 @@ def _ansm_entries(mapper: NameMapper, log) -> tuple[list[dict], dict]:
         levels = []
         for lv in e["severity_levels"]:
             sev, label = ANSM_LEVELS[_text.key(lv["level"])]
+            # A level whose conditions name substances ("entre le gemfibrozil et la
+            # simvastatine") applies to those substances only, side by side.
+            named = mentioned(lv["info"])
             levels.append({"severity": sev, "level": label, "fr": lv["level"].strip(),
-                           "info": _clean(lv["info"])})
+                           "info": _clean(lv["info"]),
+                           "only_a": sorted(named & a), "only_b": sorted(named & b)})
         entries.append({
             "source": "ansm", "id": f"ANSM thesaurus 2020 #{n}",
             "a_name": e["main_drug"].strip(), "b_name": e["plus_drug"].strip(),
@@ -215,7 +226,8 @@ def _mcp_entries(mapper: NameMapper, log) -> tuple[list[dict], dict]:
             "source": "drug-interaction-mcp", "id": f"drug-interaction-mcp #{n}",
             "a_name": r["drug_a"][0], "b_name": r["drug_b"][0], "a": sorted(a), "b": sorted(b),
             "a_class": False, "b_class": False, "a_eye": False, "b_eye": False,
-            "levels": [{"severity": severity, "level": sev, "fr": "", "info": ""}],
+            "levels": [{"severity": severity, "level": sev, "fr": "", "info": "", "only_a": [],
+                        "only_b": []}],
             "mechanism": r["mechanism"], "description": r["description"],
             "recommendation": r["recommendation"], "label_source": r["source"],
         })
