@@ -146,12 +146,14 @@ def decide(ev: FuzzyEvidence, raw: str, cfg) -> NormalizedDrug:
     min_score = cfg.min_score_brand if ev.brand else cfg.min_score
     # One edit from a generic name is near enough whatever the ratio of a short name says;
     # brand coinages keep their calibrated minimum (they collide with foreign brands).
-    if ev.best < min_score and (ev.brand or ev.edits > 1):
+    long_enough = len(ev.best_key) >= cfg.min_length_edit_rules
+    if ev.best < min_score and (ev.brand or ev.edits > 1 or not long_enough):
         return _unknown(raw, cands, f"no confident match (best {ev.best:.1f} < {min_score})",
                         ev.best)
     margin_ok = ev.best - ev.other >= (cfg.min_margin_brand if ev.brand else cfg.min_margin)
     # The edit lead stands in for the ratio margin only where no look-alike twin is known.
-    if not margin_ok and (ev.twins or ev.other_edits < ev.edits + cfg.edit_lead):
+    if not margin_ok and (ev.twins or not long_enough
+                          or ev.other_edits < ev.edits + cfg.edit_lead):
         return _unknown(raw, cands, f"ambiguous: another drug scores {ev.other:.1f} vs "
                         f"{ev.best:.1f}", ev.best)
     if ev.twins and ev.best - ev.twin < cfg.lookalike_margin:

@@ -34,6 +34,8 @@ class FuzzyConfig(_Strict):
                                       description="two edits only on names this long")
     edit_lead: int = Field(1, ge=0, le=4, description="other drugs at least this many edits "
                            "further (or the ratio margin above)")
+    min_length_edit_rules: int = Field(7, ge=4, le=30, description="the single-edit and "
+                                       "edit-lead allowances apply to names this long only")
     basis: str
 
 
