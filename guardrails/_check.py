@@ -245,7 +245,7 @@ def _unknown_flags(drugs: list[NormalizedDrug], current: list[NormalizedDrug]) -
         flags.append(Flag(
             "unknown_drug", "info" if is_current else "warning", None, [d.input],
             f"{what} '{d.input}' was not recognised ({d.note or 'unknown name'}); it was not "
-            f"checked for duplicates, allergies or contraindications.{hint}", KB_BASIS))
+            f"checked for duplicates, allergies, contraindications or interactions.{hint}", KB_BASIS))
     return flags
 
 

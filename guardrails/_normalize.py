@@ -84,15 +84,6 @@ def phonetic(k: str) -> str:
     return re.sub(r"(.)\1+", r"\1", k)
 
 
-@lru_cache(maxsize=1)
-def _phonetic_index() -> dict[str, frozenset[str]]:
-    kb = _kb.load()
-    idx: dict[str, set[str]] = {}
-    for key_ in kb.fuzzy_keys:
-        idx.setdefault(phonetic(key_), set()).add(key_)
-    return {p: frozenset(v) for p, v in idx.items()}
-
-
 def fuzzy_evidence(k: str) -> FuzzyEvidence:
     from rapidfuzz import fuzz, process  # imported here: exact lookups never pay for it
     from rapidfuzz.distance import OSA
@@ -119,8 +110,10 @@ def fuzzy_evidence(k: str) -> FuzzyEvidence:
     other_edits = min((OSA.distance(k, key_) for key_, _, _ in hits[1:]
                        if kb.lookup(key_).ingredients != best_e.ingredients), default=99)
     twin_edits = min((OSA.distance(k, t) for t in twins), default=99)
-    # Spelled by ear ("morfine"): the phonetic twin of exactly one drug's name counts as one edit.
-    same_sound = _phonetic_index().get(phonetic(k), frozenset())
+    # Spelled by ear ("morfine"): the phonetic twin of exactly one drug's name among the close
+    # names counts as one edit (searched among the hits: a global index costs 50 ms to build).
+    pk = phonetic(k)
+    same_sound = {key_ for key_, _, _ in hits if phonetic(key_) == pk}
     sound_ings = {kb.lookup(s).ingredients for s in same_sound}
     if len(sound_ings) == 1 and edits > 1:
         sk = min(same_sound)
