@@ -29,7 +29,8 @@ def _counts_for(it, entry: _interactions.Entry, on_side_a: bool) -> bool:
 
 
 def _pair_flag(x, y, table: _interactions.Table) -> Flag | None:
-    found = []  # (rank, entry, level, ingredient of x, ingredient of y)
+    # (severity rank, not ANSM, entry, level, ingredient of x, of y, of side a, of side b)
+    found = []
     for e, ix, iy, x_on_a in table.between(x.drug.ingredients, y.drug.ingredients):
         if not (_counts_for(x, e, x_on_a) and _counts_for(y, e, not x_on_a)):
             continue
@@ -37,14 +38,17 @@ def _pair_flag(x, y, table: _interactions.Table) -> Flag | None:
         ing_a, ing_b = (ix, iy) if x_on_a else (iy, ix)
         lv = _interactions.choose_level(e, ing_a, ing_b,
                                         aspirin is not None and low_dose_aspirin(aspirin.dose))
-        found.append((SEVERITY_ORDER[lv.severity], e.source != "ansm", e, lv, ix, iy))
+        found.append((SEVERITY_ORDER[lv.severity], e.source != "ansm", e, lv, ix, iy,
+                      ing_a, ing_b))
     if not found:
         return None
     found.sort(key=lambda f: (f[0], f[1], f[2].id))
-    _, _, e, lv, ix, iy = found[0]
-    sources = []
-    for _, _, e2, lv2, _, _ in found:
-        if len(sources) < 3 and e2.id not in {s[0].id for s in sources}:
+    _, _, e, lv, ix, iy, ing_a, ing_b = found[0]
+    # The basis cites the most severe entry of each source (most severe first).
+    sources, seen = [], set()
+    for _, _, e2, lv2, *_ in found:
+        if e2.source not in seen:
+            seen.add(e2.source)
             sources.append((e2, lv2))
     en = {"critical": "contraindicated", "warning": "to avoid or use with precautions",
           "info": "to take into account"}[lv.severity]
@@ -53,6 +57,11 @@ def _pair_flag(x, y, table: _interactions.Table) -> Flag | None:
         risk = f"risk of {', '.join(risks)}" if risks else "see the ANSM mechanism in basis"
         todo = _interactions.WHAT_TO_DO[lv.severity]
         level = f"ANSM level: {lv.level}"
+        graded = [v for v in e.levels if v.applies(ing_a, ing_b)]
+        if len(graded) > 1 and lv.severity == min(
+                (v.severity for v in graded), key=SEVERITY_ORDER.__getitem__):
+            todo += (" ANSM grades this pair by conditions (dose, history: see basis); the "
+                     "most severe level is shown.")
     else:
         risk = e.description.rstrip(".")
         todo = e.recommendation
