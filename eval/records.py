@@ -37,6 +37,9 @@ class SolverRecord(BaseModel):
     raw: str | None = None                    # the answer text, for inspection
     error: str | None = None                  # why there is no output, when known
     latency_s: float | None = None
+    # The guardrails' flags on the answer (CONTRACTS.md section 2), when the target returns them
+    # (the assistant API's `rxassist.flags`); None when the target gives none.
+    flags: list[dict] | None = None
 
 
 class Verdict(BaseModel):

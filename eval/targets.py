@@ -32,10 +32,11 @@ class Target(Protocol):
     def solve(self, case: Case) -> SolverRecord: ...
 
 
-def _record(case: Case, output, raw=None, error=None, started=None) -> SolverRecord:
+def _record(case: Case, output, raw=None, error=None, started=None, flags=None) -> SolverRecord:
     return SolverRecord(id=case.id, patient=case.patient, diagnosis=case.diagnosis,
                         drugs=case.drugs, output=output or None, raw=raw, error=error,
-                        latency_s=None if started is None else round(time.monotonic() - started, 3))
+                        latency_s=None if started is None else round(time.monotonic() - started, 3),
+                        flags=flags)
 
 
 @dataclass
@@ -124,8 +125,11 @@ class AssistantTarget(ModelTarget):
                     drug=item["drug"], rationale=str(item.get("rationale") or ""),
                     ingredients=[str(i) for i in ingredients] if isinstance(ingredients, list)
                     else None))
+        flags = extra.get("flags")
         return _record(case, output, raw=text, started=started,
-                       error=None if output else "no recommendations in the reply")
+                       error=None if output else "no recommendations in the reply",
+                       flags=[f for f in flags if isinstance(f, dict)]
+                       if isinstance(flags, list) else None)
 
 
 def icd_category(code: str | None) -> str | None:

@@ -3,11 +3,13 @@
     normalize(name) -> NormalizedDrug        any written name -> active ingredients
     ingredients_of(name) -> list[str]        [] when unknown
     check(drugs, patient=None) -> CheckResult  flags: duplicate_ingredient, allergy,
-                                             contraindication, unknown_drug (CONTRACTS.md s. 2)
+                                             contraindication, unknown_drug, interaction,
+                                             name_guess, dose, ... (CONTRACTS.md s. 2)
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
 
-The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`) and the rules
-(data/rules.json) load once per process, on first use. Nothing here imports torch or vLLM.
+The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`), the interaction
+table (data/interactions.json.gz, built with it) and the rules (data/rules.json) load once per
+process, on first use. Nothing here imports torch or vLLM.
 """
 
 from guardrails._check import check

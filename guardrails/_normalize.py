@@ -68,10 +68,25 @@ class FuzzyEvidence:
     ingredients: tuple[str, ...]
     candidates: tuple[str, ...]
     brand: bool = False  # the best match is a brand name (arbitrary coinages need more)
+    edits: int = 99        # edit distance (OSA) to the best match
+    other_edits: int = 99  # ... to the nearest name of a different drug
+    twin_edits: int = 99   # ... to the nearest look-alike twin
+
+
+_PHONETIC = [("ph", "f"), ("th", "t"), ("y", "i"), ("ck", "k"), ("ae", "e"), ("oe", "e")]
+
+
+def phonetic(k: str) -> str:
+    """Spelling-by-ear key: "morfine" and "morphine" meet; doubled letters count once."""
+    import re
+    for a, b in _PHONETIC:
+        k = k.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", k)
 
 
 def fuzzy_evidence(k: str) -> FuzzyEvidence:
     from rapidfuzz import fuzz, process  # imported here: exact lookups never pay for it
+    from rapidfuzz.distance import OSA
 
     kb = _kb.load()
     hits = process.extract(k, kb.fuzzy_keys, scorer=fuzz.ratio, limit=12, score_cutoff=60)
@@ -91,27 +106,54 @@ def fuzzy_evidence(k: str) -> FuzzyEvidence:
     for name_key in (best_key, *best_e.ingredients):
         twins = twins | lookalike_twins().get(name_key, frozenset())
     twin = max((fuzz.ratio(k, t) for t in twins), default=0.0)
+    edits = OSA.distance(k, best_key)
+    other_edits = min((OSA.distance(k, key_) for key_, _, _ in hits[1:]
+                       if kb.lookup(key_).ingredients != best_e.ingredients), default=99)
+    twin_edits = min((OSA.distance(k, t) for t in twins), default=99)
+    # Spelled by ear ("morfine"): the phonetic twin of exactly one drug's name among the close
+    # names counts as one edit (searched among the hits: a global index costs 50 ms to build).
+    pk = phonetic(k)
+    same_sound = {key_ for key_, _, _ in hits if phonetic(key_) == pk}
+    sound_ings = {kb.lookup(s).ingredients for s in same_sound}
+    if len(sound_ings) == 1 and edits > 1:
+        sk = min(same_sound)
+        best_key, best_e, edits = sk, kb.lookup(sk), 1
+        best = max(best, fuzz.ratio(k, sk))
     return FuzzyEvidence(k, best_key, best, other, twin, tuple(sorted(twins)),
-                         best_e.ingredients, tuple(cands), best_e.brand)
+                         best_e.ingredients, tuple(cands), best_e.brand, edits, other_edits,
+                         twin_edits)
 
 
 def decide(ev: FuzzyEvidence, raw: str, cfg) -> NormalizedDrug:
-    """Accept a fuzzy match only when it is confident (rules.json "fuzzy", calibrated)."""
+    """Accept a fuzzy match only when it is near a known spelling and clearly nearer than any
+    other drug (rules.json "fuzzy"); the caller flags every such reading as a name_guess."""
     if ev.best_key is None:
         return _unknown(raw, note="not in the knowledge base")
     cands = list(ev.candidates)
+    max_edits = cfg.max_edits_brand if ev.brand else cfg.max_edits
+    if ev.edits > 1 and len(ev.best_key) < cfg.min_length_two_edits:
+        max_edits = min(max_edits, 1)
+    if ev.edits > max_edits:
+        return _unknown(raw, cands, f"not near a known spelling ({ev.edits} edits from "
+                        f"{ev.best_key})", ev.best)
     min_score = cfg.min_score_brand if ev.brand else cfg.min_score
-    if ev.best < min_score:
+    # One edit from a generic name is near enough whatever the ratio of a short name says;
+    # brand coinages keep their calibrated minimum (they collide with foreign brands).
+    long_enough = len(ev.best_key) >= cfg.min_length_edit_rules
+    if ev.best < min_score and (ev.brand or ev.edits > 1 or not long_enough):
         return _unknown(raw, cands, f"no confident match (best {ev.best:.1f} < {min_score})",
                         ev.best)
-    if ev.best - ev.other < (cfg.min_margin_brand if ev.brand else cfg.min_margin):
+    margin_ok = ev.best - ev.other >= (cfg.min_margin_brand if ev.brand else cfg.min_margin)
+    # The edit lead stands in for the ratio margin only where no look-alike twin is known.
+    if not margin_ok and (ev.twins or not long_enough
+                          or ev.other_edits < ev.edits + cfg.edit_lead):
         return _unknown(raw, cands, f"ambiguous: another drug scores {ev.other:.1f} vs "
                         f"{ev.best:.1f}", ev.best)
     if ev.twins and ev.best - ev.twin < cfg.lookalike_margin:
         return _unknown(raw, cands, f"look-alike names ({ev.best_key} / {', '.join(ev.twins)}): "
                         f"too close to call ({ev.best:.1f} vs {ev.twin:.1f})", ev.best)
     return NormalizedDrug(raw, "fuzzy", _name_of(ev.ingredients), list(ev.ingredients),
-                          round(ev.best, 1))
+                          round(ev.best, 1), matched=ev.best_key)
 
 
 def _fuzzy(kb: _kb.KnowledgeBase, k: str, raw: str) -> NormalizedDrug:

@@ -26,6 +26,16 @@ class FuzzyConfig(_Strict):
     min_margin_brand: float = Field(ge=0, le=50)
     lookalike_margin: float = Field(ge=0, le=50)
     min_length: int = Field(ge=3, le=20)
+    # Edit distance (optimal string alignment) to the best name: a reading must be near a known
+    # spelling, and clearly nearer than any other drug.
+    max_edits: int = Field(2, ge=0, le=4, description="generic names")
+    max_edits_brand: int = Field(1, ge=0, le=4, description="brand names (coinages)")
+    min_length_two_edits: int = Field(10, ge=5, le=30,
+                                      description="two edits only on names this long")
+    edit_lead: int = Field(1, ge=0, le=4, description="other drugs at least this many edits "
+                           "further (or the ratio margin above)")
+    min_length_edit_rules: int = Field(7, ge=4, le=30, description="the single-edit and "
+                                       "edit-lead allowances apply to names this long only")
     basis: str
 
 
@@ -87,6 +97,33 @@ class DuplicationRule(_Strict):
     basis: str
 
 
+class LowDoseAspirin(_Strict):
+    max_mg_per_day: float = Field(gt=0, le=1000)
+    max_strength_without_frequency_mg: float = Field(gt=0, le=1000)
+    basis: str
+
+
+class MaxDose(_Strict):
+    """A documented maximum; per day, or per week for a drug given once weekly."""
+    ingredient: str
+    max_mg_per_day: float | None = Field(None, gt=0)
+    max_mg_per_week: float | None = Field(None, gt=0)
+    weekly_only: bool = False
+    severity: Sev
+    basis: str
+
+    @model_validator(mode="after")
+    def _one_limit(self):
+        if (self.max_mg_per_day is None) == (self.max_mg_per_week is None):
+            raise ValueError("give exactly one of max_mg_per_day or max_mg_per_week")
+        return self
+
+
+class DoseRules(_Strict):
+    low_dose_aspirin: LowDoseAspirin
+    max_dose: list[MaxDose]
+
+
 class Rules(_Strict):
     version: str
     description: str
@@ -96,6 +133,7 @@ class Rules(_Strict):
     pregnancy: list[RuleTarget]
     age: list[AgeRule]
     therapeutic_duplication: list[DuplicationRule]
+    doses: DoseRules
 
     @model_validator(mode="after")
     def _class_names_exist(self):
@@ -134,6 +172,7 @@ class Rules(_Strict):
         kb = _kb.load()
         names = {m for c in self.classes.values() for m in c.members}
         names |= {m for r in [*self.pregnancy, *self.age] for m in r.ingredients}
+        names |= {r.ingredient for r in self.doses.max_dose}
         return sorted(n for n in names if n not in kb.ingredients)
 
 

@@ -24,6 +24,7 @@ FORM_WORDS = frozenset("""
     puffs percent mucosal lozenge troche gum wafer granules packet sachet pellet enema
     concentrate emulsion tincture pump chewables abuse deterrent per drug human
     po bid tid qid qd qod qhs hs prn daily nightly weekly monthly q4h q6h q8h q12h q24h sig
+    eye eyes ear ears skin gtt gtts collyre
 """.split())
 
 _DOSE_RE = re.compile(r"\b\d+(?:[.,]\d+)?(?:\s*(?:/|-)\s*\d+(?:[.,]\d+)?)*\s*%?")

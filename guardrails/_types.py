@@ -21,6 +21,9 @@ class NormalizedDrug:
     # Why a name stayed unknown when something came close (never a guess: for people to read).
     candidates: list[str] = field(default_factory=list)
     note: str | None = None
+    # For a fuzzy reading: the known name it was read as ("zentropil"). Not serialised: the
+    # name_guess flag carries it, and the drug object keeps CONTRACTS.md section 2's shape.
+    matched: str | None = None
 
     @property
     def known(self) -> bool:
@@ -32,6 +35,7 @@ class NormalizedDrug:
             del d["candidates"]
         if d["note"] is None:
             del d["note"]
+        del d["matched"]
         return d
 
 

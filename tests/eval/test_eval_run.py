@@ -204,8 +204,11 @@ def test_judge_verdicts_and_reasons_are_stored(cases_file, server, tmp_path):
 
 
 def test_assistant_target_sends_one_consultation_and_scores_rxassist_field(cases_file, tmp_path):
+    flag = {"kind": "interaction", "severity": "warning", "ingredient": None,
+            "drugs": ["lisinopril", "spironolactone"], "message": "m", "basis": "b"}
     extra = {"I10": {"rxassist": {"recommendations": [
-        {"drug": "lisinopril", "ingredients": ["lisinopril"], "rationale": "ACE inhibitor"}]}}}
+        {"drug": "lisinopril", "ingredients": ["lisinopril"], "rationale": "ACE inhibitor"}],
+        "flags": [flag]}}}
     fake = FakeChatServer({"I10": "I recommend lisinopril."}, extra=extra).start()
     out = tmp_path / "run"
     try:
@@ -224,6 +227,7 @@ def test_assistant_target_sends_one_consultation_and_scores_rxassist_field(cases
     records = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
     first = next(r for r in records if r["id"] == "c1")
     assert first["output"][0]["ingredients"] == ["lisinopril"]
+    assert first["flags"] == [flag]  # the guardrails' flags reach the per-case output
 
 
 def test_frequency_baseline(tmp_path, cases_file):

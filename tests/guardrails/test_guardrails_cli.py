@@ -90,3 +90,16 @@ def test_evaluate_prints_the_accuracy_table():
     p = run(["evaluate"])
     assert p.returncode == 0
     assert "name:lookalike " in p.stdout and "ALL" in p.stdout
+
+
+@pytest.mark.parametrize("inp", [
+    {"drugs": ["warfarin", "aspirin"]},
+    {"drugs": ["simvastatin", "clarithromycin"]},
+    {"drugs": ["sildenafil"], "patient": {"current_medications": ["nitroglycerin"]}},
+])
+def test_check_readme_interaction_examples(inp):
+    p = run(["check"], json.dumps(inp))
+    assert p.returncode == 0, p.stderr
+    (f,) = [f for f in json.loads(p.stdout)["flags"] if f["kind"] == "interaction"]
+    assert f["severity"] == "critical" and "ANSM" in f["basis"]
+    assert f["drugs"] == inp["drugs"] + inp.get("patient", {}).get("current_medications", [])
