@@ -13,11 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rxassist.errors import ConfigError
+from rxassist.errors import ConfigError, describe_validation
 
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
-VLLM_LORA_RANKS: tuple[int, ...] = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+from rxassist.adapters import VLLM_LORA_RANKS  # noqa: E402  (re-exported by finetune)
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
@@ -99,9 +99,5 @@ class FinetuneConfig(BaseModel):
         try:
             return cls(**values)
         except ValidationError as e:
-            parts = []
-            for err in e.errors():
-                name = ".".join(str(p) for p in err["loc"]) or "options"
-                msg = err["msg"].removeprefix("Value error, ")
-                parts.append(f"--{name.replace('_', '-')}: {msg}")
-            raise ConfigError("; ".join(parts), param=str(e.errors()[0]["loc"][0])) from None
+            message, param = describe_validation(e.errors(), option=True, whole="options")
+            raise ConfigError(message, param=param) from None

@@ -27,7 +27,7 @@ KIND_ORDER = {"allergy": 0, "contraindication": 1, "duplicate_ingredient": 2,
 
 def _patient(patient: Any):
     from rxassist.cases import Patient
-    from rxassist.errors import InvalidInput
+    from rxassist.errors import InvalidInput, describe_validation
     from pydantic import ValidationError
 
     if patient is None:
@@ -38,9 +38,8 @@ def _patient(patient: Any):
         try:
             return Patient.model_validate(patient)
         except ValidationError as e:
-            parts = [f"patient.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                     for err in e.errors()]
-            raise InvalidInput("; ".join(parts), param="patient") from None
+            raise InvalidInput(describe_validation(e.errors(), prefix="patient.")[0],
+                               param="patient") from None
     raise InvalidInput(f"patient must be an object, got {type(patient).__name__}",
                        param="patient")
 

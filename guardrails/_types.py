@@ -7,8 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Status = Literal["generic", "brand", "fuzzy", "unknown"]
-Severity = Literal["critical", "warning", "info"]
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+from rxassist.severity import SEVERITY_ORDER, Severity  # noqa: F401  (one order for every layer)
 
 
 @dataclass(frozen=True)

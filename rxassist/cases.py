@@ -13,6 +13,8 @@ from typing import Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rxassist.errors import describe_validation
+
 
 class Patient(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -80,9 +82,7 @@ def parse_case_line(text: str) -> Case:
     try:
         return Case.model_validate(obj)
     except ValidationError as e:
-        parts = [f"{'.'.join(str(p) for p in err['loc']) or '<case>'}: {err['msg']}"
-                 for err in e.errors()]
-        raise ValueError("; ".join(parts)) from None
+        raise ValueError(describe_validation(e.errors(), whole="<case>")[0]) from None
 
 
 def read_cases(path: str | Path) -> CaseFile:

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _build_config(args):
     from pydantic import ValidationError
 
-    from rxassist.errors import ConfigError
+    from rxassist.errors import ConfigError, describe_validation
     from rxassist.paths import resolve_base_model
     from serving.config import EngineConfig, ServeConfig
 
@@ -60,9 +60,7 @@ def _build_config(args):
             kwargs["adapter_dirs"] = args.adapter_dir
         return ServeConfig(**kwargs)
     except ValidationError as e:
-        err = e.errors()[0]
-        raise ConfigError(f"--{'-'.join(str(x) for x in err['loc']).replace('_', '-')}: "
-                          f"{err['msg']}") from None
+        raise ConfigError(describe_validation(e.errors(), option=True, first_only=True)[0]) from None
 
 
 def run(args) -> int:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rxassist.errors import RxAssistError
+from rxassist.errors import RxAssistError, describe_validation
 
 log = logging.getLogger("rxassist.serving")
 
@@ -21,15 +21,10 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     errors = exc.errors()
-    if not errors:
-        return "invalid request", None
-    first = errors[0]
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-    if first.get("type") == "json_invalid":
+    if errors and errors[0].get("type") == "json_invalid":
         return "request body is not valid JSON", None
-    param = ".".join(loc) or None
-    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    return (f"{param}: {msg}" if param else msg), param
+    message, param = describe_validation(errors, first_only=True, whole="request")
+    return (message.removeprefix("request: ") if param is None else message), param
 
 
 def install_error_handlers(app: FastAPI) -> None:
