@@ -226,24 +226,30 @@ def _policy(config: RunConfig) -> RetryPolicy:
     return RetryPolicy(max_retries=config.max_retries, backoff_s=config.backoff_s)
 
 
+def _extend(config: RunConfig, filename: str, have: dict, items: Sequence, fn: Callable,
+            desc: str) -> int:
+    """fn over items in parallel; each record is appended to OUT/filename as it finishes (so
+    an interrupted run resumes) and added to `have` by id. Returns the unfinished count."""
+    appender = Appender(config.out / filename)
+
+    def keep(record) -> None:
+        appender.append(record)
+        have[record.id] = record
+
+    return _parallel(items, fn, config.concurrency, config.progress, desc, keep)
+
+
 def solve(config: RunConfig, cases: Sequence[Case], target,
           log: Callable[[str], None]) -> tuple[dict[str, SolverRecord], int]:
     """Step 1: every case not yet in OUT/cases.jsonl through the target. Returns the records of
     the wanted cases (resumed ones included) and how many stayed unfinished."""
     wanted = {c.id for c in cases}
-    solved: dict[str, SolverRecord] = {r.id: r for r in read_records(
-        config.out / "cases.jsonl", SolverRecord, log) if r.id in wanted}
+    solved = {r.id: r for r in read_records(config.out / "cases.jsonl", SolverRecord, log)
+              if r.id in wanted}
     todo = [c for c in cases if c.id not in solved]
     if solved:
         log(f"resuming: {len(solved)} case(s) already done, {len(todo)} to go")
-    appender = Appender(config.out / "cases.jsonl")
-
-    def keep(record: SolverRecord) -> None:
-        appender.append(record)
-        solved[record.id] = record
-
-    failed = _parallel(todo, target.solve, config.concurrency, config.progress,
-                       f"eval {config.label}", keep)
+    failed = _extend(config, "cases.jsonl", solved, todo, target.solve, f"eval {config.label}")
     return solved, failed
 
 
@@ -255,14 +261,8 @@ def judge(config: RunConfig, solved: dict[str, SolverRecord], judge_,
     judged = {r.id: r for r in read_records(config.out / "judge.jsonl", JudgeRecord, log)
               if r.judge == judge_.name and r.prompt_version == judge_.prompt_version}
     to_judge = [r for r in solved.values() if r.output and r.id not in judged]
-    appender = Appender(config.out / "judge.jsonl")
-
-    def keep_verdict(record: JudgeRecord) -> None:
-        appender.append(record)
-        judged[record.id] = record
-
-    failed = _parallel(to_judge, judge_.judge, config.concurrency, config.progress,
-                       f"judge {config.judge_model}", keep_verdict)
+    failed = _extend(config, "judge.jsonl", judged, to_judge, judge_.judge,
+                     f"judge {config.judge_model}")
     return Judged(judged, failed, judge_.name, judge_.prompt_version)
 
 
