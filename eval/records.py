@@ -5,7 +5,7 @@ Files in a run folder (append-only, so an interrupted run loses at most the line
     cases.jsonl    one SolverRecord per finished case
     judge.jsonl    one JudgeRecord per judged case (LLM judge only)
     scores.jsonl   per-case scores (rewritten at the end of every run)
-    metrics.json   CONTRACTS.md section 3, plus extra keys
+    metrics.json   docs/formats.md#metricsjson, plus extra keys
 """
 
 from __future__ import annotations

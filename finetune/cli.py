@@ -1,4 +1,4 @@
-"""`rxassist finetune` (CONTRACTS.md section 5) and `rxassist finetune install`."""
+"""`rxassist finetune` (docs/formats.md#fine-tuning-outputs) and `rxassist finetune install`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "finetune", help="fine-tune a LoRA / FA-LoRA adapter on a case file",
         description="Train a LoRA adapter on cases (JSONL). fa-lora freezes the A matrices and "
                     "trains only B (LoRA-FA). Checkpoints are PEFT adapter folders vLLM serves.")
-    p.add_argument("--cases", help="training cases, JSONL (CONTRACTS.md section 1)")
+    p.add_argument("--cases", help="training cases, JSONL (docs/formats.md#case-files)")
     p.add_argument("--method", default="fa-lora", help="fa-lora (default) or lora")
     p.add_argument("--rank", default=16, help=f"LoRA rank, one of {VLLM_LORA_RANKS} (default 16)")
     p.add_argument("--lr", default=1e-3, help="learning rate, constant (default 1e-3)")

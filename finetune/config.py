@@ -1,4 +1,4 @@
-"""Fine-tuning options, validated once at the edge (CONTRACTS.md section 5).
+"""Fine-tuning options, validated once at the edge (docs/formats.md#fine-tuning-outputs).
 
 Every bad value is rejected here with a ConfigError that names the option, so the training code
 below can trust its inputs.
@@ -36,7 +36,7 @@ class FinetuneConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cases: Path = Field(description="JSONL case file (CONTRACTS.md section 1)")
+    cases: Path = Field(description="JSONL case file (docs/formats.md#case-files)")
     out: Path = Field(description="output folder: checkpoint-<step>/ and train_report.json")
     method: Method = Field("fa-lora", description="fa-lora: A frozen, only B trained; lora: A+B")
     rank: int = Field(16, description=f"LoRA rank; one of {VLLM_LORA_RANKS} (what vLLM serves)")

@@ -3,7 +3,8 @@
     normalize(name) -> NormalizedDrug        any written name -> active ingredients
     ingredients_of(name) -> list[str]        [] when unknown
     check(drugs, patient=None) -> CheckResult  flags: duplicate_ingredient, allergy,
-                                             contraindication, unknown_drug (CONTRACTS.md s. 2)
+                                             contraindication, unknown_drug
+                                             (docs/formats.md#guardrails-check)
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
 
 The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`) and the rules

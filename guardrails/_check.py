@@ -1,4 +1,4 @@
-"""Flags on a list of drugs for one patient (CONTRACTS.md section 2).
+"""Flags on a list of drugs for one patient (docs/formats.md#guardrails-check).
 
 Kinds: duplicate_ingredient, allergy, contraindication (pregnancy, age), unknown_drug, plus
 duplicate_class (two different ingredients of one class, e.g. an ACE inhibitor with an ARB) and

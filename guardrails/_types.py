@@ -1,5 +1,5 @@
 """Result types of the guardrails API (plain dataclasses: they load fast and serialise exactly
-as CONTRACTS.md section 2 shows)."""
+as docs/formats.md#guardrails-check shows)."""
 
 from __future__ import annotations
 

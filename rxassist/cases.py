@@ -1,4 +1,4 @@
-"""Case files (CONTRACTS.md section 1): one JSON case per line.
+"""Case files (docs/formats.md#case-files): one JSON case per line.
 
 Every patient field may be missing or null, meaning unknown. An empty list (allergies: [])
 means "none", which is different from unknown (null).
