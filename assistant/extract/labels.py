@@ -65,6 +65,11 @@ _UNKNOWN_LIST_RE = re.compile(rf"\b({_FIELD_WORD}(?:\s*(?:,|and|&|/)\s*{_FIELD_W
 
 
 def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
+    if name in demographics.PARSERS:
+        # One value: "Age: 60, male, UTI" must leave "male, UTI" for the other readers.
+        end = sentence_end(t.s, start, nxt)
+        comma = t.s.find(",", start, end)
+        return comma if comma >= 0 else end
     if name != "diagnosis":
         return sentence_end(t.s, start, nxt)
     # A diagnosis runs to the end of its line (ICD titles hold commas and periods) ...
@@ -109,7 +114,7 @@ def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
             continue
         parsed = demographics.PARSERS[name](value)
         if parsed is not None:
-            demographics.record(f, name, parsed, value.split(",")[0], replace=True)
+            demographics.record(f, name, parsed, value, replace=True)
             t.take(start, end)
     return diagnosis_segments
 

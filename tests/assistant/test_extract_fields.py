@@ -84,3 +84,11 @@ def test_protocol_and_extractor_import_no_langchain():
             "print(any(m.startswith(('langchain', 'assistant.core')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_labelled_value_ends_at_its_comma(ex):
+    f = ex.extract("Age: 60, male, UTI, NKDA")
+    assert f.values == {"age": 60.0, "sex": "male", "allergies": []}
+    assert f.diagnosis_candidates == ["UTI"]
+    f = ex.extract("Age: 200, male, UTI")
+    assert f.values == {"sex": "male"} and f.notes == ["age '200' is out of range; not used"]
