@@ -8,6 +8,7 @@ echoed back so the clinician can correct it.
 Order of work on a turn (extractor.Extractor.extract; each step takes the characters it
 explains from the span mask in `text`, so later steps never read them):
 
+ 0. a "Correction:" prefix is noted (lists are then replaced); a "Patient:" header is skipped
  1. labels       "Age: 60 years", "Allergies: none", "Diagnosis: ..."          labels.py
  2. unknowns     "allergies unknown", "age not recorded", "pregnancy unclear"   labels.py
  3. demographics pregnancy, age, weight: "20 weeks pregnant", "34 yo", "70 kg"  demographics.py

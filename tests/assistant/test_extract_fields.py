@@ -92,3 +92,19 @@ def test_a_labelled_value_ends_at_its_comma(ex):
     assert f.diagnosis_candidates == ["UTI"]
     f = ex.extract("Age: 200, male, UTI")
     assert f.values == {"sex": "male"} and f.notes == ["age '200' is out of range; not used"]
+
+
+def test_the_package_docstring_lists_the_steps_in_the_order_they_run():
+    import inspect
+    import re as re_
+
+    import assistant.extract as pkg
+    from assistant.extract import extractor
+    documented = re_.findall(r"^\s*\d+\. .*?(\w+)\.py$", pkg.__doc__, re_.M)
+    called = []
+    for name in re_.findall(r"\b(read_\w+)\(", inspect.getsource(extractor.Extractor.extract)):
+        fn = getattr(extractor, name, None) or getattr(extractor.demo, name)
+        module = fn.__module__.rsplit(".", 1)[1]
+        if not called or called[-1] != module or name in ("read_unknowns", "read_context"):
+            called.append(module)
+    assert documented == called
