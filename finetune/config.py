@@ -13,11 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rxassist.errors import ConfigError, describe_validation
-
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
-from rxassist.adapters import VLLM_LORA_RANKS  # noqa: E402  (re-exported by finetune)
+from rxassist.adapters import VLLM_LORA_RANKS  # noqa: F401  (re-exported by finetune)
+from rxassist.errors import ConfigError, describe_validation
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Status = Literal["generic", "brand", "fuzzy", "unknown"]
 from rxassist.severity import SEVERITY_ORDER, Severity  # noqa: F401  (one order for every layer)
+
+Status = Literal["generic", "brand", "fuzzy", "unknown"]
 
 
 @dataclass(frozen=True)
