@@ -9,7 +9,7 @@ import re
 
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
-from assistant.extract.vocabulary import vocabulary
+from assistant.extract.vocabulary import alternation, vocabulary
 
 _VOCAB = vocabulary()
 # Shorthand for allergens people write.
@@ -23,25 +23,22 @@ _REACTION = "|".join(re.escape(w) for w in sorted(_VOCAB["allergic_reactions"], 
                                                   reverse=True))
 
 # A cue whose list may start with any word ("allergic to X").
-_ALLERGY_CUE = re.compile(r"\b(?:allergic|allergy|allergies|hypersensitiv\w*|intoleran\w*|"
-                          r"reacts?|reaction)\s+(?:reactions?\s+)?(?:to|with)\s+", re.I)
+_ALLERGY_CUE = re.compile(rf"\b(?:{alternation('allergy_words_regex')})\s+(?:reactions?\s+)?"
+                          r"(?:to|with)\s+", re.I)
 # Cues that also read as ordinary speech ("can't take tablets", "rash after the beach"): the
 # first item must be an allergen class or a known drug.
 _ALLERGY_CUE_STRICT = re.compile(
     rf"\b(?:(?:{_REACTION})\s+(?:after|from|with|on|to)|intoleran\w*\s+of|"
-    r"(?:can'?t|cannot|can not|could not|couldn'?t|unable to) (?:take|tolerate|have))\s+"
+    rf"(?:{alternation('cannot_take_regex')}) (?:take|tolerate|have))\s+"
     r"(?:(?:a|an|the|any|her|his|their|my)\s+)?", re.I)
 _ALLERGY_SUFFIX = re.compile(r"\b([a-z][a-z\-]{2,})(?:\s+(?:drugs?|antibiotics?|class))?[\s-]+"
                              r"(?:allergy|allergic|allergies|hypersensitivity)\b", re.I)
 # "amoxicillin gave me a rash", "codeine causes hives".
 _CAUSED_REACTION = re.compile(
-    r"\b([a-z][a-z\-]{2,}(?: [a-z][a-z\-]{2,})?)\s+(?:gave|gives|give|caused|causes|cause|"
-    r"triggered|triggers)\s+(?:(?:me|her|him|them|us)\s+)?(?:(?:a|an|bad|severe|some)\s+)*"
+    rf"\b([a-z][a-z\-]{{2,}}(?: [a-z][a-z\-]{{2,}})?)\s+(?:{alternation('cause_verbs')})\s+"
+    r"(?:(?:me|her|him|them|us)\s+)?(?:(?:a|an|bad|severe|some)\s+)*"
     rf"(?:{_REACTION})\b", re.I)
-_NO_ALLERGY = re.compile(r"\b(?:nkda|nka|nkma|no known (?:drug |medication )?allerg(?:y|ies)|"
-                         r"no (?:drug |medication )?allerg(?:y|ies)|denies (?:any )?allerg(?:y|ies)|"
-                         r"not allergic to anything|allergic to nothing|allergies?\s*(?:[:\-]|are|is)?\s*(?:none|nil|no)"
-                         r"\b|without allerg(?:y|ies))\b", re.I)
+_NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
 
 
 def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:

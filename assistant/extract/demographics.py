@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from assistant.extract.text import Findings, Text
-from assistant.extract.vocabulary import words
+from assistant.extract.vocabulary import alternation, words
 
 AGE_RANGE = (0.0, 125.0)            # years
 WEIGHT_KG_RANGE = (0.2, 500.0)      # exclusive lower bound, inclusive upper (as rxassist.cases)
@@ -61,13 +61,11 @@ _WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight)\b", re.I)
 # "Mrs Smith", "Dr. Jones": a title and a name are not a diagnosis (and should not be sent).
 _TITLE_NAME_RE = re.compile(r"\b(?P<t>mr|mrs|ms|miss|mister)\.?\s+[A-Z][a-z'-]+", re.I)
 # Lab values and vital signs: kept as notes, never part of the diagnosis.
-_LAB_RE = re.compile(r"\b(?:hba1c|a1c|egfr|gfr|crcl|creatinine|cr|bp|blood pressure|hr|heart rate|"
-                     r"temp|temperature|spo2|sats?|inr|wbc|crp|bmi|k|na|potassium|sodium|alt|ast)"
+_LAB_RE = re.compile(rf"\b(?:{alternation('lab_names')})"
                      r"\s*(?:of|is|was|:|=)?\s*[<>]?\s*\d+(?:[.,/]\d+)?\s*(?:%|mmhg|bpm|c|f|"
                      r"mg/dl|mmol/l|ml/min)?", re.I)
 # Words about who the patient is, not what they have.
-_PERSON_RE = re.compile(r"\b(?:child|infant|baby|newborn|neonate|toddler|adult|elderly|teen(?:ager)?|"
-                        r"adolescent|pt|patient|y/?o)\b", re.I)
+_PERSON_RE = re.compile(rf"\b(?:{alternation('person_words_regex')})\b", re.I)
 
 
 # -- parsers for labelled values ("Age: 60") -------------------------------------------------------

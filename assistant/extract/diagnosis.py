@@ -8,7 +8,7 @@ import re
 
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
-                                          YES_RE, vocabulary)
+                                          YES_RE, alternation, vocabulary)
 
 # What leads into a diagnosis (stripped before the rest is taken as the diagnosis). Those in
 # EXPLICIT mark the text as a stated diagnosis, which may replace an earlier one.
@@ -20,12 +20,8 @@ _LEAD_CUE_RE = re.compile(r"^(?:" + "|".join(
     + r")(?:\b|(?<=/))[\s:,-]*", re.I)
 # Negative findings ("no fever", "not sexually active") are context, not the diagnosis.
 _NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|non|denies|without|negative for)\b", re.I)
-_FILLER_RE = re.compile(
-    r"^(?:hi|hello|hey|ok|okay|thanks|thank you|please|sure|great|good|fine|yes|no|so|well|"
-    r"any (?:recommendations?|suggestions?|ideas|thoughts)|treatment|options?|help|advice|"
-    r"what now|correction|update|also|and|otherwise)\b[\s!.]*$", re.I)
-_QUESTION_START = re.compile(r"^(?:what|which|how|can|could|should|would|is|are|do|does|why|when|"
-                             r"who|any)\b", re.I)
+_FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
+_QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
                             r"with|of|and|at|on|who|is)\s*$", re.I)
 

@@ -8,17 +8,11 @@ import re
 
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
+from assistant.extract.vocabulary import alternation
 
-_MED_CUE_STRONG = re.compile(
-    r"\b(?:takes|taking|take|currently (?:on|taking|takes)|uses|using|maintained on|"
-    r"on (?:regular|daily|long[- ]term|chronic|maintenance)|home meds?(?: include| are)?|"
-    r"medications? (?:include|includes|are)|meds (?:include|are)|prescribed)\s+", re.I)
+_MED_CUE_STRONG = re.compile(rf"\b(?:{alternation('medication_cues_regex')})\s+", re.I)
 _MED_CUE_WEAK = re.compile(r"\b(?:on|also on|already on)\s+", re.I)
-_NO_MEDS = re.compile(r"\b(?:no (?:regular |current |other |daily |long[- ]term )?(?:meds|medications?|"
-                      r"medicines|drugs)|not on (?:any )?(?:meds|medications?|medicines|drugs|"
-                      r"anything)|takes? nothing(?: regular(?:ly)?| daily)?|nothing regular|"
-                      r"takes no (?:meds|medications?|medicines)|on no (?:meds|"
-                      r"medications?)|(?:meds|medications?)\s*[:\-]?\s*(?:none|nil))\b", re.I)
+_NO_MEDS = re.compile(rf"\b(?:{alternation('no_medication_phrases_regex')})\b", re.I)
 
 
 def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:

@@ -16,6 +16,11 @@ def vocabulary() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def alternation(name: str) -> str:
+    """A word list of the vocabulary as a regular-expression alternation, in file order."""
+    return "|".join(vocabulary()[name])
+
+
 def words(*names: str) -> str:
     """Alternation of the listed sex-word groups, for a regular expression."""
     groups = vocabulary()["sex_words"]
