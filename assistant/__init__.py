@@ -8,13 +8,18 @@ Public API (what serving/ calls):
     build_ui             the Gradio chat (assistant.ui, imported lazily: gradio is heavy)
 """
 
-from assistant.config import AssistantConfig
-from assistant.core import Assistant, AssistantTurn
-
 __all__ = ["AssistantConfig", "Assistant", "AssistantTurn", "build_ui"]
 
 
+# Imported lazily so that light modules (assistant.policy, assistant.extract) can be used
+# without pulling in LangChain or Gradio.
 def __getattr__(name: str):
+    if name == "AssistantConfig":
+        from assistant.config import AssistantConfig
+        return AssistantConfig
+    if name in ("Assistant", "AssistantTurn"):
+        from assistant import core
+        return getattr(core, name)
     if name == "build_ui":
         from assistant.ui import build_ui
         return build_ui

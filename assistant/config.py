@@ -12,76 +12,83 @@ An adapter is only ever addressed by a registered name, never by a path a client
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from rxassist.errors import ConfigError, NotFound
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, \
+    field_validator
+
+from rxassist.adapters import is_adapter_name
+from rxassist.errors import ConfigError, NotFound, describe_validation
 
 MODEL_PREFIX = "rxassist"
 BASE_SUFFIX = "base"
-# vLLM accepts almost any adapter name; we keep ours to names that are safe inside a model id.
-_ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 
 
-def _check_adapter_names(adapters: list[str], param: str) -> list[str]:
-    if not isinstance(adapters, (list, tuple)):
-        raise ConfigError(f"{param} must be a list of adapter names, got {type(adapters).__name__}",
-                          param=param)
-    out: list[str] = []
-    for name in adapters:
-        if not isinstance(name, str) or not _ADAPTER_NAME.match(name):
-            raise ConfigError(f"{param}: {name!r} is not a valid adapter name "
-                              "(letters, digits, '.', '_', '-'; at most 128 characters)", param=param)
-        if name == BASE_SUFFIX:
-            raise ConfigError(f"{param}: an adapter may not be called {BASE_SUFFIX!r}; "
-                              f"'{MODEL_PREFIX}:{BASE_SUFFIX}' means the base model", param=param)
-        if name not in out:
-            out.append(name)
-    return out
+class AssistantConfig(BaseModel):
+    """Where the served model lives and which adapters it offers.
 
+    Built with keywords; a bad value raises ConfigError naming the field (`param`)."""
 
-@dataclass
-class AssistantConfig:
-    """Where the served model lives and which adapters it offers."""
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
-    model_base_url: str = field(metadata={"help": "vLLM's OpenAI API, e.g. http://127.0.0.1:8001/v1"})
-    base_model: str = field(metadata={"help": "the served base model name as vLLM lists it"})
-    adapters: list[str] = field(default_factory=list,
-                                metadata={"help": "LoRA adapter names vLLM serves"})
-    default_adapter: str | None = field(
-        default=None, metadata={"help": "adapter behind model id 'rxassist' (None -> base model)"})
-    api_key: str = field(default="EMPTY", metadata={"help": "API key vLLM expects, if any"})
+    model_base_url: str = Field(description="vLLM's OpenAI API, e.g. http://127.0.0.1:8001/v1")
+    base_model: str = Field(description="the served base model name as vLLM lists it")
+    adapters: list[str] = Field(default_factory=list, description="LoRA adapter names vLLM serves")
+    default_adapter: str | None = Field(
+        None, description="adapter behind model id 'rxassist' (None -> base model)")
+    api_key: str = Field("EMPTY", description="API key vLLM expects, if any")
     # A CPU engine under load writes a few tokens a second: raise this there.
-    request_timeout_s: float = field(default=120, metadata={"help": "per model request, seconds"})
+    request_timeout_s: float = Field(120, gt=0, description="per model request, seconds")
     # 5 recommendations at the schema's maximum lengths need ~600 tokens; less cuts JSON short.
-    max_tokens: int = field(default=640, metadata={"help": "cap on the model's JSON answer"})
-    temperature: float = field(default=0.0, metadata={"help": "0 = reproducible recommendations"})
-    compact_json: bool = field(
-        default=False, metadata={"help": "also ask vLLM for JSON without free whitespace "
-                                         "(vLLM-only structured_outputs option; off by default so "
-                                         "requests match the eval suite's model target)"})
+    max_tokens: int = Field(640, ge=16, strict=True, description="cap on the model's JSON answer")
+    temperature: float = Field(0.0, ge=0, le=2, description="0 = reproducible recommendations")
+    compact_json: bool = Field(
+        False, description="also ask vLLM for JSON without free whitespace (vLLM-only "
+                           "structured_outputs option; off by default so requests match the eval "
+                           "suite's model target)")
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.model_base_url, str) or not re.match(r"^https?://\S+$",
-                                                                    self.model_base_url):
-            raise ConfigError(f"model_base_url must be an http(s) URL, got {self.model_base_url!r}",
-                              param="model_base_url")
-        self.model_base_url = self.model_base_url.rstrip("/")
-        if not isinstance(self.base_model, str) or not self.base_model.strip():
-            raise ConfigError(f"base_model must be a non-empty model name, got {self.base_model!r}",
-                              param="base_model")
-        self.adapters = _check_adapter_names(self.adapters, "adapters")
-        if self.default_adapter is not None and self.default_adapter not in self.adapters:
-            raise ConfigError(f"default_adapter {self.default_adapter!r} is not one of adapters "
-                              f"{self.adapters}", param="default_adapter")
-        if not isinstance(self.request_timeout_s, (int, float)) or self.request_timeout_s <= 0:
-            raise ConfigError(f"request_timeout_s must be > 0, got {self.request_timeout_s!r}",
-                              param="request_timeout_s")
-        if not isinstance(self.max_tokens, int) or self.max_tokens < 16:
-            raise ConfigError(f"max_tokens must be an integer >= 16, got {self.max_tokens!r}",
-                              param="max_tokens")
-        if not isinstance(self.temperature, (int, float)) or not 0 <= self.temperature <= 2:
-            raise ConfigError(f"temperature must be within [0, 2], got {self.temperature!r}",
-                              param="temperature")
+    def __init__(self, **values):
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            message, param = describe_validation(e.errors(), first_only=True, whole="config")
+            raise ConfigError(message, param=param) from None
+
+    @field_validator("model_base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://\S+$", v):
+            raise ValueError(f"must be an http(s) URL, got {v!r}")
+        return v.rstrip("/")
+
+    @field_validator("base_model")
+    @classmethod
+    def _non_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError(f"must be a non-empty model name, got {v!r}")
+        return v
+
+    @field_validator("adapters")
+    @classmethod
+    def _adapter_names(cls, adapters: list[str]) -> list[str]:
+        out: list[str] = []
+        for name in adapters:
+            if not is_adapter_name(name):
+                raise ValueError(f"{name!r} is not a valid adapter name (letters, digits, '.', "
+                                 "'_', '-'; at most 64 characters)")
+            if name == BASE_SUFFIX:
+                raise ValueError(f"an adapter may not be called {BASE_SUFFIX!r}; "
+                                 f"'{MODEL_PREFIX}:{BASE_SUFFIX}' means the base model")
+            if name not in out:
+                out.append(name)
+        return out
+
+    @field_validator("default_adapter")
+    @classmethod
+    def _default_is_served(cls, v: str | None, info: ValidationInfo) -> str | None:
+        adapters = info.data.get("adapters", [])
+        if v is not None and v not in adapters:
+            raise ValueError(f"{v!r} is not one of adapters {adapters}")
+        return v
 
 
 def model_ids(adapters: list[str]) -> list[str]:

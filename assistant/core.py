@@ -28,11 +28,9 @@ from assistant.screen import quoted_prompt
 from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
+from assistant.policy import MAX_CHARS, MAX_MESSAGES, ROLES
 
 ChatModelFactory = Callable[[str], BaseChatModel]
-ROLES = ("system", "user", "assistant", "developer", "tool")
-MAX_MESSAGES = 200
-MAX_CHARS = 20_000
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 

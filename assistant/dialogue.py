@@ -5,7 +5,7 @@ every turn: each user turn is screened and extracted, then folded in order. The 
 back from the assistant's own turns is which fields it asked for (the "Still needed:" line),
 so a bare "none" or "unknown" answers exactly those questions.
 
-Required before recommending (CONTRACTS section 4): the diagnosis; age; sex; pregnancy when
+Required before recommending (docs/formats.md#serving-api): the diagnosis; age; sex; pregnancy when
 relevant (female aged 12-55, or of unknown age); allergies ("none" accepted). A field stated as
 unknown counts as answered, except the diagnosis, without which there is nothing to recommend for.
 """

@@ -77,7 +77,7 @@ def flags_html(result: dict[str, Any]) -> str:
         if result.get("status") == "recommended" and result.get("recommendations"):
             return '<div id="flags-none" style="padding:6px">No safety flags from the guardrails.</div>'
         return ""
-    order = {"critical": 0, "warning": 1, "info": 2}
+    from rxassist.severity import SEVERITY_ORDER as order
     items = []
     for f in sorted(flags, key=lambda f: order.get(f.get("severity"), 3)):
         fg, bg = FLAG_COLOURS.get(f.get("severity"), ("#111827", "#f3f4f6"))

@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from eval.config import default
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -26,21 +28,22 @@ def register(subparsers) -> None:
                        description="Replays cases and writes OUT/metrics.json, OUT/cases.jsonl "
                        "(per-case results; a rerun skips finished cases) and OUT/scores.jsonl.")
     r.add_argument("--cases", type=Path, required=True, metavar="FILE")
-    r.add_argument("--target", default="model", metavar="NAME",
+    r.add_argument("--target", default=default("target"), metavar="NAME",
                    help="model (model API, structured output; default) | assistant (assistant "
                    "API consultation) | frequency (in-process baseline from the training split)")
     r.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1")
     r.add_argument("--model", help="model name at the endpoint (a LoRA adapter name selects it)")
     r.add_argument("--out", type=Path, required=True, metavar="DIR")
     r.add_argument("--limit", type=_positive_int, metavar="N", help="first N cases only")
-    r.add_argument("--concurrency", type=_positive_int, default=4)
-    r.add_argument("--max-retries", type=int, default=6,
+    r.add_argument("--concurrency", type=_positive_int, default=default("concurrency"))
+    r.add_argument("--max-retries", type=int, default=default("max_retries"),
                    help="retries per request on connection errors, 429 and 5xx (backoff)")
-    r.add_argument("--backoff", type=float, default=1.0, metavar="SECONDS",
+    r.add_argument("--backoff", type=float, default=default("backoff_s"), metavar="SECONDS",
                    help="first retry delay; doubles per retry, capped at 30 s")
-    r.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
-    r.add_argument("--temperature", type=float, default=0.0)
-    r.add_argument("--max-tokens", type=_positive_int, default=512)
+    r.add_argument("--timeout", type=float, default=default("timeout_s"),
+                   help="seconds per request")
+    r.add_argument("--temperature", type=float, default=default("temperature"))
+    r.add_argument("--max-tokens", type=_positive_int, default=default("max_tokens"))
     r.add_argument("--no-structured-output", action="store_true",
                    help="model target: do not send response_format (endpoints without it)")
     r.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the LLM judge")
@@ -51,7 +54,7 @@ def register(subparsers) -> None:
                    help="do not send response_format to the judge")
     r.add_argument("--train-cases", type=Path, help="training split for the frequency baseline "
                    "and the reference judge (default: data/cases/nhanes-2013-2014-train.jsonl)")
-    r.add_argument("--top-k", type=_positive_int, default=3,
+    r.add_argument("--top-k", type=_positive_int, default=default("top_k"),
                    help="frequency baseline: drugs recommended per case")
     r.add_argument("--adapter", help="label for the report (default: parsed from --model)")
     r.add_argument("--rank", type=int, help="adapter rank, for the report")
@@ -72,8 +75,8 @@ def register(subparsers) -> None:
                     help="also every model the endpoint lists at GET /models (base + adapters)")
     su.add_argument("--out", type=Path, required=True, metavar="DIR")
     su.add_argument("--limit", type=_positive_int, metavar="N")
-    su.add_argument("--concurrency", type=_positive_int, default=4)
-    su.add_argument("--max-tokens", type=_positive_int, default=512)
+    su.add_argument("--concurrency", type=_positive_int, default=default("concurrency"))
+    su.add_argument("--max-tokens", type=_positive_int, default=default("max_tokens"))
     su.add_argument("--judge-base-url")
     su.add_argument("--judge-model")
     su.add_argument("--train-cases", type=Path, help="training split for the baseline and the "

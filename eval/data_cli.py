@@ -15,8 +15,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("data", help="build case files from prescription records")
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     b = sub.add_parser("build", help="NHANES / Synthea / case JSONL -> split case files + data card",
-                       description="Builds validated case files (CONTRACTS.md section 1), split "
-                       "by patient deterministically, and prints a data card. Without source "
+                       description="Builds validated case files (docs/formats.md#case-files), "
+                       "split by patient deterministically, and prints a data card. Without source "
                        "options it reads the NHANES and Synthea folders in ../shared/data.")
     b.add_argument("--nhanes-dir", type=Path,
                    help="folder with medications.csv and demographic.csv "

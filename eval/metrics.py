@@ -1,4 +1,5 @@
-"""Scoring one case, and metrics over all cases, registered by name (CONTRACTS.md section 3).
+"""Scoring one case, and metrics over all cases, registered by name
+(docs/formats.md#metricsjson).
 
 Definitions (R = a case's recommended drugs, P = its prescribed drugs; see eval.matching):
 - output_rate          cases with a parseable, non-empty R / all cases

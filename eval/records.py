@@ -5,7 +5,7 @@ Files in a run folder (append-only, so an interrupted run loses at most the line
     cases.jsonl    one SolverRecord per finished case
     judge.jsonl    one JudgeRecord per judged case (LLM judge only)
     scores.jsonl   per-case scores (rewritten at the end of every run)
-    metrics.json   CONTRACTS.md section 3, plus extra keys
+    metrics.json   docs/formats.md#metricsjson, plus extra keys
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class SolverRecord(BaseModel):
     raw: str | None = None                    # the answer text, for inspection
     error: str | None = None                  # why there is no output, when known
     latency_s: float | None = None
-    # The guardrails' flags on the answer (CONTRACTS.md section 2), when the target returns them
+    # The guardrails' flags on the answer (docs/formats.md#guardrails-check), when the target returns them
     # (the assistant API's `rxassist.flags`); None when the target gives none.
     flags: list[dict] | None = None
 

@@ -13,88 +13,15 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Sequence
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Callable, Sequence
 
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
-from rxassist.paths import SHIPPED_DATA_DIR
 
+from eval.config import DEFAULT_TRAIN_CASES, RunConfig  # noqa: F401  (eval.runner.RunConfig)
 from eval.endpoint import RetryPolicy
-from eval.metrics import compute_metrics, score_case
+from eval.metrics import CaseScore, compute_metrics, score_case
 from eval.records import Appender, JudgeRecord, SolverRecord, read_records
-
-DEFAULT_TRAIN_CASES = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
-
-
-class RunConfig(BaseModel):
-    """Everything a run depends on; stored as OUT/run.json and checked on resume."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cases: Path
-    out: Path
-    target: str = "model"
-    base_url: str | None = None
-    model: str | None = None
-    limit: int | None = Field(None, ge=1)
-    concurrency: int = Field(4, ge=1, le=256)
-    max_retries: int = Field(6, ge=0)
-    backoff_s: float = Field(1.0, ge=0)
-    timeout_s: float = Field(300.0, gt=0)
-    temperature: float = Field(0.0, ge=0)
-    max_tokens: int = Field(512, ge=1)
-    structured_output: bool = True
-    judge_base_url: str | None = None
-    judge_model: str | None = None
-    judge_prompt: Path | None = None
-    judge_structured_output: bool = True
-    train_cases: Path = DEFAULT_TRAIN_CASES
-    top_k: int = Field(3, ge=1)
-    adapter: str | None = None
-    rank: int | None = None
-    step: int | None = None
-    progress: bool = True
-    api_key: str = Field("EMPTY", exclude=True, repr=False)
-    judge_api_key: str = Field("EMPTY", exclude=True, repr=False)
-
-    @classmethod
-    def from_args(cls, args, *, api_key: str, judge_api_key: str) -> "RunConfig":
-        return cls(cases=args.cases, out=args.out, target=args.target, base_url=args.base_url,
-                   model=args.model, limit=args.limit, concurrency=args.concurrency,
-                   max_retries=args.max_retries, backoff_s=args.backoff,
-                   timeout_s=args.timeout,
-                   temperature=args.temperature, max_tokens=args.max_tokens,
-                   structured_output=not args.no_structured_output,
-                   judge_base_url=args.judge_base_url, judge_model=args.judge_model,
-                   judge_prompt=args.judge_prompt,
-                   judge_structured_output=not args.no_judge_structured_output,
-                   train_cases=args.train_cases or DEFAULT_TRAIN_CASES, top_k=args.top_k,
-                   adapter=args.adapter, rank=args.rank, step=args.step,
-                   progress=not args.no_progress, api_key=api_key, judge_api_key=judge_api_key)
-
-    def validate_combination(self) -> None:
-        if self.max_retries < 0:
-            raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
-        if self.target != "frequency" and not (self.base_url and self.model):
-            raise ConfigError(f"--target {self.target} needs --base-url and --model")
-        if bool(self.judge_base_url) != bool(self.judge_model):
-            raise ConfigError("give both --judge-base-url and --judge-model, or neither")
-
-    @property
-    def label(self) -> str:
-        if self.target == "frequency":
-            return f"frequency-top{self.top_k}"
-        return self.model or self.target
-
-    # Settings that change what a finished case means; a resumed run must keep them.
-    # --limit and --base-url are not among them: raising the limit extends the same run, and
-    # the same model may come back on another port.
-    IDENTITY: ClassVar[tuple[str, ...]] = (
-        "cases", "target", "model", "temperature", "max_tokens",
-        "structured_output", "top_k", "train_cases")
-
 
 @dataclass
 class Outcome:
@@ -160,12 +87,25 @@ def _parallel(items: Sequence, fn: Callable, concurrency: int, progress: bool, d
     return failed
 
 
-def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> Outcome:
-    from eval.judges import LLMJudge
-    from eval.reference import INDICATIONS_FILE, ReferenceJudge, read_indications
-    from eval.targets import EndpointSettings, make_target
+@dataclass
+class Loaded:
+    """The cases of a run, after --limit; malformed lines reported, never fatal."""
+    cases: list[Case]
+    line_errors: list[str]
+    n_malformed: int
 
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+
+@dataclass
+class Judged:
+    """The LLM judge's verdicts by case id (empty without a judge)."""
+    records: dict[str, JudgeRecord] = field(default_factory=dict)
+    failed: int = 0
+    name: str | None = None
+    prompt_version: str | None = None
+
+
+def load(config: RunConfig, log: Callable[[str], None]) -> Loaded:
+    """Check the options, read the cases and claim (or resume) the output folder."""
     config.validate_combination()
     # Absolute paths in run.json: a resumed run may be started from another directory.
     config.cases, config.train_cases = config.cases.resolve(), config.train_cases.resolve()
@@ -179,79 +119,115 @@ def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> 
     if not cases:
         raise ConfigError(f"--cases {config.cases} holds no valid case")
     _check_resume(config)
+    return Loaded(cases, line_errors, len(case_file.errors))
 
-    policy = RetryPolicy(max_retries=config.max_retries, backoff_s=config.backoff_s)
+
+def make_target(config: RunConfig):
+    """The system under test: the model API, the assistant API or the frequency baseline."""
+    from eval.targets import EndpointSettings, make_target as _make
+
     endpoint = None
     if config.target != "frequency":
         endpoint = EndpointSettings(base_url=config.base_url, model=config.model,
                                     api_key=config.api_key, timeout_s=config.timeout_s,
                                     temperature=config.temperature, max_tokens=config.max_tokens,
-                                    structured_output=config.structured_output, policy=policy)
-    target = make_target(config.target, endpoint=endpoint, train_cases=config.train_cases,
-                         top_k=config.top_k)
+                                    structured_output=config.structured_output,
+                                    policy=_policy(config))
+    return _make(config.target, endpoint=endpoint, train_cases=config.train_cases,
+                 top_k=config.top_k)
 
+
+def make_judge(config: RunConfig):
+    """The LLM judge, or None when the run has none."""
+    from eval.judges import LLMJudge
+
+    if not config.judge_model:
+        return None
+    return LLMJudge(base_url=config.judge_base_url, model=config.judge_model,
+                    api_key=config.judge_api_key, prompt_path=config.judge_prompt,
+                    structured_output=config.judge_structured_output,
+                    timeout_s=config.timeout_s, policy=_policy(config))
+
+
+def _policy(config: RunConfig) -> RetryPolicy:
+    return RetryPolicy(max_retries=config.max_retries, backoff_s=config.backoff_s)
+
+
+def _extend(config: RunConfig, filename: str, have: dict, items: Sequence, fn: Callable,
+            desc: str) -> int:
+    """fn over items in parallel; each record is appended to OUT/filename as it finishes (so
+    an interrupted run resumes) and added to `have` by id. Returns the unfinished count."""
+    appender = Appender(config.out / filename)
+
+    def keep(record) -> None:
+        appender.append(record)
+        have[record.id] = record
+
+    return _parallel(items, fn, config.concurrency, config.progress, desc, keep)
+
+
+def solve(config: RunConfig, cases: Sequence[Case], target,
+          log: Callable[[str], None]) -> tuple[dict[str, SolverRecord], int]:
+    """Step 1: every case not yet in OUT/cases.jsonl through the target. Returns the records of
+    the wanted cases (resumed ones included) and how many stayed unfinished."""
     wanted = {c.id for c in cases}
-    solved: dict[str, SolverRecord] = {r.id: r for r in read_records(
-        config.out / "cases.jsonl", SolverRecord, log) if r.id in wanted}
+    solved = {r.id: r for r in read_records(config.out / "cases.jsonl", SolverRecord, log)
+              if r.id in wanted}
     todo = [c for c in cases if c.id not in solved]
     if solved:
         log(f"resuming: {len(solved)} case(s) already done, {len(todo)} to go")
-    appender = Appender(config.out / "cases.jsonl")
+    failed = _extend(config, "cases.jsonl", solved, todo, target.solve, f"eval {config.label}")
+    return solved, failed
 
-    def keep(record: SolverRecord) -> None:
-        appender.append(record)
-        solved[record.id] = record
 
-    failed = _parallel(todo, target.solve, config.concurrency, config.progress,
-                       f"eval {config.label}", keep)
+def judge(config: RunConfig, solved: dict[str, SolverRecord], judge_,
+          log: Callable[[str], None]) -> Judged:
+    """Step 2: every answered case not yet in OUT/judge.jsonl (for this judge and prompt)."""
+    if judge_ is None:
+        return Judged()
+    judged = {r.id: r for r in read_records(config.out / "judge.jsonl", JudgeRecord, log)
+              if r.judge == judge_.name and r.prompt_version == judge_.prompt_version}
+    to_judge = [r for r in solved.values() if r.output and r.id not in judged]
+    failed = _extend(config, "judge.jsonl", judged, to_judge, judge_.judge,
+                     f"judge {config.judge_model}")
+    return Judged(judged, failed, judge_.name, judge_.prompt_version)
 
-    judged: dict[str, JudgeRecord] = {}
-    judge_failed = 0
-    judge = None
-    if config.judge_model:
-        judge = LLMJudge(base_url=config.judge_base_url, model=config.judge_model,
-                         api_key=config.judge_api_key, prompt_path=config.judge_prompt,
-                         structured_output=config.judge_structured_output,
-                         timeout_s=config.timeout_s, policy=policy)
-        judged = {r.id: r for r in read_records(config.out / "judge.jsonl", JudgeRecord, log)
-                  if r.judge == judge.name and r.prompt_version == judge.prompt_version}
-        to_judge = [r for r in solved.values() if r.output and r.id not in judged]
-        judge_appender = Appender(config.out / "judge.jsonl")
 
-        def keep_verdict(record: JudgeRecord) -> None:
-            judge_appender.append(record)
-            judged[record.id] = record
+def load_reference(config: RunConfig, log: Callable[[str], None]):
+    """The reference judge (training-split co-occurrence + indications) and, when it cannot be
+    built, the note saying why."""
+    from eval.reference import INDICATIONS_FILE, ReferenceJudge, read_indications
 
-        judge_failed = _parallel(to_judge, judge.judge, config.concurrency, config.progress,
-                                 f"judge {config.judge_model}", keep_verdict)
-
-    reference = None
-    reference_note = None
     if config.train_cases.is_file() and INDICATIONS_FILE.is_file():
-        reference = ReferenceJudge(read_cases(config.train_cases).cases,
-                                   read_indications(INDICATIONS_FILE))
-    else:
-        reference_note = "reference judge unavailable: training split or indications file missing"
-        log(reference_note)
+        return ReferenceJudge(read_cases(config.train_cases).cases,
+                              read_indications(INDICATIONS_FILE)), None
+    note = "reference judge unavailable: training split or indications file missing"
+    log(note)
+    return None, note
 
+
+def score(cases: Sequence[Case], solved: dict[str, SolverRecord], judged: Judged,
+          reference) -> list[CaseScore]:
+    """Step 3: one score per finished case, in case-file order."""
     ordered = [solved[c.id] for c in cases if c.id in solved]
-    scores = [score_case(r, judged.get(r.id) if judge else None, reference) for r in ordered]
-    with open(config.out / "scores.jsonl", "w", encoding="utf-8") as fh:
-        for s in scores:
-            fh.write(json.dumps(s.to_dict()) + "\n")
+    return [score_case(r, judged.records.get(r.id), reference) for r in ordered]
 
+
+def summarise(config: RunConfig, loaded: Loaded, scores: Sequence[CaseScore], failed: int,
+              judged: Judged, reference, reference_note: str | None) -> dict:
+    """Step 4a: metrics.json's content (docs/formats.md#metrics-json), extra keys after."""
     metrics = {"n_cases": len(scores), "model": config.label, **compute_metrics(scores)}
     metrics.update({
         "n_cases": len(scores),
-        "n_cases_requested": len(cases),
+        "n_cases_requested": len(loaded.cases),
         "n_failed": failed,
-        "complete": failed == 0 and judge_failed == 0,
-        "n_malformed_case_lines": len(case_file.errors),
+        "complete": failed == 0 and judged.failed == 0,
+        "n_malformed_case_lines": loaded.n_malformed,
         "target": config.target,
         "cases_file": str(config.cases),
-        "judge": judge.name if judge else None,
-        "judge_prompt_version": judge.prompt_version if judge else None,
-        "judge_n_failed": judge_failed,
+        "judge": judged.name,
+        "judge_prompt_version": judged.prompt_version,
+        "judge_n_failed": judged.failed,
         "reference_judge": None if reference is None else
         f"training-split co-occurrence (min {reference.min_count}) + open indications",
         "adapter": config.adapter,
@@ -261,7 +237,26 @@ def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> 
     })
     if reference_note:
         metrics["reference_note"] = reference_note
-    (config.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n",
-                                             encoding="utf-8")
+    return metrics
+
+
+def write(out: Path, scores: Sequence[CaseScore], metrics: dict) -> None:
+    """Step 4b: OUT/scores.jsonl (rewritten) and OUT/metrics.json."""
+    with open(out / "scores.jsonl", "w", encoding="utf-8") as fh:
+        for s in scores:
+            fh.write(json.dumps(s.to_dict()) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
+def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> Outcome:
+    """load -> solve -> judge -> score -> write."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    loaded = load(config, log)
+    solved, failed = solve(config, loaded.cases, make_target(config), log)
+    judged = judge(config, solved, make_judge(config), log)
+    reference, reference_note = load_reference(config, log)
+    scores = score(loaded.cases, solved, judged, reference)
+    metrics = summarise(config, loaded, scores, failed, judged, reference, reference_note)
+    write(config.out, scores, metrics)
     return Outcome(summary={"run": str(config.out), **metrics},
-                   failed=failed + judge_failed, line_errors=line_errors)
+                   failed=failed + judged.failed, line_errors=loaded.line_errors)

@@ -1,4 +1,4 @@
-"""Fine-tuning (CONTRACTS.md section 5): LoRA and FA-LoRA adapters that vLLM serves.
+"""Fine-tuning (docs/formats.md#fine-tuning-outputs): LoRA and FA-LoRA adapters that vLLM serves.
 
     FinetuneConfig.build(**options) -> FinetuneConfig   validated options (ConfigError names one)
     train(config, progress=True) -> dict                 runs/resumes, writes checkpoints + report

@@ -1,4 +1,4 @@
-"""`rxassist finetune` (CONTRACTS.md section 5) and `rxassist finetune install`."""
+"""`rxassist finetune` (docs/formats.md#fine-tuning-outputs) and `rxassist finetune install`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from finetune.config import DEFAULT_TARGET_MODULES, VLLM_LORA_RANKS
+from finetune.config import DEFAULT_TARGET_MODULES, VLLM_LORA_RANKS, FinetuneConfig
 
 # argparse only collects strings; FinetuneConfig validates and names the option on error.
 _TRAIN_OPTIONS = ("cases", "method", "rank", "lr", "batch_size", "max_steps", "save_steps", "out",
@@ -14,16 +14,21 @@ _TRAIN_OPTIONS = ("cases", "method", "rank", "lr", "batch_size", "max_steps", "s
                   "max_grad_norm", "seed", "attn", "dtype", "save_dtype", "threads")
 
 
+def _default(name: str):
+    """Defaults are declared once, on FinetuneConfig; the options only show them."""
+    return FinetuneConfig.model_fields[name].default
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "finetune", help="fine-tune a LoRA / FA-LoRA adapter on a case file",
         description="Train a LoRA adapter on cases (JSONL). fa-lora freezes the A matrices and "
                     "trains only B (LoRA-FA). Checkpoints are PEFT adapter folders vLLM serves.")
-    p.add_argument("--cases", help="training cases, JSONL (CONTRACTS.md section 1)")
-    p.add_argument("--method", default="fa-lora", help="fa-lora (default) or lora")
-    p.add_argument("--rank", default=16, help=f"LoRA rank, one of {VLLM_LORA_RANKS} (default 16)")
-    p.add_argument("--lr", default=1e-3, help="learning rate, constant (default 1e-3)")
-    p.add_argument("--batch-size", default=4, help="examples per step (default 4)")
+    p.add_argument("--cases", help="training cases, JSONL (docs/formats.md#case-files)")
+    p.add_argument("--method", default=_default("method"), help="fa-lora or lora (default %(default)s)")
+    p.add_argument("--rank", default=_default("rank"), help=f"LoRA rank, one of {VLLM_LORA_RANKS} (default %(default)s)")
+    p.add_argument("--lr", default=_default("lr"), help="learning rate, constant (default %(default)s)")
+    p.add_argument("--batch-size", default=_default("batch_size"), help="examples per step (default %(default)s)")
     p.add_argument("--max-steps", help="optimizer steps in total")
     p.add_argument("--save-steps", help="write DIR/checkpoint-<step>/ every K steps and at the end")
     p.add_argument("--out", help="output folder DIR")
@@ -33,16 +38,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated module names (default: all attention and MLP "
                         "projections)")
     p.add_argument("--lora-alpha", default=None, help="LoRA alpha (default 2 x rank)")
-    p.add_argument("--lora-dropout", default=0.0)
-    p.add_argument("--max-length", default=1024, help="skip examples longer than this (tokens)")
-    p.add_argument("--max-grad-norm", default=1.0, help="gradient clipping")
-    p.add_argument("--seed", default=0)
-    p.add_argument("--attn", default="auto",
+    p.add_argument("--lora-dropout", default=_default("lora_dropout"))
+    p.add_argument("--max-length", default=_default("max_length"), help="skip examples longer than this (tokens)")
+    p.add_argument("--max-grad-norm", default=_default("max_grad_norm"), help="gradient clipping")
+    p.add_argument("--seed", default=_default("seed"))
+    p.add_argument("--attn", default=_default("attn"),
                    help="auto (FlashAttention-2 on CUDA with flash-attn, else sdpa), "
                         "flash_attention_2, sdpa or eager")
-    p.add_argument("--dtype", default="auto",
+    p.add_argument("--dtype", default=_default("dtype"),
                    help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16")
-    p.add_argument("--save-dtype", default="same",
+    p.add_argument("--save-dtype", default=_default("save_dtype"),
                    help="dtype of the saved adapter weights: same, float32, bfloat16, float16")
     p.add_argument("--threads", default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--resume", action="store_true",

@@ -1,4 +1,4 @@
-"""Fine-tuning options, validated once at the edge (CONTRACTS.md section 5).
+"""Fine-tuning options, validated once at the edge (docs/formats.md#fine-tuning-outputs).
 
 Every bad value is rejected here with a ConfigError that names the option, so the training code
 below can trust its inputs.
@@ -13,11 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rxassist.errors import ConfigError
-
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
-VLLM_LORA_RANKS: tuple[int, ...] = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+from rxassist.adapters import VLLM_LORA_RANKS  # noqa: F401  (re-exported by finetune)
+from rxassist.errors import ConfigError, describe_validation
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
@@ -36,7 +35,7 @@ class FinetuneConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cases: Path = Field(description="JSONL case file (CONTRACTS.md section 1)")
+    cases: Path = Field(description="JSONL case file (docs/formats.md#case-files)")
     out: Path = Field(description="output folder: checkpoint-<step>/ and train_report.json")
     method: Method = Field("fa-lora", description="fa-lora: A frozen, only B trained; lora: A+B")
     rank: int = Field(16, description=f"LoRA rank; one of {VLLM_LORA_RANKS} (what vLLM serves)")
@@ -99,9 +98,5 @@ class FinetuneConfig(BaseModel):
         try:
             return cls(**values)
         except ValidationError as e:
-            parts = []
-            for err in e.errors():
-                name = ".".join(str(p) for p in err["loc"]) or "options"
-                msg = err["msg"].removeprefix("Value error, ")
-                parts.append(f"--{name.replace('_', '-')}: {msg}")
-            raise ConfigError("; ".join(parts), param=str(e.errors()[0]["loc"][0])) from None
+            message, param = describe_validation(e.errors(), option=True, whole="options")
+            raise ConfigError(message, param=param) from None

@@ -10,10 +10,10 @@ from pathlib import Path
 from rxassist.errors import ConfigError, InvalidInput, NotFound
 from rxassist.paths import user_adapters_dir
 
-from finetune.config import VLLM_LORA_RANKS
+from rxassist.adapters import VLLM_LORA_RANKS
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # as serving.adapters accepts
+from rxassist.adapters import ADAPTER_NAME_RE as _NAME
 
 
 def adapter_name(method: str, rank: int, step: int) -> str:

@@ -4,7 +4,7 @@
     ingredients_of(name) -> list[str]        [] when unknown
     check(drugs, patient=None) -> CheckResult  flags: duplicate_ingredient, allergy,
                                              contraindication, unknown_drug, interaction,
-                                             name_guess, dose, ... (CONTRACTS.md s. 2)
+                                             name_guess, dose, ... (docs/formats.md#guardrails-check)
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
 
 The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`), the interaction

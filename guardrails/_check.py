@@ -1,4 +1,4 @@
-"""Flags on a list of drugs for one patient (CONTRACTS.md section 2).
+"""Flags on a list of drugs for one patient (docs/formats.md#guardrails-check).
 
 Kinds: duplicate_ingredient, allergy, contraindication (pregnancy, age), unknown_drug, plus
 duplicate_class (two different ingredients of one class, e.g. an ACE inhibitor with an ARB),
@@ -45,7 +45,7 @@ class Item:
 
 def _patient(patient: Any):
     from rxassist.cases import Patient
-    from rxassist.errors import InvalidInput
+    from rxassist.errors import InvalidInput, describe_validation
     from pydantic import ValidationError
 
     if patient is None:
@@ -56,9 +56,8 @@ def _patient(patient: Any):
         try:
             return Patient.model_validate(patient)
         except ValidationError as e:
-            parts = [f"patient.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                     for err in e.errors()]
-            raise InvalidInput("; ".join(parts), param="patient") from None
+            raise InvalidInput(describe_validation(e.errors(), prefix="patient.")[0],
+                               param="patient") from None
     raise InvalidInput(f"patient must be an object, got {type(patient).__name__}",
                        param="patient")
 

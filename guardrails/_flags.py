@@ -1,7 +1,7 @@
 """The second layer of check() flags: interaction, name_guess and dose.
 
 Each function takes check()'s items (reading `.drug`, parsed `.dose`, `.current`, `.label`) and
-returns Flags (CONTRACTS.md section 2: `interaction` names both inputs in `drugs`; a kind
+returns Flags (docs/formats.md#guardrails-check: `interaction` names both inputs in `drugs`; a kind
 containing `guess` names the reading).
 """
 
@@ -95,7 +95,7 @@ def interaction_flags(items) -> list[Flag]:
 
 def name_guess_flags(items) -> list[Flag]:
     """A name read by similarity is shown for confirmation, never used silently (ISMP's
-    look-alike practice; CONTRACTS.md: a kind containing `guess`)."""
+    look-alike practice; docs/formats.md: a kind containing `guess`)."""
     flags = []
     for it in items:
         d = it.drug

@@ -1,14 +1,14 @@
 """Result types of the guardrails API (plain dataclasses: they load fast and serialise exactly
-as CONTRACTS.md section 2 shows)."""
+as docs/formats.md#guardrails-check shows)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from rxassist.severity import SEVERITY_ORDER, Severity  # noqa: F401  (one order for every layer)
+
 Status = Literal["generic", "brand", "fuzzy", "unknown"]
-Severity = Literal["critical", "warning", "info"]
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class NormalizedDrug:
     candidates: list[str] = field(default_factory=list)
     note: str | None = None
     # For a fuzzy reading: the known name it was read as ("zentropil"). Not serialised: the
-    # name_guess flag carries it, and the drug object keeps CONTRACTS.md section 2's shape.
+    # name_guess flag carries it, and the drug object keeps the shape docs/formats.md#guardrails-check documents.
     matched: str | None = None
 
     @property

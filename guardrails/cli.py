@@ -1,4 +1,4 @@
-"""`rxassist guardrails ...`: check (CONTRACTS.md section 2), normalize, build-kb,
+"""`rxassist guardrails ...`: check (docs/formats.md#guardrails-check), normalize, build-kb,
 extract-sources, calibrate, evaluate."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def register(subparsers) -> None:
     c = sub.add_parser("check", help="JSON on stdin -> normalised drugs and flags on stdout",
                        description='Reads {"drugs": [...], "patient": {...}} on stdin and '
                                    'writes {"drugs": [...], "flags": [...]} on stdout '
-                                   "(CONTRACTS.md section 2). Bad input: exit 2 and "
+                                   "(docs/formats.md#guardrails-check). Bad input: exit 2 and "
                                    '{"error": "..."} on stderr.')
     c.set_defaults(func=_check, json_errors=True)
 

@@ -1,7 +1,8 @@
 """rxassist: an LLM-based prescription assistant for clinicians.
 
 Shared core used by every layer: case files (`cases`), the one prompt format (`prompt`),
-paths and model resolution (`paths`), the error hierarchy (`errors`) and the CLI (`cli`).
+paths and model resolution (`paths`), the error hierarchy (`errors`), adapter names and
+LoRA ranks (`adapters`), flag severities (`severity`) and the CLI (`cli`).
 """
 
 __version__ = "0.1.0"

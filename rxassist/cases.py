@@ -1,4 +1,4 @@
-"""Case files (CONTRACTS.md section 1): one JSON case per line.
+"""Case files (docs/formats.md#case-files): one JSON case per line.
 
 Every patient field may be missing or null, meaning unknown. An empty list (allergies: [])
 means "none", which is different from unknown (null).
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rxassist.errors import describe_validation
 
 
 class Patient(BaseModel):
@@ -80,9 +82,7 @@ def parse_case_line(text: str) -> Case:
     try:
         return Case.model_validate(obj)
     except ValidationError as e:
-        parts = [f"{'.'.join(str(p) for p in err['loc']) or '<case>'}: {err['msg']}"
-                 for err in e.errors()]
-        raise ValueError("; ".join(parts)) from None
+        raise ValueError(describe_validation(e.errors(), whole="<case>")[0]) from None
 
 
 def read_cases(path: str | Path) -> CaseFile:

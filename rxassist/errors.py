@@ -51,3 +51,25 @@ class ConfigError(RxAssistError):
     status_code = 400
     error_type = "invalid_request_error"
     exit_code = 2
+
+
+def describe_validation(errors: list[dict], *, prefix: str = "", option: bool = False,
+                        first_only: bool = False, whole: str = "input") -> tuple[str, str | None]:
+    """Pydantic errors (`ValidationError.errors()`, FastAPI's too) as one readable message naming
+    each field, and the first field's name as the OpenAI-style `param`.
+
+    `prefix` goes before every location ("patient."); `option` names CLI options ("--max-steps").
+    """
+    parts: list[str] = []
+    param: str | None = None
+    for err in errors[:1] if first_only else errors:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if param is None and loc:
+            param = ".".join(loc)
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if option:
+            name = "--" + "-".join(loc).replace("_", "-") if loc else whole
+        else:
+            name = prefix + ".".join(loc) if loc else whole
+        parts.append(f"{name}: {msg}")
+    return ("; ".join(parts) or f"invalid {whole}"), param

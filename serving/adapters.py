@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger("rxassist.serving")
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from rxassist.adapters import ADAPTER_NAME_RE as _NAME
 DEFAULT_MARKER = "DEFAULT_ADAPTER"  # file in an adapter dir naming the default adapter
 
 

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _build_config(args):
     from pydantic import ValidationError
 
-    from rxassist.errors import ConfigError
+    from rxassist.errors import ConfigError, describe_validation
     from rxassist.paths import SHIPPED_ADAPTERS_DIR, resolve_base_model, user_adapters_dir
     from serving.config import EngineConfig, ServeConfig
 
@@ -82,9 +82,7 @@ def _build_config(args):
             kwargs["adapter_dirs"] = args.adapter_dir
         return ServeConfig(**kwargs)
     except ValidationError as e:
-        err = e.errors()[0]
-        raise ConfigError(f"--{'-'.join(str(x) for x in err['loc']).replace('_', '-')}: "
-                          f"{err['msg']}") from None
+        raise ConfigError(describe_validation(e.errors(), option=True, first_only=True)[0]) from None
 
 
 def check_keys(args) -> list[str]:

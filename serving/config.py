@@ -8,8 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from rxassist.paths import SHIPPED_ADAPTERS_DIR, user_adapters_dir
 
-# The LoRA ranks vLLM can serve (its --max-lora-rank choices).
-VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+from rxassist.adapters import VLLM_LORA_RANKS
 
 
 class EngineConfig(BaseModel):

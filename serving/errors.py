@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rxassist.errors import ModelUnavailable, RxAssistError
+from rxassist.errors import ModelUnavailable, RxAssistError, describe_validation
 from serving.limits import ClientGone, Overloaded
 
 log = logging.getLogger("rxassist.serving")
@@ -45,16 +45,12 @@ def log_unexpected(exc: BaseException) -> None:
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     errors = exc.errors()
-    if not errors:
-        return "invalid request", None
-    first = errors[0]
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-    if first.get("type") == "json_invalid":
+    if errors and errors[0].get("type") == "json_invalid":
         return "request body is not valid JSON", None
-    param = ".".join(loc)[:MAX_ECHO_CHARS] or None
+    message, param = describe_validation(errors, first_only=True, whole="request")
+    message = message.removeprefix("request: ") if param is None else message
     # Pydantic's message never quotes the input; cap it anyway (it may name a long key).
-    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")[:MAX_ECHO_CHARS]
-    return (f"{param}: {msg}" if param else msg), param
+    return message[:MAX_ECHO_CHARS], (param[:MAX_ECHO_CHARS] if param else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

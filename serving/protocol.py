@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # The assistant owns the size policy (its UI path never passes through HTTP); the API rejects
 # the same sizes early, with the offending field named, before any work is done.
-from assistant.core import MAX_CHARS as MAX_MESSAGE_CHARS
-from assistant.core import MAX_MESSAGES
+from assistant.policy import MAX_CHARS as MAX_MESSAGE_CHARS
+from assistant.policy import MAX_MESSAGES
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_MODEL_CHARS = 128     # model ids are short registered names (assistant.config)

@@ -1,4 +1,5 @@
-"""`rxassist data build`: NHANES / Synthea / JSONL -> split case files (CONTRACTS.md section 1)."""
+"""`rxassist data build`: NHANES / Synthea / JSONL -> split case files
+(docs/formats.md#case-files)."""
 
 from __future__ import annotations
 

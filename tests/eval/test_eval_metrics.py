@@ -1,4 +1,4 @@
-"""Metrics (CONTRACTS.md section 3) on hand-computed examples, and judge verdict parsing."""
+"""Metrics (docs/formats.md#evaluation-run) on hand-computed examples, and judge verdict parsing."""
 
 from __future__ import annotations
 

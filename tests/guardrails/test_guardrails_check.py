@@ -1,4 +1,4 @@
-"""Flags on drug lists for a patient (CONTRACTS.md section 2), on real names."""
+"""Flags on drug lists for a patient (docs/formats.md#guardrails-check), on real names."""
 
 import pytest
 

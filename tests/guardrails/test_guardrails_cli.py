@@ -1,4 +1,4 @@
-"""`rxassist guardrails ...` run for real in a subprocess (CONTRACTS.md section 2)."""
+"""`rxassist guardrails ...` run for real in a subprocess (docs/formats.md#guardrails-check)."""
 
 import json
 import os

@@ -1,0 +1,211 @@
+"""Age, sex, pregnancy and weight, and context that is never the diagnosis (names, lab values,
+person words). Values outside what a patient can have are not recorded: a note says what was
+read, the field stays open, and the assistant asks for it."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.extract.text import Findings, Text
+from assistant.extract.vocabulary import alternation, words
+
+AGE_RANGE = (0.0, 125.0)            # years
+WEIGHT_KG_RANGE = (0.2, 500.0)      # exclusive lower bound, inclusive upper (as rxassist.cases)
+LB_TO_KG = 0.45359237
+
+AGE_PATTERNS: list[tuple[re.Pattern, float]] = [
+    (re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*-?\s*(?:years?|yrs?|yr|y)\s*-?\s*(?:old|o\b\.?)", re.I), 1.0),
+    (re.compile(r"\b(\d{1,3})\s*-?\s*(?:yo|y/o|y\.o\.?|yoa|yrs? old)(?![a-z])", re.I), 1.0),
+    (re.compile(r"\baged?\s*(?:of\s*)?[:=]?\s*(\d{1,3}(?:\.\d+)?)\b(?!\s*(?:kg|lb|mg|weeks?|"
+                r"days?|months?))", re.I), 1.0),
+    (re.compile(r"\b(\d{1,2})\s*-?\s*(?:months?|mos?|mo)\s*-?\s*old\b|\b(\d{1,2})\s*m/o\b", re.I),
+     1 / 12),
+    (re.compile(r"\b(\d{1,2})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", re.I), 1 / 52),
+    (re.compile(r"\b(\d{1,2})\s*-?\s*days?\s*-?\s*old\b", re.I), 1 / 365),
+    # "she is 25", "patient is 60"
+    (re.compile(r"\b(?:she|he|patient|pt)\s+is\s+(?:a\s+)?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|weeks?|"
+                r"wks?|days?|months?|%|mg|/|\.\d))", re.I), 1.0),
+    # "in her 30s", "late 60s": the middle of the decade, noted as approximate.
+    (re.compile(r"\b(?:in (?:her|his|their) )?(?:early |mid |late )?(\d)0'?s\b", re.I), -1.0),
+    # "34F", "34 M", "34yo F" style shorthand; the sex letter is read by _AGE_SEX below.
+    (re.compile(r"(?<![\d.])\b(\d{1,3})\s?(?:f|m)\b(?!\s*/)", re.I), 1.0),
+    # "34 years, female" only at the start of a clause: "for 10 years" is a duration.
+    (re.compile(r"(?:^|[,;\n]\s*)(?:patient\s+|pt\s+)?(\d{1,3})\s*(?:years?|yrs?)\b(?!\s*(?:ago|of|"
+                r"history|duration))", re.I), 1.0),
+]
+_AGE_SEX = re.compile(r"(?<![\d.])\b\d{1,3}\s?(?:yo|y/o|y\.o\.?|years? old|-year-old)?\s?"
+                      r"(?P<s>f|m)\b(?!\s*/)", re.I)
+
+_SEX_RES = [
+    (re.compile(rf"\b(?:{words('female_strong')})\b\.?", re.I), "female", 1),
+    (re.compile(rf"\b(?:{words('male_strong')})\b\.?", re.I), "male", 1),
+    (re.compile(rf"\b(?:{words('female_weak')})\b", re.I), "female", 2),
+    (re.compile(rf"\b(?:{words('male_weak')})\b", re.I), "male", 2),
+]
+
+_PREG_FALSE = re.compile(r"\b(?:not|non|isn'?t|is not|never been|no longer)\s*-?\s*pregnant\b|"
+                         r"\bnegative (?:urine |serum )?(?:pregnancy test|hcg|b-?hcg|upt)\b|"
+                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b|"
+                         r"\b(?:post-?menopausal|menopausal|hysterectomy)\b", re.I)
+_PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|gestation|ga|"
+                        r"of pregnancy|of gestation)\b|"
+                        r"\b(?:currently |is )?pregnant(?: at \d{1,2} weeks)?\b|"
+                        r"\b(?:gravid|expecting a baby|g\d\s*p\d|"
+                        r"(?:first|second|third|1st|2nd|3rd) trimester)\b", re.I)
+_BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|her baby))\b", re.I)
+
+_WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
+_WEIGHT_LB = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:lbs?|pounds)\b", re.I)
+_WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight)\b", re.I)
+
+# "Mrs Smith", "Dr. Jones": a title and a name are not a diagnosis (and should not be sent).
+_TITLE_NAME_RE = re.compile(r"\b(?P<t>mr|mrs|ms|miss|mister)\.?\s+[A-Z][a-z'-]+", re.I)
+# Lab values and vital signs: kept as notes, never part of the diagnosis.
+_LAB_RE = re.compile(rf"\b(?:{alternation('lab_names')})"
+                     r"\s*(?:of|is|was|:|=)?\s*[<>]?\s*\d+(?:[.,/]\d+)?\s*(?:%|mmhg|bpm|c|f|"
+                     r"mg/dl|mmol/l|ml/min)?", re.I)
+# Words about who the patient is, not what they have.
+_PERSON_RE = re.compile(rf"\b(?:{alternation('person_words_regex')})\b", re.I)
+
+
+# -- parsers for labelled values ("Age: 60") -------------------------------------------------------
+def parse_age(value: str) -> float | None:
+    v = value.strip().lower()
+    for pattern, scale in AGE_PATTERNS:
+        m = pattern.search(v)
+        if m:
+            num = next(g for g in m.groups() if g)
+            return round(float(num) * scale, 3)
+    m = re.match(r"^\s*(\d{1,3}(?:\.\d+)?)\s*(years?|yrs?|y|months?|mos?|weeks?|days?)?\b", v)
+    if not m:
+        return None
+    scale = {"m": 1 / 12, "w": 1 / 52, "d": 1 / 365}.get((m.group(2) or "y")[0], 1.0)
+    return round(float(m.group(1)) * scale, 3)
+
+
+def parse_sex(value: str) -> str | None:
+    v = value.strip().lower()
+    if re.match(r"^(?:f|female|woman|w|girl)\b", v):
+        return "female"
+    if re.match(r"^(?:m|male|man|boy)\b", v):
+        return "male"
+    return None
+
+
+def parse_pregnant(value: str) -> bool | None:
+    v = value.strip().lower()
+    if re.match(r"^(?:no|n|false|not|negative|non)\b", v):
+        return False
+    if re.match(r"^(?:yes|y|true|positive|pregnant|\d{1,2}\s*(?:weeks?|wks?|w)\b)", v):
+        return True
+    return None
+
+
+def _kg(match: re.Match, pounds: bool) -> float:
+    return round(float(match.group(1)) * LB_TO_KG, 1) if pounds else float(match.group(1))
+
+
+def parse_weight(value: str) -> float | None:
+    m = _WEIGHT_LB.search(value)
+    if m:
+        return _kg(m, pounds=True)
+    m = re.match(r"^\s*(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)?\b", value, re.I)
+    return _kg(m, pounds=False) if m else None
+
+
+PARSERS = {"age": parse_age, "sex": parse_sex, "pregnant": parse_pregnant, "weight_kg": parse_weight}
+
+
+def plausible(name: str, value) -> bool:
+    """Whether a patient can have this value; outside, the value is noted and the field asked."""
+    if name == "age":
+        return AGE_RANGE[0] <= value <= AGE_RANGE[1]
+    if name == "weight_kg":
+        return WEIGHT_KG_RANGE[0] < value <= WEIGHT_KG_RANGE[1]
+    return True
+
+
+def record(f: Findings, name: str, value, said: str, *, replace: bool = False) -> None:
+    """Record a demographic value, or a note when it cannot be a patient's."""
+    if not plausible(name, value):
+        f.notes.append(f"{name.replace('_kg', '')} '{said.strip()}' is out of range; not used")
+        return
+    if replace:
+        f.values[name] = value
+    else:
+        f.values.setdefault(name, value)
+
+
+# -- free-text readers -----------------------------------------------------------------------------
+def read_pregnancy(t: Text, f: Findings) -> None:
+    for m in t.matches(_BREASTFEEDING):
+        f.notes.append("breastfeeding")
+        t.take(m.start(), m.end())
+    for pattern, value in ((_PREG_FALSE, False), (_PREG_TRUE, True)):
+        for m in t.matches(pattern):
+            if "pregnant" not in f.values and "pregnant" not in f.unknown:
+                f.values["pregnant"] = value
+            t.take(m.start(), m.end())
+
+
+def read_age(t: Text, f: Findings) -> None:
+    for pattern, scale in AGE_PATTERNS:
+        for m in t.matches(pattern):
+            num = next((g for g in m.groups() if g), None)
+            if num is None:
+                continue
+            if scale < 0:   # a decade: "30s" -> 35
+                age = float(num) * 10 + 5
+                if "age" not in f.values:
+                    f.notes.append(f"age approximate ({m.group(0).strip()})")
+            else:
+                age = round(float(num) * scale, 3)
+            if age > AGE_RANGE[1]:
+                continue
+            f.values.setdefault("age", age)
+            f.unknown.discard("age")
+            sex = _AGE_SEX.match(t.s, m.start())
+            if sex and "sex" not in f.values:
+                f.values["sex"] = "female" if sex.group("s").lower() == "f" else "male"
+                t.take(m.start(), sex.end())
+            # "she is 25": the pronoun stays for read_sex.
+            start = m.start(1) if re.match(r"(?i)she|he\b", m.group(0)) else m.start()
+            t.take(start, m.end())
+
+
+def read_weight(t: Text, f: Findings) -> None:
+    for pattern, pounds in ((_WEIGHT_KG, False), (_WEIGHT_LB, True)):
+        for m in t.matches(pattern):
+            record(f, "weight_kg", _kg(m, pounds), m.group(0))
+            t.take(m.start(), m.end())
+    for m in t.matches(_WEIGHT_WORD):
+        t.take(m.start(), m.end())
+
+
+def read_sex(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> None:
+    best: tuple[int, int, str] | None = None   # (rank, position, sex)
+    for pattern, sex, rank in _SEX_RES:
+        for m in t.matches(pattern):
+            # ICD titles hold sex words ("Male erectile dysfunction"); a diagnosis is not a sex.
+            if any(s <= m.start() < e for s, e in dx_segments):
+                continue
+            if rank == 1:
+                t.take(m.start(), m.end())
+            candidate = (rank, m.start(), sex)
+            if best is None or candidate < best:
+                best = candidate
+    if best is not None and "sex" not in f.values and "sex" not in f.unknown:
+        f.values["sex"] = best[2]
+
+
+def read_context(t: Text, f: Findings) -> None:
+    """Names, lab values and person words: never part of the diagnosis."""
+    for m in t.matches(_TITLE_NAME_RE):
+        if "sex" not in f.values:
+            f.values["sex"] = "male" if m.group("t").lower() in ("mr", "mister") else "female"
+        t.take(m.start(), m.end())
+    for m in t.matches(_LAB_RE):
+        f.notes.append(re.sub(r"\s+", " ", m.group(0).strip()))
+        t.take(m.start(), m.end())
+    for m in t.matches(_PERSON_RE):
+        t.take(m.start(), m.end())

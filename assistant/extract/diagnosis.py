@@ -1,0 +1,113 @@
+"""The diagnosis: labelled segments, then what no other reader explained, split into clauses,
+minus requests, questions, fillers and lead-in cues ("presents with", "diagnosed with").
+Short answers ("none", "unknown", "yes", "72", "proceed") are read here too."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.extract.text import Findings, Text
+from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
+                                          YES_RE, alternation, vocabulary)
+
+# What leads into a diagnosis (stripped before the rest is taken as the diagnosis). Those in
+# EXPLICIT mark the text as a stated diagnosis, which may replace an earlier one.
+DIAGNOSIS_CUES: tuple[str, ...] = tuple(vocabulary()["diagnosis_cues_regex"])
+EXPLICIT_DIAGNOSIS = re.compile(r"^\s*(?:diagnosed with|diagnosis of|dx of|dx|working diagnosis)\b",
+                                re.I)
+_LEAD_CUE_RE = re.compile(r"^(?:" + "|".join(
+    c for c in DIAGNOSIS_CUES if c not in vocabulary()["diagnosis_qualifiers"])
+    + r")(?:\b|(?<=/))[\s:,-]*", re.I)
+# Negative findings ("no fever", "not sexually active") are context, not the diagnosis.
+_NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|non|denies|without|negative for)\b", re.I)
+_FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
+_QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
+_TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
+                            r"with|of|and|at|on|who|is)\s*$", re.I)
+
+# A request ("recommend oxycodone", "can I give nitrofurantoin") names what is asked about, not
+# what the patient takes: the verb and its object (up to "for/to/in/with" or punctuation) go.
+_REQUEST_RE = re.compile(
+    r"\b(?:(?:please )?recommend\w*|prescrib\w*|suggest\w*|switch(?:ing)? to|instead of|what about|"
+    r"how about|(?:can|could|should|may) (?:i|we|you) (?:use|give|start|prescribe|recommend|try)|"
+    r"is it (?:ok|okay|safe) to (?:use|give|start|prescribe)|what (?:do|would|should|can) (?:you|i|we)"
+    r"(?: \w+)?|what to (?:give|prescribe|use)|options? for|alternatives? to|"
+    r"treat(?:ment)? options?|what antibiotics?|which (?:drug|antibiotic|medication)s?)"
+    r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
+    r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)", re.I)
+_QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
+
+
+def read_requests(t: Text) -> None:
+    for m in t.matches(_REQUEST_RE):
+        t.take(m.start(), m.end())
+
+
+def read_questions(t: Text) -> None:
+    for m in t.matches(_QUESTION_CLAUSE):
+        t.take(m.start(), m.end())
+
+
+def _short_answer(raw: str, f: Findings) -> bool:
+    """A clause that only answers a question; sets the matching flag."""
+    if PROCEED_RE.match(raw):
+        f.proceed = True
+    elif NONE_RE.match(raw):
+        f.bare_none = True
+        # A bare "no" may also answer "pregnant?"; dialogue decides which was asked.
+        f.bare_no = f.bare_no or bool(NO_RE.match(raw))
+    elif UNKNOWN_RE.match(raw):
+        f.bare_unknown = True
+    elif YES_RE.match(raw):
+        f.bare_yes = True
+    elif NO_RE.match(raw):
+        f.bare_no = True
+    elif num := NUMBER_RE.match(raw):
+        f.bare_number = float(num.group(1))
+    else:
+        return False
+    return True
+
+
+def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> None:
+    for a, b in dx_segments:
+        pieces = [p for p in (clean_piece(x) for x in re.split(r"\x00+", t.leftover(a, b))) if p]
+        text = ", ".join(pieces)
+        if text:
+            f.values["diagnosis"] = text
+            f.diagnosis_explicit = True
+        t.take(a, b)
+    for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!", t.leftover()):
+        raw = piece.strip()
+        if not raw or _short_answer(raw, f):
+            continue
+        cleaned = clean_piece(raw)
+        if not cleaned:
+            continue
+        if _NEGATIVE_CLAUSE.match(cleaned):
+            f.notes.append(cleaned)
+        elif EXPLICIT_DIAGNOSIS.match(raw):
+            f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
+                f.values["diagnosis"] + ", " + cleaned)
+            f.diagnosis_explicit = True
+        else:
+            f.diagnosis_candidates.append(cleaned)
+
+
+def clean_piece(piece: str) -> str:
+    s = re.sub(r"\s+", " ", piece.replace("\x00", " ")).strip(" .:;,-'\"")
+    for _ in range(6):
+        new = _LEAD_CUE_RE.sub("", s).strip(" .:-,")
+        if new == s:
+            break
+        s = new
+    for _ in range(4):
+        new = _TRAILING_WORD.sub("", s).strip(" .:-,?!")
+        if new == s:
+            break
+        s = new
+    if not re.search(r"[A-Za-z]{2,}", s) or _FILLER_RE.match(s) or _QUESTION_START.match(s):
+        return ""
+    if len(s) > 200:
+        s = s[:200].rsplit(" ", 1)[0]
+    return s

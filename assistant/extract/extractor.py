@@ -1,0 +1,59 @@
+"""The extractor: runs the field readers over one turn in a fixed order (see the package
+docstring); each reader takes the characters it explains from the span mask."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.extract import demographics as demo
+from assistant.extract.allergies import read_allergies
+from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
+from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
+from assistant.extract.medications import read_drug_mentions, read_medications
+from assistant.extract.text import DrugFinder, Findings, Text
+
+_CORRECTION = re.compile(r"^\s*(?:correction|update|amend(?:ment)?|change)\s*[:\-]", re.I)
+
+
+class Extractor:
+    """Extracts Findings from a user turn; `drug_finder` is guardrails.find_drug_mentions."""
+
+    def __init__(self, drug_finder: DrugFinder):
+        self._find = drug_finder
+
+    def extract(self, text: str) -> Findings:
+        f = Findings()
+        stripped = text.strip()
+        if _CORRECTION.match(stripped):
+            f.correction = True
+            stripped = re.sub(r"^\s*\w+\s*[:\-]\s*", "", stripped)
+        t = Text(stripped)
+        for m in t.matches(PATIENT_HEADER_RE):
+            t.take(m.start(), m.end())
+        dx_segments = read_labels(t, f)                 # 1
+        read_unknowns(t, f)                             # 2
+        # Numbers first, so "80 kg" or "34 yo" never end up inside a drug list.
+        demo.read_pregnancy(t, f)                       # 3
+        demo.read_age(t, f)
+        demo.read_weight(t, f)
+        demo.read_context(t, f)                         # 4
+        read_requests(t)                                # 5
+        read_allergies(t, f, self._find)                # 6
+        read_medications(t, f, self._find)              # 7
+        demo.read_sex(t, f, dx_segments)                # 8
+        read_questions(t)                               # 9
+        read_drug_mentions(t, f, self._find, dx_segments)   # 10
+        read_leftover(t, f, dx_segments)                # 11
+        _settle(f)                                      # 12
+        return f
+
+
+def _settle(f: Findings) -> None:
+    # "Mrs Smith, 72, with CHF": a lone number among other facts is the age.
+    if (f.bare_number is not None and "age" not in f.values and "age" not in f.unknown
+            and f.bare_number == int(f.bare_number) and 0 < f.bare_number <= 120
+            and (f.values or f.diagnosis_candidates)):
+        f.values["age"] = f.bare_number
+        f.bare_number = None
+    if f.values.get("pregnant") is True and "sex" not in f.values:
+        f.values["sex"] = "female"

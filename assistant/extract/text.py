@@ -1,0 +1,142 @@
+"""The span mask (which characters of a turn are already explained) and list reading.
+
+Every field reader takes the characters it explains, so a later reader never reads them again:
+"80 kg" is weight, never part of a drug list; what no reader takes is left for the diagnosis.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+
+class DrugMention(Protocol):
+    input: str
+    status: str
+    name: str | None
+
+
+DrugFinder = Callable[[str], "list[DrugMention]"]
+
+
+@dataclass
+class Findings:
+    """What one user turn says. A key in `values` was stated; a name in `unknown` was stated as
+    unknown; anything else was not mentioned."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+    diagnosis_explicit: bool = False      # "Diagnosis: ...", "diagnosed with ..."
+    diagnosis_candidates: list[str] = field(default_factory=list)   # free clauses left over
+    bare_none: bool = False               # a clause that is just "none"/"NKDA"
+    bare_unknown: bool = False            # a clause that is just "unknown"/"not recorded"
+    bare_yes: bool = False
+    bare_no: bool = False
+    bare_number: float | None = None
+    proceed: bool = False                 # "proceed", "go ahead": recommend with what is known
+    correction: bool = False              # "Correction: ..." replaces lists instead of adding
+    notes: list[str] = field(default_factory=list)     # understood but not checkable
+
+    @property
+    def clinical(self) -> bool:
+        """Anything clinical at all, loose clauses included."""
+        return bool(self.values or self.unknown or self.diagnosis_candidates)
+
+    @property
+    def patient_facts(self) -> bool:
+        """A patient field or a stated diagnosis: loose clauses ("write me a poem") do not count."""
+        return bool(self.values or self.unknown)
+
+    def add_items(self, name: str, items: list[str]) -> None:
+        """Append list items (allergies, medications) not yet recorded."""
+        current = self.values.get(name) or []
+        self.values[name] = current + [x for x in items if x not in current]
+
+
+class Text:
+    """The turn with a mask of characters already explained."""
+
+    def __init__(self, text: str):
+        self.s = text
+        self.used = bytearray(len(text))
+
+    def free(self, a: int, b: int) -> bool:
+        return not any(self.used[a:b])
+
+    def take(self, a: int, b: int) -> None:
+        self.used[a:b] = b"\x01" * max(0, min(b, len(self.s)) - a)
+
+    def matches(self, pattern: re.Pattern, start: int = 0, end: int | None = None):
+        end = len(self.s) if end is None else end
+        for m in pattern.finditer(self.s, start, end):
+            if m.end() > m.start() and self.free(m.start(), m.end()):
+                yield m
+
+    def leftover(self, a: int = 0, b: int | None = None) -> str:
+        b = len(self.s) if b is None else b
+        # Explained characters become clause breaks, so what is left splits into pieces.
+        return "".join(ch if not self.used[i] else "\x00" for i, ch in enumerate(self.s[a:b], a))
+
+
+_SENT_END = re.compile(r"[;\n]|\.(?!\d)|[!?]")
+_LIST_STOP = re.compile(
+    r"^(?:on|takes|taking|currently|current|meds|medications?|pregnant|\d+|age|aged|weight|weighs|"
+    r"dx|diagnos\w*|has|had|have|with|presents?|presenting|complain\w*|c/o|g\d|not|is|was|who|"
+    r"she|he|her|his|their|patient|pt|allerg\w*|nkda|no|also|now|today|here|for|but|which|"
+    r"otherwise|recommend\w*|please|what|and|nothing|none|uti|pneumonia|infection|otitis|"
+    r"\w+itis)\b", re.I)
+_DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%|mmol)\b.*$", re.I)
+_FREQ_TAIL = re.compile(r"\s*\b(?:daily|once|twice|bid|tid|qid|qd|od|prn|nightly|weekly|monthly|"
+                        r"every \w+|as needed|po|iv|im|sc)\b.*$", re.I)
+_PAREN = re.compile(r"\([^)]*\)")
+
+
+def sentence_end(text: str, pos: int, limit: int | None = None) -> int:
+    m = _SENT_END.search(text, pos, len(text) if limit is None else limit)
+    return m.start() if m else (len(text) if limit is None else limit)
+
+
+def _clean_item(item: str) -> str:
+    item = _PAREN.sub(" ", item)
+    item = _DOSE_TAIL.sub("", item)
+    item = _FREQ_TAIL.sub("", item)
+    return re.sub(r"\s+", " ", item).strip(" .:-'\"")
+
+
+def read_list(t: Text, start: int, end: int, accept: Callable[[str], bool],
+              accept_rest: Callable[[str], bool] | None = None) -> tuple[list[str], int]:
+    """Items of a comma/and-separated list starting at `start`; stops at the first item that is
+    not accepted (e.g. "on levothyroxine" after an allergy list). Returns items and where they end."""
+    items: list[str] = []
+    pos = start
+    last_end = start
+    for m in re.finditer(r"[^,/&+]+?(?=\s*(?:,|\band\b|\bor\b|/|&|\+|$))", t.s[start:end], re.I):
+        raw = m.group(0)
+        a, b = start + m.start(), start + m.end()
+        if a < pos:
+            continue
+        stripped = re.sub(r"^\s*(?:and|or)\s+", "", raw, flags=re.I)
+        item = _clean_item(stripped)
+        if not item:
+            continue
+        check = accept if not items or accept_rest is None else accept_rest
+        if _LIST_STOP.match(item) or len(item.split()) > 4 or not check(item) or not t.free(a, b):
+            break
+        items.append(item)
+        last_end = b
+        pos = b
+    return items, last_end
+
+
+def split_drugs(items: list[str], finder: DrugFinder) -> list[str]:
+    """"lisinopril metformin" (no separator) -> both, when the lexicon finds several drugs."""
+    out: list[str] = []
+    for item in items:
+        found = [d.input for d in finder(item) if getattr(d, "name", None)]
+        out += found if len(found) > 1 else [item]
+    return out
+
+
+def is_known_drug(finder: DrugFinder, item: str) -> bool:
+    return any(getattr(d, "name", None) for d in finder(item))

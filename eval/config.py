@@ -1,0 +1,87 @@
+"""`rxassist eval run` options: one declaration of each, with its default (the CLI reads them
+from here), stored as OUT/run.json and checked on resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rxassist.errors import ConfigError
+from rxassist.paths import SHIPPED_DATA_DIR
+
+DEFAULT_TRAIN_CASES = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
+
+
+class RunConfig(BaseModel):
+    """Everything a run depends on; stored as OUT/run.json and checked on resume."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cases: Path
+    out: Path
+    target: str = "model"
+    base_url: str | None = None
+    model: str | None = None
+    limit: int | None = Field(None, ge=1)
+    concurrency: int = Field(4, ge=1, le=256)
+    max_retries: int = Field(6, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+    timeout_s: float = Field(300.0, gt=0)
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(512, ge=1)
+    structured_output: bool = True
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_prompt: Path | None = None
+    judge_structured_output: bool = True
+    train_cases: Path = DEFAULT_TRAIN_CASES
+    top_k: int = Field(3, ge=1)
+    adapter: str | None = None
+    rank: int | None = None
+    step: int | None = None
+    progress: bool = True
+    api_key: str = Field("EMPTY", exclude=True, repr=False)
+    judge_api_key: str = Field("EMPTY", exclude=True, repr=False)
+
+    @classmethod
+    def from_args(cls, args, *, api_key: str, judge_api_key: str) -> "RunConfig":
+        return cls(cases=args.cases, out=args.out, target=args.target, base_url=args.base_url,
+                   model=args.model, limit=args.limit, concurrency=args.concurrency,
+                   max_retries=args.max_retries, backoff_s=args.backoff,
+                   timeout_s=args.timeout,
+                   temperature=args.temperature, max_tokens=args.max_tokens,
+                   structured_output=not args.no_structured_output,
+                   judge_base_url=args.judge_base_url, judge_model=args.judge_model,
+                   judge_prompt=args.judge_prompt,
+                   judge_structured_output=not args.no_judge_structured_output,
+                   train_cases=args.train_cases or DEFAULT_TRAIN_CASES, top_k=args.top_k,
+                   adapter=args.adapter, rank=args.rank, step=args.step,
+                   progress=not args.no_progress, api_key=api_key, judge_api_key=judge_api_key)
+
+    def validate_combination(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
+        if self.target != "frequency" and not (self.base_url and self.model):
+            raise ConfigError(f"--target {self.target} needs --base-url and --model")
+        if bool(self.judge_base_url) != bool(self.judge_model):
+            raise ConfigError("give both --judge-base-url and --judge-model, or neither")
+
+    @property
+    def label(self) -> str:
+        if self.target == "frequency":
+            return f"frequency-top{self.top_k}"
+        return self.model or self.target
+
+    # Settings that change what a finished case means; a resumed run must keep them.
+    # --limit and --base-url are not among them: raising the limit extends the same run, and
+    # the same model may come back on another port.
+    IDENTITY: ClassVar[tuple[str, ...]] = (
+        "cases", "target", "model", "temperature", "max_tokens",
+        "structured_output", "top_k", "train_cases")
+
+
+def default(name: str):
+    """The default of a RunConfig field, for the argparse option of the same name."""
+    return RunConfig.model_fields[name].default
