@@ -14,16 +14,18 @@ LABELS = {"age": "age", "weight_kg": "weight", "text": "diagnosis"}
 
 def check_values(consultation) -> None:
     """Raise InvalidInput for the first out-of-range or unreadable field."""
+    if consultation.rejected:
+        raise _out_of_range(next(iter(consultation.rejected)))
     for build in (consultation.patient, consultation.diagnosis):
         try:
             build()
         except ValidationError as e:
             err = e.errors(include_input=False)[0]
             field = str(err["loc"][0]) if err.get("loc") else "message"
-            label = LABELS.get(field, field)
             if field in RANGES:
-                why = f"must be {RANGES[field]}"
-            elif err.get("type", "").startswith("string_unicode"):
+                raise _out_of_range(field) from None
+            label = LABELS.get(field, field)
+            if err.get("type", "").startswith("string_unicode"):
                 why = "contains characters that are not valid text"
             else:
                 why = "could not be read"
@@ -31,3 +33,10 @@ def check_values(consultation) -> None:
                                f"\"Correction: {label.capitalize()}: ...\") and send again",
                                param=f"patient.{field}" if field != "text" else "diagnosis",
                                code="value_out_of_range") from None
+
+
+def _out_of_range(field: str) -> InvalidInput:
+    label = LABELS.get(field, field)
+    return InvalidInput(f"the {label} stated in the consultation must be {RANGES[field]}; correct "
+                        f"it (e.g. \"Correction: {label.capitalize()}: ...\") and send again",
+                        param=f"patient.{field}", code="value_out_of_range")

@@ -44,6 +44,8 @@ class Consultation:
     unknown: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     injections: list[str] = field(default_factory=list)
+    # Fields last stated with a value no patient can have, until a plausible one replaces it.
+    rejected: dict[str, str] = field(default_factory=dict)
 
     def pregnancy_relevant(self) -> bool:
         if self.values.get("sex") != "female":
@@ -145,6 +147,12 @@ def _merge(c: Consultation, f: Findings, asked: set[str]) -> None:
     for note in f.notes:
         if note not in c.notes:
             c.notes.append(note)
+    for name in list(c.rejected):
+        if name in c.values:
+            del c.rejected[name]
+    for name, said in f.rejected.items():
+        if name not in f.values:
+            c.rejected[name] = said
 
 
 def _extract_answer(extractor: Extractor, text: str, asked: set[str]) -> Findings:

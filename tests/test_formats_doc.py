@@ -90,8 +90,6 @@ def test_documented_options_exist(command, text, capsys):
         main([*command, "--help"])
     help_text = capsys.readouterr().out
     missing = {o for o in options if o not in help_text}
-    if missing == {"--api-key"}:   # added by the hardening branch (issue 11); gone after merge
-        pytest.xfail("rxassist serve --api-key not merged yet")
     assert missing == set()
 
 

@@ -129,6 +129,7 @@ def record(f: Findings, name: str, value, said: str, *, replace: bool = False) -
     """Record a demographic value, or a note when it cannot be a patient's."""
     if not plausible(name, value):
         f.notes.append(f"{name.replace('_kg', '')} '{said.strip()}' is out of range; not used")
+        f.rejected[name] = said.strip()
         return
     if replace:
         f.values[name] = value

@@ -37,6 +37,7 @@ class Findings:
     proceed: bool = False                 # "proceed", "go ahead": recommend with what is known
     correction: bool = False              # "Correction: ..." replaces lists instead of adding
     notes: list[str] = field(default_factory=list)     # understood but not checkable
+    rejected: dict[str, str] = field(default_factory=dict)  # field -> what was said, impossible
 
     @property
     def clinical(self) -> bool:
