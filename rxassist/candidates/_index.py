@@ -13,7 +13,7 @@ Score of a product (one drug or one combination) for a diagnosis, higher first:
     label      = 0.2 * q, q = how well the best label indication covers the diagnosis
                  (1 same words, 0.9 broader label, 0.8 narrower only by organism, see _text)
     guideline  = 0.6 for a first-line drug of a matched concept, 0.3 for an alternative
-    popularity = 0.05 * log(1 + training cases with the product) / log(1 + the most)
+    popularity = 0.1 * log(1 + training cases with the product) / log(1 + the most)
                  a tie-break among label-only drugs (a common drug before an obscure one);
                  never evidence by itself: a product needs prior, label or guideline evidence.
 
@@ -43,9 +43,9 @@ from rxassist.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evid
 CONFIDENCE_PATIENTS = 10
 W_LABEL = 0.2
 W_GUIDELINE = {"first": 0.6, "alternative": 0.3}
-W_POPULARITY = 0.05
+W_POPULARITY = 0.1
 CONCEPT_MIN_SCORE = 88.0
-CONCEPT_MARGIN = 4.0
+CONCEPT_MARGIN = 0.0  # only the best-matching concepts (ties kept)
 CODE_NAME_MIN_SCORE = 90.0
 INDICATION_MIN_QUALITY = 0.75
 _LABEL_SOURCE = {"drugcentral": "DrugCentral 2016", "labeledin": "LabeledIn, FDA label"}
@@ -148,7 +148,9 @@ class CandidateIndex:
                 found = self._code_match(prior, "concept", m.score)
                 if found:
                     return found
-        if text:
+        if text and not concepts:
+            # A matched concept without a prior code has no training records on purpose
+            # (nausea of pregnancy is not postoperative nausea): no look-alike code then.
             scored = [(_text.term_score(text, v["text"]), v["n"], c)
                       for c, v in self._codes.items()]
             best = max(scored, default=(0.0, 0, ""))

@@ -2,7 +2,8 @@
 
 Tokens are lowercase words cut to a 7-letter stem (as eval.reference does), so plurals and
 endings do not matter ("infections" = "infection"), with words that carry no diagnosis
-removed ("unspecified", "new", "acute"). Matching is by token sets first, because that is
+removed ("unspecified", "new"). "Acute" and "chronic" stay: they tell an acute gout flare
+from chronic gout. Matching is by token sets first, because that is
 explainable ("every word of the label indication appears in the diagnosis"), and rapidfuzz
 only for typing errors.
 """
@@ -19,7 +20,7 @@ STEM = 7
 STOPWORDS = frozenset("""a an and or of the in on to with without for by due at as other
 others unspecified specified not elsewhere classified nos site organism type primary
 secondary disease diseases disorder disorders finding findings condition conditions
-acute chronic essential adjunct treatment therapy symptoms symptom episode single
+essential adjunct treatment therapy symptoms symptom episode single
 new newly diagnosed diagnosis suspected presumed probable possible likely uncomplicated
 simple mild moderate severe first onset recent""".split())
 # Extra words a label indication may carry beyond the diagnosis and still cover it: organisms
@@ -30,7 +31,7 @@ staphylococcus staphylococcal aureus klebsiella escherichia coli e proteus mirab
 enterobacter cloacae enterococcus enterococcal pseudomonas aeruginosa morganella morganii
 moraxella catarrhalis mycoplasma mycoplasmal chlamydia chlamydial chlamydophila legionella
 citrobacter serratia acinetobacter providencia susceptible gram negative positive
-anaerobic aerobic complicated uncomplicated community acquired outpatient recurrent
+anaerobic aerobic acute chronic complicated uncomplicated community acquired outpatient recurrent
 mellitus""".split())
 # A one-word indication this generic never stands for a whole diagnosis.
 GENERIC = frozenset(s[:STEM] for s in """infection infections bacterial pain fever
@@ -58,7 +59,8 @@ def term_score(query: str, term: str) -> float:
 
     Every word of the term present in the query: 100, less 2 per extra query word (so
     "UTI in pregnancy" prefers the pregnancy concept over plain "UTI"). Every query word in
-    the term: 92 less 3 per missing term word. Otherwise rapidfuzz token_sort_ratio on the
+    the term (unless the query is only generic words such as "infection"): 92 less 3 per
+    missing term word. Otherwise rapidfuzz token_sort_ratio on the
     content words, which only typing errors bring over the 88 threshold callers use.
     """
     q, t = stems(query), stems(term)
@@ -66,7 +68,7 @@ def term_score(query: str, term: str) -> float:
         return 0.0
     if t <= q:
         return max(80.0, 100.0 - 2 * len(q - t))
-    if q <= t:
+    if q <= t and not q <= GENERIC:  # "infection" alone names no concept
         return max(0.0, 92.0 - 3 * len(t - q))
     return float(fuzz.token_sort_ratio(plain(query), plain(term)))
 
