@@ -201,3 +201,13 @@ def test_pregnancy_concept_wins_over_the_plain_one(idx):
     assert [c.name for c in concepts] == ["urinary tract infection in pregnancy"]
     top3 = names(idx.candidates("DVT in pregnancy", limit=3))
     assert "enoxaparin" in top3 and "warfarin" not in top3
+
+
+def test_every_candidate_name_reads_back_to_its_ingredients():
+    # Callers run guardrails.check([candidate.name], patient): the name must mean the product.
+    import guardrails
+    data = json.loads(gzip.decompress(_build.INDEX_PATH.read_bytes()))
+    for key, p in data["products"].items():
+        r = guardrails.normalize(p["name"])
+        assert r.known and sorted(i.lower() for i in r.ingredients) == p["ingredients"], p
+        assert key == "; ".join(p["ingredients"])
