@@ -103,13 +103,22 @@ class CandidateIndex:
 
     def _concepts_for(self, text: str, code: str | None) -> list[ConceptMatch]:
         found: dict[str, ConceptMatch] = {}
+        known = self._codes.get(code) if code else None
         if code:
             for c in self._concepts:
-                if any(code == p or code.startswith(p + ".") or code.startswith(p)
-                       for p in c["icd10"]):
-                    found[c["name"]] = ConceptMatch(name=c["name"], term=code, score=100.0,
-                                                    how="code")
-        if text:
+                if not any(code.startswith(p) for p in c["icd10"]):
+                    continue
+                # A more specific code of the family ("E11.4 Type 2 diabetes mellitus with
+                # neurological complications") is another clinical question than the concept:
+                # its own description must name the concept with at most one extra word.
+                if known and code not in c["icd10"] and max(
+                        _text.term_score(known["text"], t) for t in c["terms"]) < 98:
+                    continue
+                found[c["name"]] = ConceptMatch(name=c["name"], term=code, score=100.0,
+                                                how="code")
+        # A code with its own training records says what the diagnosis is; the text then
+        # only adds concepts where no code was given or the code is unknown.
+        if text and known is None:
             scored = []
             for c in self._concepts:
                 best = max(((_text.term_score(text, t), t) for t in c["terms"]),
@@ -226,6 +235,7 @@ class CandidateIndex:
             prod = self._products[key]
             ranked.append(Candidate(name=prod["name"], ingredients=prod["ingredients"],
                                     score=round(a.prior + a.label + a.guideline + pop, 4),
+                                    prior=round(a.prior, 4),
                                     evidence=list(a.evidence.values())))
         ranked.sort(key=lambda c: (-c.score, c.name))
         return ranked[:limit]
@@ -238,8 +248,6 @@ class CandidateIndex:
         n_code = exact.patients if exact else 0
         n_cat = cat.patients if cat else 0
         c_code = confidence(n_code)
-        # Category evidence is shown only when it adds patients beyond the exact code.
-        show_cat = cat is not None and n_cat > n_code
         for key in sorted(set(code_counts) | set(cat_counts)):
             share_code = code_counts.get(key, 0) / n_code if n_code else 0.0
             share_cat = cat_counts.get(key, 0) / n_cat if n_cat else 0.0
@@ -251,7 +259,8 @@ class CandidateIndex:
                     source="prior_code", share=round(share_code, 4), count=code_counts[key],
                     detail=f"prescribed for this diagnosis to {_pct(share_code)} of patients "
                            f"in the training records ({where}, n={n_code})")
-            if show_cat and cat_counts.get(key):
+            # Category evidence only where it adds patients beyond the exact code.
+            if cat_counts.get(key) and (n_cat > n_code or not code_counts.get(key)):
                 a.evidence["prior_category"] = Evidence(
                     source="prior_category", share=round(share_cat, 4), count=cat_counts[key],
                     detail=f"prescribed for {cat.code}.x diagnoses to {_pct(share_cat)} of "

@@ -48,8 +48,18 @@ def product_of(name: str) -> Product | None:
     r = guardrails.normalize(name)
     if not r.known or not r.ingredients:
         return None
-    ingredients = tuple(sorted({" ".join(i.lower().split()) for i in r.ingredients}))
-    return Product("; ".join(ingredients), r.name.lower(), ingredients)
+    ingredients = _ingredients(r)
+    # Callers check a candidate by its name (guardrails.check([name], patient)), so the name
+    # must read back to the same ingredients; guardrails' display name almost always does.
+    for display in (r.name.lower(), "; ".join(ingredients), name.lower()):
+        back = guardrails.normalize(display)
+        if back.known and _ingredients(back) == ingredients:
+            return Product("; ".join(ingredients), display, ingredients)
+    return None
+
+
+def _ingredients(r) -> tuple[str, ...]:
+    return tuple(sorted({" ".join(i.lower().split()) for i in r.ingredients}))
 
 
 @dataclass

@@ -58,18 +58,16 @@ def term_score(query: str, term: str) -> float:
     """How well a diagnosis as typed names a concept term or a code description, 0-100.
 
     Every word of the term present in the query: 100, less 2 per extra query word (so
-    "UTI in pregnancy" prefers the pregnancy concept over plain "UTI"). Every query word in
-    the term (unless the query is only generic words such as "infection"): 92 less 3 per
-    missing term word. Otherwise rapidfuzz token_sort_ratio on the
-    content words, which only typing errors bring over the 88 threshold callers use.
+    "UTI in pregnancy" prefers the pregnancy concept over plain "UTI"). A query that is less
+    specific than the term ("arthritis" for "gouty arthritis") does not name it. Otherwise
+    rapidfuzz token_sort_ratio on the content words, which only typing errors bring over the
+    88 threshold callers use.
     """
     q, t = stems(query), stems(term)
     if not q or not t:
         return 0.0
     if t <= q:
         return max(80.0, 100.0 - 2 * len(q - t))
-    if q <= t and not q <= GENERIC:  # "infection" alone names no concept
-        return max(0.0, 92.0 - 3 * len(t - q))
     return float(fuzz.token_sort_ratio(plain(query), plain(term)))
 
 

@@ -39,7 +39,10 @@ class Candidate(BaseModel):
     name: str = Field(description="display generic name, e.g. 'acetaminophen; hydrocodone'")
     ingredients: list[str] = Field(min_length=1,
                                    description="lowercase active moieties, as guardrails names them")
-    score: float = Field(description="ranking score, higher first (formula: candidates/README.md)")
+    score: float = Field(description="ranking score, higher first (formula: candidates/_index.py)")
+    prior: float = Field(0.0, ge=0, le=1, description="the prescribing-prior part of `score` "
+                         "alone (0 when no training patient had the diagnosis): rank by it "
+                         "for a records-only ordering")
     evidence: list[Evidence] = Field(min_length=1)
 
     @property

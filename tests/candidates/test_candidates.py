@@ -166,3 +166,48 @@ def test_wrong_format_is_refused():
     from rxassist.errors import ConfigError
     with pytest.raises(ConfigError):
         CandidateIndex({"format": 999})
+
+
+def test_specific_code_of_a_family_keeps_its_own_priors(idx):
+    # E11.4 (type 2 diabetes with neurological complications) is treated with neuropathy
+    # drugs in the records; the type 2 diabetes first-line table must not override that.
+    info = idx.match_info("Type 2 diabetes mellitus with neurological complications", "E11.4")
+    assert info.concepts == []
+    top = idx.candidates("Type 2 diabetes mellitus with neurological complications", "E11.4",
+                         limit=3)
+    assert "gabapentin" in names(top)
+    # ...while the plain code of the family does get the concept.
+    assert idx.match_info("Type 2 diabetes mellitus", "E11").concepts[0].how == "code"
+
+
+def test_a_less_specific_word_names_no_concept(idx):
+    assert all(c.name != "gout flare" for c in idx.match_info("arthritis").concepts)
+    assert idx.match_info("gout flare").concepts[0].name == "gout flare"
+    assert [c.name for c in idx.match_info("chronic gout").concepts] == ["chronic gout"]
+
+
+def test_prior_is_the_records_part_of_the_score(idx):
+    cands = idx.candidates("hypertension", code="I10", limit=25)
+    for c in cands:
+        has_prior = any(e.source.startswith("prior") for e in c.evidence)
+        assert (c.prior > 0) == has_prior
+        assert c.prior <= c.score
+    by_prior = sorted(cands, key=lambda c: -c.prior)
+    assert by_prior[0].name == "lisinopril"  # the most recorded drug for I10
+
+
+def test_pregnancy_concept_wins_over_the_plain_one(idx):
+    concepts = idx.match_info("UTI in pregnancy").concepts
+    assert [c.name for c in concepts] == ["urinary tract infection in pregnancy"]
+    top3 = names(idx.candidates("DVT in pregnancy", limit=3))
+    assert "enoxaparin" in top3 and "warfarin" not in top3
+
+
+def test_every_candidate_name_reads_back_to_its_ingredients():
+    # Callers run guardrails.check([candidate.name], patient): the name must mean the product.
+    import guardrails
+    data = json.loads(gzip.decompress(_build.INDEX_PATH.read_bytes()))
+    for key, p in data["products"].items():
+        r = guardrails.normalize(p["name"])
+        assert r.known and sorted(i.lower() for i in r.ingredients) == p["ingredients"], p
+        assert key == "; ".join(p["ingredients"])
