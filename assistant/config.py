@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from rxassist.errors import ConfigError, NotFound
+from rxassist.schemas import MAX_CANDIDATES, MAX_RECOMMENDATIONS, MAX_RECOMMENDATIONS_CAP
 
 MODEL_PREFIX = "rxassist"
 BASE_SUFFIX = "base"
@@ -52,13 +53,18 @@ class AssistantConfig:
     api_key: str = field(default="EMPTY", metadata={"help": "API key vLLM expects, if any"})
     # A CPU engine under load writes a few tokens a second: raise this there.
     request_timeout_s: float = field(default=120, metadata={"help": "per model request, seconds"})
-    # 5 recommendations at the schema's maximum lengths need ~600 tokens; less cuts JSON short.
-    max_tokens: int = field(default=640, metadata={"help": "cap on the model's JSON answer"})
+    # The answer names up to 5 candidates ({"choices": [...]}): ~40 tokens; 96 leaves room.
+    max_tokens: int = field(default=96, metadata={"help": "cap on the model's JSON answer"})
     temperature: float = field(default=0.0, metadata={"help": "0 = reproducible recommendations"})
     compact_json: bool = field(
         default=False, metadata={"help": "also ask vLLM for JSON without free whitespace "
-                                         "(vLLM-only structured_outputs option; off by default so "
-                                         "requests match the eval suite's model target)"})
+                                         "(vLLM-only structured_outputs option)"})
+    recommendations: int = field(default=MAX_RECOMMENDATIONS,
+                                 metadata={"help": "ranked recommendations per answer (1-5)"})
+    choice: str = field(default="enum", metadata={
+        "help": "how the model chooses among candidates: enum (structured output) or logprob"})
+    candidate_limit: int = field(default=MAX_CANDIDATES,
+                                 metadata={"help": "candidates looked up per diagnosis"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_base_url, str) or not re.match(r"^https?://\S+$",
@@ -82,6 +88,25 @@ class AssistantConfig:
         if not isinstance(self.temperature, (int, float)) or not 0 <= self.temperature <= 2:
             raise ConfigError(f"temperature must be within [0, 2], got {self.temperature!r}",
                               param="temperature")
+        if (not isinstance(self.recommendations, int)
+                or not 1 <= self.recommendations <= MAX_RECOMMENDATIONS_CAP):
+            raise ConfigError(f"recommendations must be within 1..{MAX_RECOMMENDATIONS_CAP}, "
+                              f"got {self.recommendations!r}", param="recommendations")
+        if self.choice not in ("enum", "logprob"):
+            raise ConfigError(f"choice must be 'enum' or 'logprob', got {self.choice!r}",
+                              param="choice")
+        if not isinstance(self.candidate_limit, int) or not 1 <= self.candidate_limit <= 50:
+            raise ConfigError(f"candidate_limit must be within 1..50, got "
+                              f"{self.candidate_limit!r}", param="candidate_limit")
+
+    def model_settings(self):
+        """The model client's settings (rxassist.model_client): the one request definition."""
+        from rxassist.model_client import ModelSettings
+        # No silent retries: a clinician waiting on a timed-out answer is not kept for minutes.
+        return ModelSettings(base_url=self.model_base_url, api_key=self.api_key,
+                             timeout_s=self.request_timeout_s, max_retries=0,
+                             temperature=self.temperature, max_tokens=self.max_tokens,
+                             choice=self.choice, compact_json=self.compact_json)
 
 
 def model_ids(adapters: list[str]) -> list[str]:

@@ -50,7 +50,8 @@ def _excluding(flags: list[Flag]) -> list[Flag]:
 
 def _reason(flag: Flag) -> str:
     if flag.kind == "duplicate_ingredient" and flag.severity != "critical":
-        return f"already taken: {flag.message}"
+        return (f"already taken: {flag.ingredient} is among the current medications "
+                "(not a candidate for a new diagnosis)")
     return flag.message
 
 
