@@ -37,6 +37,8 @@ class SolverRecord(BaseModel):
     raw: str | None = None                    # the answer text, for inspection
     error: str | None = None                  # why there is no output, when known
     latency_s: float | None = None
+    candidates: list[str] | None = None       # names the target chose from (None: no list)
+    usage: dict[str, int] | None = None       # model tokens for this case, when reported
 
 
 class Verdict(BaseModel):

@@ -21,7 +21,6 @@ from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
 from rxassist.paths import SHIPPED_DATA_DIR
 
-from eval.endpoint import RetryPolicy
 from eval.metrics import compute_metrics, score_case
 from eval.records import Appender, JudgeRecord, SolverRecord, read_records
 
@@ -46,6 +45,7 @@ class RunConfig(BaseModel):
     temperature: float = Field(0.0, ge=0)
     max_tokens: int = Field(512, ge=1)
     structured_output: bool = True
+    choice: str = Field("enum", pattern="^(enum|logprob)$")
     judge_base_url: str | None = None
     judge_model: str | None = None
     judge_prompt: Path | None = None
@@ -67,6 +67,7 @@ class RunConfig(BaseModel):
                    timeout_s=args.timeout,
                    temperature=args.temperature, max_tokens=args.max_tokens,
                    structured_output=not args.no_structured_output,
+                   choice=getattr(args, "choice", "enum"),
                    judge_base_url=args.judge_base_url, judge_model=args.judge_model,
                    judge_prompt=args.judge_prompt,
                    judge_structured_output=not args.no_judge_structured_output,
@@ -77,15 +78,15 @@ class RunConfig(BaseModel):
     def validate_combination(self) -> None:
         if self.max_retries < 0:
             raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
-        if self.target != "frequency" and not (self.base_url and self.model):
+        if self.target not in ("frequency", "prior") and not (self.base_url and self.model):
             raise ConfigError(f"--target {self.target} needs --base-url and --model")
         if bool(self.judge_base_url) != bool(self.judge_model):
             raise ConfigError("give both --judge-base-url and --judge-model, or neither")
 
     @property
     def label(self) -> str:
-        if self.target == "frequency":
-            return f"frequency-top{self.top_k}"
+        if self.target in ("frequency", "prior"):
+            return f"{self.target}-top{self.top_k}"
         return self.model or self.target
 
     # Settings that change what a finished case means; a resumed run must keep them.
@@ -93,7 +94,7 @@ class RunConfig(BaseModel):
     # the same model may come back on another port.
     IDENTITY: ClassVar[tuple[str, ...]] = (
         "cases", "target", "model", "temperature", "max_tokens",
-        "structured_output", "top_k", "train_cases")
+        "structured_output", "top_k", "train_cases", "choice")
 
 
 @dataclass
@@ -180,13 +181,13 @@ def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> 
         raise ConfigError(f"--cases {config.cases} holds no valid case")
     _check_resume(config)
 
-    policy = RetryPolicy(max_retries=config.max_retries, backoff_s=config.backoff_s)
     endpoint = None
-    if config.target != "frequency":
+    if config.target not in ("frequency", "prior"):
         endpoint = EndpointSettings(base_url=config.base_url, model=config.model,
                                     api_key=config.api_key, timeout_s=config.timeout_s,
                                     temperature=config.temperature, max_tokens=config.max_tokens,
-                                    structured_output=config.structured_output, policy=policy)
+                                    structured_output=config.structured_output,
+                                    max_retries=config.max_retries, choice=config.choice)
     target = make_target(config.target, endpoint=endpoint, train_cases=config.train_cases,
                          top_k=config.top_k)
 
@@ -212,7 +213,7 @@ def run_eval(config: RunConfig, *, log: Callable[[str], None] | None = None) -> 
         judge = LLMJudge(base_url=config.judge_base_url, model=config.judge_model,
                          api_key=config.judge_api_key, prompt_path=config.judge_prompt,
                          structured_output=config.judge_structured_output,
-                         timeout_s=config.timeout_s, policy=policy)
+                         timeout_s=config.timeout_s, max_retries=config.max_retries)
         judged = {r.id: r for r in read_records(config.out / "judge.jsonl", JudgeRecord, log)
                   if r.judge == judge.name and r.prompt_version == judge.prompt_version}
         to_judge = [r for r in solved.values() if r.output and r.id not in judged]

@@ -49,13 +49,16 @@ class ModelSettings(BaseModel):
     api_key: str = Field("EMPTY", repr=False)
     # A CPU engine under load writes a few tokens a second: raise this there.
     timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=20)
+    max_retries: int = Field(2, ge=0, le=100)
     temperature: float = Field(0.0, ge=0, le=2)
     # 3 choices of ~8 tokens each plus the JSON frame fit in ~40 tokens; 96 leaves room.
     max_tokens: int = Field(96, ge=16, le=4096)
     choice: ChoiceMethod = "enum"
     logprob_min_share: float = Field(0.15, ge=0, le=1)
     # vLLM-only and additive: the same schema without the grammar's free whitespace.
+    # False: no response_format (endpoints without structured output); the answer is still
+    # validated against the shortlist, so nothing outside it is ever accepted.
+    structured_output: bool = True
     # Off by default: tested with response_format alone on the vLLM CPU engine.
     compact_json: bool = False
 
@@ -77,8 +80,9 @@ def translate_error(e: Exception, base_url: str, model: str) -> Exception:
         return ConfigError(f"{base_url} refused the API key (HTTP {e.status_code}); "
                            "set OPENAI_API_KEY or the configured key")
     if isinstance(e, openai.NotFoundError):
-        return NotFound(f"the model server at {base_url} does not serve {model!r}",
-                        param="model", code="model_not_found")
+        return NotFound(f"the model server at {base_url} does not serve {model!r} "
+                        f"({getattr(e, 'message', '')})"[:400], param="model",
+                        code="model_not_found")
     if isinstance(e, (openai.APIConnectionError, openai.InternalServerError,
                       openai.RateLimitError)):
         return ModelUnavailable(f"the model server at {base_url} could not be reached "
@@ -155,10 +159,13 @@ class ModelClient:
     # -- request builders: the one definition of each request -----------------------------------
     def enum_request(self, model: str, messages: list[dict], names: Sequence[str],
                      k: int) -> dict:
-        fmt = response_format(names, k)
         body: dict[str, Any] = {"model": model, "messages": messages,
                                 "temperature": self.s.temperature,
-                                "max_tokens": self.s.max_tokens, "response_format": fmt}
+                                "max_tokens": self.s.max_tokens}
+        if not self.s.structured_output:
+            return body
+        fmt = response_format(names, k)
+        body["response_format"] = fmt
         if self.s.compact_json:
             body["extra_body"] = {"structured_outputs": {
                 "json": fmt["json_schema"]["schema"], "disable_any_whitespace": True}}
@@ -171,9 +178,16 @@ class ModelClient:
                 "extra_body": {"add_generation_prompt": False, "continue_final_message": True,
                                "prompt_logprobs": 0}}
 
-    def chat_request(self, model: str, messages: list[dict]) -> dict:
-        """A plain chat request (the assistant API as an eval target)."""
-        return {"model": model, "messages": messages, "temperature": self.s.temperature}
+    def chat_request(self, model: str, messages: list[dict],
+                     response_format: dict | None = None, max_tokens: int | None = None) -> dict:
+        """A plain chat request (the assistant API as an eval target; the LLM judge)."""
+        body: dict[str, Any] = {"model": model, "messages": messages,
+                                "temperature": self.s.temperature}
+        if response_format is not None:
+            body["response_format"] = response_format
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        return body
 
     # -- interpreting answers -------------------------------------------------------------------
     @staticmethod
@@ -220,11 +234,17 @@ class ModelClient:
         except openai.OpenAIError as e:
             raise translate_error(e, self.s.base_url, model) from e
 
-    def chat(self, model: str, messages: list[dict]) -> Any:
+    def chat(self, model: str, messages: list[dict], **options) -> Any:
+        """The whole completion (extra top-level fields such as `rxassist` in model_extra)."""
         try:
-            return self.sync.chat.completions.create(**self.chat_request(model, messages))
+            return self.sync.chat.completions.create(
+                **self.chat_request(model, messages, **options))
         except openai.OpenAIError as e:
             raise translate_error(e, self.s.base_url, model) from e
+
+    def chat_text(self, model: str, messages: list[dict], **options) -> str | None:
+        completion = self.chat(model, messages, **options)
+        return completion.choices[0].message.content if completion.choices else None
 
     # -- async (assistant) ----------------------------------------------------------------------
     async def achoose(self, model: str, messages: list[dict], names: Sequence[str],

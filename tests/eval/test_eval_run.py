@@ -17,9 +17,9 @@ from tests.eval.eval_fake_openai import FakeChatServer
 
 from rxassist.cli import main
 
-LISINOPRIL = json.dumps({"recommendations": [{"drug": "lisinopril", "rationale": "ACE inhibitor"}]})
-METFORMIN = json.dumps({"recommendations": [{"drug": "metformin", "rationale": "first line"},
-                                            {"drug": "glipizide", "rationale": "add-on"}]})
+# Answers in the one prompt format: choices among the case's candidates.
+LISINOPRIL = json.dumps({"choices": ["lisinopril"]})
+METFORMIN = json.dumps({"choices": ["metformin", "glipizide"]})
 ANSWERS = {"I10": LISINOPRIL, "E11": METFORMIN, "J45": "Sorry, I cannot help with that."}
 
 
