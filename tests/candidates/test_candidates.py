@@ -211,3 +211,15 @@ def test_every_candidate_name_reads_back_to_its_ingredients():
         r = guardrails.normalize(p["name"])
         assert r.known and sorted(i.lower() for i in r.ingredients) == p["ingredients"], p
         assert key == "; ".join(p["ingredients"])
+
+
+def test_label_matching_does_not_confuse_neighbouring_words(idx):
+    # Fixed-length stems once read "thromboprophylaxis" as "thrombocytosis"; a context word
+    # ("pregnancy") or a part of the diagnosis ("anemia") is no label indication for it.
+    inds = {m.indication.lower() for m in idx.match_info("VTE prophylaxis").indications}
+    assert "deep vein thrombosis prevention" in inds
+    assert not any("thrombocyt" in i for i in inds)
+    inds = {m.indication.lower() for m in idx.match_info("DVT in pregnancy").indications}
+    assert "pregnancy" not in inds
+    inds = {m.indication.lower() for m in idx.match_info("iron deficiency anaemia").indications}
+    assert "iron deficiency anemia" in inds and "anemia" not in inds
