@@ -21,7 +21,8 @@ others unspecified specified not elsewhere classified nos site organism type pri
 secondary disease diseases disorder disorders finding findings condition conditions
 essential adjunct treatment therapy symptoms symptom episode single
 new newly diagnosed diagnosis suspected presumed probable possible likely uncomplicated
-simple mild moderate severe first onset recent""".split())
+simple mild moderate severe first onset recent admitted admission hospital hospitalised
+hospitalized inpatient patient history""".split())
 
 
 def words(text: str) -> list[str]:
@@ -88,7 +89,9 @@ def term_score(query: str, term: str) -> float:
     if not q or not t:
         return 0.0
     if t <= q:
-        return max(80.0, 100.0 - 2 * len(q - t))
+        # Numbers and units ("urate 9.1 mg/dL", "EF 30%") are findings, not other diagnoses.
+        extra = [w for w in q - t if w.isalpha() and len(w) > 2]
+        return max(80.0, 100.0 - 2 * len(extra))
     return float(fuzz.token_sort_ratio(plain(query), plain(term)))
 
 
