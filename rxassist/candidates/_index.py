@@ -117,6 +117,17 @@ class CandidateIndex:
                     continue
                 found[c["name"]] = ConceptMatch(name=c["name"], term=code, score=100.0,
                                                 how="code")
+        if pregnant and found:
+            # For a pregnant patient a pregnancy concept of the same disease supersedes the
+            # plain one ("essential hypertension" -> "hypertension in pregnancy").
+            for name in list(found):
+                best = max(((_text.term_score(f"{name} in pregnancy", t), c["name"])
+                            for c in self._concepts if "pregnan" in c["name"]
+                            for t in c["terms"]), default=(0.0, ""))
+                if best[0] >= CONCEPT_MIN_SCORE and best[1] not in found:
+                    del found[name]
+                    found[best[1]] = ConceptMatch(name=best[1], term=code or "", score=100.0,
+                                                  how="code")
         # A code with its own training records says what the diagnosis is; the text then
         # only adds concepts where no code was given or the code is unknown.
         if text and known is None:

@@ -239,3 +239,9 @@ def test_pregnancy_prefers_the_pregnancy_concept(idx):
 def test_numbers_and_units_are_not_extra_diagnoses(idx):
     info = idx.match_info("recurrent gout, 3 flares a year, urate 9.1 mg/dL")
     assert "chronic gout" in [c.name for c in info.concepts]
+
+
+def test_pregnancy_concept_also_for_a_coded_diagnosis(idx):
+    assert [c.name for c in idx.match_info("Essential (primary) hypertension", "I10",
+                                           pregnant=True).concepts] == ["hypertension in pregnancy"]
+    assert [c.name for c in idx.match_info("Asthma", "J45", pregnant=True).concepts] == ["asthma"]
