@@ -14,7 +14,11 @@ on what the assistant understood), gives it a critical flag, or when it has the 
 ingredient as a current medication (a new diagnosis does not call for a drug already taken).
 In --candidates-only mode two rows are scored per case: `raw` = the ranked candidates minus
 current medications, and `safe` = minus every critical-flagged candidate as well (what the
-assistant may offer). The diagnosis is given as text only unless --with-codes adds its code.
+assistant may offer). The diagnosis is given as text only unless --with-codes adds its code;
+--from-message reads diagnosis and pregnancy from the message with the assistant's own
+deterministic extraction (what the assistant would look up); --without-guidelines drops the
+curated first-line evidence (the table and this set were
+written together: the ablation shows what the open data alone give).
 Writes one JSON file (summary + per-case rows) and prints a table. A benchmark, not a test.
 """
 
@@ -55,19 +59,44 @@ def score_row(case: Consultation, recs: list[tuple[str, list[str]]], top_k: int)
             "output": bool(top)}
 
 
-def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool) -> list[dict]:
-    from rxassist.candidates import load_index
+def read_message(message: str) -> tuple[str | None, bool | None]:
+    """The diagnosis text and pregnancy the assistant's own deterministic extraction reads
+    from the consultation message (no model involved)."""
+    import guardrails
+    from assistant.dialogue import fold
+    from assistant.extract import Extractor
+
+    c = fold([{"role": "user", "content": message}],
+             Extractor(guardrails.find_drug_mentions)).consultation
+    dx = c.diagnosis()
+    return (dx.text if dx else None), c.patient().pregnant
+
+
+def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
+                   without_guidelines: bool = False, from_message: bool = False) -> list[dict]:
+    import gzip
+
+    from rxassist.candidates import CandidateIndex, _build, load_index
 
     idx = load_index()
+    if without_guidelines:
+        # Ablation: the curated first-line table and this set were written together, so show
+        # what the open data (training priors + label indications) achieve on their own.
+        data = json.loads(gzip.decompress(_build.INDEX_PATH.read_bytes()))
+        data["guidelines"] = {}
+        idx = CandidateIndex(data)
     rows = []
     for c in cases:
         t0 = time.perf_counter()
-        cands = idx.candidates(c.diagnosis.text, c.diagnosis.code if with_codes else None,
-                               limit=25)
+        text, pregnant = c.diagnosis.text, c.patient.pregnant
+        if from_message:
+            text, pregnant = read_message(c.message)
+        cands = idx.candidates(text, c.diagnosis.code if with_codes else None, limit=25,
+                               pregnant=pregnant) if text else []
         current = c.current_ingredients()
         raw = [(x.name, x.ingredients) for x in cands if not set(x.ingredients) & current]
         safe = [(n, i) for n, i in raw if not critical_reasons(c, i, n)]
-        rows.append({"id": c.id, "message": c.message, "diagnosis": c.diagnosis.text,
+        rows.append({"id": c.id, "message": c.message, "diagnosis": text,
                      "setting": c.setting, "raw": score_row(c, raw, top_k),
                      "safe": score_row(c, safe, top_k),
                      "excluded_critical": [n for n, i in raw[:top_k] if (n, i) not in safe],
@@ -131,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top-k", type=int, default=3)
     ap.add_argument("--with-codes", action="store_true",
                     help="--candidates-only: also give the ICD-10 code (default: text only)")
+    ap.add_argument("--from-message", action="store_true",
+                    help="--candidates-only: read diagnosis and pregnancy from the message with "
+                         "the assistant's extraction instead of the structured case")
+    ap.add_argument("--without-guidelines", action="store_true",
+                    help="--candidates-only: drop the curated guideline evidence (ablation)")
     ap.add_argument("--out", type=Path, help="JSON output file")
     args = ap.parse_args(argv)
     if args.top_k < 1 or (args.limit is not None and args.limit < 1):
@@ -141,9 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     cases = cases[: args.limit] if args.limit else cases
     t0 = time.perf_counter()
     if args.candidates_only:
-        rows = run_candidates(cases, args.top_k, args.with_codes)
+        rows = run_candidates(cases, args.top_k, args.with_codes, args.without_guidelines,
+                              args.from_message)
         summary = {"raw": summarise(rows, "raw"), "safe": summarise(rows, "safe")}
-        mode_name = "candidates-only" + (" (text + code)" if args.with_codes else " (text)")
+        mode_name = ("candidates-only" + (" (text + code)" if args.with_codes else " (text)")
+                     + (" read from the message" if args.from_message else "")
+                     + (" without guideline evidence" if args.without_guidelines else ""))
     else:
         rows = run_api(cases, args.top_k, args.api_url, args.model, args.api_key, args.timeout)
         summary = {"api": summarise(rows, "api"),

@@ -101,7 +101,8 @@ class CandidateIndex:
 
     # ---- reading the diagnosis -------------------------------------------------------------
 
-    def _concepts_for(self, text: str, code: str | None) -> list[ConceptMatch]:
+    def _concepts_for(self, text: str, code: str | None,
+                      pregnant: bool | None = None) -> list[ConceptMatch]:
         found: dict[str, ConceptMatch] = {}
         known = self._codes.get(code) if code else None
         if code:
@@ -116,12 +117,26 @@ class CandidateIndex:
                     continue
                 found[c["name"]] = ConceptMatch(name=c["name"], term=code, score=100.0,
                                                 how="code")
+        if pregnant and found:
+            # For a pregnant patient a pregnancy concept of the same disease supersedes the
+            # plain one ("essential hypertension" -> "hypertension in pregnancy").
+            for name in list(found):
+                best = max(((_text.term_score(f"{name} in pregnancy", t), c["name"])
+                            for c in self._concepts if "pregnan" in c["name"]
+                            for t in c["terms"]), default=(0.0, ""))
+                if best[0] >= CONCEPT_MIN_SCORE and best[1] not in found:
+                    del found[name]
+                    found[best[1]] = ConceptMatch(name=best[1], term=code or "", score=100.0,
+                                                  how="code")
         # A code with its own training records says what the diagnosis is; the text then
         # only adds concepts where no code was given or the code is unknown.
         if text and known is None:
+            # A pregnant patient's diagnosis is read as "... in pregnancy": a pregnancy concept
+            # (its own guideline) then wins by the one word; the plain concept still matches.
+            read = f"{text} in pregnancy" if pregnant and "pregnan" not in text.lower() else text
             scored = []
             for c in self._concepts:
-                best = max(((_text.term_score(text, t), t) for t in c["terms"]),
+                best = max(((_text.term_score(read, t), t) for t in c["terms"]),
                            key=lambda x: (x[0], len(x[1])))
                 if best[0] >= CONCEPT_MIN_SCORE:
                     scored.append((best[0], best[1], c["name"]))
@@ -196,8 +211,10 @@ class CandidateIndex:
                 out.append(IndicationMatch(indication=indication, quality=best, query=best_q))
         return sorted(out, key=lambda m: (-m.quality, m.indication))
 
-    def match_info(self, diagnosis_text: str, code: str | None = None) -> MatchInfo:
-        """How the diagnosis was read: codes whose priors count, concepts, label indications."""
+    def match_info(self, diagnosis_text: str, code: str | None = None, *,
+                   pregnant: bool | None = None) -> MatchInfo:
+        """How the diagnosis was read: codes whose priors count, concepts, label indications.
+        `pregnant=True` prefers a pregnancy-specific concept where one exists."""
         text = " ".join((diagnosis_text or "").split())
         if not text and not (code or "").strip():
             raise InvalidInput("a diagnosis needs text or an ICD-10 code", param="diagnosis")
@@ -206,7 +223,7 @@ class CandidateIndex:
         if code and code.strip() and ncode is None:
             note = (f"code {code!r} is not an ICD-10 code; the diagnosis was matched by its "
                     "text only")
-        concepts = self._concepts_for(text, ncode)
+        concepts = self._concepts_for(text, ncode, pregnant)
         codes = self._prior_codes(text, ncode, concepts)
         if ncode and codes and codes[0].how != "code" and codes[0].how != "category":
             note = f"code {ncode} has no training records; priors from {codes[0].code}"
@@ -218,13 +235,15 @@ class CandidateIndex:
 
     # ---- ranking ------------------------------------------------------------------------
 
-    def candidates(self, diagnosis_text: str, code: str | None = None,
-                   limit: int = 12) -> list[Candidate]:
+    def candidates(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
+                   pregnant: bool | None = None) -> list[Candidate]:
         """Ranked candidates for a diagnosis (ICD-10 code and/or free text); [] when nothing
-        is known about it. Current medications and safety are the caller's job."""
+        is known about it. `pregnant=True` (the patient's pregnancy) prefers a pregnancy
+        concept ("UTI" -> "urinary tract infection in pregnancy"). Current medications and
+        safety (guardrails.check) are the caller's job."""
         if limit < 1:
             raise InvalidInput(f"limit must be at least 1, got {limit}", param="limit")
-        info = self.match_info(diagnosis_text, code)
+        info = self.match_info(diagnosis_text, code, pregnant=pregnant)
         acc: dict[str, _Acc] = {}
         self._add_priors(info, acc)
         self._add_labels(info, acc)

@@ -1,7 +1,7 @@
 """Diagnosis wording -> comparable tokens, and how well two wordings match.
 
-Tokens are lowercase words cut to a 7-letter stem (as eval.reference does), so plurals and
-endings do not matter ("infections" = "infection"), with words that carry no diagnosis
+Tokens are lowercase words with plural endings and British spellings evened out
+("infections" = "infection", "anaemia" = "anemia"), with words that carry no diagnosis
 removed ("unspecified", "new"). "Acute" and "chronic" stay: they tell an acute gout flare
 from chronic gout. Matching is by token sets first, because that is
 explainable ("every word of the label indication appears in the diagnosis"), and rapidfuzz
@@ -15,17 +15,43 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-STEM = 7
 # Words that say nothing about which disease it is (ICD boilerplate, consultation phrasing).
 STOPWORDS = frozenset("""a an and or of the in on to with without for by due at as other
 others unspecified specified not elsewhere classified nos site organism type primary
 secondary disease diseases disorder disorders finding findings condition conditions
 essential adjunct treatment therapy symptoms symptom episode single
 new newly diagnosed diagnosis suspected presumed probable possible likely uncomplicated
-simple mild moderate severe first onset recent""".split())
+simple mild moderate severe first onset recent admitted admission hospital hospitalised
+hospitalized inpatient patient history""".split())
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+# British spellings -> US, so "anaemia" = "anemia", "gonorrhoea" = "gonorrhea".
+_SPELLING = (("aem", "em"), ("oea", "ea"), ("paed", "ped"))
+
+
+def stem(word: str) -> str:
+    """Inflection only: plural and spelling variants meet ("infections" = "infection",
+    "nephropathies" = "nephropathy"), distinct words stay distinct ("thrombosis" is not
+    "thrombocytosis", "diabetic" is not "diabetes"), unlike a fixed-length prefix."""
+    w = word
+    for a, b in _SPELLING:
+        w = w.replace(a, b)
+    if w.startswith("oe") and len(w) > 5:  # oedema, oesophagus
+        w = w[1:]
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "is", "us")):
+        return w[:-1]
+    return w
+
+
 # Extra words a label indication may carry beyond the diagnosis and still cover it: organisms
 # ("Haemophilus influenzae pneumonia" covers "pneumonia") and severity/setting qualifiers.
-QUALIFIERS = frozenset(s[:STEM] for s in """bacterial infection infections infectious
+QUALIFIERS = frozenset(stem(s) for s in """bacterial infection infections infectious
 streptococcus streptococcal pneumococcal pneumoniae haemophilus hemophilus influenzae
 staphylococcus staphylococcal aureus klebsiella escherichia coli e proteus mirabilis
 enterobacter cloacae enterococcus enterococcal pseudomonas aeruginosa morganella morganii
@@ -34,17 +60,13 @@ citrobacter serratia acinetobacter providencia susceptible gram negative positiv
 anaerobic aerobic acute chronic complicated uncomplicated community acquired outpatient recurrent
 mellitus""".split())
 # A one-word indication this generic never stands for a whole diagnosis.
-GENERIC = frozenset(s[:STEM] for s in """infection infections bacterial pain fever
-inflammation edema spasm""".split())
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
+GENERIC = frozenset(stem(s) for s in """infection infections bacterial pain fever
+inflammation edema spasm pregnancy pregnant""".split())
 
 
 @lru_cache(maxsize=65536)
 def stems(text: str) -> frozenset[str]:
-    return frozenset(w[:STEM] for w in words(text)
+    return frozenset(stem(w) for w in words(text)
                      if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
 
 
@@ -67,7 +89,9 @@ def term_score(query: str, term: str) -> float:
     if not q or not t:
         return 0.0
     if t <= q:
-        return max(80.0, 100.0 - 2 * len(q - t))
+        # Numbers and units ("urate 9.1 mg/dL", "EF 30%") are findings, not other diagnoses.
+        extra = [w for w in q - t if w.isalpha() and len(w) > 2]
+        return max(80.0, 100.0 - 2 * len(extra))
     return float(fuzz.token_sort_ratio(plain(query), plain(term)))
 
 
@@ -76,8 +100,8 @@ def indication_quality(indication: str, query: str) -> float:
 
     1.0   same content words ("Type 2 Diabetes Mellitus" ~ "diabetes mellitus, type 2")
     0.9   the indication is broader: all its words are in the diagnosis ("Urinary tract
-          infections" for "urinary tract infection, site not specified"), unless it is one
-          generic word ("Infection")
+          infections" for "urinary tract infection, site not specified") and make at least
+          half of it, unless it is one generic word ("Infection")
     0.8   the indication is narrower only by organism or setting ("Pneumococcal pneumonia"
           for "pneumonia")
     0.85  * ratio: a near spelling (rapidfuzz token_sort_ratio >= 92)
@@ -87,7 +111,9 @@ def indication_quality(indication: str, query: str) -> float:
         return 0.0
     if i == q:
         return 1.0
-    if i <= q and not (len(i) == 1 and i <= GENERIC):
+    # A broader label must carry at least half of the diagnosis' words: "Anemia" does not
+    # cover "iron deficiency anemia", "Pregnancy" does not cover "DVT in pregnancy".
+    if i <= q and 2 * len(i) >= len(q) and not (len(i) == 1 and i <= GENERIC):
         return 0.9
     if q <= i and (i - q) <= QUALIFIERS:
         return 0.8

@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     s.add_argument("diagnosis", help='diagnosis text, e.g. "community-acquired pneumonia"')
     s.add_argument("--code", help="ICD-10 code, e.g. I10")
     s.add_argument("--limit", type=int, default=12, help="how many candidates (default 12)")
+    s.add_argument("--pregnant", action="store_true",
+                   help="the patient is pregnant (prefers a pregnancy-specific concept)")
     s.add_argument("--json", action="store_true", help="JSON: candidates and match info")
     s.add_argument("--index", type=Path, help="an index file (default: the shipped one)")
     s.set_defaults(func=_show)
@@ -68,8 +70,9 @@ def _show(args) -> int:
     if not args.diagnosis.strip() and not (args.code or "").strip():
         raise InvalidInput("give a diagnosis text (or --code)", param="diagnosis")
     idx = CandidateIndex.from_file(args.index) if args.index else load_index()
-    info = idx.match_info(args.diagnosis, args.code)
-    cands = idx.candidates(args.diagnosis, args.code, limit=args.limit)
+    pregnant = True if args.pregnant else None
+    info = idx.match_info(args.diagnosis, args.code, pregnant=pregnant)
+    cands = idx.candidates(args.diagnosis, args.code, limit=args.limit, pregnant=pregnant)
     if args.json:
         json.dump({"index_version": idx.version,
                    "candidates": [dict(c.model_dump(), evidence_text=c.evidence_text())

@@ -211,3 +211,37 @@ def test_every_candidate_name_reads_back_to_its_ingredients():
         r = guardrails.normalize(p["name"])
         assert r.known and sorted(i.lower() for i in r.ingredients) == p["ingredients"], p
         assert key == "; ".join(p["ingredients"])
+
+
+def test_label_matching_does_not_confuse_neighbouring_words(idx):
+    # Fixed-length stems once read "thromboprophylaxis" as "thrombocytosis"; a context word
+    # ("pregnancy") or a part of the diagnosis ("anemia") is no label indication for it.
+    inds = {m.indication.lower() for m in idx.match_info("VTE prophylaxis").indications}
+    assert "deep vein thrombosis prevention" in inds
+    assert not any("thrombocyt" in i for i in inds)
+    inds = {m.indication.lower() for m in idx.match_info("DVT in pregnancy").indications}
+    assert "pregnancy" not in inds
+    inds = {m.indication.lower() for m in idx.match_info("iron deficiency anaemia").indications}
+    assert "iron deficiency anemia" in inds and "anemia" not in inds
+
+
+def test_pregnancy_prefers_the_pregnancy_concept(idx):
+    plain = idx.match_info("chronic hypertension").concepts
+    assert [c.name for c in plain] == ["essential hypertension"]
+    preg = idx.match_info("chronic hypertension", pregnant=True).concepts
+    assert [c.name for c in preg] == ["hypertension in pregnancy"]
+    top3 = names(idx.candidates("chronic hypertension", limit=3, pregnant=True))
+    assert "labetalol" in top3 and "lisinopril" not in top3
+    # No pregnancy concept for asthma: the plain one still matches.
+    assert idx.match_info("asthma", pregnant=True).concepts[0].name == "asthma"
+
+
+def test_numbers_and_units_are_not_extra_diagnoses(idx):
+    info = idx.match_info("recurrent gout, 3 flares a year, urate 9.1 mg/dL")
+    assert "chronic gout" in [c.name for c in info.concepts]
+
+
+def test_pregnancy_concept_also_for_a_coded_diagnosis(idx):
+    assert [c.name for c in idx.match_info("Essential (primary) hypertension", "I10",
+                                           pregnant=True).concepts] == ["hypertension in pregnancy"]
+    assert [c.name for c in idx.match_info("Asthma", "J45", pregnant=True).concepts] == ["asthma"]
