@@ -60,7 +60,8 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
     index = index or load_index()
     out = Shortlist()
     seen_patient_flags: set[str] = set()
-    for cand in index.candidates(diagnosis.text, code=diagnosis.code, limit=limit):
+    for cand in index.candidates(diagnosis.text, code=diagnosis.code, limit=limit,
+                                 pregnant=patient.pregnant):
         result = guardrails.check([cand.name], patient)
         own: list[Flag] = []
         for f in result.flags:

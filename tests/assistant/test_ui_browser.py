@@ -46,7 +46,7 @@ def test_browser_turns_correction_and_feedback(ui_url, tmp_path):
             page.goto(ui_url, wait_until="domcontentloaded")
             box = page.locator("#chat-input textarea")
             box.wait_for(timeout=60_000)
-            box.fill("34 yo woman, 20 weeks pregnant")
+            box.fill("34 yo woman, not pregnant")
             page.locator("#send").click()
             wait_value("#patient-age input", "34")
             assert "Still needed:" in page.locator("#chat").inner_text()
