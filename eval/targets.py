@@ -6,8 +6,9 @@
                model chooses up to --top-k of them
     assistant  the assistant API: one complete consultation message in natural language; the
                reply's top-level `rxassist.recommendations` is scored
-    prior      in-process: the same shortlist, top-k in the evidence index's order, no model
-               (what the model adds over the evidence it is given)
+    prior      in-process: the same shortlist ranked by the prescribing prior alone
+               (Candidate.prior; ties keep the index's order), top-k, no model: what the model
+               adds over the evidence it is given
     frequency  in-process baseline: the drugs most often prescribed for the diagnosis code in
                the training split (exact code, else its 3-character ICD category)
 
@@ -103,7 +104,7 @@ class ModelTarget:
 
 
 class PriorTarget:
-    """The shortlist's first k candidates, in the evidence index's order: no model."""
+    """The shortlist's k candidates with the highest prescribing prior: no model."""
 
     name = "prior"
 
@@ -112,7 +113,8 @@ class PriorTarget:
 
     def solve(self, case: Case) -> SolverRecord:
         sl = shortlist(case.patient, case.diagnosis)
-        names = list(sl.names[: self.k])
+        # sorted() is stable: equal priors (e.g. label-only candidates) keep the index order.
+        names = [c.name for c in sorted(sl.offered, key=lambda c: -c.prior)][: self.k]
         return _record(case, _chosen(sl, names), candidates=list(sl.names),
                        error=None if names else "no candidate survives for this diagnosis")
 
@@ -206,7 +208,8 @@ class FrequencyTarget:
 TARGETS: dict[str, str] = {
     "model": "requires --base-url and --model; chooses up to --top-k candidates",
     "assistant": "requires --base-url (the assistant API, e.g. http://127.0.0.1:8000/v1) and --model",
-    "prior": "in-process; the first --top-k candidates of each case's shortlist, no model",
+    "prior": "in-process; the --top-k candidates of each case's shortlist with the highest "
+             "prescribing prior, no model",
     "frequency": "in-process; uses --train-cases and --top-k",
 }
 IN_PROCESS = ("prior", "frequency")

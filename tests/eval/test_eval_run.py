@@ -272,14 +272,14 @@ def test_raising_the_limit_extends_the_same_run(cases_file, server, tmp_path):
     assert metrics(out)["n_cases"] == 4 and len(server.requests) == 4
 
 
-def test_prior_target_takes_the_shortlist_in_order_without_a_model(cases_file, tmp_path):
+def test_prior_target_ranks_the_shortlist_by_prior_without_a_model(cases_file, tmp_path):
     out = tmp_path / "prior"
     assert main(["eval", "run", "--cases", str(cases_file), "--target", "prior", "--top-k", "2",
                  "--out", str(out), "--no-progress"]) == 0
     records = {json.loads(line)["id"]: json.loads(line)
                for line in (out / "cases.jsonl").read_text().splitlines()}
     c2 = records["c2"]
-    assert [d["drug"] for d in c2["output"]] == c2["candidates"][:2]
+    assert len(c2["output"]) == 2 and all(d["drug"] in c2["candidates"] for d in c2["output"])
     assert c2["output"][0]["drug"] == "metformin" and "training records" in c2["output"][0][
         "rationale"]
     m = metrics(out)
