@@ -186,6 +186,5 @@ def test_issue_consultations_choose_among_safe_candidates(client, text, accepted
     assert all(r["rationale"] and r["rationale"] == r["evidence"] for r in recs)
     excluded = {e["drug"] for e in rx["excluded"]}
     assert not excluded & set(rx["candidates"])
-    # A guideline-accepted first-line drug is among the candidates the model chose from, first
-    # in evidence order (the model's own pick is measured in the README, not asserted here).
-    assert any(c in accepted for c in rx["candidates"][:3]), rx["candidates"]
+    # A guideline-accepted first-line drug is among the (default adapter's) top 3.
+    assert any(r["drug"] in accepted for r in recs), [r["drug"] for r in recs]
