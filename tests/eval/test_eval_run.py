@@ -297,7 +297,7 @@ def test_model_target_records_candidates_and_never_goes_outside(cases_file, tmp_
         assert run(cases_file, out, fake.base_url) == 0
     finally:
         fake.stop()
-    sent = fake.requests[0]
+    sent = next(r for r in fake.requests if "(I10)" in r["messages"][1]["content"])
     names = sent["response_format"]["json_schema"]["schema"]["properties"]["choices"]["items"][
         "enum"]
     assert "lisinopril" in names and "- lisinopril:" in sent["messages"][1]["content"]
