@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from rxassist.adapters import is_adapter_name
 from rxassist.errors import ConfigError, NotFound, describe_validation
+from rxassist.schemas import MAX_CANDIDATES, MAX_RECOMMENDATIONS, MAX_RECOMMENDATIONS_CAP
 
 MODEL_PREFIX = "rxassist"
 BASE_SUFFIX = "base"
@@ -38,13 +39,19 @@ class AssistantConfig(BaseModel):
     api_key: str = Field("EMPTY", description="API key vLLM expects, if any")
     # A CPU engine under load writes a few tokens a second: raise this there.
     request_timeout_s: float = Field(120, gt=0, description="per model request, seconds")
-    # 5 recommendations at the schema's maximum lengths need ~600 tokens; less cuts JSON short.
-    max_tokens: int = Field(640, ge=16, strict=True, description="cap on the model's JSON answer")
+    # The answer names up to 5 candidates ({"choices": [...]}): ~40 tokens; 96 leaves room.
+    max_tokens: int = Field(96, ge=16, strict=True, description="cap on the model's JSON answer")
     temperature: float = Field(0.0, ge=0, le=2, description="0 = reproducible recommendations")
     compact_json: bool = Field(
         False, description="also ask vLLM for JSON without free whitespace (vLLM-only "
-                           "structured_outputs option; off by default so requests match the eval "
-                           "suite's model target)")
+                           "structured_outputs option)")
+    recommendations: int = Field(MAX_RECOMMENDATIONS, ge=1, le=MAX_RECOMMENDATIONS_CAP,
+                                 strict=True, description="ranked recommendations per answer")
+    choice: str = Field("enum", pattern="^(enum|logprob)$",
+                        description="how the model chooses among candidates: enum (structured "
+                                    "output) or logprob")
+    candidate_limit: int = Field(MAX_CANDIDATES, ge=1, le=50, strict=True,
+                                 description="candidates looked up per diagnosis")
 
     def __init__(self, **values):
         try:
@@ -89,6 +96,15 @@ class AssistantConfig(BaseModel):
         if v is not None and v not in adapters:
             raise ValueError(f"{v!r} is not one of adapters {adapters}")
         return v
+
+    def model_settings(self):
+        """The model client's settings (rxassist.model_client): the one request definition."""
+        from rxassist.model_client import ModelSettings
+        # No silent retries: a clinician waiting on a timed-out answer is not kept for minutes.
+        return ModelSettings(base_url=self.model_base_url, api_key=self.api_key,
+                             timeout_s=self.request_timeout_s, max_retries=0,
+                             temperature=self.temperature, max_tokens=self.max_tokens,
+                             choice=self.choice, compact_json=self.compact_json)
 
 
 def model_ids(adapters: list[str]) -> list[str]:

@@ -1,12 +1,18 @@
 """The Assistant: one consultation turn from an OpenAI-style message history.
 
     history -> screen + extract + fold (deterministic)  -> refused | needs_info
-            -> rxassist.prompt.build_messages -> chat model with response_format (vLLM enforces
-               the JSON schema) -> rxassist.prompt.parse_answer
-            -> guardrails.check on EVERY drug -> rendered answer + structured `rxassist` dict
+            -> rxassist.shortlist: evidence candidates for the diagnosis, each checked by the
+               guardrails with the patient; critical flags and current medications excluded
+            -> nothing survives? say so, list the exclusions, ask the clinician (no model call)
+            -> rxassist.prompt.build_messages (the shortlist in the prompt)
+            -> rxassist.model_client: the model chooses up to k candidates (enum or logprob)
+            -> guardrails.check on the chosen drugs together -> rendered answer + the typed
+               result (rxassist.schemas.ConsultationResult) as the `rxassist` dict
 
-Nothing is kept between calls: the history is the state, so any OpenAI client works and no
-conversation can see another. Prompts and answers are never logged.
+The model never names a drug that is not on the shortlist: the structured output only allows
+those names and anything else is rejected (rxassist.prompt.parse_choices). Nothing is kept
+between calls: the history is the state, so any OpenAI client works and no conversation can
+see another. Prompts and answers are never logged.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-
-from rxassist.errors import InvalidInput, ModelUnavailable, NotFound
-from rxassist.prompt import (PROMPT_VERSION, RECOMMENDATION_SCHEMA, build_messages,
-                             parse_answer, response_format)
+from rxassist.candidates import CandidateIndex
+from rxassist.errors import InvalidInput
+from rxassist.severity import SEVERITY_ORDER
+from rxassist.model_client import ModelClient
+from rxassist.prompt import PROMPT_VERSION
+from rxassist.schemas import ConsultationResult, RecommendationRow
+from rxassist.shortlist import Shortlist, shortlist
 
 from assistant import render
 from assistant.bounds import check_values
@@ -30,27 +37,12 @@ from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
 from assistant.policy import MAX_CHARS, MAX_MESSAGES, ROLES
 
-ChatModelFactory = Callable[[str], BaseChatModel]
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
 @dataclass
 class AssistantTurn:
     content: str                                      # the answer the clinician reads
-    rxassist: dict[str, Any] = field(default_factory=dict)   # the structured result
-
-
-def openai_chat_model_factory(config: AssistantConfig) -> ChatModelFactory:
-    """ChatOpenAI against vLLM's OpenAI API, one per served model name."""
-    from langchain_openai import ChatOpenAI
-
-    def make(model_name: str) -> BaseChatModel:
-        return ChatOpenAI(model=model_name, base_url=config.model_base_url,
-                          api_key=config.api_key, timeout=config.request_timeout_s,
-                          # No silent retries: a timed-out answer is not retried for minutes.
-                          max_retries=0, temperature=config.temperature,
-                          max_tokens=config.max_tokens)
-    return make
+    rxassist: dict[str, Any] = field(default_factory=dict)   # ConsultationResult.to_dict()
 
 
 def _guardrails():
@@ -80,20 +72,16 @@ def validate_messages(messages: Any) -> list[dict]:
     return out
 
 
-def _lc_messages(messages: list[dict]) -> list[BaseMessage]:
-    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
-    return [kinds[m["role"]](content=m["content"]) for m in messages]
-
-
 class Assistant:
-    def __init__(self, config: AssistantConfig, chat_model_factory: ChatModelFactory | None = None):
+    def __init__(self, config: AssistantConfig, model_client: ModelClient | None = None,
+                 index: CandidateIndex | None = None):
         if not isinstance(config, AssistantConfig):
             raise TypeError("config must be an AssistantConfig")
         self.config = config
         self._adapters = list(config.adapters)
-        self._factory = chat_model_factory or openai_chat_model_factory(config)
-        # Chat model clients per served name: connection pools, not conversation state.
-        self._models: dict[str, BaseChatModel] = {}
+        # One client for every served name: a connection pool, not conversation state.
+        self._client = model_client or ModelClient(config.model_settings())
+        self._index = index      # None: the shipped candidate index, loaded on first use
         # Optional (messages, patient, dx) -> None check raising InvalidInput (assistant.budget).
         self.prompt_budget: Callable[..., None] | None = None
 
@@ -110,11 +98,6 @@ class Assistant:
         return resolve_model(model, base_model=self.config.base_model, adapters=self._adapters,
                              default_adapter=self.config.default_adapter)
 
-    def _chat_model(self, served: str) -> BaseChatModel:
-        if served not in self._models:
-            self._models[served] = self._factory(served)
-        return self._models[served]
-
     # -- one turn ---------------------------------------------------------------------------------
     async def respond(self, messages: list[dict], model: str = "rxassist") -> AssistantTurn:
         served = self.served_name(model)
@@ -122,23 +105,21 @@ class Assistant:
         folded = await asyncio.to_thread(self._fold, history)
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
-        base = {"patient": c.patient().model_dump(), "diagnosis": None, "recommendations": [],
-                "flags": [], "missing_fields": [], "unknown_fields": [], "notes": list(c.notes),
+        dx = c.diagnosis()
+        base = {"patient": c.patient().model_dump(), "notes": list(c.notes),
+                "diagnosis": dx.model_dump() if dx is not None else None,
                 "injection_ignored": bool(c.injections), "model": model,
                 "prompt_version": PROMPT_VERSION}
-        dx = c.diagnosis()
-        if dx is not None:
-            base["diagnosis"] = dx.model_dump()
 
         refusal = self._refusal_kind(folded)
         if refusal:
-            return AssistantTurn(render.refusal(refusal), {**base, "status": "refused",
-                                                           "refusal": refusal})
+            result = ConsultationResult(**base, status="refused", refusal=refusal)
+            return AssistantTurn(render.refusal(refusal), result.to_dict())
         missing = c.missing()
         if missing:
-            return AssistantTurn(render.needs_info(c, missing),
-                                 {**base, "status": "needs_info", "missing_fields": missing,
-                                  "unknown_fields": sorted(c.unknown)})
+            result = ConsultationResult(**base, status="needs_info", missing_fields=missing,
+                                        unknown_fields=sorted(c.unknown))
+            return AssistantTurn(render.needs_info(c, missing), result.to_dict())
         return await self._recommend(c, served, base)
 
     def _fold(self, history: list[dict]) -> Folded:
@@ -161,61 +142,47 @@ class Assistant:
         patient = c.patient()
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
-        prompt = quoted_prompt(patient, dx)   # free text as one-line data values, never instructions
+        sl: Shortlist = await asyncio.to_thread(shortlist, patient, dx, self._index,
+                                                self.config.candidate_limit)
+        not_checked = c.unknown_fields()
+        base = {**base, "unknown_fields": not_checked, "excluded": sl.excluded}
+        if not sl.offered:
+            # Nothing to choose from: say so and ask; never an unconstrained guess.
+            result = ConsultationResult(**base, status="nothing_survives",
+                                        flags=sl.patient_flags, model_output="not_asked")
+            d = result.to_dict()
+            return AssistantTurn(render.nothing_survives(c, d["excluded"], d["flags"],
+                                                         not_checked), d)
+        k = self.config.recommendations
+        # Free text reaches the model as one-line data values, never as instructions.
+        prompt = quoted_prompt(patient, dx, sl.offered, k)
         if self.prompt_budget is not None:
             self.prompt_budget(prompt, patient, dx)
-        text, truncated = await self._ask_model(served, prompt)
-        recs = None if truncated else parse_answer(text)
-        drugs = [r.drug for r in recs] if recs else []
-        result = _guardrails().check(drugs, patient) if drugs else None
-        flags = [f.to_dict() for f in result.flags] if result else []
+        choice = await self._client.achoose(served, prompt, sl.names, k)
+        chosen = choice.names or []
+        checked = _guardrails().check(chosen, patient) if chosen else None
+        flags = list(checked.flags) if checked else list(sl.patient_flags)
         rows = []
-        for i, r in enumerate(recs or []):
-            norm = result.drugs[i] if result and i < len(result.drugs) else None
-            mine = [f for f in flags if r.drug in f.get("drugs", [])
-                    or (norm is not None and f.get("ingredient") in (norm.ingredients or []))]
-            mine.sort(key=lambda f: SEVERITY_RANK.get(f.get("severity"), 3))
-            rows.append({"drug": r.drug, "name": norm.name if norm else None,
-                         "ingredients": list(norm.ingredients) if norm else [],
-                         "rationale": r.rationale,
-                         "flags": list(dict.fromkeys(f["kind"] for f in mine)),
-                         "severity": mine[0]["severity"] if mine else None})
-        not_checked = c.unknown_fields()
-        content = render.recommendation(c, rows, flags, unparseable=recs is None,
-                                        not_checked=not_checked, truncated=truncated)
-        return AssistantTurn(content, {**base, "status": "recommended", "recommendations": rows,
-                                       "flags": flags, "unknown_fields": not_checked,
-                                       "model_output": ("parsed" if recs else
-                                                        "truncated" if truncated else "unparseable"),
-                                       "drugs": result.to_dict()["drugs"] if result else []})
-
-    async def _ask_model(self, served: str, messages: list[dict]) -> tuple[str, bool]:
-        """The model's answer text, and whether it was cut off."""
-        import openai
-        import httpx
-
-        options: dict[str, Any] = {"response_format": response_format()}
-        if self.config.compact_json:
-            # vLLM-specific and additive: the same schema, without the grammar's free whitespace.
-            options["extra_body"] = {"structured_outputs": {
-                "json": RECOMMENDATION_SCHEMA, "disable_any_whitespace": True}}
-        chain = self._chat_model(served).bind(**options)
-        try:
-            reply = await chain.ainvoke(_lc_messages(messages))
-        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as e:
-            # The answer hit max_tokens (or a filter) before its JSON closed: report it as
-            # unparseable rather than guess drugs from a fragment.
-            choices = getattr(getattr(e, "completion", None), "choices", None) or []
-            return (choices[0].message.content or "") if choices else "", True
-        except openai.NotFoundError as e:
-            raise NotFound(f"the model server does not serve {served!r}", param="model",
-                           code="model_not_found") from e
-        except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError,
-                httpx.HTTPError, ConnectionError, TimeoutError) as e:
-            raise ModelUnavailable(f"the model server at {self.config.model_base_url} could not "
-                                   f"be reached ({type(e).__name__})") from e
-        except openai.APIStatusError as e:
-            raise ModelUnavailable(f"the model server refused the request "
-                                   f"(HTTP {e.status_code})") from e
-        content = reply.content if isinstance(reply, BaseMessage) else reply
-        return content_text(content), False
+        for rank, name in enumerate(chosen, 1):
+            cand = sl.by_name(name)
+            norm = checked.drugs[rank - 1]
+            mine = sorted((f for f in flags if name in f.drugs
+                           or (f.ingredient is not None and f.ingredient in norm.ingredients)),
+                          key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+            evidence = cand.evidence_text()
+            rows.append(RecommendationRow(
+                drug=name, name=norm.name, ingredients=list(norm.ingredients or cand.ingredients),
+                rationale=evidence, evidence=evidence, rank=rank,
+                flags=list(dict.fromkeys(f.kind for f in mine)),
+                severity=mine[0].severity if mine else None))
+        result = ConsultationResult(
+            **base, status="recommended", recommendations=rows, flags=flags,
+            model_output=choice.status, candidates=list(sl.names), usage=choice.usage or None,
+            drugs=checked.to_dict()["drugs"] if checked else [])
+        content = render.recommendation(c, [r.model_dump() for r in rows],
+                                        [f.to_dict() for f in flags],
+                                        unparseable=choice.status == "unparseable",
+                                        not_checked=not_checked,
+                                        truncated=choice.status == "truncated",
+                                        excluded=[e.model_dump() for e in sl.excluded])
+        return AssistantTurn(content, result.to_dict())

@@ -104,8 +104,50 @@ def _flag_line(flag: dict[str, Any]) -> str:
     return line
 
 
+def _excluded_lines(excluded: list[dict]) -> list[str]:
+    if not excluded:
+        return []
+    lines = ["", f"**Considered and excluded ({len(excluded)}):**"]
+    for e in excluded:
+        worst = min((f.get("severity") for f in e.get("flags") or []),
+                    key=lambda s: {"critical": 0, "warning": 1}.get(s, 2), default="")
+        mark = SEVERITY_MARK.get(worst, "")
+        lines.append(f"- {e['drug']}: {mark + ' ' if mark else ''}{e['reason']}")
+    return lines
+
+
+def _patient_tail(c: Consultation, not_checked: list[str]) -> list[str]:
+    lines = ["", f"Patient as understood: {understood(c)}."]
+    if not_checked:
+        lines.append("Could not check (not known): "
+                     + ", ".join(FIELD_NAMES[f] for f in not_checked) + ".")
+    if c.injections:
+        lines.append(_INJECTION_NOTE)
+    lines.append(f"_{DISCLAIMER}_")
+    return lines
+
+
+def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[dict],
+                     not_checked: list[str]) -> str:
+    """No candidate left to offer: said plainly, with what was excluded and why; a question."""
+    dx = c.diagnosis()
+    what = dx.text if dx else "this diagnosis"
+    if excluded:
+        lines = [f"Every candidate drug I know for {what} was excluded for this patient, so I am "
+                 "not recommending any."]
+    else:
+        lines = [f"I have no evidence-based candidate drugs for {what}, so I am not recommending "
+                 "any (I only suggest drugs that open evidence supports for the diagnosis)."]
+    lines += _excluded_lines(excluded)
+    lines += [_flag_line(f) for f in patient_flags]
+    lines += ["", "Could you check the diagnosis (a more specific term or an ICD-10 code helps) "
+              "and the patient's allergies and medications, or choose a drug yourself?"]
+    return "\n".join(lines + _patient_tail(c, not_checked))
+
+
 def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparseable: bool,
-                   not_checked: list[str], truncated: bool = False) -> str:
+                   not_checked: list[str], truncated: bool = False,
+                   excluded: list[dict] | None = None) -> str:
     lines: list[str] = []
     ordered = sorted(flags, key=lambda f: {"critical": 0, "warning": 1}.get(f.get("severity"), 2))
     if ordered:
@@ -125,17 +167,11 @@ def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparse
         lines.append(f"**Recommendations for {dx.text if dx else 'this diagnosis'}:**")
         for i, r in enumerate(recs, 1):
             ingredients = ", ".join(r["ingredients"]) or "ingredients not recognised"
-            line = f"{i}. **{r['drug']}** ({ingredients}) — {r['rationale'] or 'no rationale given'}"
+            shown = "" if ingredients == r["drug"].replace("; ", ", ") else f" ({ingredients})"
+            line = f"{i}. **{r['drug']}**{shown} — {r['rationale'] or 'no rationale given'}"
             if r["flags"]:
                 worst = r.get("severity") or "warning"
                 line += f"  {SEVERITY_MARK.get(worst, worst)} FLAGGED: {', '.join(r['flags'])}"
             lines.append(line)
-    lines.append("")
-    lines.append(f"Patient as understood: {understood(c)}.")
-    if not_checked:
-        lines.append("Could not check (not known): "
-                     + ", ".join(FIELD_NAMES[f] for f in not_checked) + ".")
-    if c.injections:
-        lines.append(_INJECTION_NOTE)
-    lines.append(f"_{DISCLAIMER}_")
-    return "\n".join(lines)
+    lines += _excluded_lines(excluded or [])
+    return "\n".join(lines + _patient_tail(c, not_checked))

@@ -190,14 +190,15 @@ def as_data(text: str) -> str:
     return " ".join(text.split())[:MAX_DATA_CHARS].strip(" ,;:") or "unspecified"
 
 
-def quoted_prompt(patient, diagnosis) -> list[dict]:
-    """rxassist.prompt.build_messages with every free-text value passed through `as_data`."""
+def quoted_prompt(patient, diagnosis, *args, **kwargs) -> list[dict]:
+    """rxassist.prompt.build_messages with every free-text value passed through `as_data`
+    (further arguments, such as the candidates, go to build_messages as they are)."""
     from rxassist.prompt import build_messages
 
     dx = diagnosis.model_copy(update={"text": as_data(diagnosis.text)})
     lists = {name: [as_data(v) for v in getattr(patient, name)]
              for name in ("allergies", "current_medications") if getattr(patient, name)}
-    return build_messages(patient.model_copy(update=lists), dx)
+    return build_messages(patient.model_copy(update=lists), dx, *args, **kwargs)
 
 
 def screen(text: str) -> Screen:

@@ -71,26 +71,39 @@ def recommendations_table(result: dict[str, Any]) -> Any:
     return frame.style.apply(colour, axis=1)
 
 
-def flags_html(result: dict[str, Any]) -> str:
-    flags = result.get("flags") or []
-    if not flags:
-        if result.get("status") == "recommended" and result.get("recommendations"):
-            return '<div id="flags-none" style="padding:6px">No safety flags from the guardrails.</div>'
-        return ""
-    from rxassist.severity import SEVERITY_ORDER as order
-    items = []
-    for f in sorted(flags, key=lambda f: order.get(f.get("severity"), 3)):
-        fg, bg = FLAG_COLOURS.get(f.get("severity"), ("#111827", "#f3f4f6"))
-        basis = f" <small>(basis: {html.escape(f['basis'])})</small>" if f.get("basis") else ""
-        items.append(
-            f'<li class="rx-flag rx-flag-{html.escape(str(f.get("severity")))}" '
+def _flag_item(f: dict[str, Any], prefix: str = "") -> str:
+    fg, bg = FLAG_COLOURS.get(f.get("severity"), ("#111827", "#f3f4f6"))
+    basis = f" <small>(basis: {html.escape(f['basis'])})</small>" if f.get("basis") else ""
+    return (f'<li class="rx-flag rx-flag-{html.escape(str(f.get("severity")))}" '
             f'style="background:{bg};color:{fg};border-left:6px solid {fg};padding:6px 10px;'
-            f'margin:4px 0;list-style:none">'
+            f'margin:4px 0;list-style:none">{html.escape(prefix)}'
             f'<b>{html.escape(str(f.get("severity", "")).upper())} · {html.escape(str(f.get("kind")))}'
             f'</b> — {html.escape(flag_drugs(f) + ": ") if flag_drugs(f) else ""}'
             f'{html.escape(str(f.get("message", "")))}{basis}</li>')
-    return (f'<div role="alert"><b>Safety flags ({len(flags)}) — review before prescribing</b>'
+
+
+def _excluded_html(result: dict[str, Any]) -> str:
+    """Candidates the guardrails excluded before the model chose, each with its flag."""
+    rows = result.get("excluded") or []
+    if not rows:
+        return ""
+    items = [_flag_item(e["flags"][0], f"{e['drug']} excluded: ") for e in rows if e.get("flags")]
+    return (f'<div id="flags-excluded"><b>Considered and excluded ({len(rows)})</b>'
             f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>')
+
+
+def flags_html(result: dict[str, Any]) -> str:
+    flags = result.get("flags") or []
+    excluded = _excluded_html(result)
+    if not flags:
+        if result.get("status") == "recommended" and result.get("recommendations"):
+            return ('<div id="flags-none" style="padding:6px">No safety flags from the guardrails '
+                    'on the recommended drugs.</div>' + excluded)
+        return excluded
+    from rxassist.severity import SEVERITY_ORDER as order
+    items = [_flag_item(f) for f in sorted(flags, key=lambda f: order.get(f.get("severity"), 3))]
+    return (f'<div role="alert"><b>Safety flags ({len(flags)}) — review before prescribing</b>'
+            f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>' + excluded)
 
 
 def patient_values(result: dict[str, Any]) -> tuple:

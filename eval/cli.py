@@ -29,8 +29,11 @@ def register(subparsers) -> None:
                        "(per-case results; a rerun skips finished cases) and OUT/scores.jsonl.")
     r.add_argument("--cases", type=Path, required=True, metavar="FILE")
     r.add_argument("--target", default=default("target"), metavar="NAME",
-                   help="model (model API, structured output; default) | assistant (assistant "
-                   "API consultation) | frequency (in-process baseline from the training split)")
+                   help="model (model API choosing among candidates; default) | assistant "
+                   "(assistant API consultation) | prior (candidates in evidence order, no model) "
+                   "| frequency (in-process baseline from the training split)")
+    r.add_argument("--choice", default=default("choice"), choices=("enum", "logprob"),
+                   help="model target: how the model chooses among candidates (default enum)")
     r.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1")
     r.add_argument("--model", help="model name at the endpoint (a LoRA adapter name selects it)")
     r.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -39,7 +42,8 @@ def register(subparsers) -> None:
     r.add_argument("--max-retries", type=int, default=default("max_retries"),
                    help="retries per request on connection errors, 429 and 5xx (backoff)")
     r.add_argument("--backoff", type=float, default=default("backoff_s"), metavar="SECONDS",
-                   help="first retry delay; doubles per retry, capped at 30 s")
+                   help="deprecated and ignored: retries back off as the openai client does "
+                   "(0.5 s doubling up to 8 s, honouring Retry-After)")
     r.add_argument("--timeout", type=float, default=default("timeout_s"),
                    help="seconds per request")
     r.add_argument("--temperature", type=float, default=default("temperature"))
@@ -55,7 +59,7 @@ def register(subparsers) -> None:
     r.add_argument("--train-cases", type=Path, help="training split for the frequency baseline "
                    "and the reference judge (default: data/cases/nhanes-2013-2014-train.jsonl)")
     r.add_argument("--top-k", type=_positive_int, default=default("top_k"),
-                   help="frequency baseline: drugs recommended per case")
+                   help="drugs recommended per case (frequency, prior; at most 5 for model)")
     r.add_argument("--adapter", help="label for the report (default: parsed from --model)")
     r.add_argument("--rank", type=int, help="adapter rank, for the report")
     r.add_argument("--step", type=int, help="checkpoint step, for the report")
@@ -81,7 +85,16 @@ def register(subparsers) -> None:
     su.add_argument("--judge-model")
     su.add_argument("--train-cases", type=Path, help="training split for the baseline and the "
                     "reference judge (default: data/cases/nhanes-2013-2014-train.jsonl)")
-    su.add_argument("--no-baseline", action="store_true", help="skip the frequency baseline")
+    su.add_argument("--no-baseline", action="store_true",
+                    help="skip the frequency and prior baselines")
+    su.add_argument("--top-k", type=_positive_int, default=3,
+                    help="drugs per case: the most each model may choose (1-5), and the "
+                    "baselines' k (default 3)")
+    su.add_argument("--baseline-top-k", type=_positive_int, action="append", default=[],
+                    metavar="K", help="also run the frequency baseline with k=K (repeatable), "
+                    "e.g. the models' average number of recommendations")
+    su.add_argument("--choice", default="enum", choices=("enum", "logprob"),
+                    help="how the models choose among candidates (default enum)")
     su.add_argument("--no-progress", action="store_true")
     su.set_defaults(func=_suite)
 
@@ -145,6 +158,7 @@ def _suite(args: argparse.Namespace) -> int:
     judge_key = os.environ.get("JUDGE_API_KEY") or key
     common = dict(cases=args.cases, limit=args.limit, concurrency=args.concurrency,
                   max_tokens=args.max_tokens, judge_base_url=args.judge_base_url,
+                  top_k=args.top_k,
                   judge_model=args.judge_model, progress=not args.no_progress,
                   api_key=key, judge_api_key=judge_key)
     if args.train_cases:
@@ -156,11 +170,16 @@ def _suite(args: argparse.Namespace) -> int:
         from rxassist.errors import ConfigError
         raise ConfigError("give --model NAME (repeatable) or --all-served")
     configs = [] if args.no_baseline else [
-        RunConfig(out=args.out / "frequency-baseline", target="frequency", **common)]
+        RunConfig(out=args.out / "frequency-baseline", target="frequency", **common),
+        RunConfig(out=args.out / "prior-baseline", target="prior", **common)]
+    for k in ([] if args.no_baseline else args.baseline_top_k):
+        if k != args.top_k:
+            configs.append(RunConfig(out=args.out / f"frequency-top{k}", target="frequency",
+                                     **{**common, "top_k": k}))
     for model in models:
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", model)
         configs.append(RunConfig(out=args.out / name, base_url=args.base_url, model=model,
-                                 **common))
+                                 choice=args.choice, **common))
     failed = sum(run_eval(c).failed for c in configs)
     md = write_report([c.out for c in configs], args.out)
     print(md, end="")

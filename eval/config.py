@@ -32,6 +32,7 @@ class RunConfig(BaseModel):
     temperature: float = Field(0.0, ge=0)
     max_tokens: int = Field(512, ge=1)
     structured_output: bool = True
+    choice: str = Field("enum", pattern="^(enum|logprob)$")
     judge_base_url: str | None = None
     judge_model: str | None = None
     judge_prompt: Path | None = None
@@ -53,6 +54,7 @@ class RunConfig(BaseModel):
                    timeout_s=args.timeout,
                    temperature=args.temperature, max_tokens=args.max_tokens,
                    structured_output=not args.no_structured_output,
+                   choice=getattr(args, "choice", "enum"),
                    judge_base_url=args.judge_base_url, judge_model=args.judge_model,
                    judge_prompt=args.judge_prompt,
                    judge_structured_output=not args.no_judge_structured_output,
@@ -63,15 +65,15 @@ class RunConfig(BaseModel):
     def validate_combination(self) -> None:
         if self.max_retries < 0:
             raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
-        if self.target != "frequency" and not (self.base_url and self.model):
+        if self.target not in ("frequency", "prior") and not (self.base_url and self.model):
             raise ConfigError(f"--target {self.target} needs --base-url and --model")
         if bool(self.judge_base_url) != bool(self.judge_model):
             raise ConfigError("give both --judge-base-url and --judge-model, or neither")
 
     @property
     def label(self) -> str:
-        if self.target == "frequency":
-            return f"frequency-top{self.top_k}"
+        if self.target in ("frequency", "prior"):
+            return f"{self.target}-top{self.top_k}"
         return self.model or self.target
 
     # Settings that change what a finished case means; a resumed run must keep them.
@@ -79,7 +81,7 @@ class RunConfig(BaseModel):
     # the same model may come back on another port.
     IDENTITY: ClassVar[tuple[str, ...]] = (
         "cases", "target", "model", "temperature", "max_tokens",
-        "structured_output", "top_k", "train_cases")
+        "structured_output", "top_k", "train_cases", "choice")
 
 
 def default(name: str):

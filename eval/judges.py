@@ -11,15 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 from rxassist.errors import ConfigError
 from rxassist.prompt import patient_lines
 
-from eval.endpoint import CaseRejected, RetryPolicy, chat_url, message_content, post_json
+from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
 from eval.matching import plain
 from eval.records import JudgeRecord, SolverRecord, Verdict
 
@@ -107,30 +105,32 @@ class LLMJudge:
     prompt_path: Path | None = None
     structured_output: bool = True
     timeout_s: float = 300.0
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    max_retries: int = 6
 
     def __post_init__(self):
         self.prompt, self.prompt_version = load_prompt(self.prompt_path)
         self.name = f"llm:{self.model}"
-        self.http = httpx.Client(timeout=self.timeout_s,
-                                 headers={"Authorization": f"Bearer {self.api_key}"})
+        # The one model client (retries with backoff and Retry-After are the openai client's).
+        self.client = ModelClient(ModelSettings(base_url=self.base_url, api_key=self.api_key,
+                                                timeout_s=self.timeout_s,
+                                                max_retries=self.max_retries))
 
-    def payload(self, record: SolverRecord) -> dict:
-        body = {"model": self.model, "temperature": 0.0, "max_tokens": 1024,
-                "messages": [{"role": "system", "content": self.prompt},
-                             {"role": "user", "content": judge_user_message(record)}]}
-        if self.structured_output:
-            body["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": "verdicts", "schema": VERDICT_SCHEMA, "strict": True}}
-        return body
+    def messages(self, record: SolverRecord) -> list[dict]:
+        return [{"role": "system", "content": self.prompt},
+                {"role": "user", "content": judge_user_message(record)}]
+
+    def response_format(self) -> dict | None:
+        if not self.structured_output:
+            return None
+        return {"type": "json_schema", "json_schema": {
+            "name": "verdicts", "schema": VERDICT_SCHEMA, "strict": True}}
 
     def judge(self, record: SolverRecord) -> JudgeRecord:
         drugs = [r.drug for r in record.output or []]
         try:
-            body = post_json(self.http, chat_url(self.base_url), self.payload(record),
-                             policy=self.policy)
-            text = message_content(body)
-        except CaseRejected as e:
+            text = self.client.chat_text(self.model, self.messages(record),
+                                         response_format=self.response_format(), max_tokens=1024)
+        except RequestRejected as e:
             text = None
             verdicts = [Verdict(drug=d, appropriate=None, reason=f"judge error: {e}")
                         for d in drugs]

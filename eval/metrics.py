@@ -14,6 +14,12 @@ Definitions (R = a case's recommended drugs, P = its prescribed drugs; see eval.
                        null without a judge. Unparseable verdicts are counted, never scored.
 - reference_appropriateness
                        the same for the offline reference judge (eval.reference), kept apart.
+- outside_candidates   recommendations not among the case's candidate list / recommendations,
+                       over cases whose target records a list (model, assistant, prior); null
+                       for targets without one (frequency). Must be 0.
+- mean_recommended     sum |R| / cases with output: the k a top-k baseline should match
+- prompt_tokens_per_case, completion_tokens_per_case
+                       mean model tokens over cases whose target reported usage
 Undefined ratios (no denominator) are null, never 0.
 """
 
@@ -46,6 +52,9 @@ class CaseScore:
     reference_supported: int = 0
     reference_scored: int = 0
     reference_verdicts: list[bool] = field(default_factory=list)  # per recommended drug
+    n_outside_candidates: int | None = None   # None: the target recorded no candidate list
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,8 +62,11 @@ class CaseScore:
 
 def score_case(record: SolverRecord, judge: JudgeRecord | None = None,
                reference: "Callable[[SolverRecord, str], bool] | None" = None) -> CaseScore:
+    usage = record.usage or {}
+    tokens = {"prompt_tokens": usage.get("prompt_tokens"),
+              "completion_tokens": usage.get("completion_tokens")}
     if not record.output:
-        return CaseScore(id=record.id, has_output=False)
+        return CaseScore(id=record.id, has_output=False, **tokens)
     recommended = [r.drug for r in record.output]
     prescribed_names = {drug_key(p).name for p in record.drugs}
     prescribed_ing = ingredient_set(record.drugs)
@@ -73,6 +85,9 @@ def score_case(record: SolverRecord, judge: JudgeRecord | None = None,
         f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         duplicate=any(keys[i].ingredients & keys[j].ingredients
                       for i in range(len(keys)) for j in range(i + 1, len(keys))),
+        n_outside_candidates=None if record.candidates is None else
+        sum(d not in set(record.candidates) for d in recommended),
+        **tokens,
     )
     if judge is not None:
         s.judged = True
@@ -187,6 +202,32 @@ def judge_n_unparseable_cases(scores):
 def reference_appropriateness(scores):
     return _ratio(sum(s.reference_supported for s in scores),
                   sum(s.reference_scored for s in scores))
+
+
+@metric("outside_candidates")
+def outside_candidates(scores):
+    listed = [s for s in _with_output(scores) if s.n_outside_candidates is not None]
+    if not listed:
+        return None
+    return _ratio(sum(s.n_outside_candidates for s in listed),
+                  sum(s.n_recommended for s in listed))
+
+
+@metric("mean_recommended")
+def mean_recommended(scores):
+    out = _with_output(scores)
+    return _ratio(sum(s.n_recommended for s in out), len(out))
+
+
+def _mean_tokens(field: str) -> MetricFn:
+    def mean(scores):
+        known = [getattr(s, field) for s in scores if getattr(s, field) is not None]
+        return _ratio(sum(known), len(known))
+    return mean
+
+
+for _field in ("prompt_tokens", "completion_tokens"):
+    metric(f"{_field}_per_case")(_mean_tokens(_field))
 
 
 def compute_metrics(scores: Sequence[CaseScore], names: Sequence[str] | None = None) -> dict:

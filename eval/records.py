@@ -40,6 +40,8 @@ class SolverRecord(BaseModel):
     # The guardrails' flags on the answer (docs/formats.md#guardrails-check), when the target returns them
     # (the assistant API's `rxassist.flags`); None when the target gives none.
     flags: list[dict] | None = None
+    candidates: list[str] | None = None       # names the target chose from (None: no list)
+    usage: dict[str, int] | None = None       # model tokens for this case, when reported
 
 
 class Verdict(BaseModel):

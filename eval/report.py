@@ -20,7 +20,10 @@ PAPER_COLUMNS = [("adapter", "Adapter"), ("rank", "Rank"), ("step", "Step"),
 EXTRA_COLUMNS = [("ingredient_accuracy", "Ingredient acc."), ("recall", "Recall"),
                  ("jaccard", "Jaccard"), ("f1", "F1"), ("duplicate_rate", "Duplicate rate"),
                  ("reference_appropriateness", "Reference appr."),
-                 ("judge_n_unscored", "Judge unscored")]
+                 ("judge_n_unscored", "Judge unscored"),
+                 ("outside_candidates", "Outside candidates"), ("mean_recommended", "Mean k"),
+                 ("prompt_tokens_per_case", "Prompt tok./case"),
+                 ("completion_tokens_per_case", "Answer tok./case")]
 PLOTTED = ["output_rate", "accuracy", "ingredient_accuracy", "appropriateness",
            "reference_appropriateness", "f1"]
 _RANK = re.compile(r"(?:^|[-_/.])r(?:ank)?[-_]?(\d+)(?=$|[-_/.])", re.I)
@@ -42,9 +45,9 @@ def describe(m: dict) -> dict:
     """Fill adapter / rank / step from the model name when the run did not label them."""
     m = dict(m)
     name = str(m.get("model") or "")
-    if m.get("target") == "frequency":
+    if m.get("target") in ("frequency", "prior"):
         m.setdefault("adapter", None)
-        m["adapter"] = m["adapter"] or "frequency baseline"
+        m["adapter"] = m["adapter"] or f"{m['target']} baseline"
     if m.get("rank") is None and (hit := _RANK.search(name)):
         m["rank"] = int(hit.group(1))
     if m.get("step") is None and (hit := _STEP.search(name)):

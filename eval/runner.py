@@ -19,7 +19,6 @@ from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
 
 from eval.config import DEFAULT_TRAIN_CASES, RunConfig  # noqa: F401  (eval.runner.RunConfig)
-from eval.endpoint import RetryPolicy
 from eval.metrics import CaseScore, compute_metrics, score_case
 from eval.records import Appender, JudgeRecord, SolverRecord, read_records
 
@@ -127,12 +126,12 @@ def make_target(config: RunConfig):
     from eval.targets import EndpointSettings, make_target as _make
 
     endpoint = None
-    if config.target != "frequency":
+    if config.target not in ("frequency", "prior"):
         endpoint = EndpointSettings(base_url=config.base_url, model=config.model,
                                     api_key=config.api_key, timeout_s=config.timeout_s,
                                     temperature=config.temperature, max_tokens=config.max_tokens,
                                     structured_output=config.structured_output,
-                                    policy=_policy(config))
+                                    max_retries=config.max_retries, choice=config.choice)
     return _make(config.target, endpoint=endpoint, train_cases=config.train_cases,
                  top_k=config.top_k)
 
@@ -146,11 +145,7 @@ def make_judge(config: RunConfig):
     return LLMJudge(base_url=config.judge_base_url, model=config.judge_model,
                     api_key=config.judge_api_key, prompt_path=config.judge_prompt,
                     structured_output=config.judge_structured_output,
-                    timeout_s=config.timeout_s, policy=_policy(config))
-
-
-def _policy(config: RunConfig) -> RetryPolicy:
-    return RetryPolicy(max_retries=config.max_retries, backoff_s=config.backoff_s)
+                    timeout_s=config.timeout_s, max_retries=config.max_retries)
 
 
 def _extend(config: RunConfig, filename: str, have: dict, items: Sequence, fn: Callable,

@@ -1,28 +1,35 @@
 """Solvers: the systems under test, registered by name (`--target`).
 
-    model      the raw model API (vLLM or any OpenAI-compatible server), structured output,
-               the same prompt the model was fine-tuned on (rxassist.prompt)
+    model      the raw model API (vLLM or any OpenAI-compatible server) through the one model
+               client (rxassist.model_client): the case's shortlist (rxassist.shortlist: evidence
+               candidates the guardrails let through) in the one prompt (rxassist.prompt), the
+               model chooses up to --top-k of them
     assistant  the assistant API: one complete consultation message in natural language; the
                reply's top-level `rxassist.recommendations` is scored
+    prior      in-process: the same shortlist ranked by the prescribing prior alone
+               (Candidate.prior; ties keep the index's order), top-k, no model: what the model
+               adds over the evidence it is given
     frequency  in-process baseline: the drugs most often prescribed for the diagnosis code in
                the training split (exact code, else its 3-character ICD category)
+
+Every target but frequency records the candidate names it chose from, so the share of
+recommendations outside the candidates is measured (eval.metrics), not assumed.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import httpx
-
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError
-from rxassist.prompt import build_messages, parse_answer, patient_lines, response_format
+from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
+from rxassist.prompt import build_messages, patient_lines
+from rxassist.shortlist import Shortlist, shortlist
 
-from eval.endpoint import CaseRejected, RetryPolicy, chat_url, message_content, post_json
 from eval.records import RecommendedDrug, SolverRecord
 
 
@@ -32,11 +39,21 @@ class Target(Protocol):
     def solve(self, case: Case) -> SolverRecord: ...
 
 
-def _record(case: Case, output, raw=None, error=None, started=None, flags=None) -> SolverRecord:
+def _record(case: Case, output, raw=None, error=None, started=None, candidates=None,
+            usage=None, flags=None) -> SolverRecord:
     return SolverRecord(id=case.id, patient=case.patient, diagnosis=case.diagnosis,
                         drugs=case.drugs, output=output or None, raw=raw, error=error,
-                        latency_s=None if started is None else round(time.monotonic() - started, 3),
-                        flags=flags)
+                        candidates=candidates, usage=usage or None, flags=flags,
+                        latency_s=None if started is None else round(time.monotonic() - started, 3))
+
+
+def _chosen(sl: Shortlist, names: list[str]) -> list[RecommendedDrug]:
+    out = []
+    for name in names:
+        cand = sl.by_name(name)
+        out.append(RecommendedDrug(drug=name, rationale=cand.evidence_text(),
+                                   ingredients=list(cand.ingredients)))
+    return out
 
 
 @dataclass
@@ -48,45 +65,58 @@ class EndpointSettings:
     temperature: float = 0.0
     max_tokens: int = 512
     structured_output: bool = True
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    max_retries: int = 6
+    choice: str = "enum"
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout_s,
-                            headers={"Authorization": f"Bearer {self.api_key}"})
+    def client(self) -> ModelClient:
+        # Without structured output the enum is still named in the prompt and every answer
+        # is validated against the shortlist; only the decoding is free.
+        return ModelClient(ModelSettings(
+            base_url=self.base_url, api_key=self.api_key, timeout_s=self.timeout_s,
+            max_retries=self.max_retries, temperature=self.temperature,
+            max_tokens=min(self.max_tokens, 4096), choice=self.choice,
+            structured_output=self.structured_output))
 
 
 class ModelTarget:
     name = "model"
 
-    def __init__(self, settings: EndpointSettings):
+    def __init__(self, settings: EndpointSettings, top_k: int = 3):
         self.s = settings
-        self.http = settings.client()
-
-    def payload(self, case: Case) -> dict:
-        body = {"model": self.s.model, "messages": build_messages(case.patient, case.diagnosis),
-                "temperature": self.s.temperature, "max_tokens": self.s.max_tokens}
-        if self.s.structured_output:
-            body["response_format"] = response_format()
-        return body
-
-    def post(self, case: Case, started: float) -> tuple[dict | None, SolverRecord | None]:
-        """The endpoint's JSON reply, or the failed case's record once retries are spent."""
-        try:
-            return post_json(self.http, chat_url(self.s.base_url), self.payload(case),
-                             policy=self.s.policy), None
-        except CaseRejected as e:
-            return None, _record(case, None, error=str(e), started=started)
+        self.k = top_k
+        self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
-        body, failed = self.post(case, started)
-        if failed is not None:
-            return failed
-        text = message_content(body)
-        recs = parse_answer(text)
-        output = [RecommendedDrug(drug=r.drug, rationale=r.rationale) for r in recs or []]
-        return _record(case, output, raw=text,
-                       error=None if output else "answer not parseable or empty", started=started)
+        sl = shortlist(case.patient, case.diagnosis)
+        if not sl.offered:
+            return _record(case, None, error="no candidate survives for this diagnosis",
+                           started=started, candidates=[])
+        messages = build_messages(case.patient, case.diagnosis, sl.offered, self.k)
+        try:
+            choice = self.client.choose(self.s.model, messages, sl.names, self.k)
+        except RequestRejected as e:
+            return _record(case, None, error=str(e), started=started, candidates=list(sl.names))
+        output = _chosen(sl, choice.names or [])
+        return _record(case, output, raw=choice.raw, started=started, usage=choice.usage,
+                       candidates=list(sl.names),
+                       error=None if output else f"answer {choice.status}")
+
+
+class PriorTarget:
+    """The shortlist's k candidates with the highest prescribing prior: no model."""
+
+    name = "prior"
+
+    def __init__(self, top_k: int = 3):
+        self.k = top_k
+
+    def solve(self, case: Case) -> SolverRecord:
+        sl = shortlist(case.patient, case.diagnosis)
+        # sorted() is stable: equal priors (e.g. label-only candidates) keep the index order.
+        names = [c.name for c in sorted(sl.offered, key=lambda c: -c.prior)][: self.k]
+        return _record(case, _chosen(sl, names), candidates=list(sl.names),
+                       error=None if names else "no candidate survives for this diagnosis")
 
 
 def consultation_message(case: Case) -> str:
@@ -99,24 +129,27 @@ def consultation_message(case: Case) -> str:
             "That is everything I know about this patient; please recommend drugs now.")
 
 
-class AssistantTarget(ModelTarget):
+class AssistantTarget:
     name = "assistant"
 
-    def payload(self, case: Case) -> dict:
-        return {"model": self.s.model, "temperature": self.s.temperature,
-                "messages": [{"role": "user", "content": consultation_message(case)}]}
+    def __init__(self, settings: EndpointSettings):
+        self.s = settings
+        self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
-        body, failed = self.post(case, started)
-        if failed is not None:
-            return failed
-        text = message_content(body)
-        extra = body.get("rxassist")
+        try:
+            reply = self.client.chat(self.s.model, [{"role": "user",
+                                                     "content": consultation_message(case)}])
+        except RequestRejected as e:
+            return _record(case, None, error=str(e), started=started)
+        text = reply.choices[0].message.content if reply.choices else None
+        extra = (reply.model_extra or {}).get("rxassist")
         recs = extra.get("recommendations") if isinstance(extra, dict) else None
         if not isinstance(recs, list):
             return _record(case, None, raw=text, started=started,
                            error="reply has no rxassist.recommendations list")
+        candidates = extra.get("candidates")
         output = []
         for item in recs:
             if isinstance(item, dict) and isinstance(item.get("drug"), str) and item["drug"].strip():
@@ -125,8 +158,10 @@ class AssistantTarget(ModelTarget):
                     drug=item["drug"], rationale=str(item.get("rationale") or ""),
                     ingredients=[str(i) for i in ingredients] if isinstance(ingredients, list)
                     else None))
+        usage = extra.get("usage") if isinstance(extra.get("usage"), dict) else None
         flags = extra.get("flags")
-        return _record(case, output, raw=text, started=started,
+        return _record(case, output, raw=text, started=started, usage=usage,
+                       candidates=list(candidates) if isinstance(candidates, list) else None,
                        error=None if output else "no recommendations in the reply",
                        flags=[f for f in flags if isinstance(f, dict)]
                        if isinstance(flags, list) else None)
@@ -174,10 +209,13 @@ class FrequencyTarget:
 
 
 TARGETS: dict[str, str] = {
-    "model": "requires --base-url and --model",
+    "model": "requires --base-url and --model; chooses up to --top-k candidates",
     "assistant": "requires --base-url (the assistant API, e.g. http://127.0.0.1:8000/v1) and --model",
+    "prior": "in-process; the --top-k candidates of each case's shortlist with the highest "
+             "prescribing prior, no model",
     "frequency": "in-process; uses --train-cases and --top-k",
 }
+IN_PROCESS = ("prior", "frequency")
 
 
 def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Path,
@@ -187,6 +225,8 @@ def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Pa
                           param="target")
     if name == "frequency":
         return FrequencyTarget.from_file(train_cases, top_k)
+    if name == "prior":
+        return PriorTarget(top_k)
     if endpoint is None:
         raise ConfigError(f"--target {name} {TARGETS[name]}")
-    return ModelTarget(endpoint) if name == "model" else AssistantTarget(endpoint)
+    return ModelTarget(endpoint, top_k) if name == "model" else AssistantTarget(endpoint)

@@ -1,5 +1,11 @@
 """Cases -> tokenised training examples in the one shared prompt format, loss on the answer only.
 
+Since prompt v2 an example is a choice among candidates: the prompt carries the case's shortlist
+(rxassist.shortlist: evidence candidates minus what the guardrails exclude, exactly as served) and
+the target answer names the recorded drugs that are on it, in the shortlist's ranked order, at
+most MAX_RECOMMENDATIONS. A case none of whose drugs is on its shortlist teaches nothing about
+choosing and is skipped (counted in ExampleSet.skipped_not_in_candidates).
+
 The prompt (system + user turns + the assistant header) and the answer are tokenised separately and
 concatenated: that is exactly what the model sees when served (vLLM tokenises the prompt, the model
 generates the answer), and it makes the label mask exact without offset bookkeeping.
@@ -12,8 +18,7 @@ from dataclasses import dataclass, field
 from rxassist.cases import Case
 from rxassist.errors import ConfigError
 from rxassist.prompt import MAX_RECOMMENDATIONS, build_messages, render_answer
-
-from finetune.rationale import recommendations_for
+from rxassist.shortlist import Shortlist, shortlist
 
 IGNORE_INDEX = -100  # transformers' cross-entropy ignores these label positions
 
@@ -30,14 +35,30 @@ class ExampleSet:
     examples: list[Example] = field(default_factory=list)
     skipped_too_long: list[str] = field(default_factory=list)  # case ids
     skipped_no_drugs: list[str] = field(default_factory=list)  # nothing prescribed: no answer
-    truncated_recommendations: int = 0  # cases with more drugs than MAX_RECOMMENDATIONS
+    skipped_not_in_candidates: list[str] = field(default_factory=list)  # no recorded drug offered
+    truncated_recommendations: int = 0  # cases with more chosen drugs than MAX_RECOMMENDATIONS
 
 
-def chat_texts(tokenizer, case: Case) -> tuple[str, str]:
-    """(prompt text ending with the assistant header, answer text incl. the end-of-turn marker)."""
-    messages = build_messages(case.patient, case.diagnosis)
-    recs = recommendations_for(case)[:MAX_RECOMMENDATIONS]
-    answer = render_answer(recs)
+def _ingredient_key(drug: str) -> frozenset[str]:
+    from guardrails import ingredients_of
+    return frozenset(ingredients_of(drug)) or frozenset({drug.strip().lower()})
+
+
+def target_choices(case: Case, offered: Shortlist) -> list[str]:
+    """The recorded drugs that are on the shortlist (matched on ingredients), in its order."""
+    recorded = {_ingredient_key(d) for d in case.drugs if d.strip()}
+    return [c.name for c in offered.offered if frozenset(c.ingredients) in recorded]
+
+
+def training_pair(case: Case) -> tuple[list[dict], list[str]]:
+    """(prompt messages, every target choice, untruncated); no choices -> nothing to learn."""
+    offered = shortlist(case.patient, case.diagnosis)
+    return (build_messages(case.patient, case.diagnosis, offered.offered),
+            target_choices(case, offered))
+
+
+def _texts(tokenizer, messages: list[dict], choices: list[str]) -> tuple[str, str]:
+    answer = render_answer(choices[:MAX_RECOMMENDATIONS])
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": answer}],
                                          tokenize=False)
@@ -47,24 +68,39 @@ def chat_texts(tokenizer, case: Case) -> tuple[str, str]:
     return prompt, full[len(prompt):]
 
 
-def build_example(tokenizer, case: Case) -> Example:
-    prompt, answer = chat_texts(tokenizer, case)
+def chat_texts(tokenizer, case: Case) -> tuple[str, str] | None:
+    """(prompt text ending with the assistant header, answer text incl. the end-of-turn marker),
+    or None when none of the case's drugs is among its candidates."""
+    messages, choices = training_pair(case)
+    return _texts(tokenizer, messages, choices) if choices else None
+
+
+def _tokenise(tokenizer, case_id: str, prompt: str, answer: str) -> Example:
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-    return Example(case_id=case.id, input_ids=prompt_ids + answer_ids,
+    return Example(case_id=case_id, input_ids=prompt_ids + answer_ids,
                    labels=[IGNORE_INDEX] * len(prompt_ids) + list(answer_ids))
+
+
+def build_example(tokenizer, case: Case) -> Example | None:
+    texts = chat_texts(tokenizer, case)
+    return None if texts is None else _tokenise(tokenizer, case.id, *texts)
 
 
 def build_examples(tokenizer, cases: list[Case], max_length: int) -> ExampleSet:
     out = ExampleSet()
     for case in cases:
-        if len({d.strip() for d in case.drugs if d.strip()}) > MAX_RECOMMENDATIONS:
-            out.truncated_recommendations += 1
-        if not recommendations_for(case):
+        if not any(d.strip() for d in case.drugs):
             # The answer schema needs at least one drug; an empty list would teach a non-answer.
             out.skipped_no_drugs.append(case.id)
             continue
-        ex = build_example(tokenizer, case)
+        messages, choices = training_pair(case)
+        if not choices:
+            out.skipped_not_in_candidates.append(case.id)
+            continue
+        if len(choices) > MAX_RECOMMENDATIONS:
+            out.truncated_recommendations += 1
+        ex = _tokenise(tokenizer, case.id, *_texts(tokenizer, messages, choices))
         if len(ex.input_ids) > max_length:
             # Truncating would teach a cut-off JSON answer; skip and report instead.
             out.skipped_too_long.append(case.id)

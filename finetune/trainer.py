@@ -46,12 +46,14 @@ def load_examples(config: FinetuneConfig, tokenizer) -> tuple[list[Example], dic
     if not built.examples:
         raise InvalidInput(f"no usable training example in {str(config.cases)!r}: "
                            f"{len(built.skipped_too_long)} longer than --max-length "
-                           f"{config.max_length}, {len(built.skipped_no_drugs)} without drugs",
+                           f"{config.max_length}, {len(built.skipped_no_drugs)} without drugs, "
+                           f"{len(built.skipped_not_in_candidates)} with no drug among the candidates",
                            param="cases")
     stats = {"n_cases": len(case_file.cases), "malformed_lines": len(case_file.errors),
              "n_examples": len(built.examples),
              "skipped_too_long": len(built.skipped_too_long),
              "skipped_no_drugs": len(built.skipped_no_drugs),
+             "skipped_not_in_candidates": len(built.skipped_not_in_candidates),
              "truncated_recommendations": built.truncated_recommendations}
     return built.examples, stats
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: dict[str, str] = {
     "data": "eval.data_cli",
     "eval": "eval.cli",
     "guardrails": "guardrails.cli",
+    "candidates": "rxassist.candidates.cli",
 }
 
 

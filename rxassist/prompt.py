@@ -2,6 +2,12 @@
 
 Training (finetune/), evaluation (eval/) and the assistant (assistant/) all call these functions,
 so what the model saw in training is exactly what it sees when served.
+
+Since prompt v2 the model chooses, it does not invent: the user turn carries the shortlist
+(candidates from open evidence that passed the guardrails, rxassist.shortlist), each with a
+compact evidence tag, and the answer is `{"choices": [names, best first]}` drawn from that list.
+The full evidence line a clinician reads (Candidate.evidence_text()) is attached after the
+choice, by code, so it costs no generated tokens and cannot be made up.
 """
 
 from __future__ import annotations
@@ -10,58 +16,25 @@ import json
 import re
 from typing import Sequence
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
+from rxassist.candidates import Candidate
 from rxassist.cases import Diagnosis, Patient
+from rxassist.schemas import (MAX_RECOMMENDATIONS, ChoiceAnswer, Recommendation, answer_model,
+                              answer_schema)
 
-PROMPT_VERSION = "rx-prompt-v1"
-MAX_RECOMMENDATIONS = 5
+PROMPT_VERSION = "rx-prompt-v2-candidates"
 
 SYSTEM_PROMPT = (
-    "You are a prescription assistant supporting a clinician. Given a patient and a diagnosis, "
-    "recommend up to 5 appropriate drugs by generic name, one per active ingredient, "
-    "each with a one-line rationale. Answer with JSON only."
+    "You are a prescription assistant supporting a clinician. Given a patient, a diagnosis and "
+    "candidate drugs that passed the safety checks, choose up to {k} of the candidates, best "
+    "first, by their exact names. Never name a drug that is not a candidate. "
+    'Answer with JSON only: {{"choices": [...]}}.'
 )
 
-
-class Recommendation(BaseModel):
-    drug: str = Field(min_length=1, max_length=200)
-    rationale: str = Field("", max_length=1000)
-
-
-class RecommendationList(BaseModel):
-    recommendations: list[Recommendation] = Field(min_length=1, max_length=MAX_RECOMMENDATIONS)
-
-
-# The schema handed to vLLM's structured output (response_format=json_schema).
-RECOMMENDATION_SCHEMA: dict = {
-    "type": "object",
-    "properties": {
-        "recommendations": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": MAX_RECOMMENDATIONS,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "drug": {"type": "string", "minLength": 1, "maxLength": 80},
-                    "rationale": {"type": "string", "maxLength": 200},
-                },
-                "required": ["drug", "rationale"],
-                "additionalProperties": False,
-            },
-        }
-    },
-    "required": ["recommendations"],
-    "additionalProperties": False,
-}
-
-
-def response_format() -> dict:
-    """OpenAI `response_format` argument asking for RECOMMENDATION_SCHEMA."""
-    return {"type": "json_schema",
-            "json_schema": {"name": "recommendations", "schema": RECOMMENDATION_SCHEMA,
-                            "strict": True}}
+__all__ = ["PROMPT_VERSION", "SYSTEM_PROMPT", "Recommendation", "patient_lines", "evidence_tag",
+           "user_message", "build_messages", "render_answer", "parse_choices", "response_format",
+           "MAX_RECOMMENDATIONS"]
 
 
 def _known(value, fmt=str) -> str:
@@ -94,39 +67,68 @@ def patient_lines(patient: Patient) -> list[str]:
     ]
 
 
-def user_message(patient: Patient, diagnosis: Diagnosis) -> str:
+def evidence_tag(c: Candidate) -> str:
+    """A few tokens of evidence per candidate (the prompt's share of issue 10's token budget)."""
+    tags: list[str] = []
+    sources = {e.source: e for e in c.evidence}
+    guideline = sources.get("guideline")
+    if guideline:
+        tags.append("guideline " + ("first-line" if guideline.detail.startswith("first-line")
+                                    else "alternative"))
+    prior = sources.get("prior_code") or sources.get("prior_category")
+    if prior and prior.share is not None:
+        pct = 100 * prior.share
+        tags.append(f"given to {pct:.0f}%" if pct >= 1 else "given to <1%")
+    if "drugcentral" in sources or "labeledin" in sources:
+        tags.append("label")
+    return ", ".join(tags) or "evidence"
+
+
+def user_message(patient: Patient, diagnosis: Diagnosis,
+                 candidates: Sequence[Candidate]) -> str:
     dx = diagnosis.text + (f" ({diagnosis.code})" if diagnosis.code else "")
-    return "Patient:\n" + "\n".join(patient_lines(patient)) + f"\nDiagnosis: {dx}"
+    lines = ["Patient:", *patient_lines(patient), f"Diagnosis: {dx}", "Candidates:"]
+    lines += [f"- {c.name}: {evidence_tag(c)}" for c in candidates]
+    return "\n".join(lines)
 
 
-def build_messages(patient: Patient, diagnosis: Diagnosis) -> list[dict]:
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user_message(patient, diagnosis)}]
+def build_messages(patient: Patient, diagnosis: Diagnosis, candidates: Sequence[Candidate],
+                   k: int = MAX_RECOMMENDATIONS) -> list[dict]:
+    return [{"role": "system", "content": SYSTEM_PROMPT.format(k=k)},
+            {"role": "user", "content": user_message(patient, diagnosis, candidates)}]
 
 
-def render_answer(recommendations: Sequence[Recommendation]) -> str:
-    """The assistant turn a fine-tuned model is trained to produce."""
-    payload = {"recommendations": [r.model_dump() for r in recommendations]}
-    return json.dumps(payload, ensure_ascii=False)
+def render_answer(names: Sequence[str]) -> str:
+    """The assistant turn a fine-tuned model is trained to produce (and is scored on)."""
+    return json.dumps(ChoiceAnswer(choices=list(names)).model_dump(), ensure_ascii=False)
+
+
+def response_format(names: Sequence[str], k: int = MAX_RECOMMENDATIONS) -> dict:
+    """OpenAI `response_format` for vLLM structured output: an enum of the candidate names."""
+    return {"type": "json_schema",
+            "json_schema": {"name": "choices", "schema": answer_schema(tuple(names), k),
+                            "strict": True}}
 
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.S)
 
 
-def parse_answer(text: str | None) -> list[Recommendation] | None:
-    """Recommendations from a model answer, or None when it cannot be parsed.
+def parse_choices(text: str | None, names: Sequence[str],
+                  k: int = MAX_RECOMMENDATIONS) -> list[str] | None:
+    """The chosen candidate names, best first, or None when the answer is not a valid choice.
 
-    Tolerates prose or code fences around one JSON object (models without structured output
-    add them) but never invents drugs from free text.
+    An answer naming anything outside `names` is rejected as a whole: a model that strays from
+    the list is not trusted for the rest of it. Repeats are dropped; more than k is cut to k.
     """
-    if not text:
+    if not text or not names:
         return None
     match = _JSON_OBJECT.search(text)
     if not match:
         return None
     try:
-        parsed = RecommendationList.model_validate_json(match.group(0))
-    except ValidationError:
+        raw = ChoiceAnswer.model_validate_json(match.group(0)).choices
+        chosen = list(dict.fromkeys(raw))[:k]
+        answer_model(tuple(names), k).model_validate({"choices": chosen})
+    except (ValidationError, ValueError):
         return None
-    recs = [r for r in parsed.recommendations if r.drug.strip()]
-    return recs or None
+    return chosen

@@ -62,20 +62,19 @@ def test_metrics_example_has_the_metrics_eval_computes():
 
 def test_chat_request_validates_and_response_matches_the_assistant():
     from serving.protocol import ChatCompletionRequest
-    from tests.assistant.conftest import RecordingFactory
+    from tests.fake_model import FakeModel
 
     from assistant import Assistant, AssistantConfig
     ex = examples()
     request = ChatCompletionRequest.model_validate(ex["chat-request"])
     documented = ex["chat-response"]["rxassist"]
-    answer = {"recommendations": [{"drug": r["drug"], "rationale": r["rationale"]}
-                                  for r in documented["recommendations"]]}
+    fake = FakeModel(json.dumps({"choices": [r["drug"] for r in documented["recommendations"]]}))
     a = Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
-                  chat_model_factory=RecordingFactory(json.dumps(answer)))
+                  model_client=fake.client())
     got = asyncio.run(a.respond(request.plain_messages())).rxassist
     assert set(documented) <= set(got)
     for key in ("status", "patient", "diagnosis", "recommendations", "missing_fields",
-                "unknown_fields", "drugs"):
+                "unknown_fields", "drugs", "excluded", "candidates", "prompt_version"):
         assert json.loads(json.dumps(got[key])) == documented[key], key
 
 

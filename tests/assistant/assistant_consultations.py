@@ -33,6 +33,20 @@ GROUPS: dict[str, tuple[set[str], str]] = {
 SAFETY_KINDS = {"allergy", "contraindication"}
 
 
+def scripted_choice(fake_output: str):
+    """A fake model's answer (tests/fake_model.py) that tries to give the scripted drugs:
+    those among the offered candidates (matched on ingredients), else the first candidate."""
+    from guardrails import ingredients_of
+
+    wanted = [frozenset(ingredients_of(r["drug"]))
+              for r in json.loads(fake_output)["recommendations"]]
+
+    def answer(names: list[str], body: dict) -> str:
+        chosen = [n for w in wanted for n in names if frozenset(ingredients_of(n)) == w]
+        return json.dumps({"choices": list(dict.fromkeys(chosen))[:3] or names[:1]})
+    return answer
+
+
 def load() -> list[dict]:
     return [json.loads(line) for line in CONSULTATIONS.read_text().splitlines() if line.strip()]
 
@@ -87,6 +101,24 @@ def check(expect: dict, content: str, rx: dict, where: str) -> None:
             if _in_group(rec, group) and not SAFETY_KINDS & set(rec.get("flags") or []):
                 fail(f"{rec['drug']} ({group}) is recommended without an allergy/contraindication "
                      "flag")
+    for rec in recs:
+        if rec.get("severity") == "critical":
+            fail(f"{rec['drug']} has a critical flag: it must be excluded, not recommended")
+    for ingredient in expect.get("not_recommended", []):
+        if any(ingredient in (r.get("ingredients") or []) for r in recs):
+            fail(f"{ingredient} is not a safe candidate here and must not be recommended")
+    for want in expect.get("excluded", []):
+        # Safety before choice: the drug was ruled out before the model saw the list, and the
+        # answer shows it as considered and excluded, with the flag that excluded it.
+        rows = [e for e in rx.get("excluded") or [] if want["ingredient"] in e["ingredients"]
+                and any(f["kind"] == want["kind"] and f.get("severity", "") ==
+                        want.get("severity", f.get("severity")) for f in e["flags"])]
+        if not rows:
+            fail(f"expected {want['ingredient']} excluded by a {want['kind']} flag")
+        if any(want["ingredient"] in (r.get("ingredients") or []) for r in recs):
+            fail(f"{want['ingredient']} was excluded but is recommended")
+        if "considered and excluded" not in content.lower() or rows[0]["drug"] not in content:
+            fail(f"the reply must list {rows[0]['drug']} as considered and excluded")
     for want in expect.get("flagged", []):
         hits = [f for f in rx.get("flags") or []
                 if f.get("kind") == want["kind"] and f.get("ingredient") == want["ingredient"]

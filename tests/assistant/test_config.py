@@ -12,7 +12,7 @@ BASE = {"model_base_url": "http://127.0.0.1:8001/v1/", "base_model": "smollm2"}
 def test_defaults_and_normalisation():
     c = AssistantConfig(**BASE, adapters=["a", "a", "b"], default_adapter="b")
     assert c.model_base_url == "http://127.0.0.1:8001/v1" and c.adapters == ["a", "b"]
-    assert (c.max_tokens, c.temperature, c.request_timeout_s, c.api_key) == (640, 0.0, 120, "EMPTY")
+    assert (c.max_tokens, c.temperature, c.request_timeout_s, c.api_key) == (96, 0.0, 120, "EMPTY")
     assert AssistantConfig.model_fields["max_tokens"].description
 
 

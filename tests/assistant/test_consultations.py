@@ -1,5 +1,7 @@
 """The 20 scripted consultations through the real Assistant, the real guardrails and a fake
-chat model answering each consultation's scripted `fake_output`."""
+model answering each consultation's scripted `fake_output` the way structured output lets a
+model answer: the scripted drugs that are on the candidate list (by ingredient), else the first
+candidate. Drugs the guardrails rule out never reach the model's list."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import asyncio
 
 import pytest
 
-from .assistant_consultations import check, load
+from tests.fake_model import FakeModel
+
+from .assistant_consultations import check, load, scripted_choice
 
 CONSULTATIONS = load()
 
@@ -22,7 +26,7 @@ def test_there_are_twenty_varied_consultations():
 
 @pytest.mark.parametrize("consultation", CONSULTATIONS, ids=[c["id"] for c in CONSULTATIONS])
 def test_consultation_with_fake_model(make_assistant, consultation):
-    assistant, _ = make_assistant(consultation["fake_output"])
+    assistant, _ = make_assistant(scripted_choice(consultation["fake_output"]))
     history = []
     per_turn = consultation.get("expect_turns") or []
     for i, text in enumerate(consultation["turns"]):

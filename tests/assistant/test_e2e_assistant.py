@@ -155,3 +155,36 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
             shutil.copy(shot, docs / "ui-consultation.png")
         finally:
             browser.close()
+
+
+# The five consultations of issue 9, each with the first-line options a current guideline
+# accepts (ADA 2024; IDSA 2010 + ACOG for pregnancy; AAP 2013; ACC/AHA 2023; ATS/IDSA 2019).
+ISSUE_9 = [
+    ("45 yo man, new type 2 diabetes, no meds, NKDA", {"metformin"}),
+    ("28 yo woman, 20 weeks pregnant, UTI, sulfa allergy, on levothyroxine",
+     {"nitrofurantoin", "cephalexin", "amoxicillin", "fosfomycin", "amoxicillin; clavulanate",
+      "cefpodoxime"}),
+    ("8 yo boy, 25 kg, acute otitis media, NKDA, no meds",
+     {"amoxicillin", "amoxicillin; clavulanate", "cefdinir"}),
+    ("70 yo man, atrial fibrillation, on metoprolol, NKDA",
+     {"apixaban", "rivaroxaban", "dabigatran", "edoxaban", "warfarin", "diltiazem", "verapamil",
+      "digoxin"}),
+    ("30 yo man, community-acquired pneumonia, penicillin allergy, no meds",
+     {"doxycycline", "azithromycin", "clarithromycin", "levofloxacin", "moxifloxacin"}),
+]
+
+
+@pytest.mark.parametrize("text, accepted", ISSUE_9, ids=[t.split(",")[1].strip()
+                                                         for t, _ in ISSUE_9])
+def test_issue_consultations_choose_among_safe_candidates(client, text, accepted):
+    content, rx = ask(client, [{"role": "user", "content": text}])
+    assert rx["status"] == "recommended", content
+    recs = rx["recommendations"]
+    assert 1 <= len(recs) <= 3 and all(r["drug"] in rx["candidates"] for r in recs)
+    # No critical-flagged drug is ever offered; each rationale names its evidence.
+    assert all(r["severity"] != "critical" for r in recs)
+    assert all(r["rationale"] and r["rationale"] == r["evidence"] for r in recs)
+    excluded = {e["drug"] for e in rx["excluded"]}
+    assert not excluded & set(rx["candidates"])
+    # A guideline-accepted first-line drug is among the (default adapter's) top 3.
+    assert any(r["drug"] in accepted for r in recs), [r["drug"] for r in recs]

@@ -10,10 +10,11 @@ import pytest
 from assistant.ui import (ELEM_IDS, build_ui, correction_message, flags_html, patient_values,
                           recommendations_table)
 
+from .assistant_consultations import scripted_choice
+
 SENTENCE = "34 yo woman, 20 weeks pregnant, UTI, allergic to sulfa, on levothyroxine"
-BACTRIM = json.dumps({"recommendations": [
-    {"drug": "Bactrim DS", "rationale": "first-line for cystitis"},
-    {"drug": "cephalexin", "rationale": "safe in pregnancy"}]})
+# The fake model tries Bactrim first; it was excluded (sulfa allergy), so it gets what it may.
+BACTRIM = json.dumps({"choices": ["sulfamethoxazole; trimethoprim", "cephalexin"]})
 RESULT = {"status": "recommended",
           "patient": {"age": 34.0, "sex": "female", "pregnant": True, "weight_kg": None,
                       "allergies": ["sulfa"], "current_medications": ["levothyroxine"]},
@@ -55,7 +56,8 @@ def ui_client(make_assistant, tmp_path, monkeypatch):
     from gradio_client import Client
 
     monkeypatch.setenv("RXASSIST_HOME", str(tmp_path))
-    assistant, _ = make_assistant(BACTRIM)
+    assistant, _ = make_assistant(scripted_choice(json.dumps({"recommendations": [
+        {"drug": "Bactrim DS"}, {"drug": "cephalexin"}]})))
     demo = build_ui(assistant, feedback=True)
     demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
                         quiet=True)
@@ -69,19 +71,23 @@ def test_ui_consultation_correction_and_feedback(ui_client):
     client, home, demo = ui_client
     ids = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
     assert set(ELEM_IDS) <= ids
-    out = client.predict(SENTENCE, [], "rxassist", api_name="/send")
+    # Not pregnant: co-trimoxazole is a UTI candidate, which the sulfa allergy excludes.
+    out = client.predict(SENTENCE.replace("20 weeks pregnant", "not pregnant"), [], "rxassist",
+                         api_name="/send")
     text, chat, age, sex, preg, weight, allergies, meds, dx, flags, table, drug = out
-    assert text == "" and age == 34 and sex == "female" and preg == "yes"
-    assert allergies == "sulfa" and "UTI" in dx and "CRITICAL" in flags
-    assert table["data"][0][1] == "Bactrim DS" and table["data"][0][4] == "CRITICAL: allergy"
-    assert "fde2e1" in json.dumps(table["metadata"])
+    assert text == "" and age == 34 and sex == "female" and preg == "no"
+    assert allergies == "sulfa" and "UTI" in dx
+    # Bactrim was excluded before the model chose: shown excluded, CRITICAL, never in the table.
+    assert "CRITICAL" in flags and "sulfamethoxazole; trimethoprim excluded" in flags
+    assert [row[1] for row in table["data"]] == ["cephalexin"]
     # Editing the panel becomes a "Correction:" turn in the conversation.
     out = client.predict(chat, "rxassist", 45, "female", "yes", None, "sulfa, penicillin",
                          "levothyroxine", dx, api_name="/correct")
     chat = out[1]
     assert "Correction:" in json.dumps(chat[-2]) and out[2] == 45 and "penicillin" in out[6]
-    saved = client.predict("Bactrim DS", "not appropriate", "sulfa allergy", api_name="/feedback")
+    saved = client.predict("cephalexin", "not appropriate", "penicillin allergy",
+                           api_name="/feedback")
     assert "Saved" in saved
     rows = list(csv.DictReader(open(home / "feedback" / "reviews.csv")))
-    assert rows[0]["recommended_drug"] == "Bactrim DS" and rows[0]["appropriate"] == "no"
+    assert rows[0]["recommended_drug"] == "cephalexin" and rows[0]["appropriate"] == "no"
     assert rows[0]["source"] == "assistant-ui:rxassist"

@@ -11,18 +11,18 @@ import pytest
 
 from assistant.ui import build_ui
 
+from .assistant_consultations import scripted_choice
 from .test_e2e_assistant import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
-BACTRIM = json.dumps({"recommendations": [
-    {"drug": "Bactrim DS", "rationale": "first-line for cystitis"},
-    {"drug": "cephalexin", "rationale": "safe in pregnancy"}]})
+# The fake model tries Bactrim first; it is excluded (sulfa allergy) before the model chooses.
+BACTRIM = json.dumps({"recommendations": [{"drug": "Bactrim DS"}, {"drug": "cephalexin"}]})
 
 
 @pytest.fixture
 def ui_url(make_assistant, tmp_path, monkeypatch):
     monkeypatch.setenv("RXASSIST_HOME", str(tmp_path))
-    demo = build_ui(make_assistant(BACTRIM)[0], feedback=True)
+    demo = build_ui(make_assistant(scripted_choice(BACTRIM))[0], feedback=True)
     demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
         yield demo.local_url
@@ -46,7 +46,7 @@ def test_browser_turns_correction_and_feedback(ui_url, tmp_path):
             page.goto(ui_url, wait_until="domcontentloaded")
             box = page.locator("#chat-input textarea")
             box.wait_for(timeout=60_000)
-            box.fill("34 yo woman, 20 weeks pregnant")
+            box.fill("34 yo woman, not pregnant")
             page.locator("#send").click()
             wait_value("#patient-age input", "34")
             assert "Still needed:" in page.locator("#chat").inner_text()
@@ -61,7 +61,7 @@ def test_browser_turns_correction_and_feedback(ui_url, tmp_path):
                 "() => document.querySelector('#chat').innerText.includes("
                 "'allergies: sulfa, penicillin')", timeout=60_000)
             assert "Correction:" in page.locator("#chat").inner_text()
-            # cephalexin is now flagged too (cross-sensitivity with the penicillin allergy).
+            # cephalexin is now flagged or excluded too (cross-sensitivity with penicillin).
             assert "cephalexin" in page.locator("#flags").inner_text()
             page.locator("#feedback-verdict label").nth(1).click()   # "not appropriate"
             page.locator("#feedback-comment textarea").fill("sulfa allergy")
@@ -72,5 +72,5 @@ def test_browser_turns_correction_and_feedback(ui_url, tmp_path):
         finally:
             browser.close()
     rows = list(csv.DictReader(open(tmp_path / "feedback" / "reviews.csv")))
-    assert [(r["recommended_drug"], r["appropriate"], r["comment"]) for r in rows] == [
-        ("Bactrim DS", "no", "sulfa allergy")]
+    assert [(r["appropriate"], r["comment"]) for r in rows] == [("no", "sulfa allergy")]
+    assert rows[0]["recommended_drug"] and rows[0]["recommended_drug"] != "Bactrim DS"

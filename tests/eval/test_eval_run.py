@@ -17,9 +17,9 @@ from tests.eval.eval_fake_openai import FakeChatServer
 
 from rxassist.cli import main
 
-LISINOPRIL = json.dumps({"recommendations": [{"drug": "lisinopril", "rationale": "ACE inhibitor"}]})
-METFORMIN = json.dumps({"recommendations": [{"drug": "metformin", "rationale": "first line"},
-                                            {"drug": "glipizide", "rationale": "add-on"}]})
+# Answers in the one prompt format: choices among the case's candidates.
+LISINOPRIL = json.dumps({"choices": ["lisinopril"]})
+METFORMIN = json.dumps({"choices": ["metformin", "glipizide"]})
 ANSWERS = {"I10": LISINOPRIL, "E11": METFORMIN, "J45": "Sorry, I cannot help with that."}
 
 
@@ -274,3 +274,54 @@ def test_raising_the_limit_extends_the_same_run(cases_file, server, tmp_path):
     assert metrics(out)["n_cases"] == 1 and len(server.requests) == 1
     assert run(cases_file, out, server.base_url) == 0
     assert metrics(out)["n_cases"] == 4 and len(server.requests) == 4
+
+
+def test_prior_target_ranks_the_shortlist_by_prior_without_a_model(cases_file, tmp_path):
+    out = tmp_path / "prior"
+    assert main(["eval", "run", "--cases", str(cases_file), "--target", "prior", "--top-k", "2",
+                 "--out", str(out), "--no-progress"]) == 0
+    records = {json.loads(line)["id"]: json.loads(line)
+               for line in (out / "cases.jsonl").read_text().splitlines()}
+    c2 = records["c2"]
+    assert len(c2["output"]) == 2 and all(d["drug"] in c2["candidates"] for d in c2["output"])
+    assert c2["output"][0]["drug"] == "metformin" and "training records" in c2["output"][0][
+        "rationale"]
+    m = metrics(out)
+    assert m["model"] == "prior-top2" and m["outside_candidates"] == 0
+    assert m["mean_recommended"] == pytest.approx(2)
+
+
+def test_model_target_records_candidates_and_never_goes_outside(cases_file, tmp_path):
+    # The fake model answers lisinopril for I10, metformin + glipizide for E11 and a name that
+    # is no candidate for J45: that answer is rejected, never scored as a recommendation.
+    answers = {**ANSWERS, "J45": json.dumps({"choices": ["albuterol", "Zorblaxin"]})}
+    fake = FakeChatServer(answers).start()
+    out = tmp_path / "run"
+    try:
+        assert run(cases_file, out, fake.base_url) == 0
+    finally:
+        fake.stop()
+    sent = next(r for r in fake.requests if "(I10)" in r["messages"][1]["content"])
+    names = sent["response_format"]["json_schema"]["schema"]["properties"]["choices"]["items"][
+        "enum"]
+    assert "lisinopril" in names and "- lisinopril:" in sent["messages"][1]["content"]
+    m = metrics(out)
+    assert m["outside_candidates"] == 0 and m["output_rate"] == pytest.approx(3 / 4)
+    records = {json.loads(line)["id"]: json.loads(line)
+               for line in (out / "cases.jsonl").read_text().splitlines()}
+    assert records["c3"]["output"] is None and "albuterol" in records["c3"]["candidates"]
+
+
+def test_outside_candidates_metric_counts_what_a_target_returned():
+    from eval.metrics import compute_metrics, score_case
+    from eval.records import RecommendedDrug, SolverRecord
+
+    def rec(output, candidates):
+        return SolverRecord(id="x", patient={}, diagnosis={"text": "d"}, drugs=["a"],
+                            output=[RecommendedDrug(drug=d) for d in output],
+                            candidates=candidates, usage={"prompt_tokens": 10,
+                                                          "completion_tokens": 4})
+    m = compute_metrics([score_case(rec(["a", "b"], ["a", "c"])), score_case(rec(["c"], ["c"]))])
+    assert m["outside_candidates"] == pytest.approx(1 / 3)
+    assert m["prompt_tokens_per_case"] == 10 and m["completion_tokens_per_case"] == 4
+    assert compute_metrics([score_case(rec(["a"], None))])["outside_candidates"] is None

@@ -67,7 +67,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     # Train the tokenizer on the very texts it will see, so tokens are few and the model tiny.
     probe = build_tokenizer(["seed text"])
     for c in CASES:
-        corpus.extend(chat_texts(probe, Case.model_validate(c)))
+        corpus.extend(chat_texts(probe, Case.model_validate(c)) or ())
     tokenizer = build_tokenizer(corpus)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,

@@ -69,7 +69,9 @@ def test_malformed_lines_are_reported_and_skipped(capsys, tmp_path, tiny_model_d
     assert rc == 0, err
     assert "c.jsonl:line 6: not valid JSON" in err and "line 7:" in err
     report = json.loads((tmp_path / "o" / "train_report.json").read_text())
-    assert report["malformed_lines"] == 2 and report["n_examples"] == 5
+    # 5 valid cases, one of which (c3) has no recorded drug among its candidates.
+    assert report["malformed_lines"] == 2 and report["n_examples"] == 4
+    assert report["skipped_not_in_candidates"] == 1
     assert json.loads(out)["steps"] == 1
 
 

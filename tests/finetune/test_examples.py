@@ -6,10 +6,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from finetune.examples import IGNORE_INDEX, answer_loss, build_example, build_examples, collate
+from finetune.examples import (IGNORE_INDEX, answer_loss, build_example, build_examples, collate,
+                               training_pair)
 from finetune.rationale import rationale, recommendations_for
 from rxassist.cases import Case
-from rxassist.prompt import build_messages, parse_answer
+from rxassist.prompt import build_messages, parse_choices
+from rxassist.shortlist import shortlist
 
 from .conftest import CASES
 
@@ -25,13 +27,29 @@ def test_loss_mask_covers_exactly_the_answer(tokenizer):
     n_prompt = next(i for i, lab in enumerate(ex.labels) if lab != IGNORE_INDEX)
     assert all(lab == IGNORE_INDEX for lab in ex.labels[:n_prompt])
     assert ex.labels[n_prompt:] == ex.input_ids[n_prompt:]
-    prompt = tokenizer.apply_chat_template(build_messages(case.patient, case.diagnosis),
-                                           tokenize=False, add_generation_prompt=True)
+    offered = shortlist(case.patient, case.diagnosis)
+    prompt = tokenizer.apply_chat_template(
+        build_messages(case.patient, case.diagnosis, offered.offered),
+        tokenize=False, add_generation_prompt=True)
     assert tokenizer.decode(ex.input_ids[:n_prompt]) == prompt
     answer = tokenizer.decode(ex.input_ids[n_prompt:])
     assert answer.endswith("<|im_end|>\n")  # the model learns to stop
-    recs = parse_answer(answer)
-    assert [r.drug for r in recs] == ["amlodipine", "hydrochlorothiazide", "lisinopril"]
+    # The target: the recorded drugs, in the shortlist's ranked order, all among the candidates.
+    chosen = parse_choices(answer, offered.names)
+    assert sorted(chosen) == ["amlodipine", "hydrochlorothiazide", "lisinopril"]
+    assert chosen == [n for n in offered.names if n in chosen]
+
+
+def test_prompt_carries_the_candidates_and_never_current_medications():
+    case = Case.model_validate({"id": "x", "patient": {"age": 60, "sex": "male",
+                                                       "current_medications": ["metformin"]},
+                                "diagnosis": {"text": "Type 2 diabetes mellitus", "code": "E11"},
+                                "drugs": ["metformin", "glipizide"]})
+    messages, choices = training_pair(case)
+    user = messages[1]["content"]
+    assert "Candidates:" in user and "- glipizide:" in user
+    assert "- metformin:" not in user         # already taken: not a candidate
+    assert choices == ["glipizide"]            # the target never names a current medication
 
 
 def test_rationale_is_templated_and_true():
@@ -46,15 +64,16 @@ def test_rationale_is_templated_and_true():
 
 
 def test_long_examples_are_skipped_and_counted(tokenizer):
-    cases = [Case.model_validate(c) for c in CASES]
+    cases = [Case.model_validate(c) for c in CASES if c["id"] != "c3"]  # c3: no candidate
     lengths = [len(build_example(tokenizer, c).input_ids) for c in cases]
+    assert len(set(lengths)) == len(lengths)
     built = build_examples(tokenizer, cases, max_length=sorted(lengths)[2])
-    assert len(built.examples) == 3 and len(built.skipped_too_long) == 2
+    assert len(built.examples) == 3 and len(built.skipped_too_long) == 1
 
 
 def test_answer_loss_matches_transformers_loss(tiny_model_dir, tokenizer):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    examples = [build_example(tokenizer, Case.model_validate(c)) for c in CASES[:3]]
+    examples = [build_example(tokenizer, Case.model_validate(c)) for c in (CASES[0], CASES[1], CASES[3])]
     batch = collate(examples, tokenizer.pad_token_id)
     assert batch["input_ids"].shape[0] == 3
     with torch.no_grad():
@@ -72,3 +91,10 @@ def test_cases_without_drugs_are_skipped_and_counted(tokenizer):
     case = Case.model_validate({"id": "e", "diagnosis": {"text": "D"}, "drugs": [" "]})
     built = build_examples(tokenizer, [case, Case.model_validate(CASES[1])], 512)
     assert built.skipped_no_drugs == ["e"] and len(built.examples) == 1
+
+
+def test_cases_whose_drugs_are_not_candidates_are_skipped_and_counted(tokenizer):
+    # Hydrocodone is no candidate for bare "Pain" (no code): nothing to learn about choosing.
+    built = build_examples(tokenizer, [Case.model_validate(CASES[2]),
+                                       Case.model_validate(CASES[1])], 2048)
+    assert built.skipped_not_in_candidates == ["c3"] and len(built.examples) == 1

@@ -4,20 +4,16 @@ and free text that reaches the model only as one-line data values; screening in 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from pathlib import Path
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from assistant import Assistant, AssistantConfig
 from assistant.screen import as_data, is_harmful, screen
 
 HERE = Path(__file__).parent
-ANSWER = '{"recommendations": [{"drug": "nitrofurantoin", "rationale": "first line"}]}'
 
 
 def confusion(path: Path) -> dict[str, int]:
@@ -49,21 +45,14 @@ def test_harm_probe_confusion_table(name, min_recall, max_fpr):
     assert t["fp"] / (t["fp"] + t["tn"]) <= max_fpr
 
 
-class Recording(GenericFakeChatModel):
-    seen: list = []
-
-    def _generate(self, messages, *args, **kwargs):
-        Recording.seen.append(messages)
-        return super()._generate(messages, *args, **kwargs)
-
-
 def ask(text: str):
-    Recording.seen = []
+    """The assistant's answer and the prompts the (fake) model server received."""
+    from tests.fake_model import FakeModel, first
+    fake = FakeModel(first())
     a = Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
-                  chat_model_factory=lambda _n: Recording(
-                      messages=itertools.repeat(AIMessage(content=ANSWER))))
+                  model_client=fake.client())
     turn = asyncio.run(a.respond([{"role": "user", "content": text}]))
-    return turn, ["\n".join(str(m.content) for m in ms) for ms in Recording.seen]
+    return turn, ["\n".join(str(m["content"]) for m in r["messages"]) for r in fake.requests]
 
 
 def test_the_reported_overdose_question_is_refused():
@@ -84,7 +73,7 @@ def test_instructions_never_reach_the_model(payload):
     for prompt in prompts:
         for word in ("guardrails disabled", "HACKED", "im_start", "fentanyl"):
             assert word not in prompt
-        user = prompt.split("Diagnosis:", 1)[-1]
+        user = prompt.split("Diagnosis:", 1)[-1].split("\nCandidates:", 1)[0]
         assert "\n" not in user.strip()   # the diagnosis stays one data line
 
 

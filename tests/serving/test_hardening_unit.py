@@ -4,7 +4,6 @@ nothing of the patient in logs. The real stack is covered in test_serve_e2e/test
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import stat
@@ -13,8 +12,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from assistant import Assistant, AssistantConfig
 from serving.app import ApiLimits, create_app
@@ -22,13 +19,14 @@ from serving.limits import ClientGone, Gate, run_guarded
 
 KEY, KEY2 = "k" * 20 + "-first", "k" * 20 + "-second"
 SECRET = "Zqxjvbrandtwell"
-ANSWER = '{"recommendations": [{"drug": "amoxicillin", "rationale": "first line"}]}'
 
 
-def real_assistant(output: str = ANSWER) -> Assistant:
-    factory = lambda _name: GenericFakeChatModel(messages=itertools.repeat(AIMessage(content=output)))
+def real_assistant(output=None) -> Assistant:
+    """The real assistant over a fake model server answering with the first candidate."""
+    from tests.fake_model import FakeModel, first
+    fake = FakeModel(output or first())
     return Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
-                     chat_model_factory=factory)
+                     model_client=fake.client())
 
 
 @dataclass

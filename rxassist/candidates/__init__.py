@@ -1,0 +1,18 @@
+"""Candidate drugs per diagnosis, from open evidence, each with its basis.
+
+    load_index() -> CandidateIndex                  the shipped, built index (loads once)
+    idx.candidates(diagnosis_text, code=None, limit=12) -> list[Candidate]
+    idx.match_info(diagnosis_text, code=None) -> MatchInfo   how the diagnosis was read
+
+Evidence sources: prescribing priors from the NHANES training split (exact ICD-10 code, then
+its 3-character category), label indications (DrugCentral 2016, LabeledIn) and a curated
+first-line table from named guidelines. The ranking formula is in _index.py; provenance and
+licences in data/README.md. The index is built by `rxassist candidates build`.
+"""
+
+from rxassist.candidates._index import CandidateIndex, load_index
+from rxassist.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
+                                        IndicationMatch, MatchInfo)
+
+__all__ = ["CandidateIndex", "Candidate", "Evidence", "MatchInfo", "CodeMatch",
+           "ConceptMatch", "IndicationMatch", "load_index"]

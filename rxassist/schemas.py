@@ -1,0 +1,121 @@
+"""Typed shapes of a consultation: the model's answer, the result rows, the whole result.
+
+The limits live here, once; the JSON schema sent to the model is generated from the Pydantic
+models (`model_json_schema()`), never written by hand, so what vLLM enforces and what we
+validate cannot drift apart.
+
+    answer_model(names, k)        the answer the model may give for one shortlist: 1..k distinct
+                                  choices, each one of `names` (an enum in the JSON schema)
+    RecommendationRow             one recommended drug as the API's `rxassist.recommendations`
+    ExcludedRow                   a candidate considered and excluded, with the flags that did it
+    ConsultationResult            the structured `rxassist` field of a reply (CONTRACTS.md s. 4)
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from guardrails import Flag
+from rxassist.cases import Diagnosis, Patient
+
+# Limits, in one place.
+MAX_RECOMMENDATIONS = 3        # default number of ranked recommendations (configurable)
+MAX_RECOMMENDATIONS_CAP = 5    # the most any configuration may ask for
+MAX_CANDIDATES = 12            # candidates looked up per diagnosis (offered + excluded)
+DRUG_MAX_CHARS = 200
+RATIONALE_MAX_CHARS = 1000
+
+Status = Literal["recommended", "nothing_survives", "needs_info", "refused"]
+
+
+class Recommendation(BaseModel):
+    """A drug with its rationale, as in the free-generation answer format (prompt v1)."""
+
+    drug: str = Field(min_length=1, max_length=DRUG_MAX_CHARS)
+    rationale: str = Field("", max_length=RATIONALE_MAX_CHARS)
+
+
+class ChoiceAnswer(BaseModel):
+    """The model's answer: candidate names, best first. Always validated against a shortlist."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    choices: list[str] = Field(min_length=1, max_length=MAX_RECOMMENDATIONS_CAP)
+
+
+@lru_cache(maxsize=256)
+def answer_model(names: tuple[str, ...], k: int) -> type[BaseModel]:
+    """ChoiceAnswer narrowed to this shortlist: each choice one of `names`, at most k of them."""
+    if not names:
+        raise ValueError("an answer model needs at least one candidate name")
+    if not 1 <= k <= MAX_RECOMMENDATIONS_CAP:
+        raise ValueError(f"k must be within 1..{MAX_RECOMMENDATIONS_CAP}, got {k}")
+    choice = Literal[names]  # type: ignore[valid-type]
+    return create_model("Answer", __config__=ConfigDict(extra="forbid"),
+                        choices=(list[choice], Field(min_length=1, max_length=min(k, len(names)))))
+
+
+def answer_schema(names: tuple[str, ...], k: int) -> dict:
+    """The JSON schema vLLM's structured output enforces for one shortlist."""
+    return answer_model(tuple(names), k).model_json_schema()
+
+
+class RecommendationRow(BaseModel):
+    """One recommended drug in `rxassist.recommendations` (every pre-candidate field kept)."""
+
+    drug: str                              # as the model chose it (a candidate name)
+    name: str | None = None                # normalised name (guardrails)
+    ingredients: list[str] = Field(default_factory=list)
+    rationale: str = ""                    # always contains the evidence line
+    flags: list[str] = Field(default_factory=list)     # flag kinds on this drug, worst first
+    severity: str | None = None            # worst severity among them
+    evidence: str = ""                     # Candidate.evidence_text()
+    rank: int = Field(1, ge=1)
+
+
+class ExcludedRow(BaseModel):
+    """A candidate the guardrails ruled out before the model saw the list."""
+
+    drug: str
+    ingredients: list[str] = Field(default_factory=list)
+    reason: str                            # the message of the flag that excluded it
+    flags: list[Flag] = Field(default_factory=list)
+    evidence: str = ""
+
+
+class ConsultationResult(BaseModel):
+    """The structured result of one turn: the API's `rxassist` field."""
+
+    status: Status
+    patient: dict[str, Any]
+    diagnosis: dict[str, Any] | None = None
+    recommendations: list[RecommendationRow] = Field(default_factory=list)
+    excluded: list[ExcludedRow] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    missing_fields: list[str] = Field(default_factory=list)
+    unknown_fields: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    injection_ignored: bool = False
+    model: str
+    prompt_version: str
+    refusal: str | None = None
+    model_output: str | None = None        # parsed | truncated | unparseable | not_asked
+    candidates: list[str] = Field(default_factory=list)   # the names offered to the model
+    drugs: list[dict[str, Any]] = Field(default_factory=list)   # guardrails' normalised drugs
+    usage: dict[str, int] | None = None    # tokens of the model request, when one was made
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict the API sends (None-valued optional extras left out)."""
+        d = self.model_dump(mode="json")
+        for key in ("refusal", "model_output", "usage"):
+            if d.get(key) is None:
+                d.pop(key, None)
+        return d
+
+
+__all__ = ["MAX_RECOMMENDATIONS", "MAX_RECOMMENDATIONS_CAP", "MAX_CANDIDATES", "Recommendation",
+           "ChoiceAnswer", "answer_model", "answer_schema", "RecommendationRow", "ExcludedRow",
+           "ConsultationResult", "Diagnosis", "Patient", "Flag"]

@@ -1,0 +1,84 @@
+"""Safety before choice: candidates for a diagnosis, minus what the guardrails rule out.
+
+    shortlist(patient, diagnosis) -> Shortlist(offered, excluded, warnings)
+
+Every candidate from the evidence index goes through `guardrails.check` with the patient, alone
+(so candidates never flag each other). A candidate is excluded, never offered to the model, when
+
+- any flag on it is critical (allergy, pregnancy or age contraindication, and whatever else the
+  guardrails rate critical, e.g. a critical interaction with a current medication), or
+- it shares an ingredient with a current medication: a current medication is never a candidate
+  for a new diagnosis (the patient already takes it; records-trained models learn to echo it).
+
+Warnings stay: the drug is offered and its warnings are shown beside it. Training
+(finetune.examples), evaluation (eval.targets) and the assistant all call this, so the model
+is trained on exactly the lists it is served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rxassist.candidates import Candidate, CandidateIndex, load_index
+from rxassist.cases import Diagnosis, Patient
+from rxassist.schemas import MAX_CANDIDATES, ExcludedRow
+
+import guardrails
+from guardrails import Flag
+
+
+@dataclass
+class Shortlist:
+    offered: list[Candidate] = field(default_factory=list)        # ranked, safe to offer
+    excluded: list[ExcludedRow] = field(default_factory=list)
+    warnings: dict[str, list[Flag]] = field(default_factory=dict)  # candidate name -> its flags
+    patient_flags: list[Flag] = field(default_factory=list)        # flags on no one drug
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.offered)
+
+    def by_name(self, name: str) -> Candidate | None:
+        return next((c for c in self.offered if c.name == name), None)
+
+
+def _excluding(flags: list[Flag]) -> list[Flag]:
+    """The flags that rule a candidate out: critical ones, and the same ingredient as a current
+    medication (a warning for a free list, an exclusion for a candidate)."""
+    return [f for f in flags if f.severity == "critical" or f.kind == "duplicate_ingredient"]
+
+
+def _reason(flag: Flag) -> str:
+    if flag.kind == "duplicate_ingredient" and flag.severity != "critical":
+        return (f"already taken: {flag.ingredient} is among the current medications "
+                "(not a candidate for a new diagnosis)")
+    return flag.message
+
+
+def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | None = None,
+              limit: int = MAX_CANDIDATES) -> Shortlist:
+    index = index or load_index()
+    out = Shortlist()
+    seen_patient_flags: set[str] = set()
+    for cand in index.candidates(diagnosis.text, code=diagnosis.code, limit=limit,
+                                 pregnant=patient.pregnant):
+        result = guardrails.check([cand.name], patient)
+        own: list[Flag] = []
+        for f in result.flags:
+            if cand.name in f.drugs:
+                own.append(f)
+            elif f.message not in seen_patient_flags:
+                # About the patient, not this drug (an unrecognised current medication, an
+                # allergy text naming nothing known): shown once.
+                seen_patient_flags.add(f.message)
+                out.patient_flags.append(f)
+        bad = _excluding(own)
+        if bad:
+            out.excluded.append(ExcludedRow(drug=cand.name, ingredients=list(cand.ingredients),
+                                            reason=_reason(bad[0]), flags=own,
+                                            evidence=cand.evidence_text()))
+            continue
+        out.offered.append(cand)
+        if own:
+            out.warnings[cand.name] = own
+    return out
