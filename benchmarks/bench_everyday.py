@@ -19,7 +19,10 @@ assistant may offer). The diagnosis is given as text only unless --with-codes ad
 deterministic extraction (what the assistant would look up); --without-guidelines drops the
 curated first-line evidence (the table and this set were
 written together: the ablation shows what the open data alone give).
-Writes one JSON file (summary + per-case rows) and prints a table. A benchmark, not a test.
+When the assistant asks for a field the message left out, the benchmark answers it as a
+clinician would who does not know ("allergies unknown"; the diagnosis from the case), at most
+twice. Writes one JSON file (summary + per-case rows) and prints a table. A benchmark, not a
+test.
 """
 
 from __future__ import annotations
@@ -104,8 +107,23 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
     return rows
 
 
+# How a clinician answers the assistant's question for a field the consultation left out:
+# "unknown" counts as answered (CONTRACTS.md section 4), so the assistant then recommends.
+_UNKNOWN_ANSWER = {"age": "age unknown", "sex": "sex unknown",
+                   "pregnant": "pregnancy status unknown", "weight_kg": "weight unknown",
+                   "allergies": "allergies unknown",
+                   "current_medications": "current medications unknown"}
+
+
+def follow_up(case: Consultation, missing: list[str]) -> str:
+    parts = [_UNKNOWN_ANSWER.get(f, f"{f} unknown") for f in missing if f != "diagnosis"]
+    if "diagnosis" in missing:
+        parts.append(f"diagnosis: {case.diagnosis.text}")
+    return ", ".join(parts)
+
+
 def run_api(cases: list[Consultation], top_k: int, api_url: str, model: str,
-            api_key: str, timeout: float) -> list[dict]:
+            api_key: str, timeout: float, max_turns: int = 3) -> list[dict]:
     from openai import OpenAI
 
     client = OpenAI(base_url=api_url, api_key=api_key, timeout=timeout, max_retries=2)
@@ -114,10 +132,16 @@ def run_api(cases: list[Consultation], top_k: int, api_url: str, model: str,
         t0 = time.perf_counter()
         row = {"id": c.id, "message": c.message, "diagnosis": c.diagnosis.text,
                "setting": c.setting}
+        messages = [{"role": "user", "content": c.message}]
         try:
-            r = client.chat.completions.create(
-                model=model, messages=[{"role": "user", "content": c.message}])
-            extra = (r.model_extra or {}).get("rxassist") or {}
+            for _ in range(max_turns):
+                r = client.chat.completions.create(model=model, messages=messages)
+                extra = (r.model_extra or {}).get("rxassist") or {}
+                missing = extra.get("missing_fields") or []
+                if extra.get("status") != "needs_info" or not missing:
+                    break
+                messages += [{"role": "assistant", "content": r.choices[0].message.content or ""},
+                             {"role": "user", "content": follow_up(c, missing)}]
         except Exception as e:  # noqa: BLE001 - one failed case is reported, the run goes on
             row.update(status="error", error=f"{type(e).__name__}: {e}",
                        api=score_row(c, [], top_k), seconds=round(time.perf_counter() - t0, 2))
@@ -128,7 +152,8 @@ def run_api(cases: list[Consultation], top_k: int, api_url: str, model: str,
             name = rec.get("name") or rec.get("drug") or ""
             ingredients = rec.get("ingredients") or sorted(ingredient_key(name))
             recs.append((name, list(ingredients)))
-        row.update(status=extra.get("status"), api=score_row(c, recs, top_k),
+        row.update(status=extra.get("status"), turns=len(messages) // 2 + 1,
+                   api=score_row(c, recs, top_k),
                    rationales=[rec.get("rationale") for rec in
                                (extra.get("recommendations") or [])[:top_k]],
                    seconds=round(time.perf_counter() - t0, 2))

@@ -1,8 +1,9 @@
 """Candidate drugs per diagnosis, from open evidence, each with its basis.
 
     load_index() -> CandidateIndex                  the shipped, built index (loads once)
-    idx.candidates(diagnosis_text, code=None, limit=12) -> list[Candidate]
-    idx.match_info(diagnosis_text, code=None) -> MatchInfo   how the diagnosis was read
+    idx.candidates(diagnosis_text, code=None, limit=12, *, pregnant=None) -> list[Candidate]
+    idx.match_info(diagnosis_text, code=None, *, pregnant=None) -> MatchInfo
+                                                    how the diagnosis was read
 
 Evidence sources: prescribing priors from the NHANES training split (exact ICD-10 code, then
 its 3-character category), label indications (DrugCentral 2016, LabeledIn) and a curated

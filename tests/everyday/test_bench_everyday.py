@@ -50,3 +50,10 @@ def test_candidates_only_run_writes_json(bench, tmp_path, capsys):
 
 def test_bad_options_exit_2(bench):
     assert bench.main(["--candidates-only", "--top-k", "0"]) == 2
+
+
+def test_follow_up_answers_missing_fields_as_unknown(bench):
+    case = read_consultations()[0]
+    assert bench.follow_up(case, ["allergies", "current_medications"]) == \
+        "allergies unknown, current medications unknown"
+    assert bench.follow_up(case, ["diagnosis"]) == f"diagnosis: {case.diagnosis.text}"
