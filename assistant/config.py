@@ -50,6 +50,9 @@ class AssistantConfig(BaseModel):
     choice: str = Field("enum", pattern="^(enum|logprob)$",
                         description="how the model chooses among candidates: enum (structured "
                                     "output) or logprob")
+    fill_with_evidence: bool = Field(
+        True, description="after the model's choices, add the next candidates in evidence order "
+                          "up to `recommendations` ranked options (marked chosen_by=evidence)")
     candidate_limit: int = Field(MAX_CANDIDATES, ge=1, le=50, strict=True,
                                  description="candidates looked up per diagnosis")
 

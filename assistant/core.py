@@ -159,11 +159,12 @@ class Assistant:
         if self.prompt_budget is not None:
             self.prompt_budget(prompt, patient, dx)
         choice = await self._client.achoose(served, prompt, sl.names, k)
-        chosen = choice.names or []
+        ranked = sl.ranked(choice.names or [], k, fill=self.config.fill_with_evidence)
+        chosen = [name for name, _ in ranked]
         checked = _guardrails().check(chosen, patient) if chosen else None
         flags = list(checked.flags) if checked else list(sl.patient_flags)
         rows = []
-        for rank, name in enumerate(chosen, 1):
+        for rank, (name, chosen_by) in enumerate(ranked, 1):
             cand = sl.by_name(name)
             norm = checked.drugs[rank - 1]
             mine = sorted((f for f in flags if name in f.drugs
@@ -172,7 +173,7 @@ class Assistant:
             evidence = cand.evidence_text()
             rows.append(RecommendationRow(
                 drug=name, name=norm.name, ingredients=list(norm.ingredients or cand.ingredients),
-                rationale=evidence, evidence=evidence, rank=rank,
+                rationale=evidence, evidence=evidence, rank=rank, chosen_by=chosen_by,
                 flags=list(dict.fromkeys(f.kind for f in mine)),
                 severity=mine[0].severity if mine else None))
         result = ConsultationResult(

@@ -48,6 +48,9 @@ def register(subparsers) -> None:
                    help="seconds per request")
     r.add_argument("--temperature", type=float, default=default("temperature"))
     r.add_argument("--max-tokens", type=_positive_int, default=default("max_tokens"))
+    r.add_argument("--no-fill", action="store_true",
+                   help="model target: only the model's own choices (default: then the next "
+                   "candidates in evidence order up to --top-k, as the assistant answers)")
     r.add_argument("--no-structured-output", action="store_true",
                    help="model target: do not send response_format (endpoints without it)")
     r.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the LLM judge")
@@ -96,6 +99,9 @@ def register(subparsers) -> None:
     su.add_argument("--choice", default="enum", choices=("enum", "logprob"),
                     help="how the models choose among candidates (default enum)")
     su.add_argument("--no-progress", action="store_true")
+    su.add_argument("--model-only", action="store_true",
+                    help="also run each model without the evidence fill (its own choices only), "
+                    "into OUT/<name>-model-only")
     su.set_defaults(func=_suite)
 
     rep = sub.add_parser("report", help="the paper's table + extra metrics, Markdown and HTML")
@@ -180,6 +186,9 @@ def _suite(args: argparse.Namespace) -> int:
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", model)
         configs.append(RunConfig(out=args.out / name, base_url=args.base_url, model=model,
                                  choice=args.choice, **common))
+        if args.model_only:
+            configs.append(RunConfig(out=args.out / f"{name}-model-only", base_url=args.base_url,
+                                     model=model, choice=args.choice, fill=False, **common))
     failed = sum(run_eval(c).failed for c in configs)
     md = write_report([c.out for c in configs], args.out)
     print(md, end="")

@@ -33,6 +33,7 @@ class RunConfig(BaseModel):
     max_tokens: int = Field(512, ge=1)
     structured_output: bool = True
     choice: str = Field("enum", pattern="^(enum|logprob)$")
+    fill: bool = True
     judge_base_url: str | None = None
     judge_model: str | None = None
     judge_prompt: Path | None = None
@@ -55,6 +56,7 @@ class RunConfig(BaseModel):
                    temperature=args.temperature, max_tokens=args.max_tokens,
                    structured_output=not args.no_structured_output,
                    choice=getattr(args, "choice", "enum"),
+                   fill=not getattr(args, "no_fill", False),
                    judge_base_url=args.judge_base_url, judge_model=args.judge_model,
                    judge_prompt=args.judge_prompt,
                    judge_structured_output=not args.no_judge_structured_output,
@@ -81,7 +83,7 @@ class RunConfig(BaseModel):
     # the same model may come back on another port.
     IDENTITY: ClassVar[tuple[str, ...]] = (
         "cases", "target", "model", "temperature", "max_tokens",
-        "structured_output", "top_k", "train_cases", "choice")
+        "structured_output", "top_k", "train_cases", "choice", "fill")
 
 
 def default(name: str):

@@ -81,9 +81,10 @@ class EndpointSettings:
 class ModelTarget:
     name = "model"
 
-    def __init__(self, settings: EndpointSettings, top_k: int = 3):
+    def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True):
         self.s = settings
         self.k = top_k
+        self.fill = fill   # as the assistant answers: the model's choices, then evidence order
         self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:
@@ -97,7 +98,8 @@ class ModelTarget:
             choice = self.client.choose(self.s.model, messages, sl.names, self.k)
         except RequestRejected as e:
             return _record(case, None, error=str(e), started=started, candidates=list(sl.names))
-        output = _chosen(sl, choice.names or [])
+        output = _chosen(sl, [n for n, _ in sl.ranked(choice.names or [], self.k,
+                                                       fill=self.fill)])
         return _record(case, output, raw=choice.raw, started=started, usage=choice.usage,
                        candidates=list(sl.names),
                        error=None if output else f"answer {choice.status}")
@@ -219,7 +221,7 @@ IN_PROCESS = ("prior", "frequency")
 
 
 def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Path,
-                top_k: int) -> Target:
+                top_k: int, fill: bool = True) -> Target:
     if name not in TARGETS:
         raise ConfigError(f"unknown --target {name!r}; known: {', '.join(TARGETS)}",
                           param="target")
@@ -229,4 +231,4 @@ def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Pa
         return PriorTarget(top_k)
     if endpoint is None:
         raise ConfigError(f"--target {name} {TARGETS[name]}")
-    return ModelTarget(endpoint, top_k) if name == "model" else AssistantTarget(endpoint)
+    return ModelTarget(endpoint, top_k, fill) if name == "model" else AssistantTarget(endpoint)

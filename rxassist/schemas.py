@@ -74,6 +74,9 @@ class RecommendationRow(BaseModel):
     severity: str | None = None            # worst severity among them
     evidence: str = ""                     # Candidate.evidence_text()
     rank: int = Field(1, ge=1)
+    # "model": the model chose it; "evidence": the next candidate in evidence order, added so
+    # the answer holds `recommendations` ranked options (AssistantConfig.fill_with_evidence).
+    chosen_by: Literal["model", "evidence"] = "model"
 
 
 class ExcludedRow(BaseModel):

@@ -18,6 +18,7 @@ is trained on exactly the lists it is served.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from rxassist.candidates import Candidate, CandidateIndex, load_index
 from rxassist.cases import Diagnosis, Patient
@@ -40,6 +41,17 @@ class Shortlist:
 
     def by_name(self, name: str) -> Candidate | None:
         return next((c for c in self.offered if c.name == name), None)
+
+    def ranked(self, chosen: Sequence[str], k: int, *, fill: bool) -> list[tuple[str, str]]:
+        """(name, chosen_by) for the answer: the model's choices first, in its order; with
+        `fill`, then the next offered candidates in evidence order up to k ("evidence"), so the
+        clinician sees k ranked options even when the model names fewer. Nothing outside the
+        shortlist can appear; without a model choice there is nothing to fill."""
+        rows = [(n, "model") for n in chosen][:k]
+        if fill and rows:
+            taken = set(chosen)
+            rows += [(n, "evidence") for n in self.names if n not in taken][: k - len(rows)]
+        return rows
 
 
 def _excluding(flags: list[Flag]) -> list[Flag]:

@@ -68,7 +68,8 @@ def test_chat_request_validates_and_response_matches_the_assistant():
     ex = examples()
     request = ChatCompletionRequest.model_validate(ex["chat-request"])
     documented = ex["chat-response"]["rxassist"]
-    fake = FakeModel(json.dumps({"choices": [r["drug"] for r in documented["recommendations"]]}))
+    fake = FakeModel(json.dumps({"choices": [r["drug"] for r in documented["recommendations"]
+                                             if r.get("chosen_by", "model") == "model"]}))
     a = Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
                   model_client=fake.client())
     got = asyncio.run(a.respond(request.plain_messages())).rxassist

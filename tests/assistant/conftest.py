@@ -14,6 +14,8 @@ from tests.fake_model import FakeModel, first
 def make_assistant():
     def make(output=first(), adapters=("rx-fa-lora",), default_adapter="rx-fa-lora", **config):
         fake = FakeModel(output)
+        # These tests pin the model's own choices; the evidence fill has its own tests.
+        config.setdefault("fill_with_evidence", False)
         cfg = AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2",
                               adapters=list(adapters), default_adapter=default_adapter, **config)
         return Assistant(cfg, model_client=fake.client()), fake

@@ -341,3 +341,20 @@ def test_a_bare_answer_to_the_allergy_question_is_an_allergy(make_assistant, ans
     assert r2.rxassist["status"] == "recommended"
     assert r2.rxassist["patient"]["allergies"] == allergies
     assert r2.rxassist["patient"]["current_medications"] == meds
+
+
+def test_evidence_fill_adds_the_next_candidates_after_the_models_choice(make_assistant):
+    a, _ = make_assistant(json.dumps({"choices": ["cephalexin"]}), fill_with_evidence=True)
+    [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
+    rows = reply.rxassist["recommendations"]
+    offered = reply.rxassist["candidates"]
+    assert [r["drug"] for r in rows][0] == "cephalexin" and rows[0]["chosen_by"] == "model"
+    assert len(rows) == 3 and [r["chosen_by"] for r in rows[1:]] == ["evidence", "evidence"]
+    assert [r["drug"] for r in rows[1:]] == [n for n in offered if n != "cephalexin"][:2]
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+
+
+def test_no_evidence_fill_without_a_model_choice(make_assistant):
+    a, _ = make_assistant("not json at all", fill_with_evidence=True)
+    [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
+    assert reply.rxassist["recommendations"] == []

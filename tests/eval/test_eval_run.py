@@ -50,10 +50,13 @@ def server():
     fake.stop()
 
 
-def run(cases_file: Path, out: Path, base_url: str, *extra: str, model: str = "m") -> int:
+def run(cases_file: Path, out: Path, base_url: str, *extra: str, model: str = "m",
+        fill: bool = False) -> int:
+    """`eval run` against the fake server; by default the model's own choices only (--no-fill),
+    which is what these tests score."""
     return main(["eval", "run", "--cases", str(cases_file), "--base-url", base_url,
                  "--model", model, "--out", str(out), "--no-progress", "--backoff", "0.01",
-                 "--concurrency", "2", *extra])
+                 "--concurrency", "2", *([] if fill else ["--no-fill"]), *extra])
 
 
 def metrics(out: Path) -> dict:
@@ -325,3 +328,17 @@ def test_outside_candidates_metric_counts_what_a_target_returned():
     assert m["outside_candidates"] == pytest.approx(1 / 3)
     assert m["prompt_tokens_per_case"] == 10 and m["completion_tokens_per_case"] == 4
     assert compute_metrics([score_case(rec(["a"], None))])["outside_candidates"] is None
+
+
+def test_model_run_fills_to_top_k_in_evidence_order(cases_file, server, tmp_path):
+    """The default: the model's choices, then the next candidates in evidence order up to
+    --top-k, as the assistant answers; never a name outside the candidates."""
+    out = tmp_path / "filled"
+    assert run(cases_file, out, server.base_url, "--top-k", "3", fill=True) == 0
+    rows = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
+    answered = [r for r in rows if r.get("output")]
+    assert answered and all(len(r["output"]) == min(3, len(r["candidates"])) for r in answered)
+    for r in answered:
+        names = [d["drug"] for d in r["output"]]
+        assert set(names) <= set(r["candidates"]) and len(set(names)) == len(names)
+    assert metrics(out)["outside_candidates"] == 0
