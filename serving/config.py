@@ -26,6 +26,14 @@ class EngineConfig(BaseModel):
     kv_cache_gb: float = Field(1.0, gt=0, description="CPU KV cache (VLLM_CPU_KVCACHE_SPACE)")
     startup_timeout_s: float = Field(900, gt=0)
     enforce_eager: bool = Field(False, description="skip torch.compile (faster start, slower decode)")
+    dtype: str = Field("auto", pattern="^(auto|float32|bfloat16|float16)$",
+                       description="auto: bfloat16 on CPUs with native bf16, else float32; "
+                                   "vLLM's own choice on GPUs")
+    cpu_threads_bind: str | None = Field(
+        None, pattern=r"^(auto|nobind|[0-9,\-|]+)$",
+        description="VLLM_CPU_OMP_THREADS_BIND; None: that variable if set, else every usable core")
+    reserved_cpus: int | None = Field(
+        None, ge=0, description="VLLM_CPU_NUM_OF_RESERVED_CPU; None: that variable if set, else 0")
     log_path: Path
     api_key: SecretStr = Field(description="the model API's own key (vLLM checks it); "
                                            "SecretStr keeps it out of reprs and logs")

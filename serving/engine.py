@@ -22,6 +22,7 @@ from rxassist.errors import ConfigError, ModelUnavailable
 from serving import vllm_entry
 from serving.adapters import Adapter
 from serving.config import EngineConfig
+from serving.cpu import cpu_engine_dtype, cpu_list, usable_cpus
 
 # Never phone home (patient data is sensitive, and nothing but the configured endpoints may be
 # contacted): vLLM usage stats, hub telemetry, Gradio analytics and LangChain tracing stay off,
@@ -71,6 +72,18 @@ def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
         env["HF_HUB_OFFLINE"] = "1"
     if not on_gpu:
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{cfg.kv_cache_gb:g}")
+        # vLLM binds its OpenMP threads to all cores but one by default ("auto" reserves a core
+        # for the server process); on 2 cores that is half the machine. Measured: binding every
+        # usable core with none reserved doubled throughput. An explicit option wins, then the
+        # user's own environment, then this default.
+        if cfg.cpu_threads_bind is not None:
+            env["VLLM_CPU_OMP_THREADS_BIND"] = cfg.cpu_threads_bind
+        else:
+            env.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_list(usable_cpus()))
+        if cfg.reserved_cpus is not None:
+            env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(cfg.reserved_cpus)
+        else:
+            env.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
         # vLLM's CPU backend asks for tcmalloc and Intel OpenMP preloaded; add those present.
         preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p]
         iomp = Path(sys.prefix) / "lib" / "libiomp5.so"
@@ -83,11 +96,18 @@ def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
     return env
 
 
-def engine_command(cfg: EngineConfig, adapters: list[Adapter]) -> list[str]:
+def resolved_dtype(cfg: EngineConfig, *, on_gpu: bool) -> str:
+    if cfg.dtype != "auto" or on_gpu:
+        return cfg.dtype  # on a GPU vLLM's "auto" (the model's own dtype) is right
+    return cpu_engine_dtype()
+
+
+def engine_command(cfg: EngineConfig, adapters: list[Adapter], *, on_gpu: bool = False) -> list[str]:
     cmd = [sys.executable, "-m", "serving.vllm_entry",
            "--model", cfg.base_model, "--served-model-name", cfg.served_name,
            "--host", cfg.host, "--port", str(cfg.port),
            "--max-model-len", str(cfg.max_model_len),
+           "--dtype", resolved_dtype(cfg, on_gpu=on_gpu),
            "--disable-uvicorn-access-log",
            "--enable-lora", "--max-lora-rank", str(cfg.max_lora_rank),
            "--max-loras", str(cfg.max_loras)]
@@ -134,7 +154,8 @@ class EngineProcess:
         self.cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.cfg.log_path, "w")
         # A new session lets stop() signal vLLM and all the workers it forks at once.
-        self.proc = subprocess.Popen(engine_command(self.cfg, self.adapters), stdout=log,
+        self.proc = subprocess.Popen(engine_command(self.cfg, self.adapters, on_gpu=self.on_gpu),
+                                     stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=engine_env(self.cfg, on_gpu=self.on_gpu),
                                      start_new_session=True, preexec_fn=_die_with_parent)
