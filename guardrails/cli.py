@@ -51,20 +51,41 @@ def register(subparsers) -> None:
     e.set_defaults(func=_evaluate)
 
 
+MAX_STDIN_BYTES = 1_000_000   # a drug list with a patient is a few kB; more is a mistake
+MAX_DRUGS = 100
+MAX_NAME_CHARS = 500
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def _check(args) -> int:
     from rxassist.errors import InvalidInput
 
-    raw = sys.stdin.read()
+    raw = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(raw) > MAX_STDIN_BYTES:
+        raise InvalidInput(f"stdin is larger than {MAX_STDIN_BYTES:,} bytes")
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput("stdin is not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise InvalidInput(f"stdin is not valid JSON ({e.msg} at line {e.lineno} column "
                            f"{e.colno})") from None
+    except RecursionError:
+        raise InvalidInput("stdin JSON is nested too deeply") from None
     if not isinstance(obj, dict):
         raise InvalidInput('input must be a JSON object like {"drugs": [...], "patient": {...}}')
     drugs = obj.get("drugs")
     if not isinstance(drugs, list) or not all(isinstance(d, str) for d in drugs):
         raise InvalidInput("drugs: required, a list of strings", param="drugs")
+    if len(drugs) > MAX_DRUGS or any(len(d) > MAX_NAME_CHARS for d in drugs):
+        raise InvalidInput(f"drugs: at most {MAX_DRUGS} names of at most {MAX_NAME_CHARS} "
+                           "characters", param="drugs")
+    if _has_surrogate(json.dumps(obj, ensure_ascii=False)):
+        raise InvalidInput("input contains a lone surrogate (\\ud800-\\udfff), which is not "
+                           "text; send valid Unicode")
     patient = obj.get("patient")
     if patient is not None and not isinstance(patient, dict):
         raise InvalidInput("patient: must be an object or null", param="patient")

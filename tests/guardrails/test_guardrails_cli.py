@@ -47,6 +47,11 @@ def test_check_unknown_drug():
     ('{"drugs": [1]}', "drugs"), ('{"patient": {}}', "drugs"),
     ('{"drugs": ["Tylenol"], "patient": {"age": "old"}}', "patient.age"),
     ('{"drugs": ["Tylenol"], "patient": "x"}', "patient"),
+    ("[" * 100_000 + "]" * 100_000, "nested"),
+    ('{"drugs": ["\\ud800"]}', "surrogate"),
+    ('{"drugs": ["Tylenol"], "patient": {"allergies": ["\\udfff"]}}', "surrogate"),
+    (" " * 1_000_001, "larger"),
+    ('{"drugs": ["x"' + ', "x"' * 100 + "]}", "at most"),
 ])
 def test_check_bad_input_exit_2_and_json_error_on_stderr(stdin, word):
     p = run(["check"], stdin)
