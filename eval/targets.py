@@ -99,7 +99,7 @@ class ModelTarget:
         except RequestRejected as e:
             return _record(case, None, error=str(e), started=started, candidates=list(sl.names))
         output = _chosen(sl, [n for n, _ in sl.ranked(choice.names or [], self.k,
-                                                       fill=self.fill)])
+                                                       fill=self.fill, patient=case.patient)])
         return _record(case, output, raw=choice.raw, started=started, usage=choice.usage,
                        candidates=list(sl.names),
                        error=None if output else f"answer {choice.status}")

@@ -42,17 +42,32 @@ class Shortlist:
     def by_name(self, name: str) -> Candidate | None:
         return next((c for c in self.offered if c.name == name), None)
 
-    def ranked(self, chosen: Sequence[str], k: int, *, fill: bool) -> list[tuple[str, str]]:
+    def ranked(self, chosen: Sequence[str], k: int, *, fill: bool,
+               patient: Patient | None = None) -> list[tuple[str, str]]:
         """(name, chosen_by) for the answer: the model's choices first, in its order; with
         `fill`, then the next offered candidates in evidence order up to k ("evidence"), so the
         clinician sees k ranked options even when the model names fewer. Nothing outside the
-        shortlist can appear; without a model choice there is nothing to fill."""
-        rows = [(n, "model") for n in chosen][:k]
-        if fill and rows:
-            taken = set(chosen)
-            rows += [(n, "evidence") for n in self.names if n not in taken][: k - len(rows)]
+        shortlist can appear; without a model choice there is nothing to fill. Each candidate
+        is safe alone, but two can interact: one that raises a critical flag together with a
+        drug ranked above it is left out, so no answer pairs them."""
+        order = [(n, "model") for n in dict.fromkeys(chosen)]
+        if fill and order:
+            order += [(n, "evidence") for n in self.names if n not in set(chosen)]
+        rows: list[tuple[str, str]] = []
+        for name, by in order:
+            if len(rows) == k:
+                break
+            if rows and _critical_with([r for r, _ in rows], name, patient):
+                continue
+            rows.append((name, by))
         return rows
 
+
+def _critical_with(above: list[str], name: str, patient: Patient | None) -> bool:
+    """Whether `name` raises a critical flag together with one of the drugs `above` it."""
+    flags = guardrails.check([*above, name], patient).flags
+    return any(f.severity == "critical" and name in f.drugs and set(f.drugs) & set(above)
+               for f in flags)
 
 def _excluding(flags: list[Flag]) -> list[Flag]:
     """The flags that rule a candidate out: critical ones, and the same ingredient as a current

@@ -358,3 +358,15 @@ def test_no_evidence_fill_without_a_model_choice(make_assistant):
     a, _ = make_assistant("not json at all", fill_with_evidence=True)
     [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
     assert reply.rxassist["recommendations"] == []
+
+
+def test_two_candidates_that_interact_critically_are_never_recommended_together(make_assistant):
+    """Each candidate is safe alone; metoprolol + diltiazem together is a critical interaction,
+    so the second one is left out of the ranked answer (model choice or evidence fill alike)."""
+    a, _ = make_assistant(json.dumps({"choices": ["metoprolol", "diltiazem"]}),
+                          fill_with_evidence=True)
+    [reply] = talk(a, ["78 yo woman, atrial fibrillation, NKDA, no medications"])
+    rx = reply.rxassist
+    names = [r["drug"] for r in rx["recommendations"]]
+    assert names[0] == "metoprolol" and "diltiazem" not in names and len(names) == 3
+    assert not [f for f in rx["flags"] if f["severity"] == "critical"]
