@@ -10,6 +10,7 @@ this thin proxy forwards each request unchanged (streaming included) and joins `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Callable
 
@@ -50,9 +51,15 @@ class Upstream:
 def create_router(main: Upstream, lora: Upstream, lora_names: Callable[[], set[str]]) -> FastAPI:
     """`main` serves the merged default adapter; `lora` the base model and the other adapters;
     `lora_names()` is the current set of names `lora` serves (grows with hot-added adapters)."""
-    app = FastAPI(title="rxassist model API router", docs_url=None, redoc_url=None,
-                  openapi_url=None)
     client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=10))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await client.aclose()
+
+    app = FastAPI(title="rxassist model API router", docs_url=None, redoc_url=None,
+                  openapi_url=None, lifespan=lifespan)
 
     def unavailable(what: str) -> JSONResponse:
         return JSONResponse(error_body(f"the model engine for {what} is not available",
@@ -93,10 +100,6 @@ def create_router(main: Upstream, lora: Upstream, lora_names: Callable[[], set[s
         return StreamingResponse(r.aiter_raw(), status_code=r.status_code,
                                  headers=_forward_headers(r.headers),
                                  background=BackgroundTask(r.aclose))
-
-    @app.on_event("shutdown")
-    async def _close():
-        await client.aclose()
 
     return app
 
