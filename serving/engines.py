@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from rxassist.errors import ModelUnavailable
 from serving.adapters import Adapter
 from serving.config import EngineConfig
 from serving.engine import EngineProcess, EngineSpec, cuda_available, ensure_port_free
@@ -52,7 +53,13 @@ class ServingEngines:
             return
         from serving.merge import ensure_merged
 
-        merged_path, built = ensure_merged(cfg.base_model, default_adapter, log=self._log)
+        try:
+            merged_path, built = ensure_merged(cfg.base_model, default_adapter, log=self._log)
+        except (OSError, ValueError, RuntimeError) as e:  # unreadable/corrupt adapter or base
+            raise ModelUnavailable(
+                f"could not merge the default adapter {default!r} ({default_adapter.path}) into "
+                f"{cfg.base_model!r}: {type(e).__name__}: {e}. Fix or remove the adapter, or "
+                f"start with --merge-default off") from e
         if not built:
             self._log(f"serving adapter {default} merged (cached: {merged_path})")
         others = tuple(a for a in adapters if a.name != default)

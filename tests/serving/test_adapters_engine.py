@@ -153,3 +153,14 @@ def test_busy_port_is_a_clear_error():
         port = s.getsockname()[1]
         with pytest.raises(ConfigError, match=f"port {port} .* already in use"):
             ensure_port_free("127.0.0.1", port, "model engine")
+
+
+def test_a_default_adapter_that_cannot_be_merged_is_a_clear_error(tmp_path, monkeypatch):
+    from rxassist.errors import ModelUnavailable
+    from serving.engines import ServingEngines
+
+    monkeypatch.setenv("RXASSIST_HOME", str(tmp_path / "home"))
+    make_adapter(tmp_path / "ad", "broken")  # a config but no weights; the base is no model
+    found, _ = discover([tmp_path / "ad"], BASE, 32)
+    with pytest.raises(ModelUnavailable, match="could not merge the default adapter 'broken'"):
+        ServingEngines(_cfg(tmp_path / "ad"), found, "broken", on_gpu=False, log=lambda m: None)
