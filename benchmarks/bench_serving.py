@@ -65,6 +65,13 @@ def consultation_text(case) -> str:
     return f"{who}{preg}, {case.diagnosis.text}, {allergies}, {meds}."
 
 
+def run_prompts(prompts: list, c: int, args) -> list:
+    """Concurrency 1 and >1 use different prompts, so no run finds another's prompts in vLLM's
+    prefix cache (the transformers baseline has none); both engines get the same sets."""
+    return prompts[:args.requests] if c > 1 else \
+        prompts[args.requests:args.requests + args.requests_c1]
+
+
 def percentile(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     if not xs:
@@ -137,12 +144,13 @@ def hf_part(args, base, adapter, prompts, agree_prompts, results):
               "base": "transformers generate, base model"}
     for kind in kinds:
         model = hf.model(kind)
-        hf.generate(model, prompts[:1], 1, 4)  # warm-up
+        hf.generate(model, prompts[-1:], 1, 4)  # warm-up
         row = {"engine": labels[kind], "dtype": dtype, "device": device}
         for c in args.concurrency:
-            n = args.requests if c > 1 else args.requests_c1
+            batch = run_prompts(prompts, c, args)
+            n = len(batch)
             progress(f"transformers {kind}: {n} requests, batch {c}, {args.max_tokens} tokens")
-            outs, t = hf.generate(model, prompts[:n], c, args.max_tokens)
+            outs, t = hf.generate(model, batch, c, args.max_tokens)
             toks = sum(len(o) for o in outs)
             row[f"c{c}"] = {"tok_s": toks / t, "tokens": toks, "seconds": t, "requests": n}
         results["model_api"].append(row)
@@ -262,13 +270,14 @@ def vllm_part(args, base, adapter, prompts, agree_prompts, cases, results, workd
                    (f"rxassist serve model API, base model ({base_name})", base_name)]
         url = f"{srv.model_api}/chat/completions"
         for label, name in targets:
-            asyncio.run(load(url, [_req(name, prompts[0], 8)], 1))  # warm-up
+            asyncio.run(load(url, [_req(name, prompts[-1], 8)], 1))  # warm-up
             row = {"engine": label, "model": name}
             for c in args.concurrency:
-                n = args.requests if c > 1 else args.requests_c1
+                batch = run_prompts(prompts, c, args)
+                n = len(batch)
                 progress(f"model API {name}: {n} requests at concurrency {c}")
                 out, t, _ = asyncio.run(load(url, [_req(name, m, args.max_tokens)
-                                                   for m in prompts[:n]], c))
+                                                   for m in batch], c))
                 toks = sum(o["usage"]["completion_tokens"] for o in out)
                 row[f"c{c}"] = {"tok_s": toks / t, "tokens": toks, "seconds": t, "requests": n}
             results["model_api"].append(row)
@@ -294,12 +303,15 @@ def _req(model, messages, max_tokens, exact=True):
 
 def assistant_part(args, srv, cases, results):
     url = f"{srv.api}/v1/chat/completions"
-    msgs = [consultation_text(c) for c in cases]
+    # cases the model API runs did not use, and a different set per concurrency (prefix cache)
+    fresh = cases[args.requests + args.requests_c1 + 1:]
     asyncio.run(load(url, [{"model": "rxassist", "messages": [
-        {"role": "user", "content": msgs[0]}]}], 1))  # warm-up
+        {"role": "user", "content": consultation_text(cases[args.requests])}]}], 1))  # warm-up
     rows = {}
     for c in args.concurrency:
         n = args.consultations if c > 1 else args.consultations_c1
+        msgs = [consultation_text(x) for x in
+                (fresh[:n] if c > 1 else fresh[args.consultations:args.consultations + n])]
         progress(f"assistant API: {n} one-turn consultations at concurrency {c}")
         g0 = generation_tokens(srv.model_api)
         out, t, lat = asyncio.run(load(url, [{"model": "rxassist", "messages": [
@@ -377,8 +389,8 @@ def main() -> int:
     adapter = args.adapter or SHIPPED_ADAPTERS_DIR / (
         (SHIPPED_ADAPTERS_DIR / "DEFAULT_ADAPTER").read_text().strip())
     cases = read_cases(args.cases).cases
-    need = max(args.requests, args.requests_c1, args.agree, args.consultations,
-               args.consultations_c1)
+    need = max(args.requests + args.requests_c1 + 1 + args.consultations +
+               args.consultations_c1, args.agree)
     cases = [c for c in cases if c.diagnosis is not None][:need]
     prompts = [build_messages(c.patient, c.diagnosis) for c in cases]
     results: dict = {"settings": {k: (str(v) if isinstance(v, Path) else v)
