@@ -53,7 +53,7 @@ def _add_speed_options(p: argparse.ArgumentParser) -> None:
                    help="cores kept free of engine threads (VLLM_CPU_NUM_OF_RESERVED_CPU; "
                         "default: that variable if set, else 0)")
     g.add_argument("--kv-cache-gb", type=int, default=1,
-                   help="CPU KV cache per engine in GiB (default 1: 11 full contexts of the "
+                   help="CPU KV cache per engine in GiB (default 1: 22 full contexts of the "
                         "embedded model; VLLM_CPU_KVCACHE_SPACE wins if set)")
     g.add_argument("--prefix-caching", action=argparse.BooleanOptionalAction, default=True,
                    help="reuse the KV cache of a prompt prefix shared by requests")
