@@ -97,7 +97,7 @@ class ServingEngines:
         wait_s = self.cfg.startup_timeout_s
         main = Upstream(self.main.base_url[:-3], self.main.healthy, self.main.alive, wait_s)
         lora = Upstream(self.lora.base_url[:-3], self.lora.healthy, self.lora.alive, wait_s)
-        app = create_router(main, lora, self._lora_names)
+        app = create_router(main, lora, self._lora_names, self._lora_cards)
         self._router_server = uvicorn.Server(uvicorn.Config(
             app, host=self.cfg.host, port=self.cfg.port, log_level="warning", access_log=False))
         self._router_thread = threading.Thread(target=self._router_server.run,
@@ -106,6 +106,14 @@ class ServingEngines:
 
     def _lora_names(self) -> set[str]:
         return {self.cfg.served_name} | {a.name for a in self.lora.adapters}
+
+    def _lora_cards(self) -> list[dict]:
+        """Model cards shaped like vLLM's for the LoRA engine's names, before it answers."""
+        base = self.cfg.served_name
+        cards = [{"id": base, "object": "model", "owned_by": "vllm", "root": self.cfg.base_model,
+                  "parent": None}]
+        return cards + [{"id": a.name, "object": "model", "owned_by": "vllm",
+                         "root": str(a.path), "parent": base} for a in self.lora.adapters]
 
     def alive(self) -> bool:
         return self.main.alive() and (self.lora is None or self.lora.alive())

@@ -48,9 +48,11 @@ class Upstream:
         return False
 
 
-def create_router(main: Upstream, lora: Upstream, lora_names: Callable[[], set[str]]) -> FastAPI:
+def create_router(main: Upstream, lora: Upstream, lora_names: Callable[[], set[str]],
+                  lora_cards: Callable[[], list[dict]] | None = None) -> FastAPI:
     """`main` serves the merged default adapter; `lora` the base model and the other adapters;
-    `lora_names()` is the current set of names `lora` serves (grows with hot-added adapters)."""
+    `lora_names()` is the current set of names `lora` serves (grows with hot-added adapters);
+    `lora_cards()` lists them while `lora` is still starting, so listing models never waits."""
     client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=10))
 
     @contextlib.asynccontextmanager
@@ -76,6 +78,10 @@ def create_router(main: Upstream, lora: Upstream, lora_names: Callable[[], set[s
         headers = _forward_headers(request.headers)
         data: list = []
         for up in (main, lora):
+            if up is lora and lora_cards is not None and lora.alive() and \
+                    not await asyncio.to_thread(lora.healthy):
+                data += lora_cards()  # still starting: its names are known already
+                continue
             if not await up.ready():
                 return unavailable("listing models")
             r = await client.get(f"{up.url}/v1/models", headers=headers)

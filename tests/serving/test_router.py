@@ -112,3 +112,20 @@ def test_streaming_passes_through(router):
                       json={"model": "base-model", "messages": [], "stream": True}) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         assert "".join(r.iter_text()) == "data: a\n\ndata: b\n\ndata: [DONE]\n\n"
+
+
+def test_listing_models_does_not_wait_for_a_starting_lora_engine():
+    main_url, s1 = _serve(_fake_engine("main", ["default-adapter"]))
+    starting = Upstream("http://127.0.0.1:9", lambda: False, lambda: True, wait_s=0.5)
+    main = Upstream(main_url, lambda: True, lambda: True, wait_s=5)
+    cards = lambda: [{"id": "base-model", "object": "model"}]  # noqa: E731
+    url, s2 = _serve(create_router(main, starting, lambda: {"base-model"}, cards))
+    try:
+        t0 = time.monotonic()
+        ids = [m["id"] for m in httpx.get(f"{url}/v1/models", timeout=3).json()["data"]]
+        assert ids == ["default-adapter", "base-model"] and time.monotonic() - t0 < 2
+        # a request for a name the starting engine serves waits, then fails cleanly
+        r = httpx.post(f"{url}/v1/chat/completions", json={"model": "base-model"}, timeout=5)
+        assert r.status_code == 503 and r.json()["error"]["type"] == "model_unavailable"
+    finally:
+        s1.should_exit = s2.should_exit = True
