@@ -40,6 +40,9 @@ _TCMALLOC_CANDIDATES = (
 
 def ensure_port_free(host: str, port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as uvicorn and vLLM bind: only a listener, not TIME_WAIT connections left by a server
+        # that just stopped, makes the port busy
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
