@@ -32,17 +32,24 @@ _DROP = {"host", "content-length", "transfer-encoding", "connection", "keep-aliv
 class Upstream:
     """One engine as the router sees it: its URL, whether it is up, and how to wait for it."""
 
+    # Once an engine has answered, a not-healthy one is being restarted by the supervisor (or
+    # briefly slow): wait this long, then answer 503 + Retry-After rather than hold the client.
+    RESTART_WAIT_S = 5.0
+
     def __init__(self, url: str, healthy: Callable[[], bool], alive: Callable[[], bool],
                  wait_s: float):
         self.url, self.healthy, self.alive, self.wait_s = url.rstrip("/"), healthy, alive, wait_s
+        self.was_up = False
 
     async def ready(self) -> bool:
-        """True once the engine answers; waits while it is still starting (the LoRA engine
-        starts after the default one, so the default path is ready first)."""
+        """True once the engine answers; waits while it is still starting for the first time
+        (the LoRA engine starts after the default one, so the default path is ready first)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.wait_s
+        deadline = loop.time() + (min(self.wait_s, self.RESTART_WAIT_S) if self.was_up
+                                  else self.wait_s)
         while loop.time() < deadline:
             if await asyncio.to_thread(self.healthy):
+                self.was_up = True
                 return True
             if not self.alive():
                 return False

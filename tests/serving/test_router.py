@@ -156,3 +156,22 @@ def test_listing_models_does_not_wait_for_a_starting_lora_engine():
         assert r.headers["retry-after"]
     finally:
         s1.should_exit = s2.should_exit = True
+
+
+def test_an_engine_that_was_up_and_is_restarting_gets_a_quick_503():
+    state = {"healthy": True}
+    main_url, s1 = _serve(_fake_engine("main", ["default-adapter"]))
+    restarting = Upstream(main_url, lambda: state["healthy"], lambda: True, wait_s=600)
+    restarting.RESTART_WAIT_S = 0.5
+    lora = Upstream("http://127.0.0.1:9", lambda: False, lambda: False, wait_s=1)
+    url, s2 = _serve(create_router(restarting, lora, lambda: set(), api_key=KEY))
+    try:
+        ask = lambda: httpx.post(f"{url}/v1/chat/completions", headers=AUTH,  # noqa: E731
+                                 json={"model": "default-adapter", "messages": []}, timeout=10)
+        assert ask().json()["engine"] == "main"
+        state["healthy"] = False       # killed; the supervisor is starting it again
+        t0 = time.monotonic()
+        r = ask()
+        assert r.status_code == 503 and r.headers["retry-after"] and time.monotonic() - t0 < 3
+    finally:
+        s1.should_exit = s2.should_exit = True
