@@ -29,6 +29,11 @@ def default_base_model_dir() -> Path:
     return models_dir() / DEFAULT_BASE_MODEL_NAME
 
 
+def merged_models_dir() -> Path:
+    """Adapters merged into their base model for fast serving (serving/merge.py)."""
+    return rxassist_home() / "merged"
+
+
 def user_adapters_dir() -> Path:
     return rxassist_home() / "adapters"
 

@@ -77,17 +77,24 @@ class KeyCheck:
         return scheme.lower() == "bearer" and self.ok(token.strip())
 
 
-_UNAUTHORIZED = json.dumps({"error": {
-    "message": "missing or invalid API key: send 'Authorization: Bearer <key>' (the key given "
-               "to `rxassist serve --api-key` or RXASSIST_API_KEY)",
-    "type": "authentication_error", "param": None, "code": "invalid_api_key"}}).encode()
+ASSISTANT_KEY_HINT = "the key given to `rxassist serve --api-key` or RXASSIST_API_KEY"
+MODEL_KEY_HINT = ("the model API key: --model-api-key, RXASSIST_MODEL_API_KEY, or the one in "
+                  "$RXASSIST_HOME/run/model-api-key-PORT")
+
+
+def unauthorized_body(hint: str) -> bytes:
+    return json.dumps({"error": {
+        "message": f"missing or invalid API key: send 'Authorization: Bearer <key>' ({hint})",
+        "type": "authentication_error", "param": None, "code": "invalid_api_key"}}).encode()
 
 
 class BearerAuth:
     """Pure ASGI, so it also guards streaming responses and runs before the body is read."""
 
-    def __init__(self, app, keys: KeyCheck, open_prefixes: tuple[str, ...] = ()):
+    def __init__(self, app, keys: KeyCheck, open_prefixes: tuple[str, ...] = (),
+                 hint: str = ASSISTANT_KEY_HINT):
         self.app, self.keys, self.open_prefixes = app, keys, open_prefixes
+        self.body = unauthorized_body(hint)
 
     def _open(self, path: str) -> bool:
         return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.open_prefixes)
@@ -105,4 +112,4 @@ class BearerAuth:
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"www-authenticate", b"Bearer")]})
-        await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+        await send({"type": "http.response.body", "body": self.body})

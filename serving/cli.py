@@ -49,20 +49,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-model-len", type=int, default=2048)
     p.add_argument("--enforce-eager", action="store_true",
                    help="skip torch.compile in the engine: faster start, slower answers")
-    p.add_argument("--dtype", default="auto",
-                   help="engine dtype: auto (float32 on CPUs without native bf16, where vLLM's "
-                   "bf16 default measured 2.3x slower; bfloat16 where the CPU has it) | float32 | "
-                   "bfloat16 | float16")
-    p.add_argument("--cpu-threads-bind", default=None,
-                   help="CPU engine: VLLM_CPU_OMP_THREADS_BIND (default: every usable core)")
-    p.add_argument("--reserved-cpus", type=int, default=None,
-                   help="CPU engine: VLLM_CPU_NUM_OF_RESERVED_CPU (default 0)")
     p.add_argument("--startup-timeout", type=float, default=900, help="seconds to wait for vLLM")
     p.add_argument("--request-timeout", type=float, default=600,
                    help="seconds the assistant waits for one model answer")
     p.add_argument("--adapter-rescan", type=float, default=5.0,
                    help="seconds between scans for new adapters (0: never)")
+    _add_speed_options(p)
     p.set_defaults(func=run)
+
+
+def _add_speed_options(p: argparse.ArgumentParser) -> None:
+    """Engine settings chosen from measurements (README, "Serving speed"); each overridable."""
+    g = p.add_argument_group("engine speed (defaults measured on a 2-core AVX2 CPU)")
+    g.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="engine dtype; auto: bfloat16 on CPUs with native bf16 (avx512_bf16/"
+                        "amx_bf16), else float32 (2.3x faster than bf16 here); the model's own "
+                        "on GPUs")
+    g.add_argument("--cpu-threads-bind", default=None,
+                   help="cores the CPU engine's threads run on, e.g. 0-3 (VLLM_CPU_OMP_THREADS_BIND;"
+                        " default: that variable if set, else every core this process may use)")
+    g.add_argument("--reserved-cpus", type=int, default=None,
+                   help="cores kept free of engine threads (VLLM_CPU_NUM_OF_RESERVED_CPU; "
+                        "default: that variable if set, else 0)")
+    g.add_argument("--kv-cache-gb", type=int, default=1,
+                   help="CPU KV cache per engine in GiB (default 1: 22 full contexts of the "
+                        "embedded model; VLLM_CPU_KVCACHE_SPACE wins if set)")
+    g.add_argument("--prefix-caching", action=argparse.BooleanOptionalAction, default=True,
+                   help="reuse the KV cache of a prompt prefix shared by requests")
+    g.add_argument("--merge-default", default="auto", choices=["auto", "on", "off"],
+                   help="serve the default adapter merged into the weights, in an engine without "
+                        "LoRA (auto: on CPUs; other adapters keep a LoRA engine)")
 
 
 def _build_config(args):
@@ -81,9 +97,11 @@ def _build_config(args):
                                                                user_adapters_dir()],
                               port=args.model_port, max_model_len=args.max_model_len,
                               max_lora_rank=args.max_lora_rank, enforce_eager=args.enforce_eager,
-                              dtype=args.dtype, cpu_threads_bind=args.cpu_threads_bind,
-                              reserved_cpus=args.reserved_cpus,
                               startup_timeout_s=args.startup_timeout,
+                              dtype=args.dtype, cpu_threads_bind=args.cpu_threads_bind,
+                              reserved_cpus=args.reserved_cpus, kv_cache_gb=args.kv_cache_gb,
+                              prefix_caching=args.prefix_caching,
+                              merge_default=args.merge_default,
                               log_path=rxassist_home() / "logs" / f"engine-{args.model_port}.log")
         kwargs = dict(host=args.host, port=args.port, default_adapter=args.default_adapter,
                       adapter_rescan_s=args.adapter_rescan,
@@ -121,7 +139,8 @@ def run(args) -> int:
     from rxassist.errors import ConfigError, NotFound
     from serving.auth import model_api_key, write_key_file
     from serving.adapters import default_adapter_name, discover
-    from serving.engine import PRIVACY_ENV, EngineProcess, ensure_port_free
+    from serving.engine import PRIVACY_ENV, ensure_port_free
+    from serving.engines import ServingEngines
 
     os.environ.update(PRIVACY_ENV)  # before gradio or langchain are imported
 
@@ -141,7 +160,6 @@ def run(args) -> int:
         raise NotFound(f"--default-adapter {cfg.default_adapter!r} is not among the adapters "
                        f"found: {sorted(a.name for a in adapters) or 'none'}")
 
-    engine = EngineProcess(cfg.engine, adapters)
     stop = threading.Event()
 
     def _terminate(signum, _frame):
@@ -154,7 +172,9 @@ def run(args) -> int:
     print(f"rxassist serve: starting the model engine on port {cfg.engine.port} "
           f"({cfg.engine.served_name}, {len(adapters)} adapter(s)); log: {cfg.engine.log_path}",
           file=sys.stderr, flush=True)
+    engine = None
     try:
+        engine = ServingEngines(cfg.engine, adapters, default)
         engine.start()
         engine.wait_ready(should_stop=stop.is_set)
         print(f"rxassist serve: model API key in {key_file} (owner-only)", file=sys.stderr,
@@ -164,7 +184,8 @@ def run(args) -> int:
         pass
     finally:
         stop.set()
-        engine.stop()
+        if engine is not None:
+            engine.stop()
         key_file.unlink(missing_ok=True)
     print("rxassist serve: stopped", file=sys.stderr, flush=True)
     return 0
@@ -178,7 +199,7 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
     from serving.app import ApiLimits, create_app
-    from serving.supervisor import EngineSupervisor
+    from serving.supervisor import supervise
     from serving.watcher import AdapterWatcher
 
     assistant = Assistant(AssistantConfig(
@@ -193,7 +214,7 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
 
     assistant.prompt_budget = PromptBudget.from_model(
         cfg.engine.base_model, cfg.engine.max_model_len, assistant.config.max_tokens)
-    supervisor = EngineSupervisor(engine, stop)
+    supervisor = supervise(engine, stop)   # each engine process restarted on its own
 
     def engine_healthy() -> bool:
         if not engine.alive() or supervisor.state != "ready":

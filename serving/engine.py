@@ -1,13 +1,16 @@
 """The vLLM OpenAI server as a supervised child process.
 
-vLLM's own server stays the model API (clients and `rxassist eval` talk to it directly); we only
-start it with the right flags and environment, wait until it is healthy, surface its last log lines
-when it dies, and stop its whole process group on shutdown.
+vLLM's own server (through serving.vllm_entry, which removes its HTTP adapter loading) is the
+model API, alone on the model port or behind serving/router.py when two engines serve (see
+serving/engines.py). We only start it with the right flags and environment (its key included),
+wait until it is healthy, surface its last log lines when it dies, and stop its whole process
+group on shutdown.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import signal
 import socket
@@ -57,6 +60,26 @@ def cuda_available() -> bool:
         return False
 
 
+@dataclasses.dataclass(frozen=True)
+class EngineSpec:
+    """What one vLLM child serves: a model folder under some names, with or without LoRA.
+    `host` None: the configured model host (an engine behind the router stays on loopback)."""
+
+    model: str
+    served_names: tuple[str, ...]
+    port: int
+    lora: bool
+    adapters: tuple[Adapter, ...] = ()
+    log_path: Path | None = None
+    host: str | None = None
+
+
+def resolved_dtype(cfg: EngineConfig, *, on_gpu: bool) -> str:
+    if cfg.dtype != "auto" or on_gpu:
+        return cfg.dtype  # on a GPU vLLM's "auto" (the model's own dtype) is right
+    return cpu_engine_dtype()
+
+
 def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update(PRIVACY_ENV)
@@ -71,7 +94,7 @@ def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
     if Path(cfg.base_model).exists():
         env["HF_HUB_OFFLINE"] = "1"
     if not on_gpu:
-        env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{cfg.kv_cache_gb:g}")
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(cfg.kv_cache_gb))
         # vLLM binds its OpenMP threads to all cores but one by default ("auto" reserves a core
         # for the server process); on 2 cores that is half the machine. Measured: binding every
         # usable core with none reserved doubled throughput. An explicit option wins, then the
@@ -96,23 +119,24 @@ def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
     return env
 
 
-def resolved_dtype(cfg: EngineConfig, *, on_gpu: bool) -> str:
-    if cfg.dtype != "auto" or on_gpu:
-        return cfg.dtype  # on a GPU vLLM's "auto" (the model's own dtype) is right
-    return cpu_engine_dtype()
-
-
-def engine_command(cfg: EngineConfig, adapters: list[Adapter], *, on_gpu: bool = False) -> list[str]:
+def engine_command(cfg: EngineConfig, spec: EngineSpec, *, on_gpu: bool = False) -> list[str]:
+    # serving.vllm_entry: vLLM's OpenAI server without its HTTP adapter load/unload routes.
     cmd = [sys.executable, "-m", "serving.vllm_entry",
-           "--model", cfg.base_model, "--served-model-name", cfg.served_name,
-           "--host", cfg.host, "--port", str(cfg.port),
+           "--model", spec.model, "--served-model-name", *spec.served_names,
+           "--host", spec.host or cfg.host, "--port", str(spec.port),
            "--max-model-len", str(cfg.max_model_len),
            "--dtype", resolved_dtype(cfg, on_gpu=on_gpu),
-           "--disable-uvicorn-access-log",
-           "--enable-lora", "--max-lora-rank", str(cfg.max_lora_rank),
-           "--max-loras", str(cfg.max_loras)]
-    if adapters:
-        cmd += ["--lora-modules", *(f"{a.name}={a.path}" for a in adapters)]
+           "--enable-prefix-caching" if cfg.prefix_caching else "--no-enable-prefix-caching",
+           "--disable-uvicorn-access-log"]
+    if spec.model != cfg.base_model:
+        # A merged folder carries the base's tokenizer and chat template; naming it keeps the
+        # prompt format byte-identical to the unmerged engine's.
+        cmd += ["--tokenizer", spec.model]
+    if spec.lora:
+        cmd += ["--enable-lora", "--max-lora-rank", str(cfg.max_lora_rank),
+                "--max-loras", str(cfg.max_loras)]
+        if spec.adapters:
+            cmd += ["--lora-modules", *(f"{a.name}={a.path}" for a in spec.adapters)]
     if cfg.enforce_eager:
         cmd.append("--enforce-eager")
     return cmd
@@ -139,23 +163,41 @@ def tail_lines(path: Path, n: int = 15) -> str:
 
 
 class EngineProcess:
-    def __init__(self, cfg: EngineConfig, adapters: list[Adapter]):
+    """One vLLM child. Without a spec it serves the base model with every adapter as LoRA on the
+    configured port (the arrangement on GPUs, whose LoRA kernels are fast)."""
+
+    def __init__(self, cfg: EngineConfig, adapters: list[Adapter], spec: EngineSpec | None = None,
+                 *, on_gpu: bool | None = None):
         self.cfg = cfg
+        self.spec = spec or EngineSpec(model=cfg.base_model, served_names=(cfg.served_name,),
+                                       port=cfg.port, lora=True, adapters=tuple(adapters),
+                                       log_path=cfg.log_path)
         self.adapters = list(adapters)
         self.proc: subprocess.Popen | None = None
-        self.on_gpu = cuda_available()
+        self.on_gpu = cuda_available() if on_gpu is None else on_gpu
+
+    @property
+    def log_path(self) -> Path:
+        return self.spec.log_path or self.cfg.log_path
+
+    @property
+    def host(self) -> str:
+        return self.spec.host or self.cfg.host
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.cfg.host}:{self.cfg.port}/v1"
+        return f"http://{self.host}:{self.spec.port}/v1"
 
     def start(self) -> None:
-        ensure_port_free(self.cfg.host, self.cfg.port, "model engine")
-        self.cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.cfg.log_path, "w")
+        ensure_port_free(self.host, self.spec.port, "model engine")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "w")
+        spec = self.spec
+        if spec.lora:  # a restart registers the adapters hot-added since the first start too
+            spec = dataclasses.replace(spec, adapters=tuple(self.adapters))
+        cmd = engine_command(self.cfg, spec, on_gpu=self.on_gpu)
         # A new session lets stop() signal vLLM and all the workers it forks at once.
-        self.proc = subprocess.Popen(engine_command(self.cfg, self.adapters, on_gpu=self.on_gpu),
-                                     stdout=log,
+        self.proc = subprocess.Popen(cmd, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=engine_env(self.cfg, on_gpu=self.on_gpu),
                                      start_new_session=True, preexec_fn=_die_with_parent)
@@ -163,12 +205,12 @@ class EngineProcess:
 
     def _died(self, what: str) -> ModelUnavailable:
         return ModelUnavailable(
-            f"the model engine {what} (base model {self.cfg.base_model!r}, port {self.cfg.port}). "
-            f"Last lines of {self.cfg.log_path}:\n{tail_lines(self.cfg.log_path)}")
+            f"the model engine {what} (model {self.spec.model!r}, port {self.spec.port}). "
+            f"Last lines of {self.log_path}:\n{tail_lines(self.log_path)}")
 
     def wait_ready(self, should_stop=lambda: False) -> None:
         deadline = time.monotonic() + self.cfg.startup_timeout_s
-        url = f"http://{self.cfg.host}:{self.cfg.port}/health"
+        url = f"http://{self.host}:{self.spec.port}/health"
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 code = None if self.proc is None else self.proc.returncode
@@ -186,6 +228,15 @@ class EngineProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self) -> bool:
+        if not self.alive():
+            return False
+        try:
+            return httpx.get(f"http://{self.host}:{self.spec.port}/health",
+                             timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     @property
     def auth_headers(self) -> dict[str, str]:

@@ -1,8 +1,9 @@
-"""Keeps the model engine running: when it dies, start it again with exponential backoff.
+"""Keeps the model engines running: when one dies, start it again with exponential backoff.
 
-While it is down the assistant API answers 503 + Retry-After (serving.errors) and /health
-names the state this supervisor reports. The restarted engine serves every adapter known at
-that moment (hot-added ones included).
+One `EngineSupervisor` thread per engine process (the merged default engine and the LoRA engine
+are restarted independently; the other keeps serving). While one is down the assistant API
+answers 503 + Retry-After (serving.errors) and /health names the state `supervise()` reports.
+A restarted LoRA engine serves every adapter known at that moment (hot-added ones included).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from rxassist.errors import RxAssistError
 
 
 class EngineSupervisor(threading.Thread):
-    def __init__(self, engine, stop: threading.Event, *, poll_s: float = 1.0,
-                 backoff_s: float = 2.0, max_backoff_s: float = 60.0):
-        super().__init__(name="engine-supervisor", daemon=True)
-        self.engine, self.stop_event = engine, stop
+    def __init__(self, engine, stop: threading.Event, *, label: str = "model engine",
+                 poll_s: float = 1.0, backoff_s: float = 2.0, max_backoff_s: float = 60.0):
+        super().__init__(name=f"supervisor: {label}", daemon=True)
+        self.engine, self.stop_event, self.label = engine, stop, label
         self.poll_s, self.backoff_s, self.max_backoff_s = poll_s, backoff_s, max_backoff_s
         self.state = "ready"
         self.restarts = 0
@@ -36,7 +37,7 @@ class EngineSupervisor(threading.Thread):
             self.engine.wait_ready(should_stop=self.stop_event.is_set)
         except RxAssistError as e:
             # The message holds the engine's last log lines, which never carry prompts.
-            self._say(f"engine restart failed: {e.message.splitlines()[0]}")
+            self._say(f"{self.label} restart failed: {e.message.splitlines()[0]}")
             self.engine.stop(grace_s=5)
             return False
         return True
@@ -48,7 +49,7 @@ class EngineSupervisor(threading.Thread):
                 continue
             self.state = "restarting"
             code = self.engine.proc.returncode if self.engine.proc else None
-            self._say(f"the model engine exited (code {code}); restarting it")
+            self._say(f"the {self.label} exited (code {code}); restarting it")
             while not self.stop_event.is_set():
                 self.restarts += 1
                 self.state = f"restarting (attempt {self.restarts})"
@@ -59,8 +60,43 @@ class EngineSupervisor(threading.Thread):
                 if ok:
                     self.state = "ready"
                     delay = self.backoff_s
-                    self._say("the model engine is back")
+                    self._say(f"the {self.label} is back")
                     break
                 if self.stop_event.wait(delay):
                     return
                 delay = min(delay * 2, self.max_backoff_s)
+
+
+class SupervisorGroup:
+    """The supervisors of all engines, seen as one: `state` is "ready" only when every engine
+    is; otherwise the first engine that is not, e.g. "restarting (lora engine, attempt 2)"."""
+
+    def __init__(self, supervisors: list[EngineSupervisor]):
+        self.supervisors = supervisors
+
+    @property
+    def state(self) -> str:
+        for sup in self.supervisors:
+            if sup.state != "ready":
+                if len(self.supervisors) == 1:
+                    return sup.state
+                word, _, rest = sup.state.partition(" (")
+                return f"{word} ({sup.label}" + (f", {rest}" if rest else ")")
+        return "ready"
+
+    def describe(self) -> str:
+        return self.state
+
+    def start(self) -> None:
+        for sup in self.supervisors:
+            sup.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        for sup in self.supervisors:
+            sup.join(timeout)
+
+
+def supervise(engines, stop: threading.Event, **kw) -> SupervisorGroup:
+    """One supervisor per engine process in `engines.members()` ((label, engine) pairs)."""
+    return SupervisorGroup([EngineSupervisor(e, stop, label=label, **kw)
+                            for label, e in engines.members()])

@@ -11,7 +11,8 @@ import pytest
 from rxassist.errors import ConfigError
 from serving.adapters import DEFAULT_MARKER, default_adapter_name, discover
 from serving.config import EngineConfig
-from serving.engine import engine_command, engine_env, ensure_port_free
+from serving.engine import EngineSpec, engine_command, engine_env, ensure_port_free
+from serving.engines import use_merged
 
 BASE = "/models/smollm2-135m-instruct"
 
@@ -57,28 +58,95 @@ def _cfg(tmp_path, **kw):
                         **kw)
 
 
+def _lora_spec(cfg, adapters):
+    return EngineSpec(model=cfg.base_model, served_names=(cfg.served_name,), port=cfg.port,
+                      lora=True, adapters=tuple(adapters))
+
+
 def test_engine_command_registers_adapters_by_name(tmp_path):
     make_adapter(tmp_path, "x")
     found, _ = discover([tmp_path], BASE, 32)
-    cmd = engine_command(_cfg(tmp_path), found)
+    cfg = _cfg(tmp_path, dtype="float32")
+    cmd = engine_command(cfg, _lora_spec(cfg, found))
     assert cmd[1:3] == ["-m", "serving.vllm_entry"]   # vLLM's server minus HTTP adapter loading
     assert "--enable-lora" in cmd and cmd[cmd.index("--max-lora-rank") + 1] == "32"
     assert cmd[cmd.index("--lora-modules") + 1] == f"x={(tmp_path / 'x').resolve()}"
+    assert cmd[cmd.index("--dtype") + 1] == "float32"
+    assert "--enable-prefix-caching" in cmd and "--tokenizer" not in cmd
+
+
+def test_merged_engine_has_no_lora_and_serves_the_adapter_name(tmp_path):
+    cfg = _cfg(tmp_path, prefix_caching=False)
+    merged = str(tmp_path / "merged")
+    cmd = engine_command(cfg, EngineSpec(model=merged, served_names=("fa", "fa-alias"),
+                                         port=9, lora=False), on_gpu=True)
+    assert "--enable-lora" not in cmd and "--lora-modules" not in cmd
+    names = cmd[cmd.index("--served-model-name") + 1:cmd.index("--host")]
+    assert names == ["fa", "fa-alias"] and cmd[cmd.index("--port") + 1] == "9"
+    assert cmd[cmd.index("--tokenizer") + 1] == merged
+    assert cmd[cmd.index("--dtype") + 1] == "auto"  # GPU: vLLM's own choice
+    assert "--no-enable-prefix-caching" in cmd
+
+
+def test_cpu_dtype_follows_the_cpu(tmp_path, monkeypatch):
+    import serving.engine as engine_mod
+    from serving.cpu import cpu_engine_dtype, has_native_bf16
+
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("processor\t: 0\nflags\t\t: fpu sse avx avx2 fma avx512f\n\n"
+                    "processor\t: 1\nflags\t\t: fpu avx2\n")
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nflags\t\t: avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not has_native_bf16(avx2) and cpu_engine_dtype(avx2) == "float32"
+    assert has_native_bf16(amx) and cpu_engine_dtype(amx) == "bfloat16"
+    monkeypatch.setattr(engine_mod, "cpu_engine_dtype", lambda: cpu_engine_dtype(amx))
+    cfg = _cfg(tmp_path)
+    assert engine_mod.resolved_dtype(cfg, on_gpu=False) == "bfloat16"
+    monkeypatch.setattr(engine_mod, "cpu_engine_dtype", lambda: cpu_engine_dtype(avx2))
+    assert engine_mod.resolved_dtype(cfg, on_gpu=False) == "float32"
+    assert engine_mod.resolved_dtype(_cfg(tmp_path, dtype="bfloat16"), on_gpu=False) == "bfloat16"
 
 
 def test_engine_env_keeps_telemetry_off(tmp_path, monkeypatch):
-    monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+    for var in ("VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_OMP_THREADS_BIND",
+                "VLLM_CPU_NUM_OF_RESERVED_CPU"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("serving.engine.usable_cpus", lambda: [0, 1, 2, 3, 6])
     env = engine_env(_cfg(tmp_path), on_gpu=False)
     assert env["VLLM_NO_USAGE_STATS"] == "1" and env["DO_NOT_TRACK"] == "1"
     assert env["HF_HUB_OFFLINE"] == "1"  # local model folder: never reach for a hub
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
     assert env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
+    # every usable core, none reserved (vLLM's own default leaves one core idle)
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "0-3,6"
+    assert env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
+
+
+def test_thread_binding_precedence_option_then_env_then_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1")
+    monkeypatch.setenv("VLLM_CPU_NUM_OF_RESERVED_CPU", "1")
+    env = engine_env(_cfg(tmp_path), on_gpu=False)
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "1" and env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "1"
+    env = engine_env(_cfg(tmp_path, cpu_threads_bind="0-1", reserved_cpus=0), on_gpu=False)
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "0-1" and env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
+    with pytest.raises(ValueError):
+        _cfg(tmp_path, cpu_threads_bind="0-1; rm -rf /")
+
+
+def test_merge_default_on_cpu_only_unless_asked(tmp_path):
+    make_adapter(tmp_path, "x")
+    (a,), _ = discover([tmp_path], BASE, 32)
+    assert use_merged(_cfg(tmp_path), a, on_gpu=False)
+    assert not use_merged(_cfg(tmp_path), a, on_gpu=True)
+    assert use_merged(_cfg(tmp_path, merge_default="on"), a, on_gpu=True)
+    assert not use_merged(_cfg(tmp_path, merge_default="off"), a, on_gpu=False)
+    assert not use_merged(_cfg(tmp_path), None, on_gpu=False)
 
 
 def test_engine_key_travels_in_the_environment_not_argv(tmp_path):
     cfg = _cfg(tmp_path, adapter_dirs=[tmp_path])
     assert engine_env(cfg, on_gpu=False)["VLLM_API_KEY"] == "model-key-for-tests-0123456789"
-    assert "model-key-for-tests-0123456789" not in " ".join(engine_command(cfg, []))
+    assert "model-key-for-tests-0123456789" not in " ".join(engine_command(cfg, _lora_spec(cfg, [])))
     assert "model-key-for-tests" not in repr(cfg)   # SecretStr: never in a log line
 
 
@@ -125,41 +193,12 @@ def test_busy_port_is_a_clear_error():
             ensure_port_free("127.0.0.1", port, "model engine")
 
 
-def test_cpu_dtype_follows_the_cpu_flags(tmp_path, monkeypatch):
-    """float32 where the CPU has no native bf16 (measured 2.3x faster there), bfloat16 where it
-    has; an explicit --dtype and GPUs are left alone."""
-    import serving.engine as engine_mod
-    from serving.cpu import cpu_engine_dtype, has_native_bf16
+def test_a_default_adapter_that_cannot_be_merged_is_a_clear_error(tmp_path, monkeypatch):
+    from rxassist.errors import ModelUnavailable
+    from serving.engines import ServingEngines
 
-    avx2 = tmp_path / "avx2"
-    avx2.write_text("processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n")
-    amx = tmp_path / "amx"
-    amx.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16\n")
-    assert not has_native_bf16(avx2) and cpu_engine_dtype(avx2) == "float32"
-    assert has_native_bf16(amx) and cpu_engine_dtype(amx) == "bfloat16"
-    cfg = _cfg(tmp_path)
-    monkeypatch.setattr(engine_mod, "cpu_engine_dtype", lambda: cpu_engine_dtype(avx2))
-    cmd = engine_command(cfg, [])
-    assert cmd[cmd.index("--dtype") + 1] == "float32"
-    monkeypatch.setattr(engine_mod, "cpu_engine_dtype", lambda: cpu_engine_dtype(amx))
-    cmd = engine_command(cfg, [])
-    assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
-    explicit = cfg.model_copy(update={"dtype": "float16"})
-    cmd = engine_command(explicit, [])
-    assert cmd[cmd.index("--dtype") + 1] == "float16"
-
-
-def test_thread_binding_option_then_env_then_every_core(tmp_path, monkeypatch):
-    from serving.cpu import cpu_list, usable_cpus
-    assert cpu_list([0, 1, 2, 5]) == "0-2,5" and cpu_list([3]) == "3"
-    cfg = _cfg(tmp_path)
-    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
-    monkeypatch.delenv("VLLM_CPU_NUM_OF_RESERVED_CPU", raising=False)
-    env = engine_env(cfg, on_gpu=False)
-    assert env["VLLM_CPU_OMP_THREADS_BIND"] == cpu_list(usable_cpus())
-    assert env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
-    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "0")
-    assert engine_env(cfg, on_gpu=False)["VLLM_CPU_OMP_THREADS_BIND"] == "0"
-    opt = cfg.model_copy(update={"cpu_threads_bind": "1", "reserved_cpus": 1})
-    env = engine_env(opt, on_gpu=False)
-    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "1" and env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "1"
+    monkeypatch.setenv("RXASSIST_HOME", str(tmp_path / "home"))
+    make_adapter(tmp_path / "ad", "broken")  # a config but no weights; the base is no model
+    found, _ = discover([tmp_path / "ad"], BASE, 32)
+    with pytest.raises(ModelUnavailable, match="could not merge the default adapter 'broken'"):
+        ServingEngines(_cfg(tmp_path / "ad"), found, "broken", on_gpu=False, log=lambda m: None)

@@ -129,3 +129,24 @@ def test_adapter_added_without_restart(rx_server):
     r = c.chat.completions.create(model=f"rxassist:{name}",
                                   messages=[{"role": "user", "content": CONSULT}])
     assert r.choices[0].message.content
+
+
+def test_default_base_and_other_adapters_answer_on_one_model_port(rx_server):
+    """The merged default engine and the LoRA engine sit behind one model port: every listed
+    name answers there, with the assistant's model ids mapping onto them."""
+    listed = [m["id"] for m in httpx.get(f"{rx_server.model_url}/models",
+                                         headers=rx_server.model_headers).json()["data"]]
+    models = openai.OpenAI(base_url=rx_server.model_url, api_key=rx_server.model_api_key,
+                           max_retries=0, timeout=300)
+    for name in listed:
+        r = models.chat.completions.create(model=name, max_tokens=8, temperature=0,
+                                           messages=[{"role": "user", "content": CONSULT}])
+        assert r.model == name and r.choices[0].message.content is not None
+    with pytest.raises(openai.NotFoundError):
+        models.chat.completions.create(model="no-such-adapter", max_tokens=4,
+                                       messages=[{"role": "user", "content": "hi"}])
+    keyless = openai.OpenAI(base_url=rx_server.model_url, api_key="not-the-model-key-0123456",
+                            max_retries=0, timeout=60)
+    with pytest.raises(openai.AuthenticationError):   # the router checks the key itself
+        keyless.chat.completions.create(model=listed[0], max_tokens=4,
+                                        messages=[{"role": "user", "content": "hi"}])
