@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 from rxassist.cases import read_cases  # noqa: E402
 from rxassist.paths import SHIPPED_ADAPTERS_DIR, SHIPPED_DATA_DIR, resolve_base_model  # noqa: E402
 from rxassist.prompt import build_messages  # noqa: E402
+from rxassist.shortlist import shortlist  # noqa: E402
 
 LORA_COPY = "bench-lora-copy"  # the default adapter again, served through the LoRA engine
 T0 = time.monotonic()
@@ -400,7 +401,9 @@ def main() -> int:
     need = max(args.requests + args.requests_c1 + 1 + args.consultations +
                args.consultations_c1, args.agree)
     cases = [c for c in cases if c.diagnosis is not None][:need]
-    prompts = [build_messages(c.patient, c.diagnosis) for c in cases]
+    # The served prompt: the case's guardrail-filtered candidates, as the assistant builds it.
+    prompts = [build_messages(c.patient, c.diagnosis, shortlist(c.patient, c.diagnosis).offered)
+               for c in cases]
     results: dict = {"settings": {k: (str(v) if isinstance(v, Path) else v)
                                   for k, v in vars(args).items()},
                      "base_model": base, "adapter": str(adapter), "cpu_count": os.cpu_count(),
