@@ -8,16 +8,14 @@ check() turns the most severe into one `interaction` flag per pair of inputs.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from guardrails import _text
-from guardrails._kb import DATA_DIR
+from guardrails._kb import DATA_DIR, load_built
 from guardrails._types import SEVERITY_ORDER
 
 INTERACTIONS_PATH = DATA_DIR / "interactions.json.gz"
@@ -157,24 +155,8 @@ class Table:
         return out
 
 
-_lock = threading.Lock()
-_cache: dict[Path, Table] = {}
-
-
 def load(path: Path | str | None = None) -> Table:
-    p = Path(path) if path else INTERACTIONS_PATH
-    t = _cache.get(p)
-    if t is None:
-        with _lock:
-            t = _cache.get(p)
-            if t is None:
-                if not p.exists():
-                    from rxassist.errors import ConfigError
-                    raise ConfigError(f"interaction table {p} is missing; "
-                                      "build it with `rxassist guardrails build-kb`")
-                with gzip.open(p, "rt", encoding="utf-8") as fh:
-                    t = _cache[p] = Table(json.load(fh), p)
-    return t
+    return load_built(Path(path) if path else INTERACTIONS_PATH, "interaction table", Table)
 
 
 def choose_level(e: Entry, ing_a: str, ing_b: str, aspirin_low_dose: bool | None) -> Level:

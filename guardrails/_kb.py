@@ -7,6 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KB_PATH = DATA_DIR / "kb.json.gz"
@@ -49,21 +50,28 @@ class KnowledgeBase:
         return Entry(raw[0] == "1", tuple(self._ing[int(i)] for i in raw[2:].split(",")))
 
 
+T = TypeVar("T")
 _lock = threading.Lock()
-_cache: dict[Path, KnowledgeBase] = {}
+_cache: dict[tuple[str, Path], object] = {}
+
+
+def load_built(p: Path, what: str, make: Callable[[dict, Path], T]) -> T:
+    """A data file `build-kb` writes (gzip JSON) as `make(data, path)`, read once per process
+    and path; a missing file is a ConfigError saying how to build it."""
+    key = (what, p)
+    obj = _cache.get(key)
+    if obj is None:
+        with _lock:
+            obj = _cache.get(key)
+            if obj is None:
+                if not p.exists():
+                    from rxassist.errors import ConfigError
+                    raise ConfigError(f"{what} {p} is missing; "
+                                      "build it with `rxassist guardrails build-kb`")
+                with gzip.open(p, "rt", encoding="utf-8") as fh:
+                    obj = _cache[key] = make(json.load(fh), p)
+    return obj  # type: ignore[return-value]
 
 
 def load(path: Path | str | None = None) -> KnowledgeBase:
-    p = Path(path) if path else KB_PATH
-    kb = _cache.get(p)
-    if kb is None:
-        with _lock:
-            kb = _cache.get(p)
-            if kb is None:
-                if not p.exists():
-                    from rxassist.errors import ConfigError
-                    raise ConfigError(f"knowledge base {p} is missing; "
-                                      "build it with `rxassist guardrails build-kb`")
-                with gzip.open(p, "rt", encoding="utf-8") as fh:
-                    kb = _cache[p] = KnowledgeBase(json.load(fh), p)
-    return kb
+    return load_built(Path(path) if path else KB_PATH, "knowledge base", KnowledgeBase)
