@@ -193,11 +193,11 @@ def run(args) -> int:
 
 def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: list[str],
                args) -> None:
-    import httpx
     import uvicorn
 
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
+    from serving.engine import health_ok
     from serving.app import ApiLimits, create_app
     from serving.supervisor import supervise
     from serving.watcher import AdapterWatcher
@@ -217,13 +217,8 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
     supervisor = supervise(engine, stop)   # each engine process restarted on its own
 
     def engine_healthy() -> bool:
-        if not engine.alive() or supervisor.state != "ready":
-            return False
-        try:
-            return httpx.get(f"http://{cfg.engine.host}:{cfg.engine.port}/health",
-                             timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return (engine.alive() and supervisor.state == "ready"
+                and health_ok(cfg.engine.host, cfg.engine.port))
 
     limits = ApiLimits(concurrent=args.max_concurrent, queue=args.queue, deadline_s=args.deadline)
     app = create_app(assistant, engine_healthy=engine_healthy,

@@ -154,6 +154,14 @@ def _die_with_parent() -> None:
         pass
 
 
+def health_ok(host: str, port: int) -> bool:
+    """Whether the server on host:port answers GET /health with 200 within 2 s."""
+    try:
+        return httpx.get(f"http://{host}:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def tail_lines(path: Path, n: int = 15) -> str:
     try:
         with open(path, errors="replace") as fh:
@@ -230,13 +238,7 @@ class EngineProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def healthy(self) -> bool:
-        if not self.alive():
-            return False
-        try:
-            return httpx.get(f"http://{self.host}:{self.spec.port}/health",
-                             timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return self.alive() and health_ok(self.host, self.spec.port)
 
     @property
     def auth_headers(self) -> dict[str, str]:
