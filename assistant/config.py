@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from rxassist.adapters import is_adapter_name
 from rxassist.errors import ConfigError, NotFound, describe_validation
-from rxassist.schemas import MAX_CANDIDATES, MAX_RECOMMENDATIONS, MAX_RECOMMENDATIONS_CAP
+from rxassist.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
+                              MAX_RECOMMENDATIONS_CAP)
 
 MODEL_PREFIX = "rxassist"
 BASE_SUFFIX = "base"
@@ -55,6 +56,9 @@ class AssistantConfig(BaseModel):
                           "up to `recommendations` ranked options (marked chosen_by=evidence)")
     candidate_limit: int = Field(MAX_CANDIDATES, ge=1, le=50, strict=True,
                                  description="candidates looked up per diagnosis")
+    offer_limit: int = Field(MAX_OFFERED, ge=1, le=MAX_CANDIDATES, strict=True,
+                             description="the best-supported safe candidates the model "
+                                         "chooses among")
 
     def __init__(self, **values):
         try:

@@ -143,7 +143,8 @@ class Assistant:
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
         sl: Shortlist = await asyncio.to_thread(shortlist, patient, dx, self._index,
-                                                self.config.candidate_limit)
+                                                self.config.candidate_limit,
+                                                self.config.offer_limit)
         not_checked = c.unknown_fields()
         base = {**base, "unknown_fields": not_checked, "excluded": sl.excluded}
         if not sl.offered:

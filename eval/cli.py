@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from eval.config import default
+from rxassist.schemas import MAX_CANDIDATES
 
 
 def _positive_int(text: str) -> int:
@@ -51,6 +52,9 @@ def register(subparsers) -> None:
     r.add_argument("--no-fill", action="store_true",
                    help="model target: only the model's own choices (default: then the next "
                    "candidates in evidence order up to --top-k, as the assistant answers)")
+    r.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
+                   help="model target: the model chooses among the N best-supported safe "
+                   f"candidates (default {default('offer')}, at most {MAX_CANDIDATES})")
     r.add_argument("--no-structured-output", action="store_true",
                    help="model target: do not send response_format (endpoints without it)")
     r.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the LLM judge")
@@ -96,6 +100,9 @@ def register(subparsers) -> None:
     su.add_argument("--baseline-top-k", type=_positive_int, action="append", default=[],
                     metavar="K", help="also run the frequency baseline with k=K (repeatable), "
                     "e.g. the models' average number of recommendations")
+    su.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
+                    help=f"the models choose among the N best-supported safe candidates "
+                    f"(default {default('offer')})")
     su.add_argument("--choice", default="enum", choices=("enum", "logprob"),
                     help="how the models choose among candidates (default enum)")
     su.add_argument("--no-progress", action="store_true")
@@ -164,7 +171,7 @@ def _suite(args: argparse.Namespace) -> int:
     judge_key = os.environ.get("JUDGE_API_KEY") or key
     common = dict(cases=args.cases, limit=args.limit, concurrency=args.concurrency,
                   max_tokens=args.max_tokens, judge_base_url=args.judge_base_url,
-                  top_k=args.top_k,
+                  top_k=args.top_k, offer=args.offer,
                   judge_model=args.judge_model, progress=not args.no_progress,
                   api_key=key, judge_api_key=judge_key)
     if args.train_cases:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rxassist.errors import ConfigError
 from rxassist.paths import SHIPPED_DATA_DIR
+from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED
 
 DEFAULT_TRAIN_CASES = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
 
@@ -34,6 +35,7 @@ class RunConfig(BaseModel):
     structured_output: bool = True
     choice: str = Field("enum", pattern="^(enum|logprob)$")
     fill: bool = True
+    offer: int = Field(MAX_OFFERED, ge=1, le=MAX_CANDIDATES)
     judge_base_url: str | None = None
     judge_model: str | None = None
     judge_prompt: Path | None = None
@@ -57,6 +59,7 @@ class RunConfig(BaseModel):
                    structured_output=not args.no_structured_output,
                    choice=getattr(args, "choice", "enum"),
                    fill=not getattr(args, "no_fill", False),
+                   offer=getattr(args, "offer", MAX_OFFERED),
                    judge_base_url=args.judge_base_url, judge_model=args.judge_model,
                    judge_prompt=args.judge_prompt,
                    judge_structured_output=not args.no_judge_structured_output,
@@ -83,7 +86,7 @@ class RunConfig(BaseModel):
     # the same model may come back on another port.
     IDENTITY: ClassVar[tuple[str, ...]] = (
         "cases", "target", "model", "temperature", "max_tokens",
-        "structured_output", "top_k", "train_cases", "choice", "fill")
+        "structured_output", "top_k", "train_cases", "choice", "fill", "offer")
 
 
 def default(name: str):

@@ -28,6 +28,7 @@ from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError
 from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
 from rxassist.prompt import build_messages, patient_lines
+from rxassist.schemas import MAX_OFFERED
 from rxassist.shortlist import Shortlist, shortlist
 
 from eval.records import RecommendedDrug, SolverRecord
@@ -81,15 +82,17 @@ class EndpointSettings:
 class ModelTarget:
     name = "model"
 
-    def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True):
+    def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True,
+                 offer: int = MAX_OFFERED):
         self.s = settings
         self.k = top_k
         self.fill = fill   # as the assistant answers: the model's choices, then evidence order
+        self.offer = offer
         self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
-        sl = shortlist(case.patient, case.diagnosis)
+        sl = shortlist(case.patient, case.diagnosis, offer=self.offer)
         if not sl.offered:
             return _record(case, None, error="no candidate survives for this diagnosis",
                            started=started, candidates=[])
@@ -114,7 +117,8 @@ class PriorTarget:
         self.k = top_k
 
     def solve(self, case: Case) -> SolverRecord:
-        sl = shortlist(case.patient, case.diagnosis)
+        # Every surviving candidate, not only the model's share: the records' own ranking.
+        sl = shortlist(case.patient, case.diagnosis, offer=None)
         # sorted() is stable: equal priors (e.g. label-only candidates) keep the index order.
         names = [c.name for c in sorted(sl.offered, key=lambda c: -c.prior)][: self.k]
         return _record(case, _chosen(sl, names), candidates=list(sl.names),
@@ -221,7 +225,7 @@ IN_PROCESS = ("prior", "frequency")
 
 
 def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Path,
-                top_k: int, fill: bool = True) -> Target:
+                top_k: int, fill: bool = True, offer: int = MAX_OFFERED) -> Target:
     if name not in TARGETS:
         raise ConfigError(f"unknown --target {name!r}; known: {', '.join(TARGETS)}",
                           param="target")
@@ -231,4 +235,5 @@ def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Pa
         return PriorTarget(top_k)
     if endpoint is None:
         raise ConfigError(f"--target {name} {TARGETS[name]}")
-    return ModelTarget(endpoint, top_k, fill) if name == "model" else AssistantTarget(endpoint)
+    return (ModelTarget(endpoint, top_k, fill, offer) if name == "model"
+            else AssistantTarget(endpoint))

@@ -25,6 +25,10 @@ from rxassist.cases import Diagnosis, Patient
 MAX_RECOMMENDATIONS = 3        # default number of ranked recommendations (configurable)
 MAX_RECOMMENDATIONS_CAP = 5    # the most any configuration may ask for
 MAX_CANDIDATES = 12            # candidates looked up per diagnosis (offered + excluded)
+# The best-supported safe candidates the model chooses among; the rest are left out of the
+# choice because a small model's picks far down the evidence order were rarely right (held-out
+# choices beyond the 5th candidate: 1 of 15 matched the record) and clinically odd.
+MAX_OFFERED = 6
 DRUG_MAX_CHARS = 200
 RATIONALE_MAX_CHARS = 1000
 
@@ -119,6 +123,6 @@ class ConsultationResult(BaseModel):
         return d
 
 
-__all__ = ["MAX_RECOMMENDATIONS", "MAX_RECOMMENDATIONS_CAP", "MAX_CANDIDATES", "Recommendation",
+__all__ = ["MAX_RECOMMENDATIONS", "MAX_RECOMMENDATIONS_CAP", "MAX_CANDIDATES", "MAX_OFFERED", "Recommendation",
            "ChoiceAnswer", "answer_model", "answer_schema", "RecommendationRow", "ExcludedRow",
            "ConsultationResult", "Diagnosis", "Patient", "Flag"]

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from rxassist.candidates import Candidate, CandidateIndex, load_index
 from rxassist.cases import Diagnosis, Patient
-from rxassist.schemas import MAX_CANDIDATES, ExcludedRow
+from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
 
 import guardrails
 from guardrails import Flag
@@ -83,7 +83,9 @@ def _reason(flag: Flag) -> str:
 
 
 def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | None = None,
-              limit: int = MAX_CANDIDATES) -> Shortlist:
+              limit: int = MAX_CANDIDATES, offer: int | None = MAX_OFFERED) -> Shortlist:
+    """`limit` candidates are looked up and checked; the `offer` best-ranked of those that
+    survive are offered (None: all of them). Every exclusion is reported either way."""
     index = index or load_index()
     out = Shortlist()
     seen_patient_flags: set[str] = set()
@@ -104,6 +106,8 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
             out.excluded.append(ExcludedRow(drug=cand.name, ingredients=list(cand.ingredients),
                                             reason=_reason(bad[0]), flags=own,
                                             evidence=cand.evidence_text()))
+            continue
+        if offer is not None and len(out.offered) >= offer:
             continue
         out.offered.append(cand)
         if own:

@@ -20,6 +20,10 @@ _LEAD_CUE_RE = re.compile(r"^(?:" + "|".join(
     + r")(?:\b|(?<=/))[\s:,-]*", re.I)
 # Negative findings ("no fever", "not sexually active") are context, not the diagnosis.
 _NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|non|denies|without|negative for)\b", re.I)
+# Background, not the question: "admitted with heart failure, needs VTE prophylaxis" asks about
+# VTE prophylaxis. Such a clause is the diagnosis only when nothing else is said.
+_CONTEXT_CLAUSE = re.compile(r"^(?:(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)"
+                             r"|(?:a\s+)?(?:history|hx|pmh|background)\s+of|known)\b", re.I)
 _FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
 _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
@@ -92,6 +96,10 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             f.diagnosis_explicit = True
         else:
             f.diagnosis_candidates.append(cleaned)
+    background = [p for p in f.diagnosis_candidates if _CONTEXT_CLAUSE.match(p)]
+    if background and len(background) < len(f.diagnosis_candidates):
+        f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in background]
+        f.notes.extend(background)
 
 
 def clean_piece(piece: str) -> str:

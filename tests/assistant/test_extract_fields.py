@@ -108,3 +108,20 @@ def test_the_package_docstring_lists_the_steps_in_the_order_they_run():
         if not called or called[-1] != module or name in ("read_unknowns", "read_context"):
             called.append(module)
     assert documented == called
+
+
+@pytest.mark.parametrize("text, question, background", [
+    ("76 yo woman admitted with heart failure, immobile, needs VTE prophylaxis",
+     "VTE prophylaxis", "admitted with heart failure"),
+    ("60 M, history of MI, hypertension", "hypertension", "history of MI"),
+    ("known diabetes, now UTI", "UTI", "known diabetes"),
+])
+def test_background_clauses_are_context_not_the_question(ex, text, question, background):
+    f = ex.extract(text)
+    assert question in f.diagnosis_candidates
+    assert background not in f.diagnosis_candidates and background in f.notes
+
+
+def test_a_background_clause_alone_is_still_the_diagnosis(ex):
+    f = ex.extract("admitted with community-acquired pneumonia")
+    assert f.diagnosis_candidates == ["admitted with community-acquired pneumonia"]

@@ -14,7 +14,7 @@ from rxassist.cases import Diagnosis, Patient
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
 from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
 from rxassist.prompt import build_messages, parse_choices, render_answer, response_format
-from rxassist.schemas import ConsultationResult, answer_model, answer_schema
+from rxassist.schemas import MAX_OFFERED, ConsultationResult, answer_model, answer_schema
 from rxassist.shortlist import shortlist
 from tests.fake_model import FakeModel, enum_names
 
@@ -144,3 +144,16 @@ def test_result_schema_keeps_the_api_fields():
                 "excluded"):
         assert key in d
     assert "usage" not in d and "model_output" not in d
+
+
+def test_the_model_is_offered_only_the_best_supported_survivors():
+    # Penicillin allergy: amoxicillin is excluded however few candidates are offered.
+    patient = Patient(age=8, sex="male", allergies=["penicillin"], current_medications=[])
+    dx = Diagnosis(text="acute otitis media", code="H66.90")
+    every = shortlist(patient, dx, offer=None)
+    two = shortlist(patient, dx, offer=2)
+    assert len(every.offered) > 2
+    assert two.names == every.names[:2]
+    assert [e.drug for e in two.excluded] == [e.drug for e in every.excluded]
+    assert "amoxicillin" in [e.drug for e in two.excluded]
+    assert len(shortlist(patient, dx).offered) <= MAX_OFFERED
