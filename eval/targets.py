@@ -178,7 +178,8 @@ def icd_category(code: str | None) -> str | None:
 
 
 class FrequencyTarget:
-    """Top-k drugs by how often they were prescribed for the diagnosis in the training split."""
+    """Top-k drugs by how often they were prescribed for the diagnosis in the training split:
+    its exact code, else its ICD-10 category, else the training codes its text names."""
 
     name = "frequency"
 
@@ -200,10 +201,19 @@ class FrequencyTarget:
             raise ConfigError(f"--train-cases {path} does not exist (run `rxassist data build`)")
         return cls(read_cases(path).cases, top_k)
 
-    def solve(self, case: Case) -> SolverRecord:
+    def _lookups(self, case: Case):
         code = case.diagnosis.code
-        for table, key, how in ((self.by_code, code, "code"),
-                                (self.by_category, icd_category(code), "category")):
+        yield self.by_code, code, "code"
+        yield self.by_category, icd_category(code), "category"
+        # A code from another system (Synthea's SNOMED CT) or none: the training codes whose
+        # description matches the diagnosis text, as the candidate index reads it.
+        from rxassist.candidates import load_index
+        for m in load_index().match_info(case.diagnosis.text).prior_codes:
+            yield (self.by_category if m.how == "category" else self.by_code), m.code, \
+                f"{m.how} match"
+
+    def solve(self, case: Case) -> SolverRecord:
+        for table, key, how in self._lookups(case):
             counts = table.get(key) if key else None
             if counts:
                 # Ties broken by name so the baseline is deterministic.
