@@ -108,3 +108,13 @@ def test_the_package_docstring_lists_the_steps_in_the_order_they_run():
         if not called or called[-1] != module or name in ("read_unknowns", "read_context"):
             called.append(module)
     assert documented == called
+
+
+@pytest.mark.parametrize("text, allergies", [
+    ("penicillin hypersensitivity, UTI", ["penicillin"]),
+    ("sulfa drug allergy", ["sulfa"]),
+    ("food allergy, UTI", None),                       # a not-an-allergen word before "allergy"
+    ("codeine causes hives", ["codeine"]),
+])
+def test_drug_then_reaction(ex, text, allergies):
+    assert ex.extract(text).values.get("allergies") == allergies
