@@ -12,7 +12,7 @@ __all__ = ["AssistantConfig", "Assistant", "AssistantTurn", "build_ui"]
 
 
 # Imported lazily so that light modules (assistant.policy, assistant.extract) can be used
-# without pulling in LangChain or Gradio.
+# without pulling in the conversation engine (guardrails, candidate index, openai) or Gradio.
 def __getattr__(name: str):
     if name == "AssistantConfig":
         from assistant.config import AssistantConfig

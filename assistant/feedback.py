@@ -11,7 +11,8 @@ from typing import Any
 from rxassist.cases import Patient
 from rxassist.errors import InvalidInput
 from rxassist.paths import rxassist_home
-from rxassist.review_format import append_review_rows, patient_summary
+from rxassist.patient_text import patient_summary
+from rxassist.review_format import append_review_rows
 
 VERDICTS = {"appropriate": "yes", "not appropriate": "no", "unsure": "unsure"}
 SOURCE_PREFIX = "assistant-ui"

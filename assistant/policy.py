@@ -1,7 +1,7 @@
 """What the assistant accepts in one request: roles and size limits.
 
 Dependency-free on purpose: serving/protocol.py rejects the same sizes early (naming the field)
-without importing the conversation engine and LangChain behind it.
+without importing the conversation engine behind it.
 """
 
 ROLES = ("system", "user", "assistant", "developer", "tool")

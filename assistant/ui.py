@@ -18,6 +18,8 @@ import gradio as gr
 import pandas as pd
 
 from rxassist.errors import RxAssistError
+from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, list_text,
+                                   pregnant_text, weight_text)
 
 from assistant.core import Assistant
 from assistant.dialogue import content_text
@@ -110,14 +112,17 @@ def patient_values(result: dict[str, Any]) -> tuple:
     p = result.get("patient") or {}
     unknown = set(result.get("unknown_fields") or [])
 
-    def listed(name):
+    def shown(name, text):
+        """The field as the prompt writes it; blank when it was never given (not unknown)."""
         if p.get(name) is None:
-            return "unknown" if name in unknown else ""
-        return ", ".join(p[name]) or "none"
+            return UNKNOWN if name in unknown else ""
+        return text(p[name])
 
-    sex = p.get("sex") or ("unknown" if "sex" in unknown else "")
-    preg = {True: "yes", False: "no"}.get(p.get("pregnant"),
-                                          "unknown" if "pregnant" in unknown else "")
+    def listed(name):
+        return shown(name, list_text)
+
+    sex = shown("sex", str)
+    preg = shown("pregnant", pregnant_text)
     dx = (result.get("diagnosis") or {}).get("text", "")
     return (p.get("age"), sex, preg, p.get("weight_kg"), listed("allergies"),
             listed("current_medications"), dx)
@@ -129,15 +134,15 @@ def correction_message(result: dict[str, Any], age, sex, pregnant, weight, aller
     before = patient_values(result)
     after = (age, sex or "", pregnant or "", weight, (allergies or "").strip(),
              (meds or "").strip(), (diagnosis or "").strip())
-    labels = ["Age", "Sex", "Pregnant", "Weight", "Allergies", "Current medications", "Diagnosis"]
+    labels = [*PATIENT_LABELS.values(), DIAGNOSIS_LABEL]
     lines = []
     for label, old, new in zip(labels, before, after):
         if new in (None, "") or new == old:
             continue
-        if label == "Age":
-            new = f"{new:g} years"
-        elif label == "Weight":
-            new = f"{new:g} kg"
+        if label == PATIENT_LABELS["age"]:
+            new = f"{new:g} years"    # a fraction stays (the prompt rounds to whole years)
+        elif label == PATIENT_LABELS["weight_kg"]:
+            new = weight_text(new)
         lines.append(f"{label}: {new}")
     return "Correction:\n" + "\n".join(lines) if lines else None
 

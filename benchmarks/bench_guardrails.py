@@ -53,6 +53,19 @@ def rate(fn, names, min_seconds=1.0) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def latency(fn, before=None, n: int = 300) -> tuple[float, float]:
+    """p50 and p99 seconds of `fn()` over n calls; `before()` runs untimed before each."""
+    lat = []
+    for _ in range(n):
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        fn()
+        lat.append(time.perf_counter() - t0)
+    lat.sort()
+    return lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+
+
 def startup(cmd, stdin: str | None, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -87,27 +100,13 @@ def main() -> None:
         r = rate(raw, names)
         print(f"{label} names/s: {r:,.0f}  ({r / base:.3f}x exact)")
 
-    lat = []
-    for _ in range(300):
-        _normalize._normalize_cached.cache_clear()
-        t0 = time.perf_counter()
-        check(*CHECK)
-        lat.append(time.perf_counter() - t0)
-    lat.sort()
-    p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+    clear = _normalize._normalize_cached.cache_clear
+    p50, p99 = latency(lambda: check(*CHECK), before=clear)
     print(f"check() of 5 drugs + 2 current meds, uncached: p50 {p50 * 1000:.2f} ms, "
           f"p99 {p99 * 1000:.2f} ms")
     for cached in (False, True):
         check(*CHECK10)  # loads the interaction table once
-        lat = []
-        for _ in range(300):
-            if not cached:
-                _normalize._normalize_cached.cache_clear()
-            t0 = time.perf_counter()
-            check(*CHECK10)
-            lat.append(time.perf_counter() - t0)
-        lat.sort()
-        p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+        p50, p99 = latency(lambda: check(*CHECK10), before=None if cached else clear)
         print(f"check() of 10 drugs + 3 current meds, interaction table loaded, "
               f"{'names cached' if cached else 'uncached'}: p50 {p50 * 1000:.2f} ms, "
               f"p99 {p99 * 1000:.2f} ms")

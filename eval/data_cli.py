@@ -9,6 +9,18 @@ from rxassist.paths import REPO_ROOT, SHIPPED_DATA_DIR
 
 # A checkout has the raw data beside it in ../shared/data; a fresh clone uses the shipped cases.
 DEFAULT_RAW_DIR = REPO_ROOT.parent / "shared" / "data"
+# Each raw source: its --<name>-dir option -> (folder name under DEFAULT_RAW_DIR, what it holds).
+RAW_SOURCES = {
+    "nhanes": ("nhanes-2013-2014", "folder with medications.csv and demographic.csv"),
+    "synthea": ("synthea-sample", "Synthea CSV export folder"),
+    "drugcentral": ("drugcentral-2016", "DrugCentral extract with drug_indication.tsv, for the "
+                    "reference judge's indication table"),
+    "labeledin": ("labeledin", "LabeledIn folder with indications.tsv"),
+}
+
+
+def _default_dir(source: str) -> Path:
+    return DEFAULT_RAW_DIR / RAW_SOURCES[source][0]
 
 
 def register(subparsers) -> None:
@@ -18,18 +30,9 @@ def register(subparsers) -> None:
                        description="Builds validated case files (docs/formats.md#case-files), "
                        "split by patient deterministically, and prints a data card. Without source "
                        "options it reads the NHANES and Synthea folders in ../shared/data.")
-    b.add_argument("--nhanes-dir", type=Path,
-                   help="folder with medications.csv and demographic.csv "
-                   f"(default {DEFAULT_RAW_DIR / 'nhanes-2013-2014'})")
-    b.add_argument("--synthea-dir", type=Path,
-                   help="Synthea CSV export folder "
-                   f"(default {DEFAULT_RAW_DIR / 'synthea-sample'})")
-    b.add_argument("--drugcentral-dir", type=Path,
-                   help="DrugCentral extract with drug_indication.tsv, for the reference judge's "
-                   f"indication table (default {DEFAULT_RAW_DIR / 'drugcentral-2016'})")
-    b.add_argument("--labeledin-dir", type=Path,
-                   help="LabeledIn folder with indications.tsv "
-                   f"(default {DEFAULT_RAW_DIR / 'labeledin'})")
+    for option, (folder, what) in RAW_SOURCES.items():
+        b.add_argument(f"--{option}-dir", type=Path,
+                       help=f"{what} (default {DEFAULT_RAW_DIR / folder})")
     b.add_argument("--cases", type=Path, action="append", default=[], metavar="FILE",
                    help="a case JSONL file to validate and split (repeatable)")
     b.add_argument("--out", type=Path, default=SHIPPED_DATA_DIR / "cases",
@@ -49,8 +52,7 @@ def _build(args: argparse.Namespace) -> int:
         raise ConfigError(f"--test-subset must be >= 0, got {args.test_subset}")
     nhanes_dir, synthea_dir = args.nhanes_dir, args.synthea_dir
     if nhanes_dir is None and synthea_dir is None and not args.cases:
-        nhanes_dir = DEFAULT_RAW_DIR / "nhanes-2013-2014"
-        synthea_dir = DEFAULT_RAW_DIR / "synthea-sample"
+        nhanes_dir, synthea_dir = _default_dir("nhanes"), _default_dir("synthea")
     for opt, d in (("--nhanes-dir", nhanes_dir), ("--synthea-dir", synthea_dir)):
         if d is not None and not d.is_dir():
             raise ConfigError(f"{opt} {d} is not a folder (the raw data lives in ../shared/data "
@@ -58,7 +60,7 @@ def _build(args: argparse.Namespace) -> int:
     dc, li = args.drugcentral_dir, args.labeledin_dir
     if dc is None and li is None and args.nhanes_dir is None and args.synthea_dir is None \
             and not args.cases:
-        dc, li = DEFAULT_RAW_DIR / "drugcentral-2016", DEFAULT_RAW_DIR / "labeledin"
+        dc, li = _default_dir("drugcentral"), _default_dir("labeledin")
     for opt, d, name in (("--drugcentral-dir", dc, "drug_indication.tsv"),
                          ("--labeledin-dir", li, "indications.tsv")):
         if d is not None and not (d / name).is_file():

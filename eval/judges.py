@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rxassist.errors import ConfigError
-from rxassist.prompt import patient_lines
+from rxassist.patient_text import consultation_lines
 
 from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
 from eval.matching import plain
@@ -47,10 +47,8 @@ def load_prompt(path: Path | None) -> tuple[str, str]:
 
 
 def judge_user_message(record: SolverRecord) -> str:
-    dx = record.diagnosis
     drugs = "\n".join(f"{i}. {r.drug}" for i, r in enumerate(record.output or [], start=1))
-    return ("Patient:\n" + "\n".join(patient_lines(record.patient))
-            + f"\nDiagnosis: {dx.text}" + (f" ({dx.code})" if dx.code else "")
+    return ("\n".join(consultation_lines(record.patient, record.diagnosis))
             + f"\n\nRecommended drugs:\n{drugs}")
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Sequence
 
 from rxassist.errors import InvalidInput, NotFound
+from rxassist.patient_text import patient_summary
 # The CSV format itself lives in the shared core (the assistant UI writes it too).
 from rxassist.review_format import (REVIEW_COLUMNS, ReviewRow, append_review_rows,  # noqa: F401
-                                    patient_summary, read_review)
+                                    read_review)
 
 
 def export_review(run_dir: Path, out: Path) -> int:

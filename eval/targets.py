@@ -27,8 +27,13 @@ from typing import Protocol
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError
 from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
+<<<<<<< HEAD
 from rxassist.prompt import build_messages, patient_lines
 from rxassist.schemas import MAX_OFFERED
+=======
+from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
+from rxassist.prompt import build_messages
+>>>>>>> s12
 from rxassist.shortlist import Shortlist, shortlist
 
 from eval.records import RecommendedDrug, SolverRecord
@@ -127,11 +132,9 @@ class PriorTarget:
 
 def consultation_message(case: Case) -> str:
     """One complete consultation: every patient field, unknown ones stated as unknown."""
-    dx = case.diagnosis
-    coded = f" ({dx.system + ' ' if dx.system else ''}{dx.code})" if dx.code else ""
     return ("I am seeing a patient and would like your drug recommendations.\n"
             + "\n".join(patient_lines(case.patient))
-            + f"\nDiagnosis: {dx.text}{coded}\n"
+            + f"\n{DIAGNOSIS_LABEL}: {diagnosis_text(case.diagnosis, with_system=True)}\n"
             "That is everything I know about this patient; please recommend drugs now.")
 
 

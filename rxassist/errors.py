@@ -29,28 +29,21 @@ class RxAssistError(Exception):
                           "param": self.param, "code": self.code}}
 
 
+# Each kind is only its (HTTP status, OpenAI error type, CLI exit code), as drawn above.
 class InvalidInput(RxAssistError):
-    status_code = 400
-    error_type = "invalid_request_error"
-    exit_code = 2
+    status_code, error_type, exit_code = 400, "invalid_request_error", 2
 
 
 class NotFound(RxAssistError):
-    status_code = 404
-    error_type = "not_found_error"
-    exit_code = 2
+    status_code, error_type, exit_code = 404, "not_found_error", 2
 
 
 class ModelUnavailable(RxAssistError):
-    status_code = 503
-    error_type = "model_unavailable"
-    exit_code = 1
+    status_code, error_type, exit_code = 503, "model_unavailable", 1
 
 
 class ConfigError(RxAssistError):
-    status_code = 400
-    error_type = "invalid_request_error"
-    exit_code = 2
+    status_code, error_type, exit_code = 400, "invalid_request_error", 2
 
 
 def describe_validation(errors: list[dict], *, prefix: str = "", option: bool = False,

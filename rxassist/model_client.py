@@ -132,28 +132,26 @@ class ModelClient:
         self._async: openai.AsyncOpenAI | None = None
 
     # -- clients (connection pools, created on first use) ---------------------------------------
-    def _client_args(self) -> dict:
-        return {"base_url": self.s.base_url, "api_key": self.s.api_key,
-                "timeout": self.s.timeout_s, "max_retries": self.s.max_retries}
+    def _client(self, client_cls, http_cls_name: str):
+        """An openai client (sync or async) with this session's URL, key, timeout and retries."""
+        http = None
+        if self._transport is not None:
+            import httpx
+            http = getattr(httpx, http_cls_name)(transport=self._transport)
+        return client_cls(base_url=self.s.base_url, api_key=self.s.api_key,
+                          timeout=self.s.timeout_s, max_retries=self.s.max_retries,
+                          http_client=http)
 
     @property
     def sync(self) -> openai.OpenAI:
         if self._sync is None:
-            http = None
-            if self._transport is not None:
-                import httpx
-                http = httpx.Client(transport=self._transport)
-            self._sync = openai.OpenAI(**self._client_args(), http_client=http)
+            self._sync = self._client(openai.OpenAI, "Client")
         return self._sync
 
     @property
     def aio(self) -> openai.AsyncOpenAI:
         if self._async is None:
-            http = None
-            if self._transport is not None:
-                import httpx
-                http = httpx.AsyncClient(transport=self._transport)
-            self._async = openai.AsyncOpenAI(**self._client_args(), http_client=http)
+            self._async = self._client(openai.AsyncOpenAI, "AsyncClient")
         return self._async
 
     # -- request builders: the one definition of each request -----------------------------------

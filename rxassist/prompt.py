@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from rxassist.candidates import Candidate
 from rxassist.cases import Diagnosis, Patient
+from rxassist.patient_text import consultation_lines, patient_lines
 from rxassist.schemas import (MAX_RECOMMENDATIONS, ChoiceAnswer, Recommendation, answer_model,
                               answer_schema)
 
@@ -35,36 +36,6 @@ SYSTEM_PROMPT = (
 __all__ = ["PROMPT_VERSION", "SYSTEM_PROMPT", "Recommendation", "patient_lines", "evidence_tag",
            "user_message", "build_messages", "render_answer", "parse_choices", "response_format",
            "MAX_RECOMMENDATIONS"]
-
-
-def _known(value, fmt=str) -> str:
-    return "unknown" if value is None else fmt(value)
-
-
-def _list(values: Sequence[str] | None) -> str:
-    if values is None:
-        return "unknown"
-    return ", ".join(values) if values else "none"
-
-
-def _age(age: float | None) -> str:
-    if age is None:
-        return "unknown"
-    if age < 2:
-        return f"{round(age * 12)} months"
-    return f"{int(age)} years"
-
-
-def patient_lines(patient: Patient) -> list[str]:
-    pregnant = {True: "yes", False: "no", None: "unknown"}[patient.pregnant]
-    return [
-        f"Age: {_age(patient.age)}",
-        f"Sex: {_known(patient.sex)}",
-        f"Pregnant: {pregnant}",
-        f"Weight: {_known(patient.weight_kg, lambda w: f'{w:g} kg')}",
-        f"Allergies: {_list(patient.allergies)}",
-        f"Current medications: {_list(patient.current_medications)}",
-    ]
 
 
 def evidence_tag(c: Candidate) -> str:
@@ -86,8 +57,7 @@ def evidence_tag(c: Candidate) -> str:
 
 def user_message(patient: Patient, diagnosis: Diagnosis,
                  candidates: Sequence[Candidate]) -> str:
-    dx = diagnosis.text + (f" ({diagnosis.code})" if diagnosis.code else "")
-    lines = ["Patient:", *patient_lines(patient), f"Diagnosis: {dx}", "Candidates:"]
+    lines = [*consultation_lines(patient, diagnosis), "Candidates:"]
     lines += [f"- {c.name}: {evidence_tag(c)}" for c in candidates]
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ not reviewed yet) and an optional `comment`.
 
     REVIEW_COLUMNS                 the header, in order
     ReviewRow                      one row (validated)
-    patient_summary(patient)       the one-line patient a reviewer reads
+    (the `patient_summary` cell: rxassist.patient_text.patient_summary)
     append_review_rows(path, rows) append rows (owner-only file, formula-escaped cells)
     read_review(path)              rows of a filled CSV; a bad row is an error naming its line
 
@@ -24,7 +24,6 @@ from typing import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from rxassist.cases import Patient
 from rxassist.errors import InvalidInput, NotFound
 
 REVIEW_COLUMNS = ["case_id", "diagnosis", "patient_summary", "recommended_drug", "rationale",
@@ -65,19 +64,6 @@ def escape_cell(value: str) -> str:
 
 def unescape_cell(value: str) -> str:
     return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
-
-
-def patient_summary(patient: Patient) -> str:
-    def known(v, fmt=str):
-        return "unknown" if v is None else fmt(v)
-
-    def items(v):
-        return "unknown" if v is None else (", ".join(v) or "none")
-
-    return (f"age {known(patient.age, lambda a: f'{a:g}')}; sex {known(patient.sex)}; "
-            f"pregnant {known(patient.pregnant, lambda p: 'yes' if p else 'no')}; "
-            f"allergies {items(patient.allergies)}; "
-            f"current medications {items(patient.current_medications)}")
 
 
 def _open_private(path: Path):

@@ -22,22 +22,30 @@ _NOT_ALLERGEN_WORDS = frozenset(_VOCAB["not_allergen_words"])
 _REACTION = "|".join(re.escape(w) for w in sorted(_VOCAB["allergic_reactions"], key=len,
                                                   reverse=True))
 
-# A cue whose list may start with any word ("allergic to X").
-_ALLERGY_CUE = re.compile(rf"\b(?:{alternation('allergy_words_regex')})\s+(?:reactions?\s+)?"
-                          r"(?:to|with)\s+", re.I)
-# Cues that also read as ordinary speech ("can't take tablets", "rash after the beach"): the
-# first item must be an allergen class or a known drug.
-_ALLERGY_CUE_STRICT = re.compile(
-    rf"\b(?:(?:{_REACTION})\s+(?:after|from|with|on|to)|intoleran\w*\s+of|"
-    rf"(?:{alternation('cannot_take_regex')}) (?:take|tolerate|have))\s+"
-    r"(?:(?:a|an|the|any|her|his|their|my)\s+)?", re.I)
-_ALLERGY_SUFFIX = re.compile(r"\b([a-z][a-z\-]{2,})(?:\s+(?:drugs?|antibiotics?|class))?[\s-]+"
-                             r"(?:allergy|allergic|allergies|hypersensitivity)\b", re.I)
-# "amoxicillin gave me a rash", "codeine causes hives".
-_CAUSED_REACTION = re.compile(
-    rf"\b([a-z][a-z\-]{{2,}}(?: [a-z][a-z\-]{{2,}})?)\s+(?:{alternation('cause_verbs')})\s+"
-    r"(?:(?:me|her|him|them|us)\s+)?(?:(?:a|an|bad|severe|some)\s+)*"
-    rf"(?:{_REACTION})\b", re.I)
+
+def _compiled(table: tuple[tuple[str, bool], ...]) -> tuple[tuple[re.Pattern, bool], ...]:
+    return tuple((re.compile(pattern, re.I), strict) for pattern, strict in table)
+
+
+# Cues followed by a list of allergens, each with whether the first item must already read as an
+# allergen: "allergic to X" takes any first word; cues that also read as ordinary speech ("can't
+# take tablets", "rash after the beach") need an allergen class or a known drug.
+_LIST_CUES = _compiled((
+    (rf"\b(?:{alternation('allergy_words_regex')})\s+(?:reactions?\s+)?(?:to|with)\s+", False),
+    (rf"\b(?:(?:{_REACTION})\s+(?:after|from|with|on|to)|intoleran\w*\s+of|"
+     rf"(?:{alternation('cannot_take_regex')}) (?:take|tolerate|have))\s+"
+     r"(?:(?:a|an|the|any|her|his|their|my)\s+)?", True),
+))
+# A drug (group 1) before the reaction it caused: "amoxicillin gave me a rash", "codeine causes
+# hives" (the last word or two before the verb must read as an allergen), then "sulfa allergy"
+# (any word not on the not-an-allergen list).
+_DRUG_THEN_REACTION = _compiled((
+    (rf"\b([a-z][a-z\-]{{2,}}(?: [a-z][a-z\-]{{2,}})?)\s+(?:{alternation('cause_verbs')})\s+"
+     r"(?:(?:me|her|him|them|us)\s+)?(?:(?:a|an|bad|severe|some)\s+)*"
+     rf"(?:{_REACTION})\b", True),
+    (r"\b([a-z][a-z\-]{2,})(?:\s+(?:drugs?|antibiotics?|class))?[\s-]+"
+     r"(?:allergy|allergic|allergies|hypersensitivity)\b", False),
+))
 _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
 
 
@@ -56,30 +64,30 @@ def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
             return [item]
         return [d.input for d in finder(item) if getattr(d, "name", None)] or [item]
 
+    def not_excluded(item: str) -> bool:
+        return item.lower() not in _NOT_ALLERGEN_WORDS
+
     found: list[str] = []
-    for cue, accept in ((_ALLERGY_CUE, lambda _item: True), (_ALLERGY_CUE_STRICT, allergen_like)):
+    for cue, strict in _LIST_CUES:
+        accept = allergen_like if strict else (lambda _item: True)
         for m in t.matches(cue):
             end = sentence_end(t.s, m.end())
             items, item_end = read_list(t, m.end(), end, accept, allergen_like)
             if items:
-                found += (split_drugs(items, finder) if cue is _ALLERGY_CUE
-                          else [n for item in items for n in named(item)])
+                found += ([n for item in items for n in named(item)] if strict
+                          else split_drugs(items, finder))
                 t.take(m.start(), item_end)
-    for m in t.matches(_CAUSED_REACTION):
-        words = m.group(1).split()
-        # "then amoxicillin gave ...": the drug is the last word (or two) before the verb.
-        for n in (len(words), 1):
-            name = " ".join(words[-n:])
-            if allergen_like(name):
-                found.append(name)
-                t.take(m.start(1) + len(m.group(1)) - len(name), m.end())
-                break
-    for m in t.matches(_ALLERGY_SUFFIX):
-        word = m.group(1)
-        if word.lower() in _NOT_ALLERGEN_WORDS:
-            continue
-        found.append(word)
-        t.take(m.start(), m.end())
+    for pattern, strict in _DRUG_THEN_REACTION:
+        accept = allergen_like if strict else not_excluded
+        for m in t.matches(pattern):
+            words = m.group(1).split()
+            # "then amoxicillin gave ...": the drug is the last word (or two) before the verb.
+            for n in dict.fromkeys((len(words), 1)):
+                name = " ".join(words[-n:])
+                if accept(name):
+                    found.append(name)
+                    t.take(m.end(1) - len(name), m.end())
+                    break
     found = [ALLERGEN_SYNONYMS.get(a.lower(), a) for a in found]
     if found:
         f.add_items("allergies", found)

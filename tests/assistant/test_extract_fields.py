@@ -125,3 +125,13 @@ def test_background_clauses_are_context_not_the_question(ex, text, question, bac
 def test_a_background_clause_alone_is_still_the_diagnosis(ex):
     f = ex.extract("admitted with community-acquired pneumonia")
     assert f.diagnosis_candidates == ["admitted with community-acquired pneumonia"]
+
+
+@pytest.mark.parametrize("text, allergies", [
+    ("penicillin hypersensitivity, UTI", ["penicillin"]),
+    ("sulfa drug allergy", ["sulfa"]),
+    ("food allergy, UTI", None),                       # a not-an-allergen word before "allergy"
+    ("codeine causes hives", ["codeine"]),
+])
+def test_drug_then_reaction(ex, text, allergies):
+    assert ex.extract(text).values.get("allergies") == allergies

@@ -29,18 +29,24 @@ class FakeEngine:
         self.up = True
 
 
+def states_until(done, state, timeout_s: float = 5.0) -> set[str]:
+    """The supervisor states seen while polling until `done()`; fails after timeout_s."""
+    seen = set()
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        seen.add(state())
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    return seen
+
+
 def test_dead_engine_is_restarted_with_backoff_until_it_comes_back():
     engine, stop = FakeEngine(failures=2), threading.Event()
     sup = EngineSupervisor(engine, stop, poll_s=0.01, backoff_s=0.05, max_backoff_s=0.1)
     sup.start()
     try:
         engine.up = False          # the engine dies
-        seen = set()
-        deadline = time.monotonic() + 5
-        while not (engine.up and sup.state == "ready"):
-            seen.add(sup.state)
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        seen = states_until(lambda: engine.up and sup.state == "ready", lambda: sup.state)
         assert engine.starts == 3 and sup.restarts == 3
         assert any(s.startswith("restarting") for s in seen)
     finally:
@@ -73,12 +79,7 @@ def test_each_engine_is_restarted_on_its_own_and_the_state_names_it():
     try:
         assert group.state == "ready"
         lora.up = False            # only the LoRA engine dies
-        seen = set()
-        deadline = time.monotonic() + 5
-        while not (lora.up and group.state == "ready"):
-            seen.add(group.state)
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        seen = states_until(lambda: lora.up and group.state == "ready", lambda: group.state)
         assert lora.starts == 2 and main.starts == 0   # the default engine kept serving
         assert any(s.startswith("restarting (lora engine") for s in seen), seen
     finally:
