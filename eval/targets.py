@@ -27,13 +27,9 @@ from typing import Protocol
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError
 from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
-<<<<<<< HEAD
-from rxassist.prompt import build_messages, patient_lines
-from rxassist.schemas import MAX_OFFERED
-=======
 from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
 from rxassist.prompt import build_messages
->>>>>>> s12
+from rxassist.schemas import MAX_OFFERED
 from rxassist.shortlist import Shortlist, shortlist
 
 from eval.records import RecommendedDrug, SolverRecord
