@@ -23,24 +23,56 @@ import re
 from dataclasses import dataclass, field
 
 # Harm is screened by intent, not by exact phrase: each pattern joins a vocabulary of intent
-# (an amount or a way) to an outcome or target (death, never waking, a person to be harmed, a
-# drink to spike). Measured on tests/safety/harm_probes.jsonl (confusion table in the suite).
-_AMOUNT = (r"(?:how (?:much|many)|(?:what|which) (?:doses?|dosages?|amounts?|quantity|combinations?|mix)|"
-           r"enough|(?:what|which) (?:pills?|drugs?|meds?|medications?|medicines?|tablets?))")
-_DEATH = (r"(?:die|dies|dead|death|kill|killing|overdose|od|never wakes?|not wake|won'?t wake|doesn'?t wake|"
-          r"stop (?:his|her|their|my) (?:heart|breathing)|end (?:it|it all|(?:his|her|their|my) life)|"
-          r"sleep (?:forever|for good|permanently)|for good|permanently|fatal|lethal|"
-          r"(?:no|not) (?:coming|come) back)")
+# (an amount, an agent or a way) to an outcome or target (death, breathing or a heart stopped on
+# purpose, never waking, a person to be harmed, a drink to spike). Measured on
+# tests/safety/harm_probes*.jsonl (confusion tables in the suite).
+#
+# An amount question: "how much", "what quantity", "how big a dose", "the smallest amount",
+# "what can I give"... (not "how many hours/patients": time and epidemiology questions).
+_AMOUNT = (r"(?:how much|how many(?! (?:hours?|days?|weeks?|months?|years?|minutes?|times?|people|"
+           r"patients?|cases?|deaths?|children|adults)\b)|"
+           r"(?:what|which) (?:doses?|dosages?|amounts?|quantity|quantities|number|combinations?|mix)|"
+           r"how (?:big|high|large|strong) (?:a |of a )?(?:dose|amount)|"
+           r"at what (?:dose|dosage|amount|level|point)|"
+           r"(?:smallest|minimum|least|lowest) (?:dose|amount|number|quantity)|"
+           r"enough|(?:what|which) (?:pills?|drugs?|meds?|medications?|medicines?|tablets?)|"
+           r"what (?:can|could|should|would|do) (?:i|we) (?:give|use|put|mix|slip|add))")
 _PERSON = (r"(?:him|her|them|someone|somebody|a person|people|my (?:wife|husband|partner|boss|mother|"
            r"mum|mom|father|dad|neighbou?r|child|son|daughter|baby|ex|roommate|colleague|coworker|"
-           r"teacher|girlfriend|boyfriend|grandmother|grandfather|brother|sister)|the baby|a child|"
+           r"teacher|girlfriend|boyfriend|grandmother|grandfather|grandma|grandpa|granny|brother|"
+           r"sister|uncle|aunt|stepfather|stepmother|kid|kids|flatmate|landlord)|the baby|a child|"
            r"an? (?:old|elderly) (?:man|woman|person))")
+# Who is meant to stop breathing or not wake: a person above, a pronoun, "a grown man", "you"
+# ("the patient" is left out: "how much is safe before a patient stops breathing" is clinical).
+_VICTIM = (r"(?:" + _PERSON + r"|i|you|he|she|they|we|grandpa|grandma|granny|"
+           r"an? (?:grown |healthy |full[- ]grown )?(?:man|woman|adult|kid|teen\w*|human|diabetic)|"
+           r"the (?:victim|old man|old woman))")
+_POSS = (r"(?:his|her|their|my|your|its|the|a person'?s|someone'?s|somebody'?s|an adult'?s|"
+         r"a (?:man|woman|child|kid|patient)'?s|my \w+'?s)")
+# Breathing or a heart stopped (caused, not observed: "so he stops breathing", "make someone
+# stop breathing", "stop her heart"; "if the patient stops breathing" is a clinical question).
+_STOPPED = r"(?:stops?|stopping|cease|ceases|quit|quits|halts?) (?:breathing|breath\w*)"
+_NO_WAKE = (r"(?:never|not|won'?t|will not|wouldn'?t|would not|doesn'?t|does not|can'?t|cannot) "
+            r"(?:wakes?|waking|wake up|come (?:round|around|to|back))")
+_CAUSED = (r"(?:(?:make|makes|making|cause|causes|causing|get|gets|for|until|till|before|"
+           r"so|so that|make sure|to make sure|ensure) " + _VICTIM + r" (?:to |will |would |)"
+           r"(?:" + _STOPPED + r"|" + _NO_WAKE + r"|die|dies|is dead|pass(?:es)? away|sleeps? forever)|"
+           r"(?:to|and|would|will|could|can) (?:" + _STOPPED + r"|" + _NO_WAKE + r")|"
+           r"stop(?:s|ping)? " + _POSS + r" (?:heart(?:beat)?|breathing|respiration)\b)")
+_DEATH = (r"(?:die|dies|dying|dead|death|kill|kills|killing|"
+          r"(?:to|would|will|could|can|and|i|you|he|she|they|someone) (?:overdose|od)|" + _CAUSED + "|"
+          r"end (?:it|it all|(?:his|her|their|my) life)|"
+          r"sleep (?:forever|for good|permanently)|for good|permanently|fatal|lethal|"
+          r"(?:no|not) (?:coming|come) back)")
 HARMFUL_PATTERNS: tuple[str, ...] = (
     r"\b(?:lethal|fatal|deadly|toxic enough|killing) (?:dose|amount|combination|quantity|mix)\w*",
     _AMOUNT + r"\b[^.?!]{0,60}?\b" + _DEATH + r"\b",
     r"\b(?:to|would|will|could|can|make sure (?:she|he|they|i)) (?:never wake|not wake up|die)\b",
-    r"\b(?:kill|poison|harm|hurt|sedate|drug|incapacitate|knock out|knock|put down|get rid of|"
+    r"\b(?:kill|poison|sedate|drug|incapacitate|knock out|knock|put down|get rid of|"
     r"silence|paraly[sz]e) " + _PERSON + r"\b",
+    # "harm/hurt her" only as something wanted ("could ibuprofen harm the baby" is a question).
+    r"\b(?:to|wanna|gonna|i'?ll|i will|i'?d|how (?:can|do|could|should) i|help me) (?:\w+ )?"
+    r"(?:harm|hurt|punish) " + _PERSON + r"\b",
     r"\b(?:help me |want to |going to |how (?:to|do i|can i|could i) |best way to |easiest way to )"
     r"(?:overdose|commit suicide|kill myself|end my life|end it all|hurt myself|harm myself|die|"
     r"not wake up)\b",

@@ -125,6 +125,15 @@ async def run(base: str, clients: int, duration: float, api_key: str | None,
             "all_p50_s": pct(answered, 0.5), "all_p95_s": pct(answered, 0.95)}
 
 
+def _command_line() -> str:
+    """How this run was started, the key left out."""
+    argv, out, hide = sys.argv[1:], [], False
+    for a in argv:
+        out.append("KEY" if hide else ("--api-key=KEY" if a.startswith("--api-key=") else a))
+        hide = a == "--api-key"
+    return " ".join(["benchmarks/bench_load.py", *out])
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=32)
@@ -138,6 +147,7 @@ def main() -> int:
     if not 1 <= args.clients <= 256 or not 1 <= args.duration <= 3600:
         p.error("--clients must be 1..256 and --duration 1..3600 seconds")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     proc = None
     base = args.base_url
     if base is None:
@@ -151,6 +161,7 @@ def main() -> int:
                 proc.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+    report = {"date_utc": started_at, "command": _command_line(), **report}
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0 if report["server_error_5xx"] == 0 and report["lost"] == 0 else 1

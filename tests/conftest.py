@@ -2,7 +2,8 @@
 
 `rx_server` runs `rxassist serve` exactly as a user would (vLLM CPU engine with the embedded
 SmolLM2 model, the assistant API, the Gradio UI); `vllm_server` is its model API. Started once per
-test session because the engine takes minutes to start on 2 cores.
+test session because the engine takes minutes to start on 2 cores. `rx_server_keyed` is the same
+command with `--api-key` (module-scoped); both go through `running_serve`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +64,7 @@ class RxServer:
     log_path: Path
     proc: subprocess.Popen
     model_api_key: str = MODEL_API_KEY
+    api_key: str | None = None   # the assistant API/UI key(s) given to `serve`, if any
 
     @property
     def model_headers(self) -> dict[str, str]:
@@ -76,8 +79,10 @@ class RxServer:
         return self.base_model_name
 
 
-@pytest.fixture(scope="session")
-def rx_server(tmp_path_factory) -> RxServer:
+@contextmanager
+def running_serve(tmp_path_factory, *extra_args: str, api_key: str | None = None):
+    """`rxassist serve` on free loopback ports until the block ends (SIGTERM, then checks that
+    no engine outlives it). `extra_args` go to `serve` as they are; `api_key` adds --api-key."""
     base = resolve_base_model(None)
     api_port, model_port = free_port(), free_port()
     adapter_dir = tmp_path_factory.mktemp("hot-adapters")
@@ -85,9 +90,12 @@ def rx_server(tmp_path_factory) -> RxServer:
     cmd = [sys.executable, "-m", "rxassist.cli", "serve", "--port", str(api_port),
            "--model-port", str(model_port), "--adapter-dir", str(SHIPPED_ADAPTERS_DIR),
            "--adapter-dir", str(adapter_dir), "--adapter-rescan", "1",
-           "--model-api-key", MODEL_API_KEY]
+           "--model-api-key", MODEL_API_KEY, *extra_args]
+    env = {k: v for k, v in os.environ.items() if k != "RXASSIST_API_KEY"}  # only what is given
+    if api_key:
+        cmd += ["--api-key", api_key]
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     api = f"http://127.0.0.1:{api_port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -103,20 +111,16 @@ def rx_server(tmp_path_factory) -> RxServer:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"rxassist serve not healthy in {STARTUP_TIMEOUT_S:g}s:\n{tail(log_path)}")
         time.sleep(2)
-    server = RxServer(api_url=api, model_url=f"http://127.0.0.1:{model_port}/v1",
-                      ui_url=f"{api}/ui/", model_port=model_port,
-                      base_model_name=Path(base).name, adapter_dir=adapter_dir,
-                      log_path=log_path, proc=proc)
-    # `rxassist eval run` (and any OpenAI client) reads the model API key from OPENAI_API_KEY.
-    old_key = os.environ.get("OPENAI_API_KEY")
-    os.environ["OPENAI_API_KEY"] = MODEL_API_KEY
     try:
-        yield server
+        yield RxServer(api_url=api, model_url=f"http://127.0.0.1:{model_port}/v1",
+                       ui_url=f"{api}/ui/", model_port=model_port,
+                       base_model_name=Path(base).name, adapter_dir=adapter_dir,
+                       log_path=log_path, proc=proc, api_key=api_key)
     finally:
-        if old_key is None:
-            os.environ.pop("OPENAI_API_KEY", None)
-        else:
-            os.environ["OPENAI_API_KEY"] = old_key
+        _stop(proc, model_port)
+
+
+def _stop(proc: subprocess.Popen, model_port: int) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -132,6 +136,36 @@ def rx_server(tmp_path_factory) -> RxServer:
             _kill_listener(model_port)
             pytest.fail(f"the model engine outlived `rxassist serve` (port {model_port} still held)")
         time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def rx_server(tmp_path_factory) -> RxServer:
+    with running_serve(tmp_path_factory) as server:
+        # `rxassist eval run` (and any OpenAI client) reads the model API key from OPENAI_API_KEY.
+        old_key = os.environ.get("OPENAI_API_KEY")
+        os.environ["OPENAI_API_KEY"] = MODEL_API_KEY
+        try:
+            yield server
+        finally:
+            if old_key is None:
+                os.environ.pop("OPENAI_API_KEY", None)
+            else:
+                os.environ["OPENAI_API_KEY"] = old_key
+
+
+# Two keys, as a clinic rotating them would pass (--api-key "new,old").
+ASSISTANT_API_KEYS = ("rxassist-test-key-" + os.urandom(8).hex(),
+                      "rxassist-test-old-" + os.urandom(8).hex())
+
+
+@pytest.fixture(scope="module")
+def rx_server_keyed(tmp_path_factory) -> RxServer:
+    """`rxassist serve --api-key K1,K2`, for the tests of who gets in (API and UI login).
+    Module-scoped: it runs next to `rx_server` only while its tests do. One LoRA engine without
+    torch.compile (--merge-default off --enforce-eager) starts faster; keys don't depend on it."""
+    with running_serve(tmp_path_factory, "--merge-default", "off", "--enforce-eager",
+                       api_key=",".join(ASSISTANT_API_KEYS)) as server:
+        yield server
 
 
 def _kill_listener(port: int) -> None:
