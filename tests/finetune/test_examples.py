@@ -44,12 +44,12 @@ def test_prompt_carries_the_candidates_and_never_current_medications():
     case = Case.model_validate({"id": "x", "patient": {"age": 60, "sex": "male",
                                                        "current_medications": ["metformin"]},
                                 "diagnosis": {"text": "Type 2 diabetes mellitus", "code": "E11"},
-                                "drugs": ["metformin", "glipizide"]})
+                                "drugs": ["metformin", "insulin glargine"]})
     messages, choices = training_pair(case)
     user = messages[1]["content"]
-    assert "Candidates:" in user and "- glipizide:" in user
+    assert "Candidates:" in user and "- insulin glargine:" in user
     assert "- metformin:" not in user         # already taken: not a candidate
-    assert choices == ["glipizide"]            # the target never names a current medication
+    assert choices == ["insulin glargine"]            # the target never names a current medication
 
 
 def test_rationale_is_templated_and_true():
