@@ -85,7 +85,8 @@ def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
             for n in dict.fromkeys((len(words), 1)):
                 name = " ".join(words[-n:])
                 if accept(name):
-                    found.append(name)
+                    # "then amoxicillin" reads as a drug because it contains one: keep the drug.
+                    found += named(name) if strict else [name]
                     t.take(m.end(1) - len(name), m.end())
                     break
     found = [ALLERGEN_SYNONYMS.get(a.lower(), a) for a in found]

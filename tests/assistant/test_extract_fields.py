@@ -132,6 +132,7 @@ def test_a_background_clause_alone_is_still_the_diagnosis(ex):
     ("sulfa drug allergy", ["sulfa"]),
     ("food allergy, UTI", None),                       # a not-an-allergen word before "allergy"
     ("codeine causes hives", ["codeine"]),
+    ("UTI, then amoxicillin gave me a rash", ["amoxicillin"]),   # not "then amoxicillin"
 ])
 def test_drug_then_reaction(ex, text, allergies):
     assert ex.extract(text).values.get("allergies") == allergies
