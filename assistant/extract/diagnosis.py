@@ -20,10 +20,13 @@ _LEAD_CUE_RE = re.compile(r"^(?:" + "|".join(
     + r")(?:\b|(?<=/))[\s:,-]*", re.I)
 # Negative findings ("no fever", "not sexually active") are context, not the diagnosis.
 _NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|non|denies|without|negative for)\b", re.I)
-# Background, not the question: "admitted with heart failure, needs VTE prophylaxis" asks about
-# VTE prophylaxis. Such a clause is the diagnosis only when nothing else is said.
-_CONTEXT_CLAUSE = re.compile(r"^(?:(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)"
-                             r"|(?:a\s+)?(?:history|hx|pmh|background)\s+of|known)\b", re.I)
+# Background, not the question: "history of MI, hypertension" asks about hypertension. An
+# admission reason is background only beside a stated need ("admitted with heart failure, needs
+# VTE prophylaxis"); alone ("admitted with heart failure, fluid overloaded") it is the question.
+_HISTORY_CLAUSE = re.compile(r"^(?:(?:a\s+)?(?:history|hx|pmh|background)\s+of|known)\b", re.I)
+_ADMISSION_CLAUSE = re.compile(
+    r"^(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)\b", re.I)
+_NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 _FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
 _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
@@ -81,8 +84,10 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             f.values["diagnosis"] = text
             f.diagnosis_explicit = True
         t.take(a, b)
+    need_stated = False
     for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!", t.leftover()):
         raw = piece.strip()
+        need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         if not raw or _short_answer(raw, f):
             continue
         cleaned = clean_piece(raw)
@@ -96,7 +101,8 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             f.diagnosis_explicit = True
         else:
             f.diagnosis_candidates.append(cleaned)
-    background = [p for p in f.diagnosis_candidates if _CONTEXT_CLAUSE.match(p)]
+    background = [p for p in f.diagnosis_candidates if _HISTORY_CLAUSE.match(p)
+                  or (need_stated and _ADMISSION_CLAUSE.match(p))]
     if background and len(background) < len(f.diagnosis_candidates):
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in background]
         f.notes.extend(background)

@@ -125,6 +125,9 @@ def test_background_clauses_are_context_not_the_question(ex, text, question, bac
 def test_a_background_clause_alone_is_still_the_diagnosis(ex):
     f = ex.extract("admitted with community-acquired pneumonia")
     assert f.diagnosis_candidates == ["admitted with community-acquired pneumonia"]
+    # An admission reason without a stated need is the question.
+    f = ex.extract("68 M admitted with acute decompensated heart failure, fluid overloaded")
+    assert "admitted with acute decompensated heart failure" in f.diagnosis_candidates
 
 
 @pytest.mark.parametrize("text, allergies", [
