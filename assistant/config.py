@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from rxassist.adapters import is_adapter_name
 from rxassist.errors import ConfigError, NotFound, describe_validation
-from rxassist.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
+from rxassist.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS, MODEL_MARGIN,
                               MAX_RECOMMENDATIONS_CAP)
 
 MODEL_PREFIX = "rxassist"
@@ -59,6 +59,10 @@ class AssistantConfig(BaseModel):
     offer_limit: int = Field(MAX_OFFERED, ge=1, le=MAX_CANDIDATES, strict=True,
                              description="the best-supported safe candidates the model "
                                          "chooses among")
+    model_margin: float | None = Field(
+        MODEL_MARGIN, ge=0, description="a candidate whose evidence score beats the model's "
+                                        "choice by more than this ranks above it (None: the "
+                                        "model's choices always rank first)")
 
     def __init__(self, **values):
         try:

@@ -161,7 +161,7 @@ class Assistant:
             self.prompt_budget(prompt, patient, dx)
         choice = await self._client.achoose(served, prompt, sl.names, k)
         ranked = sl.ranked(choice.names or [], k, fill=self.config.fill_with_evidence,
-                           patient=patient)
+                           patient=patient, margin=self.config.model_margin)
         chosen = [name for name, _ in ranked]
         checked = _guardrails().check(chosen, patient) if chosen else None
         flags = list(checked.flags) if checked else list(sl.patient_flags)

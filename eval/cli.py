@@ -10,6 +10,19 @@ from eval.config import default
 from rxassist.schemas import MAX_CANDIDATES
 
 
+def _margin(text: str) -> float | None:
+    """--margin none: the model's choices always rank first."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -55,6 +68,10 @@ def register(subparsers) -> None:
     r.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
                    help="model target: the model chooses among the N best-supported safe "
                    f"candidates (default {default('offer')}, at most {MAX_CANDIDATES})")
+    r.add_argument("--margin", type=_margin, default=default("margin"), metavar="SCORE|none",
+                   help="model target with fill: a candidate whose evidence score beats the "
+                   "model's choice by more than this ranks above it (default "
+                   f"{default('margin')}; none: the model's choices always first)")
     r.add_argument("--no-structured-output", action="store_true",
                    help="model target: do not send response_format (endpoints without it)")
     r.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the LLM judge")
@@ -103,6 +120,9 @@ def register(subparsers) -> None:
     su.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
                     help=f"the models choose among the N best-supported safe candidates "
                     f"(default {default('offer')})")
+    su.add_argument("--margin", type=_margin, default=default("margin"), metavar="SCORE|none",
+                    help="evidence-score margin within which the model's choice ranks first "
+                    f"(default {default('margin')}; none: always)")
     su.add_argument("--choice", default="enum", choices=("enum", "logprob"),
                     help="how the models choose among candidates (default enum)")
     su.add_argument("--no-progress", action="store_true")
@@ -171,7 +191,7 @@ def _suite(args: argparse.Namespace) -> int:
     judge_key = os.environ.get("JUDGE_API_KEY") or key
     common = dict(cases=args.cases, limit=args.limit, concurrency=args.concurrency,
                   max_tokens=args.max_tokens, judge_base_url=args.judge_base_url,
-                  top_k=args.top_k, offer=args.offer,
+                  top_k=args.top_k, offer=args.offer, margin=args.margin,
                   judge_model=args.judge_model, progress=not args.no_progress,
                   api_key=key, judge_api_key=judge_key)
     if args.train_cases:

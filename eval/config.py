@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rxassist.errors import ConfigError
 from rxassist.paths import SHIPPED_DATA_DIR
-from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED
+from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED, MODEL_MARGIN
 
 DEFAULT_TRAIN_CASES = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
 
@@ -36,6 +36,7 @@ class RunConfig(BaseModel):
     choice: str = Field("enum", pattern="^(enum|logprob)$")
     fill: bool = True
     offer: int = Field(MAX_OFFERED, ge=1, le=MAX_CANDIDATES)
+    margin: float | None = Field(MODEL_MARGIN, ge=0)
     judge_base_url: str | None = None
     judge_model: str | None = None
     judge_prompt: Path | None = None
@@ -60,6 +61,7 @@ class RunConfig(BaseModel):
                    choice=getattr(args, "choice", "enum"),
                    fill=not getattr(args, "no_fill", False),
                    offer=getattr(args, "offer", MAX_OFFERED),
+                   margin=getattr(args, "margin", MODEL_MARGIN),
                    judge_base_url=args.judge_base_url, judge_model=args.judge_model,
                    judge_prompt=args.judge_prompt,
                    judge_structured_output=not args.no_judge_structured_output,
@@ -86,7 +88,7 @@ class RunConfig(BaseModel):
     # the same model may come back on another port.
     IDENTITY: ClassVar[tuple[str, ...]] = (
         "cases", "target", "model", "temperature", "max_tokens",
-        "structured_output", "top_k", "train_cases", "choice", "fill", "offer")
+        "structured_output", "top_k", "train_cases", "choice", "fill", "offer", "margin")
 
 
 def default(name: str):

@@ -133,7 +133,8 @@ def make_target(config: RunConfig):
                                     structured_output=config.structured_output,
                                     max_retries=config.max_retries, choice=config.choice)
     return _make(config.target, endpoint=endpoint, train_cases=config.train_cases,
-                 top_k=config.top_k, fill=config.fill, offer=config.offer)
+                 top_k=config.top_k, fill=config.fill, offer=config.offer,
+                 margin=config.margin)
 
 
 def make_judge(config: RunConfig):

@@ -29,7 +29,7 @@ from rxassist.errors import ConfigError
 from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
 from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
 from rxassist.prompt import build_messages
-from rxassist.schemas import MAX_OFFERED
+from rxassist.schemas import MAX_OFFERED, MODEL_MARGIN
 from rxassist.shortlist import Shortlist, shortlist
 
 from eval.records import RecommendedDrug, SolverRecord
@@ -84,8 +84,9 @@ class ModelTarget:
     name = "model"
 
     def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True,
-                 offer: int = MAX_OFFERED):
+                 offer: int = MAX_OFFERED, margin: float | None = MODEL_MARGIN):
         self.s = settings
+        self.margin = margin
         self.k = top_k
         self.fill = fill   # as the assistant answers: the model's choices, then evidence order
         self.offer = offer
@@ -103,7 +104,8 @@ class ModelTarget:
         except RequestRejected as e:
             return _record(case, None, error=str(e), started=started, candidates=list(sl.names))
         output = _chosen(sl, [n for n, _ in sl.ranked(choice.names or [], self.k,
-                                                       fill=self.fill, patient=case.patient)])
+                                                       fill=self.fill, patient=case.patient,
+                                                       margin=self.margin)])
         return _record(case, output, raw=choice.raw, started=started, usage=choice.usage,
                        candidates=list(sl.names),
                        error=None if output else f"answer {choice.status}")
@@ -234,7 +236,8 @@ IN_PROCESS = ("prior", "frequency")
 
 
 def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Path,
-                top_k: int, fill: bool = True, offer: int = MAX_OFFERED) -> Target:
+                top_k: int, fill: bool = True, offer: int = MAX_OFFERED,
+                margin: float | None = MODEL_MARGIN) -> Target:
     if name not in TARGETS:
         raise ConfigError(f"unknown --target {name!r}; known: {', '.join(TARGETS)}",
                           param="target")
@@ -244,5 +247,5 @@ def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Pa
         return PriorTarget(top_k)
     if endpoint is None:
         raise ConfigError(f"--target {name} {TARGETS[name]}")
-    return (ModelTarget(endpoint, top_k, fill, offer) if name == "model"
+    return (ModelTarget(endpoint, top_k, fill, offer, margin) if name == "model"
             else AssistantTarget(endpoint))

@@ -43,16 +43,37 @@ class Shortlist:
         return next((c for c in self.offered if c.name == name), None)
 
     def ranked(self, chosen: Sequence[str], k: int, *, fill: bool,
-               patient: Patient | None = None) -> list[tuple[str, str]]:
-        """(name, chosen_by) for the answer: the model's choices first, in its order; with
-        `fill`, then the next offered candidates in evidence order up to k ("evidence"), so the
-        clinician sees k ranked options even when the model names fewer. Nothing outside the
-        shortlist can appear; without a model choice there is nothing to fill. Each candidate
-        is safe alone, but two can interact: one that raises a critical flag together with a
-        drug ranked above it is left out, so no answer pairs them."""
-        order = [(n, "model") for n in dict.fromkeys(chosen)]
-        if fill and order:
-            order += [(n, "evidence") for n in self.names if n not in set(chosen)]
+               patient: Patient | None = None,
+               margin: float | None = None) -> list[tuple[str, str]]:
+        """(name, chosen_by) for the answer, up to k. Without `fill`: the model's choices in its
+        order. With `fill`, every rank takes the model's next choice ("model") unless a
+        remaining candidate's evidence score beats it by more than `margin` (None: never),
+        then that candidate ("evidence"); so the model decides among about equally supported
+        options and the clinician sees k ranked options even when the model names fewer.
+        Nothing outside the shortlist can appear; without a model choice there is nothing to
+        fill. Each candidate is safe alone, but two can interact: one that raises a critical
+        flag together with a drug ranked above it is left out, so no answer pairs them."""
+        picks = [n for n in dict.fromkeys(chosen) if self.by_name(n) is not None]
+        if not (fill and picks):
+            return self._take([(n, "model") for n in picks], k, patient)
+        score = {c.name: c.score for c in self.offered}
+        evidence = list(self.names)
+        order: list[tuple[str, str]] = []
+        while picks or evidence:
+            best = evidence[0] if evidence else None
+            if picks and (best is None or margin is None
+                          or score[best] - score[picks[0]] <= margin):
+                name, by = picks.pop(0), "model"
+            else:
+                name, by = best, "evidence"
+            order.append((name, by))
+            picks = [n for n in picks if n != name]
+            evidence = [n for n in evidence if n != name]
+        return self._take(order, k, patient)
+
+    @staticmethod
+    def _take(order: list[tuple[str, str]], k: int,
+              patient: Patient | None) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
         for name, by in order:
             if len(rows) == k:

@@ -344,7 +344,9 @@ def test_a_bare_answer_to_the_allergy_question_is_an_allergy(make_assistant, ans
 
 
 def test_evidence_fill_adds_the_next_candidates_after_the_models_choice(make_assistant):
-    a, _ = make_assistant(json.dumps({"choices": ["cephalexin"]}), fill_with_evidence=True)
+    # model_margin None: the model's choice always ranks first.
+    a, _ = make_assistant(json.dumps({"choices": ["cephalexin"]}), fill_with_evidence=True,
+                          model_margin=None)
     [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
     rows = reply.rxassist["recommendations"]
     offered = reply.rxassist["candidates"]
@@ -352,6 +354,16 @@ def test_evidence_fill_adds_the_next_candidates_after_the_models_choice(make_ass
     assert len(rows) == 3 and [r["chosen_by"] for r in rows[1:]] == ["evidence", "evidence"]
     assert [r["drug"] for r in rows[1:]] == [n for n in offered if n != "cephalexin"][:2]
     assert [r["rank"] for r in rows] == [1, 2, 3]
+
+
+def test_a_clearly_better_supported_candidate_ranks_above_the_models_choice(make_assistant):
+    a, _ = make_assistant(json.dumps({"choices": ["cephalexin"]}), fill_with_evidence=True)
+    [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
+    rows = reply.rxassist["recommendations"]
+    # cephalexin is the 4th best supported, well behind the first three: they rank above it
+    offered = reply.rxassist["candidates"]
+    assert offered.index("cephalexin") == 3
+    assert [(r["drug"], r["chosen_by"]) for r in rows] == [(n, "evidence") for n in offered[:3]]
 
 
 def test_no_evidence_fill_without_a_model_choice(make_assistant):

@@ -157,3 +157,26 @@ def test_the_model_is_offered_only_the_best_supported_survivors():
     assert [e.drug for e in two.excluded] == [e.drug for e in every.excluded]
     assert "amoxicillin" in [e.drug for e in two.excluded]
     assert len(shortlist(patient, dx).offered) <= MAX_OFFERED
+
+
+def _shortlist(*scored: tuple[str, float]):
+    from rxassist.candidates import Candidate
+    from rxassist.candidates._types import Evidence
+    from rxassist.shortlist import Shortlist
+    ev = [Evidence(source="guideline", detail="first-line")]
+    return Shortlist(offered=[Candidate(name=n, ingredients=[n], score=s, evidence=ev)
+                              for n, s in scored])
+
+
+def test_the_model_decides_among_about_equally_supported_candidates():
+    sl = _shortlist(("metformin", 1.30), ("glipizide", 1.25), ("sitagliptin", 0.60))
+    # glipizide is within the margin of the best: the model's choice ranks first
+    assert sl.ranked(["glipizide"], 3, fill=True, margin=0.1) == [
+        ("glipizide", "model"), ("metformin", "evidence"), ("sitagliptin", "evidence")]
+    # sitagliptin is far less supported: the better-supported ones rank above it
+    assert sl.ranked(["sitagliptin"], 3, fill=True, margin=0.1) == [
+        ("metformin", "evidence"), ("glipizide", "evidence"), ("sitagliptin", "model")]
+    # no margin: the model's choices always first; without fill only they are given
+    assert sl.ranked(["sitagliptin"], 2, fill=True, margin=None)[0] == ("sitagliptin", "model")
+    assert sl.ranked(["sitagliptin"], 3, fill=False, margin=0.1) == [("sitagliptin", "model")]
+    assert sl.ranked([], 3, fill=True, margin=0.1) == []
