@@ -104,7 +104,7 @@ def test_unresolvable_allergy_is_reported_as_unchecked():
     ("valsartan", "valsartan", "critical"), ("Accutane", "isotretinoin", "critical"),
     ("methotrexate", "methotrexate", "critical"), ("Depakote", "valproic acid", "critical"),
     ("misoprostol", "misoprostol", "critical"), ("simvastatin", "simvastatin", "warning"),
-    ("doxycycline", "doxycycline", "warning"),
+    ("doxycycline", "doxycycline", "critical"), ("fluconazole", "fluconazole", "warning"),
 ])
 def test_pregnancy_contraindication(drug, ingredient, severity):
     (f,) = flags(check([drug], {"age": 28, "sex": "female", "pregnant": True}),
