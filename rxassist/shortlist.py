@@ -52,7 +52,8 @@ class Shortlist:
         options and the clinician sees k ranked options even when the model names fewer.
         Nothing outside the shortlist can appear; without a model choice there is nothing to
         fill. Each candidate is safe alone, but two can interact: one that raises a critical
-        flag together with a drug ranked above it is left out, so no answer pairs them."""
+        flag together with a drug ranked above it, or shares an ingredient with one, is left
+        out, so no answer pairs them."""
         picks = [n for n in dict.fromkeys(chosen) if self.by_name(n) is not None]
         if not (fill and picks):
             return self._take([(n, "model") for n in picks], k, patient)
@@ -71,16 +72,22 @@ class Shortlist:
             evidence = [n for n in evidence if n != name]
         return self._take(order, k, patient)
 
-    @staticmethod
-    def _take(order: list[tuple[str, str]], k: int,
+    def _take(self, order: list[tuple[str, str]], k: int,
               patient: Patient | None) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
+        taken: set[str] = set()
         for name, by in order:
             if len(rows) == k:
                 break
+            ingredients = set(self.by_name(name).ingredients)
+            # One product per ingredient: "acetaminophen" below "acetaminophen; hydrocodone"
+            # would be the same-ingredient duplicate the answer must never contain.
+            if ingredients & taken:
+                continue
             if rows and _critical_with([r for r, _ in rows], name, patient):
                 continue
             rows.append((name, by))
+            taken |= ingredients
         return rows
 
 

@@ -180,3 +180,17 @@ def test_the_model_decides_among_about_equally_supported_candidates():
     assert sl.ranked(["sitagliptin"], 2, fill=True, margin=None)[0] == ("sitagliptin", "model")
     assert sl.ranked(["sitagliptin"], 3, fill=False, margin=0.1) == [("sitagliptin", "model")]
     assert sl.ranked([], 3, fill=True, margin=0.1) == []
+
+
+def test_no_two_recommendations_share_an_ingredient():
+    from rxassist.candidates import Candidate
+    from rxassist.candidates._types import Evidence
+    from rxassist.shortlist import Shortlist
+    ev = [Evidence(source="guideline", detail="first-line")]
+    sl = Shortlist(offered=[
+        Candidate(name="acetaminophen; hydrocodone", ingredients=["acetaminophen", "hydrocodone"],
+                  score=1.0, evidence=ev),
+        Candidate(name="acetaminophen", ingredients=["acetaminophen"], score=0.9, evidence=ev),
+        Candidate(name="ibuprofen", ingredients=["ibuprofen"], score=0.5, evidence=ev)])
+    assert [n for n, _ in sl.ranked(["acetaminophen; hydrocodone"], 3, fill=True)] == [
+        "acetaminophen; hydrocodone", "ibuprofen"]
