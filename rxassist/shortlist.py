@@ -10,7 +10,11 @@ Every candidate from the evidence index goes through `guardrails.check` with the
 - it shares an ingredient with a current medication: a current medication is never a candidate
   for a new diagnosis (the patient already takes it; records-trained models learn to echo it).
 
-Warnings stay: the drug is offered and its warnings are shown beside it. Training
+Warnings stay: the drug is offered and its warnings are shown beside it. A patient-specific
+warning (an allergy cross-reactivity, a pregnancy or age caution) costs it WARNING_PENALTY of
+its score, so an equally supported option without one ranks first ("oral fluconazole in
+pregnancy" below topical clotrimazole, "cephalexin after penicillin anaphylaxis" below
+clindamycin). Training
 (finetune.examples), evaluation (eval.targets) and the assistant all call this, so the model
 is trained on exactly the lists it is served.
 """
@@ -97,6 +101,11 @@ def _critical_with(above: list[str], name: str, patient: Patient | None) -> bool
     return any(f.severity == "critical" and name in f.drugs and set(f.drugs) & set(above)
                for f in flags)
 
+# Flag kinds about this patient that make an otherwise equal option the second choice.
+_CAUTIONS = frozenset({"allergy", "contraindication"})
+WARNING_PENALTY = 0.4
+
+
 def _excluding(flags: list[Flag]) -> list[Flag]:
     """The flags that rule a candidate out: critical ones, and the same ingredient as a current
     medication (a warning for a free list, an exclusion for a candidate)."""
@@ -135,9 +144,14 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
                                             reason=_reason(bad[0]), flags=own,
                                             evidence=cand.evidence_text()))
             continue
-        if offer is not None and len(out.offered) >= offer:
-            continue
+        if any(f.kind in _CAUTIONS for f in own):
+            cand = cand.model_copy(update={"score": round(cand.score - WARNING_PENALTY, 6)})
         out.offered.append(cand)
         if own:
             out.warnings[cand.name] = own
+    out.offered.sort(key=lambda c: -c.score)   # stable: the index's order among equals
+    if offer is not None:
+        for cand in out.offered[offer:]:
+            out.warnings.pop(cand.name, None)
+        del out.offered[offer:]
     return out

@@ -61,8 +61,12 @@ def test_browser_turns_correction_and_feedback(ui_url, tmp_path):
                 "() => document.querySelector('#chat').innerText.includes("
                 "'allergies: sulfa, penicillin')", timeout=60_000)
             assert "Correction:" in page.locator("#chat").inner_text()
-            # cephalexin is now flagged or excluded too (cross-sensitivity with penicillin).
-            assert "cephalexin" in page.locator("#flags").inner_text()
+            # cephalexin (cross-sensitivity with penicillin) is now flagged if shown, and never
+            # the first choice: an equally supported option without a warning ranks above it.
+            chat = page.locator("#chat").inner_text().rsplit("Recommendations for", 1)[-1]
+            assert "1. cephalexin" not in chat
+            if "cephalexin" in chat:
+                assert "cephalexin" in page.locator("#flags").inner_text()
             page.locator("#feedback-verdict label").nth(1).click()   # "not appropriate"
             page.locator("#feedback-comment textarea").fill("sulfa allergy")
             page.locator("#feedback-save").click()

@@ -194,3 +194,13 @@ def test_no_two_recommendations_share_an_ingredient():
         Candidate(name="ibuprofen", ingredients=["ibuprofen"], score=0.5, evidence=ev)])
     assert [n for n, _ in sl.ranked(["acetaminophen; hydrocodone"], 3, fill=True)] == [
         "acetaminophen; hydrocodone", "ibuprofen"]
+
+
+def test_an_option_with_a_patient_warning_ranks_below_an_equal_one_without():
+    # Oral fluconazole carries a pregnancy warning: topical azoles rank first in pregnancy.
+    yeast = Diagnosis(text="vaginal yeast infection")
+    pregnant = shortlist(Patient(age=27, sex="female", pregnant=True), yeast)
+    assert pregnant.names[0] != "fluconazole" and "fluconazole" in pregnant.names
+    assert pregnant.warnings["fluconazole"]
+    assert shortlist(Patient(age=27, sex="female", pregnant=False), yeast).names[0] == \
+        "fluconazole"
