@@ -176,10 +176,21 @@ def run(args) -> int:
     try:
         engine = ServingEngines(cfg.engine, adapters, default)
         engine.start()
-        engine.wait_ready(should_stop=stop.is_set)
+        # Built while the engine starts (imports, tokenizer, the Gradio UI: ~5 s of one core
+        # that the engine's own single-threaded start leaves free), so start-up does not wait
+        # for it after the engine is ready.
+        try:
+            server = _build_api(cfg, engine, default, stop, api_keys, args)
+        except Exception:
+            # A broken model folder fails both; the engine's own error (with its log) says more.
+            engine.wait_ready(should_stop=stop.is_set, defer_lora=True)
+            raise
+        # The LoRA engine (base model, other adapters) starts once the assistant API is up
+        # (start_background below), so the default path is ready as soon as its own engine is.
+        engine.wait_ready(should_stop=stop.is_set, defer_lora=True)
         print(f"rxassist serve: model API key in {key_file} (owner-only)", file=sys.stderr,
               flush=True)
-        _serve_api(cfg, engine, default, stop, api_keys, args)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -191,8 +202,9 @@ def run(args) -> int:
     return 0
 
 
-def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: list[str],
-               args) -> None:
+def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: list[str],
+               args):
+    """The assistant API server (not yet running); nothing here needs the engine to be up."""
     import uvicorn
 
     from assistant import Assistant, AssistantConfig
@@ -226,9 +238,25 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
                      limits=limits, engine_state=supervisor.describe)
     watcher = AdapterWatcher(cfg, engine, assistant, stop)
 
+    def start_background() -> None:
+        """Once the API answers: the LoRA engine, then what watches the engines and adapters
+        (the supervisors would otherwise take the not-yet-started LoRA engine for a dead one)."""
+        from rxassist.errors import RxAssistError
+
+        try:
+            engine.start_lora()
+        except (RxAssistError, OSError) as e:  # the supervisor retries it
+            print(f"rxassist serve: the LoRA engine did not start: {e}", file=sys.stderr,
+                  flush=True)
+        supervisor.start()
+        watcher.start()
+
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):
             await super().startup(sockets)
+            if self.should_exit:  # the port could not be bound
+                return
+            start_background()
             base = f"http://{cfg.host}:{cfg.port}"
             print(f"rxassist is ready (it supports clinicians, it does not replace them)\n"
                   f"  assistant API  {base}/v1\n  chat UI        {base}/ui\n"
@@ -237,8 +265,5 @@ def _serve_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
                   flush=True)
 
     # access_log off: URLs carry no patient data, but request logs are not needed by default.
-    server = Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
-                                   access_log=False))
-    watcher.start()
-    supervisor.start()
-    server.run()
+    return Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
+                                 access_log=False))

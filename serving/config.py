@@ -43,6 +43,11 @@ class EngineConfig(BaseModel):
     reserved_cpus: int | None = Field(
         None, ge=0, description="VLLM_CPU_NUM_OF_RESERVED_CPU; None: that variable if set, else 0")
     prefix_caching: bool = Field(True, description="reuse the KV cache of a shared prompt prefix")
+    aot_compile: bool | None = Field(
+        None, description="VLLM_USE_AOT_COMPILE; None: that variable if set, else off on CPUs "
+                          "(vLLM 0.32's CPU build saves an AOT artifact it cannot load again, so "
+                          "every start recompiled; without it torch's own inductor cache is "
+                          "reused) and vLLM's default on GPUs")
     merge_default: str = Field("auto", pattern="^(auto|on|off)$",
                                description="serve the default adapter merged into the weights "
                                            "(auto: on CPUs, where vLLM's LoRA path is slow)")

@@ -2,8 +2,9 @@
 
 - merged (CPUs, default): the default adapter merged into the weights (serving/merge.py) in an
   engine without LoRA, compiled, which almost every request uses; the base model and every other
-  adapter (hot-adding included) in a second engine with LoRA, started once the first is ready so
-  start-up is not slowed; serving/router.py joins them on the model port under the same names
+  adapter (hot-adding included) in a second engine with LoRA, started once the first is ready
+  (by `rxassist serve` once the assistant API is up too, so neither waits for it: the two
+  engines starting at once on 2 cores would slow the default one); serving/router.py joins them on the model port under the same names
   as a single engine would list. Both engines listen on loopback ports of their own and check
   the model key; the router binds the model host and checks the key too.
 - single (GPUs, `--merge-default off`, or no default adapter): one engine with every adapter as
@@ -90,11 +91,25 @@ class ServingEngines:
             ensure_port_free(self.cfg.host, self.cfg.port, "model engine")
         self.main.start()
 
-    def wait_ready(self, should_stop=lambda: False) -> None:
+    def wait_ready(self, should_stop=lambda: False, *, defer_lora: bool = False) -> None:
+        """Waits for the default engine, then starts the router, and the LoRA engine unless
+        `defer_lora` (then `start_lora()` starts it; until then it counts as starting: its
+        names are listed and its requests wait for it)."""
         self.main.wait_ready(should_stop)
         if self.lora is not None:
-            self.lora.start()  # after the default engine: both at once would slow its start
+            if not defer_lora:
+                self.start_lora()
             self._start_router()
+
+    def start_lora(self) -> None:
+        """Starts the LoRA engine if it has not been started (after the default engine: both
+        at once would slow the default one's start)."""
+        if self.lora is not None and self.lora.proc is None:
+            self.lora.start()
+
+    def _lora_alive(self) -> bool:
+        """Running, or not started yet (deferred), which counts as starting."""
+        return self.lora.proc is None or self.lora.alive()
 
     def _start_router(self) -> None:
         import uvicorn
@@ -103,7 +118,7 @@ class ServingEngines:
 
         wait_s = self.cfg.startup_timeout_s
         main = Upstream(self.main.base_url[:-3], self.main.healthy, self.main.alive, wait_s)
-        lora = Upstream(self.lora.base_url[:-3], self.lora.healthy, self.lora.alive, wait_s)
+        lora = Upstream(self.lora.base_url[:-3], self.lora.healthy, self._lora_alive, wait_s)
         app = create_router(main, lora, self._lora_names, self._lora_cards,
                             api_key=self.cfg.api_key.get_secret_value())
         self._router_server = uvicorn.Server(uvicorn.Config(
@@ -130,14 +145,15 @@ class ServingEngines:
         return [("default-adapter engine", self.main), ("lora engine", self.lora)]
 
     def alive(self) -> bool:
-        return self.main.alive() and (self.lora is None or self.lora.alive())
+        return self.main.alive() and (self.lora is None or self._lora_alive())
 
     def healthy(self) -> bool:
-        return self.main.healthy() and (self.lora is None or self.lora.alive())
+        return self.main.healthy() and (self.lora is None or self._lora_alive())
 
     def load_adapter(self, adapter: Adapter) -> None:
         target = self.lora or self.main
         if self.lora is not None:
+            self.start_lora()
             self.lora.wait_ready()
         target.load_adapter(adapter)
         self.adapters.append(adapter)

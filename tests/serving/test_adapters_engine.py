@@ -202,3 +202,44 @@ def test_a_default_adapter_that_cannot_be_merged_is_a_clear_error(tmp_path, monk
     found, _ = discover([tmp_path / "ad"], BASE, 32)
     with pytest.raises(ModelUnavailable, match="could not merge the default adapter 'broken'"):
         ServingEngines(_cfg(tmp_path / "ad"), found, "broken", on_gpu=False, log=lambda m: None)
+
+
+def test_cpu_engine_reuses_the_compile_cache(tmp_path, monkeypatch):
+    """vLLM 0.32's CPU AOT cache never reloads ('function' object has no attribute
+    'finalize_loading'), so the CPU engine turns AOT off and keeps inductor's cache beside
+    vLLM's; the user's variables and an explicit choice win."""
+    for var in ("VLLM_USE_AOT_COMPILE", "TORCHINDUCTOR_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("VLLM_CACHE_ROOT", str(tmp_path / "vc"))
+    env = engine_env(_cfg(tmp_path), on_gpu=False)
+    assert env["VLLM_USE_AOT_COMPILE"] == "0"
+    assert env["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "vc" / "torchinductor")
+    assert "VLLM_USE_AOT_COMPILE" not in engine_env(_cfg(tmp_path), on_gpu=True)  # vLLM's own
+    monkeypatch.setenv("VLLM_USE_AOT_COMPILE", "1")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
+    env = engine_env(_cfg(tmp_path), on_gpu=False)
+    assert env["VLLM_USE_AOT_COMPILE"] == "1" and env["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "mine")
+    assert engine_env(_cfg(tmp_path, aot_compile=False), on_gpu=False)["VLLM_USE_AOT_COMPILE"] == "0"
+    assert engine_env(_cfg(tmp_path, aot_compile=True), on_gpu=True)["VLLM_USE_AOT_COMPILE"] == "1"
+
+
+def test_deferred_lora_engine_counts_as_starting(tmp_path, monkeypatch):
+    """`rxassist serve` starts the LoRA engine once the assistant API is up; until then the
+    engines are healthy as soon as the default one is, and start_lora() starts it once."""
+    from serving import engines as engines_mod
+
+    make_adapter(tmp_path / "ad", "dflt")
+    make_adapter(tmp_path / "ad", "other")
+    found, _ = discover([tmp_path / "ad"], BASE, 32)
+    monkeypatch.setattr("serving.merge.ensure_merged", lambda base, a, log=None: (tmp_path, False))
+    se = engines_mod.ServingEngines(_cfg(tmp_path / "ad"), found, "dflt", on_gpu=False,
+                                    log=lambda m: None)
+    started = []
+    monkeypatch.setattr(se.main, "healthy", lambda: True)
+    monkeypatch.setattr(se.main, "alive", lambda: True)
+    monkeypatch.setattr(se.lora, "start", lambda: started.append(1) or
+                        setattr(se.lora, "proc", object()))
+    assert se.lora.proc is None and se.healthy() and se.alive()
+    se.start_lora()
+    se.start_lora()
+    assert started == [1]
