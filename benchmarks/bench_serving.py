@@ -277,8 +277,12 @@ def vllm_part(args, base, adapter, prompts, agree_prompts, cases, results, workd
                    (f"rxassist serve model API, LoRA adapter by name ({LORA_COPY})", LORA_COPY),
                    (f"rxassist serve model API, base model ({base_name})", base_name)]
         url = f"{srv.model_api}/chat/completions"
+        # Warm every engine before timing any: the LoRA engine starts after the API is ready,
+        # and its start-up must not overlap the default engine's measurement.
+        for _, name in targets:
+            asyncio.run(load(url, [_req(name, prompts[-1], 8)], 1, srv.model_headers))
+        progress("every engine answered a warm-up request")
         for label, name in targets:
-            asyncio.run(load(url, [_req(name, prompts[-1], 8)], 1, srv.model_headers))  # warm-up
             row = {"engine": label, "model": name}
             for c in args.concurrency:
                 batch = run_prompts(prompts, c, args)
