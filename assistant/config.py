@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from rxassist.adapters import is_adapter_name
 from rxassist.errors import ConfigError, NotFound, describe_validation
-from rxassist.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS, MODEL_MARGIN,
-                              MAX_RECOMMENDATIONS_CAP)
+from rxassist.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
+                              MAX_RECOMMENDATIONS_CAP, MODEL_MARGIN)
 
 MODEL_PREFIX = "rxassist"
 BASE_SUFFIX = "base"

@@ -17,10 +17,25 @@ def _margin(text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
-    if not value >= 0:
+        value = None
+    if value is None or not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
     return value
+
+
+def _add_choice_options(parser: argparse.ArgumentParser) -> None:
+    """How a model target chooses: one declaration for `eval run` and `eval suite`."""
+    parser.add_argument("--choice", default=default("choice"), choices=("enum", "logprob"),
+                        help="model target: how the model chooses among candidates "
+                        "(default enum)")
+    parser.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
+                        help="model target: the model chooses among the N best-supported safe "
+                        f"candidates (default {default('offer')}, at most {MAX_CANDIDATES})")
+    parser.add_argument("--margin", type=_margin, default=default("margin"),
+                        metavar="SCORE|none",
+                        help="model target with fill: a candidate whose evidence score beats "
+                        f"the model's choice by more than this ranks above it (default "
+                        f"{default('margin')}; none: the model's choices always first)")
 
 
 def _positive_int(text: str) -> int:
@@ -46,8 +61,6 @@ def register(subparsers) -> None:
                    help="model (model API choosing among candidates; default) | assistant "
                    "(assistant API consultation) | prior (candidates in evidence order, no model) "
                    "| frequency (in-process baseline from the training split)")
-    r.add_argument("--choice", default=default("choice"), choices=("enum", "logprob"),
-                   help="model target: how the model chooses among candidates (default enum)")
     r.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1")
     r.add_argument("--model", help="model name at the endpoint (a LoRA adapter name selects it)")
     r.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -65,13 +78,7 @@ def register(subparsers) -> None:
     r.add_argument("--no-fill", action="store_true",
                    help="model target: only the model's own choices (default: then the next "
                    "candidates in evidence order up to --top-k, as the assistant answers)")
-    r.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
-                   help="model target: the model chooses among the N best-supported safe "
-                   f"candidates (default {default('offer')}, at most {MAX_CANDIDATES})")
-    r.add_argument("--margin", type=_margin, default=default("margin"), metavar="SCORE|none",
-                   help="model target with fill: a candidate whose evidence score beats the "
-                   "model's choice by more than this ranks above it (default "
-                   f"{default('margin')}; none: the model's choices always first)")
+    _add_choice_options(r)
     r.add_argument("--no-structured-output", action="store_true",
                    help="model target: do not send response_format (endpoints without it)")
     r.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the LLM judge")
@@ -117,14 +124,7 @@ def register(subparsers) -> None:
     su.add_argument("--baseline-top-k", type=_positive_int, action="append", default=[],
                     metavar="K", help="also run the frequency baseline with k=K (repeatable), "
                     "e.g. the models' average number of recommendations")
-    su.add_argument("--offer", type=_positive_int, default=default("offer"), metavar="N",
-                    help=f"the models choose among the N best-supported safe candidates "
-                    f"(default {default('offer')})")
-    su.add_argument("--margin", type=_margin, default=default("margin"), metavar="SCORE|none",
-                    help="evidence-score margin within which the model's choice ranks first "
-                    f"(default {default('margin')}; none: always)")
-    su.add_argument("--choice", default="enum", choices=("enum", "logprob"),
-                    help="how the models choose among candidates (default enum)")
+    _add_choice_options(su)
     su.add_argument("--no-progress", action="store_true")
     su.add_argument("--model-only", action="store_true",
                     help="also run each model without the evidence fill (its own choices only), "

@@ -86,10 +86,10 @@ class ModelTarget:
     def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True,
                  offer: int = MAX_OFFERED, margin: float | None = MODEL_MARGIN):
         self.s = settings
-        self.margin = margin
         self.k = top_k
         self.fill = fill   # as the assistant answers: the model's choices, then evidence order
         self.offer = offer
+        self.margin = margin
         self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:

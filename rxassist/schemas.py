@@ -128,6 +128,7 @@ class ConsultationResult(BaseModel):
         return d
 
 
-__all__ = ["MAX_RECOMMENDATIONS", "MAX_RECOMMENDATIONS_CAP", "MAX_CANDIDATES", "MAX_OFFERED", "MODEL_MARGIN", "Recommendation",
+__all__ = ["MAX_RECOMMENDATIONS", "MAX_RECOMMENDATIONS_CAP", "MAX_CANDIDATES", "MAX_OFFERED",
+           "MODEL_MARGIN", "Recommendation",
            "ChoiceAnswer", "answer_model", "answer_schema", "RecommendationRow", "ExcludedRow",
            "ConsultationResult", "Diagnosis", "Patient", "Flag"]

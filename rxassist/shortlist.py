@@ -31,6 +31,12 @@ from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
 import guardrails
 from guardrails import Flag
 
+# Flag kinds about this patient that make an otherwise equal option the second choice, and what
+# such a flag costs a candidate's score (candidates/_index.py scale: a guideline first-line drug
+# gets 0.6, a label indication up to 0.2).
+_CAUTIONS = frozenset({"allergy", "contraindication"})
+WARNING_PENALTY = 0.4
+
 
 @dataclass
 class Shortlist:
@@ -100,10 +106,6 @@ def _critical_with(above: list[str], name: str, patient: Patient | None) -> bool
     flags = guardrails.check([*above, name], patient).flags
     return any(f.severity == "critical" and name in f.drugs and set(f.drugs) & set(above)
                for f in flags)
-
-# Flag kinds about this patient that make an otherwise equal option the second choice.
-_CAUTIONS = frozenset({"allergy", "contraindication"})
-WARNING_PENALTY = 0.4
 
 
 def _excluding(flags: list[Flag]) -> list[Flag]:
