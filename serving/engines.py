@@ -4,8 +4,8 @@
   engine without LoRA, compiled, which almost every request uses; the base model and every other
   adapter (hot-adding included) in a second engine with LoRA, started once the first is ready
   (by `rxassist serve` once the assistant API is up too, so neither waits for it: the two
-  engines starting at once on 2 cores would slow the default one); serving/router.py joins them on the model port under the same names
-  as a single engine would list. Both engines listen on loopback ports of their own and check
+  engines starting at once on 2 cores would slow the default one); serving/router.py joins
+  them on the model port under the same names as a single engine would list. Both engines listen on loopback ports of their own and check
   the model key; the router binds the model host and checks the key too.
 - single (GPUs, `--merge-default off`, or no default adapter): one engine with every adapter as
   LoRA on the model port, as vLLM's GPU LoRA kernels cost little.
