@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from rxassist.adapters import is_adapter_name
 from rxassist.errors import ConfigError, NotFound, describe_validation
-from rxassist.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
+from recommend.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
                               MAX_RECOMMENDATIONS_CAP, MODEL_MARGIN)
 
 MODEL_PREFIX = "rxassist"
@@ -109,8 +109,8 @@ class AssistantConfig(BaseModel):
         return v
 
     def model_settings(self):
-        """The model client's settings (rxassist.model_client): the one request definition."""
-        from rxassist.model_client import ModelSettings
+        """The model client's settings (recommend.model_client): the one request definition."""
+        from recommend.model_client import ModelSettings
         # No silent retries: a clinician waiting on a timed-out answer is not kept for minutes.
         return ModelSettings(base_url=self.model_base_url, api_key=self.api_key,
                              timeout_s=self.request_timeout_s, max_retries=0,

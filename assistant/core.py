@@ -1,16 +1,16 @@
 """The Assistant: one consultation turn from an OpenAI-style message history.
 
     history -> screen + extract + fold (deterministic)  -> refused | needs_info
-            -> rxassist.shortlist: evidence candidates for the diagnosis, each checked by the
+            -> recommend.shortlist: evidence candidates for the diagnosis, each checked by the
                guardrails with the patient; critical flags and current medications excluded
             -> nothing survives? say so, list the exclusions, ask the clinician (no model call)
-            -> rxassist.prompt.build_messages (the shortlist in the prompt)
-            -> rxassist.model_client: the model chooses up to k candidates (enum or logprob)
+            -> recommend.prompt.build_messages (the shortlist in the prompt)
+            -> recommend.model_client: the model chooses up to k candidates (enum or logprob)
             -> guardrails.check on the chosen drugs together -> rendered answer + the typed
-               result (rxassist.schemas.ConsultationResult) as the `rxassist` dict
+               result (recommend.schemas.ConsultationResult) as the `rxassist` dict
 
 The model never names a drug that is not on the shortlist: the structured output only allows
-those names and anything else is rejected (rxassist.prompt.parse_choices). Nothing is kept
+those names and anything else is rejected (recommend.prompt.parse_choices). Nothing is kept
 between calls: the history is the state, so any OpenAI client works and no conversation can
 see another. Prompts and answers are never logged.
 """
@@ -21,13 +21,13 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from rxassist.candidates import CandidateIndex
+from recommend.candidates import CandidateIndex
 from rxassist.errors import InvalidInput
 from rxassist.severity import SEVERITY_ORDER
-from rxassist.model_client import ModelClient
-from rxassist.prompt import PROMPT_VERSION
-from rxassist.schemas import ConsultationResult, RecommendationRow
-from rxassist.shortlist import Shortlist, shortlist
+from recommend.model_client import ModelClient
+from recommend.prompt import PROMPT_VERSION
+from recommend.schemas import ConsultationResult, RecommendationRow
+from recommend.shortlist import Shortlist, shortlist
 
 from assistant import render
 from assistant.bounds import check_values

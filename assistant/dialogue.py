@@ -18,7 +18,7 @@ from typing import Any
 
 from rxassist.cases import Diagnosis, Patient
 
-from assistant.diagnosis import expand_abbreviations
+from assistant.shorthand import expand_abbreviations
 from assistant.extract import Extractor, Findings
 from assistant.screen import Screen, screen
 

@@ -223,9 +223,9 @@ def as_data(text: str) -> str:
 
 
 def quoted_prompt(patient, diagnosis, *args, **kwargs) -> list[dict]:
-    """rxassist.prompt.build_messages with every free-text value passed through `as_data`
+    """recommend.prompt.build_messages with every free-text value passed through `as_data`
     (further arguments, such as the candidates, go to build_messages as they are)."""
-    from rxassist.prompt import build_messages
+    from recommend.prompt import build_messages
 
     dx = diagnosis.model_copy(update={"text": as_data(diagnosis.text)})
     lists = {name: [as_data(v) for v in getattr(patient, name)]

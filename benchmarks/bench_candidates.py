@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_candidates: note: scoring on a test split", file=sys.stderr)
 
     t0 = time.perf_counter()
-    from rxassist.candidates import _index, load_index
+    from recommend.candidates import _index, load_index
     idx = load_index()
     load_s = time.perf_counter() - t0
 

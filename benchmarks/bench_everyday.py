@@ -79,7 +79,7 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
                    without_guidelines: bool = False, from_message: bool = False) -> list[dict]:
     import gzip
 
-    from rxassist.candidates import CandidateIndex, _build, load_index
+    from recommend.candidates import CandidateIndex, _build, load_index
 
     idx = load_index()
     if without_guidelines:

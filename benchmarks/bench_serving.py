@@ -43,8 +43,8 @@ sys.path.insert(0, str(REPO))
 
 from rxassist.cases import read_cases  # noqa: E402
 from rxassist.paths import SHIPPED_ADAPTERS_DIR, SHIPPED_DATA_DIR, resolve_base_model  # noqa: E402
-from rxassist.prompt import build_messages  # noqa: E402
-from rxassist.shortlist import shortlist  # noqa: E402
+from recommend.prompt import build_messages  # noqa: E402
+from recommend.shortlist import shortlist  # noqa: E402
 
 LORA_COPY = "bench-lora-copy"  # the default adapter again, served through the LoRA engine
 T0 = time.monotonic()

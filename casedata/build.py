@@ -11,9 +11,9 @@ from typing import Callable
 from rxassist.cases import Case, LineError, parse_case_line, write_cases
 from rxassist.errors import NotFound
 
-from eval import nhanes, synthea
-from eval.datacard import file_summary, render_card
-from eval.splits import PatientCase, fixed_subset, split_cases
+from casedata import nhanes, synthea
+from casedata.datacard import file_summary, render_card
+from casedata.splits import PatientCase, fixed_subset, split_cases
 
 
 @dataclass

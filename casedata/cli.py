@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 def _build(args: argparse.Namespace) -> int:
     from rxassist.errors import ConfigError
 
-    from eval.build import build
+    from casedata.build import build
 
     if args.test_subset < 0:
         raise ConfigError(f"--test-subset must be >= 0, got {args.test_subset}")

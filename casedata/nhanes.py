@@ -16,7 +16,7 @@ from pathlib import Path
 from rxassist.cases import Case, Diagnosis, Patient
 from rxassist.errors import InvalidInput, NotFound
 
-from eval.splits import PatientCase
+from casedata.splits import PatientCase
 
 SOURCE = "nhanes-2013-2014"
 UNKNOWN_CODES = frozenset({"99999", "55555", "77777"})

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rxassist.cases import Case, Diagnosis, Patient
 
-from eval.nhanes import read_csv
-from eval.splits import PatientCase
+from casedata.nhanes import read_csv
+from casedata.splits import PatientCase
 
 SOURCE = "synthea-sample"
 PREGNANCY_CONDITIONS = ("normal pregnancy",)

@@ -1,6 +1,6 @@
-"""Cases from real records, and an evaluation suite that replays them (inspect_ai's roles).
+"""An evaluation suite that replays cases from real records (inspect_ai's roles); the case
+files themselves are built by `casedata` (`rxassist data build`).
 
-    dataset   eval.build / eval.nhanes / eval.synthea / eval.splits   `rxassist data build`
     solver    eval.targets    model API | assistant API | frequency baseline (registry TARGETS)
     scorer    eval.metrics.score_case (matching via guardrails), eval.judges.LLMJudge,
               eval.reference.ReferenceJudge (offline, open data)

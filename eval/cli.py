@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from eval.config import default
-from rxassist.schemas import MAX_CANDIDATES
+from recommend.schemas import MAX_CANDIDATES
 
 
 def _margin(text: str) -> float | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rxassist.errors import ConfigError
 from rxassist.paths import SHIPPED_DATA_DIR
-from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED, MODEL_MARGIN
+from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, MODEL_MARGIN
 
 DEFAULT_TRAIN_CASES = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
 

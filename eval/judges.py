@@ -17,7 +17,7 @@ from pathlib import Path
 from rxassist.errors import ConfigError
 from rxassist.patient_text import consultation_lines
 
-from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
+from recommend.model_client import ModelClient, ModelSettings, RequestRejected
 from eval.matching import plain
 from eval.records import JudgeRecord, SolverRecord, Verdict
 

@@ -1,8 +1,8 @@
 """Solvers: the systems under test, registered by name (`--target`).
 
     model      the raw model API (vLLM or any OpenAI-compatible server) through the one model
-               client (rxassist.model_client): the case's shortlist (rxassist.shortlist: evidence
-               candidates the guardrails let through) in the one prompt (rxassist.prompt), the
+               client (recommend.model_client): the case's shortlist (recommend.shortlist: evidence
+               candidates the guardrails let through) in the one prompt (recommend.prompt), the
                model chooses up to --top-k of them
     assistant  the assistant API: one complete consultation message in natural language; the
                reply's top-level `rxassist.recommendations` is scored
@@ -26,11 +26,11 @@ from typing import Protocol
 
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError
-from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
+from recommend.model_client import ModelClient, ModelSettings, RequestRejected
 from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
-from rxassist.prompt import build_messages
-from rxassist.schemas import MAX_OFFERED, MODEL_MARGIN
-from rxassist.shortlist import Shortlist, shortlist
+from recommend.prompt import build_messages
+from recommend.schemas import MAX_OFFERED, MODEL_MARGIN
+from recommend.shortlist import Shortlist, shortlist
 
 from eval.records import RecommendedDrug, SolverRecord
 
@@ -208,7 +208,7 @@ class FrequencyTarget:
         yield self.by_category, icd_category(code), "category"
         # A code from another system (Synthea's SNOMED CT) or none: the training codes whose
         # description matches the diagnosis text, as the candidate index reads it.
-        from rxassist.candidates import load_index
+        from recommend.candidates import load_index
         for m in load_index().match_info(case.diagnosis.text).prior_codes:
             yield (self.by_category if m.how == "category" else self.by_code), m.code, \
                 f"{m.how} match"

@@ -1,7 +1,7 @@
 """Cases -> tokenised training examples in the one shared prompt format, loss on the answer only.
 
 Since prompt v2 an example is a choice among candidates: the prompt carries the case's shortlist
-(rxassist.shortlist: evidence candidates minus what the guardrails exclude, exactly as served) and
+(recommend.shortlist: evidence candidates minus what the guardrails exclude, exactly as served) and
 the target answer names the recorded drugs that are on it, in the shortlist's ranked order, at
 most MAX_RECOMMENDATIONS. A case none of whose drugs is on its shortlist teaches nothing about
 choosing and is skipped (counted in ExampleSet.skipped_not_in_candidates).
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from rxassist.cases import Case
 from rxassist.errors import ConfigError
-from rxassist.prompt import MAX_RECOMMENDATIONS, build_messages, render_answer
-from rxassist.shortlist import Shortlist, shortlist
+from recommend.prompt import MAX_RECOMMENDATIONS, build_messages, render_answer
+from recommend.shortlist import Shortlist, shortlist
 
 IGNORE_INDEX = -100  # transformers' cross-entropy ignores these label positions
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rxassist.cases import Case
-from rxassist.prompt import Recommendation
+from recommend.prompt import Recommendation
 
 CLASSES_FILE = Path(__file__).parent / "data" / "epc_classes.tsv"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from rxassist.cases import read_cases
 from rxassist.errors import ConfigError, InvalidInput, NotFound
 from rxassist.paths import resolve_base_model
-from rxassist.prompt import PROMPT_VERSION
+from recommend.prompt import PROMPT_VERSION
 
 from finetune.config import FinetuneConfig
 from finetune.examples import Example, answer_loss, build_examples, collate

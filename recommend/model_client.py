@@ -8,7 +8,7 @@ assistant and the eval suite ask the model exactly the same thing:
 Two ways to make the model choose only among the candidates (`ModelSettings.choice`):
 
     enum     vLLM structured output: the JSON schema's `choices` items are an enum of the names
-             (rxassist.schemas.answer_schema); one request, ~10 generated tokens. The default:
+             (recommend.schemas.answer_schema); one request, ~10 generated tokens. The default:
              see the README's "How the model chooses" for the measurement behind that.
     logprob  score every candidate by the log-probability of the answer naming it alone
              (`{"choices": ["<name>"]}` as a continued assistant turn, vLLM `prompt_logprobs`),
@@ -30,8 +30,8 @@ import openai
 from pydantic import BaseModel, ConfigDict, Field
 
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
-from rxassist.prompt import parse_choices, render_answer, response_format
-from rxassist.schemas import MAX_RECOMMENDATIONS, MAX_RECOMMENDATIONS_CAP
+from recommend.prompt import parse_choices, render_answer, response_format
+from recommend.schemas import MAX_RECOMMENDATIONS, MAX_RECOMMENDATIONS_CAP
 
 ChoiceMethod = Literal["enum", "logprob"]
 

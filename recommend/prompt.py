@@ -4,7 +4,7 @@ Training (finetune/), evaluation (eval/) and the assistant (assistant/) all call
 so what the model saw in training is exactly what it sees when served.
 
 Since prompt v2 the model chooses, it does not invent: the user turn carries the shortlist
-(candidates from open evidence that passed the guardrails, rxassist.shortlist), each with a
+(candidates from open evidence that passed the guardrails, recommend.shortlist), each with a
 compact evidence tag, and the answer is `{"choices": [names, best first]}` drawn from that list.
 The full evidence line a clinician reads (Candidate.evidence_text()) is attached after the
 choice, by code, so it costs no generated tokens and cannot be made up.
@@ -18,10 +18,10 @@ from typing import Sequence
 
 from pydantic import ValidationError
 
-from rxassist.candidates import Candidate
+from recommend.candidates import Candidate
 from rxassist.cases import Diagnosis, Patient
 from rxassist.patient_text import consultation_lines, patient_lines
-from rxassist.schemas import (MAX_RECOMMENDATIONS, ChoiceAnswer, Recommendation, answer_model,
+from recommend.schemas import (MAX_RECOMMENDATIONS, ChoiceAnswer, Recommendation, answer_model,
                               answer_schema)
 
 PROMPT_VERSION = "rx-prompt-v2-candidates"

@@ -29,7 +29,7 @@ MAX_CANDIDATES = 12            # candidates looked up per diagnosis (offered + e
 # validation cases (one-drug answers, ingredient accuracy): offered 12 -> 0.322, 6 -> 0.347,
 # 4 -> 0.362, 3 -> 0.362; the 135M model's picks far down the evidence order were rarely right.
 MAX_OFFERED = 4
-# How much better supported (candidate score, rxassist/candidates/_index.py) another candidate
+# How much better supported (candidate score, recommend/candidates/_index.py) another candidate
 # must be to rank above the model's choice: the model decides between practically tied options.
 # Measured on 599 validation cases, one drug, ingredient accuracy: evidence order 0.392, margin
 # 0.02 0.393, 0.1 0.385, the model's choice always first 0.343 (README "How the model chooses").

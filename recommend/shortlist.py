@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from rxassist.candidates import Candidate, CandidateIndex, load_index
+from recommend.candidates import Candidate, CandidateIndex, load_index
 from rxassist.cases import Diagnosis, Patient
-from rxassist.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
+from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
 
 import guardrails
 from guardrails import Flag

@@ -17,12 +17,12 @@ from rxassist.errors import RxAssistError
 # name -> module providing register(subparsers). Order is the order in --help.
 COMMAND_MODULES: dict[str, str] = {
     "serve": "serving.cli",
-    "models": "rxassist.models_cli",
+    "models": "rxassist.base_model.cli",
     "finetune": "finetune.cli",
-    "data": "eval.data_cli",
+    "data": "casedata.cli",
     "eval": "eval.cli",
     "guardrails": "guardrails.cli",
-    "candidates": "rxassist.candidates.cli",
+    "candidates": "recommend.candidates.cli",
 }
 
 

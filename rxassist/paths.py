@@ -52,7 +52,7 @@ def resolve_base_model(spec: str | None, *, prepare: bool = True) -> str:
                 from rxassist.errors import ConfigError
                 raise ConfigError(f"the default base model is not prepared at {target}; "
                                   "run `rxassist models prepare`")
-            from rxassist.models import prepare_default_model
+            from rxassist.base_model import prepare_default_model
             prepare_default_model(target)
         return str(target)
     path = Path(spec).expanduser()

@@ -2,7 +2,7 @@
 
     PATIENT_LABELS                 field -> label, in prompt order ("Age", ..., "Current medications")
     patient_lines(patient)         "Age: 60 years", "Sex: female", ... one line per field: the
-                                   prompt format (rxassist.prompt), also used for the eval
+                                   prompt format (recommend.prompt), also used for the eval
                                    suite's consultation message and the judge's prompt
     diagnosis_text(dx)             "Essential hypertension (I10)"; with_system: "(ICD-10-CM I10)"
     consultation_lines(patient, dx)  "Patient:", the patient's lines, "Diagnosis: ...": the
@@ -12,7 +12,7 @@
     age_text, weight_text,         the field formatters behind both (unknown -> "unknown", an
     pregnant_text, list_text       empty list -> "none")
 
-The fine-tuned adapters were trained on `patient_lines`' exact text (rxassist.prompt's
+The fine-tuned adapters were trained on `patient_lines`' exact text (recommend.prompt's
 PROMPT_VERSION): changing a label or a formatter changes the prompt, and needs a new prompt
 version and a line in docs/formats.md's changelog. The assistant's "Understood so far" line
 (assistant/render.py) is not rendered here: it describes a consultation still being gathered,

@@ -139,7 +139,7 @@ def run(args) -> int:
     from rxassist.errors import ConfigError, NotFound
     from serving.auth import model_api_key, write_key_file
     from serving.adapters import default_adapter_name, discover
-    from serving.engine import PRIVACY_ENV, ensure_port_free
+    from serving.vllm_process import PRIVACY_ENV, ensure_port_free
     from serving.engines import ServingEngines
 
     os.environ.update(PRIVACY_ENV)  # before gradio or langchain are imported
@@ -209,7 +209,7 @@ def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
 
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
-    from serving.engine import health_ok
+    from serving.vllm_process import health_ok
     from serving.app import ApiLimits, create_app
     from serving.supervisor import supervise
     from serving.watcher import AdapterWatcher

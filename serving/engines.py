@@ -24,7 +24,7 @@ from pathlib import Path
 from rxassist.errors import ModelUnavailable
 from serving.adapters import Adapter
 from serving.config import EngineConfig
-from serving.engine import EngineProcess, EngineSpec, cuda_available, ensure_port_free
+from serving.vllm_process import EngineProcess, EngineSpec, cuda_available, ensure_port_free
 
 
 # The engines behind the router: reachable from this machine only, whatever --model-host says.

@@ -14,7 +14,7 @@ from typing import Callable
 
 import httpx
 
-from rxassist.model_client import ModelClient, ModelSettings
+from recommend.model_client import ModelClient, ModelSettings
 
 Answer = Callable[[list[str], dict], str]
 

@@ -9,7 +9,7 @@ from assistant.extract import demographics
 from assistant.extract.text import Findings, Text, read_list, sentence_end
 from assistant.extract.vocabulary import NONE_WORDS, UNKNOWN_WORDS, unknownish
 
-# Labels people (and rxassist.prompt.user_message) put before a value.
+# Labels people (and recommend.prompt.user_message) put before a value.
 LABELS: dict[str, str] = {
     "age": r"age",
     "sex": r"sex|gender",

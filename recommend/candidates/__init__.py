@@ -11,8 +11,8 @@ first-line table from named guidelines. The ranking formula is in _index.py; pro
 licences in data/README.md. The index is built by `rxassist candidates build`.
 """
 
-from rxassist.candidates._index import CandidateIndex, load_index
-from rxassist.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
+from recommend.candidates._index import CandidateIndex, load_index
+from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
                                         IndicationMatch, MatchInfo)
 
 __all__ = ["CandidateIndex", "Candidate", "Evidence", "MatchInfo", "CodeMatch",

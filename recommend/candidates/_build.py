@@ -1,12 +1,12 @@
-"""Build the candidate index (rxassist/candidates/data/index.json.gz) from files in the repo.
+"""Build the candidate index (recommend/candidates/data/index.json.gz) from files in the repo.
 
     rxassist candidates build [--train FILE] [--indications FILE] [--out FILE]
 
 Inputs (provenance and licences in data/README.md):
   * data/cases/nhanes-2013-2014-train.jsonl  prescribing priors, TRAINING split only
   * data/reference/indications.tsv           label indications (DrugCentral 2016, LabeledIn)
-  * rxassist/candidates/data/concepts.tsv    diagnosis concepts: ICD-10 codes, synonyms
-  * rxassist/candidates/data/guidelines.tsv  first-line drugs from named guidelines
+  * recommend/candidates/data/concepts.tsv    diagnosis concepts: ICD-10 codes, synonyms
+  * recommend/candidates/data/guidelines.tsv  first-line drugs from named guidelines
 The output is deterministic (sorted keys, gzip mtime 0): the same inputs give the same bytes,
 which a test checks against the shipped file.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from rxassist.errors import ConfigError
 from rxassist.paths import REPO_ROOT, SHIPPED_DATA_DIR
 
-from rxassist.candidates import _sources as src
+from recommend.candidates import _sources as src
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 INDEX_PATH = DATA_DIR / "index.json.gz"

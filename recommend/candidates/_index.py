@@ -34,10 +34,10 @@ from pathlib import Path
 
 from rxassist.errors import ConfigError, InvalidInput
 
-from rxassist.candidates import _text
-from rxassist.candidates._build import INDEX_FORMAT, INDEX_PATH
-from rxassist.candidates._sources import category, normalise_code
-from rxassist.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
+from recommend.candidates import _text
+from recommend.candidates._build import INDEX_FORMAT, INDEX_PATH
+from recommend.candidates._sources import category, normalise_code
+from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
                                         IndicationMatch, MatchInfo)
 
 CONFIDENCE_PATIENTS = 10

@@ -16,10 +16,10 @@ def register(subparsers) -> None:
                     "It assists; the clinician decides.")
     sub = p.add_subparsers(dest="candidates_command", metavar="ACTION", required=True)
 
-    b = sub.add_parser("build", help="rebuild rxassist/candidates/data/index.json.gz",
+    b = sub.add_parser("build", help="rebuild recommend/candidates/data/index.json.gz",
                        description="Builds the index from the training split, "
                                    "data/reference/indications.tsv and the curated tables in "
-                                   "rxassist/candidates/data/. Deterministic.")
+                                   "recommend/candidates/data/. Deterministic.")
     b.add_argument("--train", type=Path, help="training case file (default: the shipped "
                                               "NHANES training split)")
     b.add_argument("--indications", type=Path, help="indication table (default: "
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 
 def _build(args) -> int:
-    from rxassist.candidates import _build as b
+    from recommend.candidates import _build as b
 
     kwargs = {}
     if args.train:
@@ -62,7 +62,7 @@ def _build(args) -> int:
 
 
 def _show(args) -> int:
-    from rxassist.candidates import CandidateIndex, load_index
+    from recommend.candidates import CandidateIndex, load_index
     from rxassist.errors import InvalidInput
 
     if args.limit < 1:

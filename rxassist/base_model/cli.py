@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args) -> int:
-    from rxassist.models import prepare_default_model
+    from rxassist.base_model import prepare_default_model
     from rxassist.paths import default_base_model_dir
     path = prepare_default_model(default_base_model_dir(), force=args.force)
     print(path)

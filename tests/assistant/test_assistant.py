@@ -11,7 +11,7 @@ import pytest
 
 from assistant import Assistant, AssistantConfig
 from assistant.dialogue import asked_fields
-from rxassist.candidates import Candidate, Evidence
+from recommend.candidates import Candidate, Evidence
 from rxassist.errors import ConfigError, InvalidInput, ModelUnavailable, NotFound
 from tests.fake_model import FakeModel, first
 

@@ -114,7 +114,7 @@ def test_weight(ex):
 
 
 def test_prompt_format_is_read_back(ex):
-    # The eval suite's `--target assistant` sends exactly this shape (rxassist.prompt lines).
+    # The eval suite's `--target assistant` sends exactly this shape (recommend.prompt lines).
     f = ex.extract("I am seeing a patient and would like your drug recommendations.\n"
                    "Age: 60 years\nSex: female\nPregnant: unknown\nWeight: unknown\n"
                    "Allergies: penicillin\nCurrent medications: prednisone, metformin\n"

@@ -1,4 +1,4 @@
-"""What the model client (rxassist.model_client, on the openai client) sends to vLLM for the
+"""What the model client (recommend.model_client, on the openai client) sends to vLLM for the
 assistant, and how its failures map to rxassist errors: an httpx MockTransport, no network."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from assistant import Assistant, AssistantConfig
 from rxassist.errors import ModelUnavailable, NotFound
-from rxassist.prompt import SYSTEM_PROMPT, response_format
+from recommend.prompt import SYSTEM_PROMPT, response_format
 from tests.fake_model import FakeModel, first
 
 MESSAGE = [{"role": "user", "content": "40 yo man, sinusitis, NKDA"}]

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from rxassist.candidates import Candidate, CandidateIndex, Evidence, load_index
-from rxassist.candidates import _build
+from recommend.candidates import Candidate, CandidateIndex, Evidence, load_index
+from recommend.candidates import _build
 from rxassist.errors import InvalidInput
 
 
@@ -44,7 +44,7 @@ def test_code_without_records_falls_back_to_category(idx):
 
 
 def test_code_is_normalised():
-    from rxassist.candidates._sources import normalise_code
+    from recommend.candidates._sources import normalise_code
     assert normalise_code(" i4891 ") == "I48.91"
     assert normalise_code("e11") == "E11"
     assert normalise_code("44054006") is None  # SNOMED CT: not an ICD-10 code
@@ -146,7 +146,7 @@ def test_models_are_frozen():
 def test_shipped_index_equals_a_rebuild():
     shipped = _build.INDEX_PATH.read_bytes()
     assert shipped == _build.index_bytes(_build.build_index()), \
-        "rxassist/candidates/data/index.json.gz is stale: run `rxassist candidates build`"
+        "recommend/candidates/data/index.json.gz is stale: run `rxassist candidates build`"
     data = json.loads(gzip.decompress(shipped))
     assert data["format"] == _build.INDEX_FORMAT and data["version"] == _build.INDEX_VERSION
     assert data["sources"]["train"]["file"].endswith("nhanes-2013-2014-train.jsonl")
@@ -154,7 +154,7 @@ def test_shipped_index_equals_a_rebuild():
 
 
 def test_priors_refuse_a_non_training_split(tmp_path):
-    from rxassist.candidates._sources import read_priors
+    from recommend.candidates._sources import read_priors
     from rxassist.errors import ConfigError
     test_file = tmp_path / "nhanes-2013-2014-test.jsonl"
     test_file.write_text("")

@@ -40,5 +40,5 @@ def test_build_check(capsys):
 def test_build_to_other_file(tmp_path, capsys):
     out = tmp_path / "i.json.gz"
     assert main(["candidates", "build", "--out", str(out)]) == 0
-    from rxassist.candidates import _build
+    from recommend.candidates import _build
     assert out.read_bytes() == _build.INDEX_PATH.read_bytes()

@@ -12,10 +12,10 @@ from pydantic import ValidationError
 
 from rxassist.cases import Diagnosis, Patient
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
-from rxassist.model_client import ModelClient, ModelSettings, RequestRejected
-from rxassist.prompt import build_messages, parse_choices, render_answer, response_format
-from rxassist.schemas import MAX_OFFERED, ConsultationResult, answer_model, answer_schema
-from rxassist.shortlist import shortlist
+from recommend.model_client import ModelClient, ModelSettings, RequestRejected
+from recommend.prompt import build_messages, parse_choices, render_answer, response_format
+from recommend.schemas import MAX_OFFERED, ConsultationResult, answer_model, answer_schema
+from recommend.shortlist import shortlist
 from tests.fake_model import FakeModel, enum_names
 
 NAMES = ("metformin", "glipizide", "insulin glargine")
@@ -160,9 +160,9 @@ def test_the_model_is_offered_only_the_best_supported_survivors():
 
 
 def _shortlist(*scored: tuple[str, float]):
-    from rxassist.candidates import Candidate
-    from rxassist.candidates._types import Evidence
-    from rxassist.shortlist import Shortlist
+    from recommend.candidates import Candidate
+    from recommend.candidates._types import Evidence
+    from recommend.shortlist import Shortlist
     ev = [Evidence(source="guideline", detail="first-line")]
     return Shortlist(offered=[Candidate(name=n, ingredients=[n], score=s, evidence=ev)
                               for n, s in scored])
@@ -183,9 +183,9 @@ def test_the_model_decides_among_about_equally_supported_candidates():
 
 
 def test_no_two_recommendations_share_an_ingredient():
-    from rxassist.candidates import Candidate
-    from rxassist.candidates._types import Evidence
-    from rxassist.shortlist import Shortlist
+    from recommend.candidates import Candidate
+    from recommend.candidates._types import Evidence
+    from recommend.shortlist import Shortlist
     ev = [Evidence(source="guideline", detail="first-line")]
     sl = Shortlist(offered=[
         Candidate(name="acetaminophen; hydrocodone", ingredients=["acetaminophen", "hydrocodone"],

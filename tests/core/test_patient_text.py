@@ -32,7 +32,7 @@ def test_prompt_judge_and_eval_message_share_the_lines():
     from eval.judges import judge_user_message
     from eval.records import RecommendedDrug, SolverRecord
     from eval.targets import consultation_message
-    from rxassist.prompt import user_message
+    from recommend.prompt import user_message
 
     head = "\n".join(consultation_lines(P, DX))
     assert head == ("Patient:\n" + "\n".join(patient_lines(P))

@@ -12,9 +12,9 @@ from rxassist.cases import read_cases
 from rxassist.cli import main
 from rxassist.paths import SHIPPED_DATA_DIR
 
-from eval.nhanes import build_nhanes_cases
-from eval.splits import PatientCase, fixed_subset, split_cases, split_of
-from eval.synthea import build_synthea_cases
+from casedata.nhanes import build_nhanes_cases
+from casedata.splits import PatientCase, fixed_subset, split_cases, split_of
+from casedata.synthea import build_synthea_cases
 
 MEDS = """SEQN,RXDUSE,RXDDRUG,RXDDRGID,RXQSEEN,RXDDAYS,RXDRSC1,RXDRSC2,RXDRSC3,RXDRSD1,RXDRSD2,RXDRSD3,RXDCOUNT
 1,1,LISINOPRIL,d1,1,365,I10,,,Essential (primary) hypertension,,,4

@@ -10,8 +10,8 @@ from finetune.examples import (IGNORE_INDEX, answer_loss, build_example, build_e
                                training_pair)
 from finetune.rationale import rationale, recommendations_for
 from rxassist.cases import Case
-from rxassist.prompt import build_messages, parse_choices
-from rxassist.shortlist import shortlist
+from recommend.prompt import build_messages, parse_choices
+from recommend.shortlist import shortlist
 
 from .conftest import CASES
 

@@ -11,7 +11,7 @@ import pytest
 from rxassist.errors import ConfigError
 from serving.adapters import DEFAULT_MARKER, default_adapter_name, discover
 from serving.config import EngineConfig
-from serving.engine import EngineSpec, engine_command, engine_env, ensure_port_free
+from serving.vllm_process import EngineSpec, engine_command, engine_env, ensure_port_free
 from serving.engines import use_merged
 
 BASE = "/models/smollm2-135m-instruct"
@@ -89,7 +89,7 @@ def test_merged_engine_has_no_lora_and_serves_the_adapter_name(tmp_path):
 
 
 def test_cpu_dtype_follows_the_cpu(tmp_path, monkeypatch):
-    import serving.engine as engine_mod
+    import serving.vllm_process as engine_mod
     from serving.cpu import cpu_engine_dtype, has_native_bf16
 
     avx2 = tmp_path / "avx2"
@@ -111,7 +111,7 @@ def test_engine_env_keeps_telemetry_off(tmp_path, monkeypatch):
     for var in ("VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_OMP_THREADS_BIND",
                 "VLLM_CPU_NUM_OF_RESERVED_CPU"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("serving.engine.usable_cpus", lambda: [0, 1, 2, 3, 6])
+    monkeypatch.setattr("serving.vllm_process.usable_cpus", lambda: [0, 1, 2, 3, 6])
     env = engine_env(_cfg(tmp_path), on_gpu=False)
     assert env["VLLM_NO_USAGE_STATS"] == "1" and env["DO_NOT_TRACK"] == "1"
     assert env["HF_HUB_OFFLINE"] == "1"  # local model folder: never reach for a hub

@@ -88,10 +88,10 @@ def test_each_engine_is_restarted_on_its_own_and_the_state_names_it():
 
 
 def test_a_restarted_lora_engine_registers_hot_added_adapters(tmp_path, monkeypatch):
-    import serving.engine as engine_mod
+    import serving.vllm_process as engine_mod
     from serving.adapters import Adapter
     from serving.config import EngineConfig
-    from serving.engine import EngineProcess, EngineSpec
+    from serving.vllm_process import EngineProcess, EngineSpec
 
     cfg = EngineConfig(base_model=str(tmp_path), served_name="m", log_path=tmp_path / "e.log",
                        api_key="model-key-for-tests-0123456789")
