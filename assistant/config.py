@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from rxassist.adapters import is_adapter_name
 from rxassist.errors import ConfigError, NotFound, describe_validation
+from recommend.model_client import ModelSettings
+from recommend.pipeline import RecommendSettings
 from recommend.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
                               MAX_RECOMMENDATIONS_CAP, MODEL_MARGIN)
 
@@ -108,9 +110,16 @@ class AssistantConfig(BaseModel):
             raise ValueError(f"{v!r} is not one of adapters {adapters}")
         return v
 
+    def recommend_settings(self):
+        """How candidates become ranked recommendations (recommend.pipeline)."""
+        return RecommendSettings(recommendations=self.recommendations,
+                                 candidate_limit=self.candidate_limit,
+                                 offer_limit=self.offer_limit,
+                                 fill_with_evidence=self.fill_with_evidence,
+                                 model_margin=self.model_margin)
+
     def model_settings(self):
         """The model client's settings (recommend.model_client): the one request definition."""
-        from recommend.model_client import ModelSettings
         # No silent retries: a clinician waiting on a timed-out answer is not kept for minutes.
         return ModelSettings(base_url=self.model_base_url, api_key=self.api_key,
                              timeout_s=self.request_timeout_s, max_retries=0,

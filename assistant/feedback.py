@@ -6,9 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
-
-from rxassist.cases import Patient
+from recommend.schemas import ConsultationResult
 from rxassist.errors import InvalidInput
 from rxassist.paths import rxassist_home
 from rxassist.patient_text import patient_summary
@@ -22,31 +20,31 @@ def feedback_path() -> Path:
     return rxassist_home() / "feedback" / "reviews.csv"
 
 
-def consultation_id(result: dict[str, Any]) -> str:
+def consultation_id(result: ConsultationResult) -> str:
     """A stable id for the consultation a recommendation came from, without storing its text
     twice: a short hash of the structured patient + diagnosis."""
-    basis = json.dumps({"patient": result.get("patient"), "diagnosis": result.get("diagnosis")},
+    basis = json.dumps(result.model_dump(mode="json", include={"patient", "diagnosis"}),
                        sort_keys=True)
     return "ui-" + hashlib.sha256(basis.encode()).hexdigest()[:12]
 
 
-def feedback_row(result: dict[str, Any], drug: str, verdict: str, comment: str = "",
+def feedback_row(result: ConsultationResult, drug: str, verdict: str, comment: str = "",
                  reviewer: str = "") -> dict[str, str]:
     if verdict not in VERDICTS:
         raise InvalidInput(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}",
                            param="verdict")
-    recs = {r["drug"]: r for r in result.get("recommendations") or []}
+    recs = {r.drug: r for r in result.recommendations}
     if drug not in recs:
         raise InvalidInput(f"{drug!r} is not one of the recommended drugs", param="drug")
-    dx = result.get("diagnosis") or {}
-    return {"case_id": consultation_id(result), "diagnosis": dx.get("text", ""),
-            "patient_summary": patient_summary(Patient.model_validate(result.get("patient") or {})),
-            "recommended_drug": drug, "rationale": recs[drug].get("rationale") or "",
+    return {"case_id": consultation_id(result),
+            "diagnosis": result.diagnosis.text if result.diagnosis else "",
+            "patient_summary": patient_summary(result.patient),
+            "recommended_drug": drug, "rationale": recs[drug].rationale,
             "appropriate": VERDICTS[verdict], "comment": comment.strip(), "reviewer": reviewer,
-            "source": f"{SOURCE_PREFIX}:{result.get('model', '')}"}
+            "source": f"{SOURCE_PREFIX}:{result.model}"}
 
 
-def save_feedback(result: dict[str, Any], drug: str, verdict: str, comment: str = "",
+def save_feedback(result: ConsultationResult, drug: str, verdict: str, comment: str = "",
                   reviewer: str = "", path: Path | None = None) -> Path:
     target = path or feedback_path()
     append_review_rows(target, [feedback_row(result, drug, verdict, comment, reviewer)])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from guardrails import Flag
+from recommend.schemas import ConsultationResult, ExcludedRow
 
 from assistant.dialogue import QUESTIONS, STILL_NEEDED, Consultation
 
@@ -84,35 +85,34 @@ def refusal(kind: str) -> str:
             "with this request.")
 
 
-def flag_drugs(flag: dict[str, Any]) -> str:
+def flag_drugs(flag: Flag) -> str:
     """The drugs a flag names, unless its message already names them all."""
-    drugs = flag.get("drugs") or []
-    message = flag.get("message") or ""
+    drugs, message = flag.drugs, flag.message
     return "" if all(d in message for d in drugs) else ", ".join(drugs)
 
 
-def _flag_line(flag: dict[str, Any]) -> str:
-    mark = SEVERITY_MARK.get(flag.get("severity", ""), str(flag.get("severity", "")).upper())
+def _flag_line(flag: Flag) -> str:
+    mark = SEVERITY_MARK.get(flag.severity, flag.severity.upper())
     drugs = flag_drugs(flag)
-    basis = flag.get("basis")
-    line = f"- {mark} · {flag.get('kind')}"
+    basis = flag.basis
+    line = f"- {mark} · {flag.kind}"
     if drugs:
         line += f" · {drugs}"
-    line += f": {flag.get('message', '')}"
+    line += f": {flag.message}"
     if basis:
         line += f" (basis: {basis})"
     return line
 
 
-def _excluded_lines(excluded: list[dict]) -> list[str]:
+def _excluded_lines(excluded: list[ExcludedRow]) -> list[str]:
     if not excluded:
         return []
     lines = ["", f"**Considered and excluded ({len(excluded)}):**"]
     for e in excluded:
-        worst = min((f.get("severity") for f in e.get("flags") or []),
+        worst = min((f.severity for f in e.flags),
                     key=lambda s: {"critical": 0, "warning": 1}.get(s, 2), default="")
         mark = SEVERITY_MARK.get(worst, "")
-        lines.append(f"- {e['drug']}: {mark + ' ' if mark else ''}{e['reason']}")
+        lines.append(f"- {e.drug}: {mark + ' ' if mark else ''}{e.reason}")
     return lines
 
 
@@ -127,9 +127,9 @@ def _patient_tail(c: Consultation, not_checked: list[str]) -> list[str]:
     return lines
 
 
-def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[dict],
-                     not_checked: list[str]) -> str:
+def nothing_survives(c: Consultation, result: ConsultationResult, not_checked: list[str]) -> str:
     """No candidate left to offer: said plainly, with what was excluded and why; a question."""
+    excluded, patient_flags = result.excluded, result.flags
     dx = c.diagnosis()
     what = dx.text if dx else "this diagnosis"
     if excluded:
@@ -145,11 +145,12 @@ def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[
     return "\n".join(lines + _patient_tail(c, not_checked))
 
 
-def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparseable: bool,
-                   not_checked: list[str], truncated: bool = False,
-                   excluded: list[dict] | None = None) -> str:
+def recommendation(c: Consultation, result: ConsultationResult, not_checked: list[str]) -> str:
+    recs, excluded = result.recommendations, result.excluded
+    truncated = result.model_output == "truncated"
+    unparseable = result.model_output == "unparseable"
     lines: list[str] = []
-    ordered = sorted(flags, key=lambda f: {"critical": 0, "warning": 1}.get(f.get("severity"), 2))
+    ordered = sorted(result.flags, key=lambda f: {"critical": 0, "warning": 1}.get(f.severity, 2))
     if ordered:
         lines.append(f"**Safety flags ({len(ordered)}) — review before prescribing:**")
         lines += [_flag_line(f) for f in ordered]
@@ -166,12 +167,12 @@ def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparse
         lines.append("")
         lines.append(f"**Recommendations for {dx.text if dx else 'this diagnosis'}:**")
         for i, r in enumerate(recs, 1):
-            ingredients = ", ".join(r["ingredients"]) or "ingredients not recognised"
-            shown = "" if ingredients == r["drug"].replace("; ", ", ") else f" ({ingredients})"
-            line = f"{i}. **{r['drug']}**{shown} — {r['rationale'] or 'no rationale given'}"
-            if r["flags"]:
-                worst = r.get("severity") or "warning"
-                line += f"  {SEVERITY_MARK.get(worst, worst)} FLAGGED: {', '.join(r['flags'])}"
+            ingredients = ", ".join(r.ingredients) or "ingredients not recognised"
+            shown = "" if ingredients == r.drug.replace("; ", ", ") else f" ({ingredients})"
+            line = f"{i}. **{r.drug}**{shown} — {r.rationale or 'no rationale given'}"
+            if r.flags:
+                worst = r.severity or "warning"
+                line += f"  {SEVERITY_MARK.get(worst, worst)} FLAGGED: {', '.join(r.flags)}"
             lines.append(line)
-    lines += _excluded_lines(excluded or [])
+    lines += _excluded_lines(excluded)
     return "\n".join(lines + _patient_tail(c, not_checked))

@@ -12,12 +12,14 @@ import logging
 import os
 import re
 import traceback
-from typing import Any
 
 import gradio as gr
 import pandas as pd
 
+from guardrails import Flag
+from recommend.schemas import ConsultationResult
 from rxassist.errors import RxAssistError
+from rxassist.severity import SEVERITY_ORDER
 from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, list_text,
                                    pregnant_text, weight_text)
 
@@ -55,14 +57,14 @@ ELEM_IDS = ("intended-use", "model-select", "chat", "chat-input", "send", "new-c
 
 
 # -- translating a result into widget values ------------------------------------------------------
-def recommendations_table(result: dict[str, Any]) -> Any:
+def recommendations_table(result: ConsultationResult | None) -> pd.DataFrame:
     rows = []
     severities = []
-    for i, r in enumerate(result.get("recommendations") or [], 1):
-        sev = r.get("severity")
-        flags = ", ".join(r.get("flags") or [])
-        rows.append([i, r["drug"], ", ".join(r.get("ingredients") or []) or "not recognised",
-                     r.get("rationale") or "", f"{sev.upper()}: {flags}" if flags else "none"])
+    for i, r in enumerate(result.recommendations if result else [], 1):
+        sev = r.severity
+        flags = ", ".join(r.flags)
+        rows.append([i, r.drug, ", ".join(r.ingredients) or "not recognised",
+                     r.rationale, f"{sev.upper()}: {flags}" if flags else "none"])
         severities.append(sev)
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     if not rows:
@@ -73,44 +75,45 @@ def recommendations_table(result: dict[str, Any]) -> Any:
     return frame.style.apply(colour, axis=1)
 
 
-def _flag_item(f: dict[str, Any], prefix: str = "") -> str:
-    fg, bg = FLAG_COLOURS.get(f.get("severity"), ("#111827", "#f3f4f6"))
-    basis = f" <small>(basis: {html.escape(f['basis'])})</small>" if f.get("basis") else ""
-    return (f'<li class="rx-flag rx-flag-{html.escape(str(f.get("severity")))}" '
+def _flag_item(f: Flag, prefix: str = "") -> str:
+    fg, bg = FLAG_COLOURS.get(f.severity, ("#111827", "#f3f4f6"))
+    basis = f" <small>(basis: {html.escape(f.basis)})</small>" if f.basis else ""
+    return (f'<li class="rx-flag rx-flag-{html.escape(f.severity)}" '
             f'style="background:{bg};color:{fg};border-left:6px solid {fg};padding:6px 10px;'
             f'margin:4px 0;list-style:none">{html.escape(prefix)}'
-            f'<b>{html.escape(str(f.get("severity", "")).upper())} · {html.escape(str(f.get("kind")))}'
+            f'<b>{html.escape(f.severity.upper())} · {html.escape(f.kind)}'
             f'</b> — {html.escape(flag_drugs(f) + ": ") if flag_drugs(f) else ""}'
-            f'{html.escape(str(f.get("message", "")))}{basis}</li>')
+            f'{html.escape(f.message)}{basis}</li>')
 
 
-def _excluded_html(result: dict[str, Any]) -> str:
+def _excluded_html(result: ConsultationResult) -> str:
     """Candidates the guardrails excluded before the model chose, each with its flag."""
-    rows = result.get("excluded") or []
+    rows = result.excluded
     if not rows:
         return ""
-    items = [_flag_item(e["flags"][0], f"{e['drug']} excluded: ") for e in rows if e.get("flags")]
+    items = [_flag_item(e.flags[0], f"{e.drug} excluded: ") for e in rows if e.flags]
     return (f'<div id="flags-excluded"><b>Considered and excluded ({len(rows)})</b>'
             f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>')
 
 
-def flags_html(result: dict[str, Any]) -> str:
-    flags = result.get("flags") or []
+def flags_html(result: ConsultationResult | None) -> str:
+    if result is None:
+        return ""
+    flags = result.flags
     excluded = _excluded_html(result)
     if not flags:
-        if result.get("status") == "recommended" and result.get("recommendations"):
+        if result.status == "recommended" and result.recommendations:
             return ('<div id="flags-none" style="padding:6px">No safety flags from the guardrails '
                     'on the recommended drugs.</div>' + excluded)
         return excluded
-    from rxassist.severity import SEVERITY_ORDER as order
-    items = [_flag_item(f) for f in sorted(flags, key=lambda f: order.get(f.get("severity"), 3))]
+    items = [_flag_item(f) for f in sorted(flags, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))]
     return (f'<div role="alert"><b>Safety flags ({len(flags)}) — review before prescribing</b>'
             f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>' + excluded)
 
 
-def patient_values(result: dict[str, Any]) -> tuple:
-    p = result.get("patient") or {}
-    unknown = set(result.get("unknown_fields") or [])
+def patient_values(result: ConsultationResult | None) -> tuple:
+    p = result.patient.model_dump() if result else {}
+    unknown = set(result.unknown_fields if result else [])
 
     def shown(name, text):
         """The field as the prompt writes it; blank when it was never given (not unknown)."""
@@ -123,12 +126,12 @@ def patient_values(result: dict[str, Any]) -> tuple:
 
     sex = shown("sex", str)
     preg = shown("pregnant", pregnant_text)
-    dx = (result.get("diagnosis") or {}).get("text", "")
+    dx = result.diagnosis.text if result and result.diagnosis else ""
     return (p.get("age"), sex, preg, p.get("weight_kg"), listed("allergies"),
             listed("current_medications"), dx)
 
 
-def correction_message(result: dict[str, Any], age, sex, pregnant, weight, allergies, meds,
+def correction_message(result: ConsultationResult | None, age, sex, pregnant, weight, allergies, meds,
                        diagnosis) -> str | None:
     """The panel's changes as one "Correction:" user message, or None when nothing changed."""
     before = patient_values(result)
@@ -179,41 +182,41 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
         history = _history(chat) + [{"role": "user", "content": text}]
         turn = await assistant.respond(history, model=model_id or "rxassist")
         history.append({"role": "assistant", "content": turn.content})
-        return history, turn.rxassist
+        return history, turn.result
 
-    def outputs_for(history, result, keep_text=""):
-        drugs = [r["drug"] for r in result.get("recommendations") or []]
+    def outputs_for(history, result: ConsultationResult | None, keep_text=""):
+        drugs = [r.drug for r in result.recommendations] if result else []
         return (keep_text, _display(history), result, *patient_values(result), flags_html(result),
                 recommendations_table(result),
                 gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None))
 
     async def on_send(text, chat, model_id, result):
         if not (text or "").strip():
-            return outputs_for(_history(chat), result or {})
+            return outputs_for(_history(chat), result)
         try:
             history, new = await run_turn(text, chat, model_id)
         except RxAssistError as e:
             gr.Warning(e.message)
             # Nothing is lost: the message stays in the box to retry.
-            return outputs_for(_history(chat), result or {}, keep_text=text)
+            return outputs_for(_history(chat), result, keep_text=text)
         except Exception as e:  # the UI boundary: Gradio would print the traceback (patient text)
             log_unexpected(e)
             gr.Warning("Internal error; the message is kept, try again.")
-            return outputs_for(_history(chat), result or {}, keep_text=text)
+            return outputs_for(_history(chat), result, keep_text=text)
         return outputs_for(history, new)
 
     async def on_correct(chat, model_id, result, age, sex, preg, weight, allergies, meds, dx):
-        message = correction_message(result or {}, age, sex, preg, weight, allergies, meds, dx)
+        message = correction_message(result, age, sex, preg, weight, allergies, meds, dx)
         if message is None:
             gr.Info("Nothing changed in the patient panel.")
-            return outputs_for(_history(chat), result or {})
+            return outputs_for(_history(chat), result)
         return await on_send(message, chat, model_id, result)
 
     def on_new():
-        return outputs_for([], {})
+        return outputs_for([], None)
 
     def on_feedback(drug, verdict, comment, result):
-        if not result or not result.get("recommendations"):
+        if result is None or not result.recommendations:
             return "No recommendation to give feedback on yet."
         if not drug or not verdict:
             return "Choose a drug and a verdict first."
@@ -229,7 +232,7 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
 
     with gr.Blocks(title="rxassist — prescription support", analytics_enabled=False) as demo:
         gr.Markdown(BANNER, elem_id="intended-use")
-        result_state = gr.State({})
+        result_state = gr.State(None)
         # Flags sit above everything else the answer produces: impossible to miss.
         flags = gr.HTML(elem_id="flags")
         with gr.Row():

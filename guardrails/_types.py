@@ -1,10 +1,12 @@
-"""Result types of the guardrails API (plain dataclasses: they load fast and serialise exactly
+"""Result types of the guardrails API (dataclasses, and a Pydantic Flag; each serialises exactly
 as docs/formats.md#guardrails-check shows)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from rxassist.severity import SEVERITY_ORDER, Severity  # noqa: F401  (one order for every layer)
 
@@ -39,8 +41,12 @@ class NormalizedDrug:
         return d
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(BaseModel):
+    """One finding. A Pydantic model, so it travels typed from the guardrails to the wire; built
+    positionally or by keyword, in the field order below."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     kind: str
     severity: Severity
     ingredient: str | None
@@ -48,8 +54,11 @@ class Flag:
     message: str
     basis: str
 
+    def __init__(self, *args, **values):
+        super().__init__(**dict(zip(type(self).model_fields, args)), **values)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self.model_dump()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ validate cannot drift apart.
                                   choices, each one of `names` (an enum in the JSON schema)
     RecommendationRow             one recommended drug as the API's `rxassist.recommendations`
     ExcludedRow                   a candidate considered and excluded, with the flags that did it
-    ConsultationResult            the structured `rxassist` field of a reply (CONTRACTS.md s. 4)
+    ConsultationResult            the structured `rxassist` field of a reply (docs/formats.md)
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
 
-from guardrails import Flag
+from guardrails import Flag, NormalizedDrug
 from rxassist.cases import Diagnosis, Patient
 
 # Limits, in one place.
@@ -102,8 +102,8 @@ class ConsultationResult(BaseModel):
     """The structured result of one turn: the API's `rxassist` field."""
 
     status: Status
-    patient: dict[str, Any]
-    diagnosis: dict[str, Any] | None = None
+    patient: Patient
+    diagnosis: Diagnosis | None = None
     recommendations: list[RecommendationRow] = Field(default_factory=list)
     excluded: list[ExcludedRow] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
@@ -116,8 +116,14 @@ class ConsultationResult(BaseModel):
     refusal: str | None = None
     model_output: str | None = None        # parsed | truncated | unparseable | not_asked
     candidates: list[str] = Field(default_factory=list)   # the names offered to the model
-    drugs: list[dict[str, Any]] = Field(default_factory=list)   # guardrails' normalised drugs
+    drugs: list[NormalizedDrug] = Field(default_factory=list)   # guardrails' normalised drugs
     usage: dict[str, int] | None = None    # tokens of the model request, when one was made
+    # The model's own text, for eval records; never on the wire (answers are not logged).
+    answer_text: str | None = Field(None, exclude=True)
+
+    @field_serializer("drugs")
+    def _drugs_as_documented(self, drugs: list[NormalizedDrug]) -> list[dict]:
+        return [d.to_dict() for d in drugs]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict the API sends (None-valued optional extras left out)."""

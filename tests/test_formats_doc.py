@@ -39,11 +39,9 @@ def test_guardrails_example_is_what_check_returns():
 
 
 def test_flag_examples_have_the_flag_fields():
-    from dataclasses import fields
-
     from guardrails._types import Flag
     from rxassist.severity import SEVERITY_ORDER
-    names = {f.name for f in fields(Flag)}
+    names = set(Flag.model_fields)
     ex = examples()
     flags = ex["guardrails-output"]["flags"] + ex["guardrails-flags"] + \
         ex["chat-response"]["rxassist"]["flags"]

@@ -10,12 +10,15 @@ import pytest
 from assistant.ui import (ELEM_IDS, build_ui, correction_message, flags_html, patient_values,
                           recommendations_table)
 
+from recommend.schemas import ConsultationResult
+
 from .assistant_consultations import scripted_choice
 
 SENTENCE = "34 yo woman, 20 weeks pregnant, UTI, allergic to sulfa, on levothyroxine"
 # The fake model tries Bactrim first; it was excluded (sulfa allergy), so it gets what it may.
 BACTRIM = json.dumps({"choices": ["sulfamethoxazole; trimethoprim", "cephalexin"]})
-RESULT = {"status": "recommended",
+RESULT = ConsultationResult.model_validate({
+          "status": "recommended", "model": "rxassist", "prompt_version": "test",
           "patient": {"age": 34.0, "sex": "female", "pregnant": True, "weight_kg": None,
                       "allergies": ["sulfa"], "current_medications": ["levothyroxine"]},
           "diagnosis": {"text": "UTI (urinary tract infection)"}, "unknown_fields": ["weight_kg"],
@@ -25,7 +28,7 @@ RESULT = {"status": "recommended",
               {"drug": "cephalexin", "ingredients": ["cephalexin"], "rationale": "y", "flags": [],
                "severity": None}],
           "flags": [{"kind": "allergy", "severity": "critical", "ingredient": "sulfamethoxazole",
-                     "drugs": ["Bactrim DS"], "message": "sulfa <allergy>", "basis": "rules"}]}
+                     "drugs": ["Bactrim DS"], "message": "sulfa <allergy>", "basis": "rules"}]})
 
 
 def test_table_is_colour_coded_by_severity():

@@ -210,11 +210,14 @@ def test_unexpected_error_is_logged_by_type_and_place_only(caplog, capfd):
 # -- feedback -----------------------------------------------------------------------------------------
 def test_feedback_file_is_private_and_formula_escaped(tmp_path):
     from assistant.feedback import save_feedback
+    from recommend.schemas import ConsultationResult
     from rxassist.review_format import read_review
 
-    result = {"patient": {"age": 40}, "diagnosis": {"text": "=HYPERLINK(\"http://x\")"},
-              "recommendations": [{"drug": "amoxicillin", "rationale": "+cmd|' /C calc'!A0"}],
-              "model": "rxassist"}
+    result = ConsultationResult.model_validate({
+        "status": "recommended", "prompt_version": "test",
+        "patient": {"age": 40}, "diagnosis": {"text": "=HYPERLINK(\"http://x\")"},
+        "recommendations": [{"drug": "amoxicillin", "rationale": "+cmd|' /C calc'!A0"}],
+        "model": "rxassist"})
     path = save_feedback(result, "amoxicillin", "appropriate", "@SUM(1+1)", path=tmp_path / "f" / "r.csv")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
