@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rxassist.cases import Diagnosis, Patient
+from rxassist.patient_text import read_diagnosis
 
 from assistant.shorthand import expand_abbreviations
 from assistant.extract import Extractor, Findings
@@ -72,7 +73,11 @@ class Consultation:
 
     def diagnosis(self) -> Diagnosis | None:
         text = self.values.get("diagnosis")
-        return Diagnosis(text=expand_abbreviations(text)) if text else None
+        if not text:
+            return None
+        # A code written the way case files print it ("(ICD-10-CM I10)") is read as a code.
+        dx = read_diagnosis(text)
+        return dx.model_copy(update={"text": expand_abbreviations(dx.text)})
 
     def unknown_fields(self) -> list[str]:
         """Fields the recommendation could not take into account (stated unknown or never given)."""

@@ -17,6 +17,7 @@ from typing import Iterator, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from guardrails import Flag
 from rxassist.cases import Diagnosis, Patient
 
 T = TypeVar("T", bound=BaseModel)
@@ -39,7 +40,7 @@ class SolverRecord(BaseModel):
     latency_s: float | None = None
     # The guardrails' flags on the answer (docs/formats.md#guardrails-check), when the target returns them
     # (the assistant API's `rxassist.flags`); None when the target gives none.
-    flags: list[dict] | None = None
+    flags: list[Flag] | None = None
     candidates: list[str] | None = None       # names the target chose from (None: no list)
     usage: dict[str, int] | None = None       # model tokens for this case, when reported
 

@@ -1,9 +1,8 @@
 """Solvers: the systems under test, registered by name (`--target`).
 
-    model      the raw model API (vLLM or any OpenAI-compatible server) through the one model
-               client (recommend.model_client): the case's shortlist (recommend.shortlist: evidence
-               candidates the guardrails let through) in the one prompt (recommend.prompt), the
-               model chooses up to --top-k of them
+    model      the raw model API (vLLM or any OpenAI-compatible server) through the one
+               pipeline the assistant serves with (recommend.pipeline.recommend): the case's
+               shortlist in the one prompt, the model chooses up to --top-k of them
     assistant  the assistant API: one complete consultation message in natural language; the
                reply's top-level `rxassist.recommendations` is scored
     prior      in-process: the same shortlist ranked by the prescribing prior alone
@@ -24,12 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from rxassist.cases import Case, read_cases
-from rxassist.errors import ConfigError
-from recommend.model_client import ModelClient, ModelSettings, RequestRejected
+from rxassist.errors import ConfigError, describe_validation
 from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
-from recommend.prompt import build_messages
-from recommend.schemas import MAX_OFFERED, MODEL_MARGIN
+from recommend.candidates import load_index
+from recommend.model_client import ModelClient, ModelSettings, RequestRejected
+from recommend.pipeline import RecommendSettings, recommend
+from recommend.schemas import MAX_OFFERED, MODEL_MARGIN, ConsultationResult, RecommendationRow
 from recommend.shortlist import Shortlist, shortlist
 
 from eval.records import RecommendedDrug, SolverRecord
@@ -47,6 +49,11 @@ def _record(case: Case, output, raw=None, error=None, started=None, candidates=N
                         drugs=case.drugs, output=output or None, raw=raw, error=error,
                         candidates=candidates, usage=usage or None, flags=flags,
                         latency_s=None if started is None else round(time.monotonic() - started, 3))
+
+
+def _drugs(rows: list[RecommendationRow]) -> list[RecommendedDrug]:
+    return [RecommendedDrug(drug=r.drug, rationale=r.rationale, ingredients=list(r.ingredients))
+            for r in rows]
 
 
 def _chosen(sl: Shortlist, names: list[str]) -> list[RecommendedDrug]:
@@ -86,29 +93,29 @@ class ModelTarget:
     def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True,
                  offer: int = MAX_OFFERED, margin: float | None = MODEL_MARGIN):
         self.s = settings
-        self.k = top_k
-        self.fill = fill   # as the assistant answers: the model's choices, then evidence order
-        self.offer = offer
-        self.margin = margin
+        # fill: as the assistant answers, the model's choices, then evidence order
+        try:
+            self.settings = RecommendSettings(recommendations=top_k, offer_limit=offer,
+                                              fill_with_evidence=fill, model_margin=margin)
+        except ValidationError as e:
+            message, param = describe_validation(e.errors(), first_only=True, whole="target")
+            raise ConfigError(message, param=param) from None
         self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
-        sl = shortlist(case.patient, case.diagnosis, offer=self.offer)
-        if not sl.offered:
+        try:
+            result = recommend(case.patient, case.diagnosis, self.settings, client=self.client,
+                               model=self.s.model)
+        except RequestRejected as e:
+            return _record(case, None, error=str(e), started=started)
+        if result.status == "nothing_survives":
             return _record(case, None, error="no candidate survives for this diagnosis",
                            started=started, candidates=[])
-        messages = build_messages(case.patient, case.diagnosis, sl.offered, self.k)
-        try:
-            choice = self.client.choose(self.s.model, messages, sl.names, self.k)
-        except RequestRejected as e:
-            return _record(case, None, error=str(e), started=started, candidates=list(sl.names))
-        output = _chosen(sl, [n for n, _ in sl.ranked(choice.names or [], self.k,
-                                                       fill=self.fill, patient=case.patient,
-                                                       margin=self.margin)])
-        return _record(case, output, raw=choice.raw, started=started, usage=choice.usage,
-                       candidates=list(sl.names),
-                       error=None if output else f"answer {choice.status}")
+        output = _drugs(result.recommendations)
+        return _record(case, output, raw=result.answer_text, started=started,
+                       usage=result.usage, candidates=result.candidates,
+                       error=None if output else f"answer {result.model_output}")
 
 
 class PriorTarget:
@@ -152,26 +159,20 @@ class AssistantTarget:
             return _record(case, None, error=str(e), started=started)
         text = reply.choices[0].message.content if reply.choices else None
         extra = (reply.model_extra or {}).get("rxassist")
-        recs = extra.get("recommendations") if isinstance(extra, dict) else None
-        if not isinstance(recs, list):
+        if not isinstance(extra, dict):
             return _record(case, None, raw=text, started=started,
-                           error="reply has no rxassist.recommendations list")
-        candidates = extra.get("candidates")
-        output = []
-        for item in recs:
-            if isinstance(item, dict) and isinstance(item.get("drug"), str) and item["drug"].strip():
-                ingredients = item.get("ingredients")
-                output.append(RecommendedDrug(
-                    drug=item["drug"], rationale=str(item.get("rationale") or ""),
-                    ingredients=[str(i) for i in ingredients] if isinstance(ingredients, list)
-                    else None))
-        usage = extra.get("usage") if isinstance(extra.get("usage"), dict) else None
-        flags = extra.get("flags")
-        return _record(case, output, raw=text, started=started, usage=usage,
-                       candidates=list(candidates) if isinstance(candidates, list) else None,
+                           error="reply has no rxassist field")
+        try:
+            result = ConsultationResult.model_validate(extra)
+        except ValidationError as e:
+            message, _ = describe_validation(e.errors(), prefix="rxassist.", first_only=True)
+            return _record(case, None, raw=text, started=started,
+                           error=f"reply's rxassist field is not a consultation result: {message}")
+        output = _drugs([r for r in result.recommendations if r.drug.strip()])
+        return _record(case, output, raw=text, started=started, usage=result.usage,
+                       candidates=result.candidates,
                        error=None if output else "no recommendations in the reply",
-                       flags=[f for f in flags if isinstance(f, dict)]
-                       if isinstance(flags, list) else None)
+                       flags=result.flags)
 
 
 def icd_category(code: str | None) -> str | None:
@@ -208,7 +209,6 @@ class FrequencyTarget:
         yield self.by_category, icd_category(code), "category"
         # A code from another system (Synthea's SNOMED CT) or none: the training codes whose
         # description matches the diagnosis text, as the candidate index reads it.
-        from recommend.candidates import load_index
         for m in load_index().match_info(case.diagnosis.text).prior_codes:
             yield (self.by_category if m.how == "category" else self.by_code), m.code, \
                 f"{m.how} match"

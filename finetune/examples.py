@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from rxassist.cases import Case
 from rxassist.errors import ConfigError
-from recommend.prompt import MAX_RECOMMENDATIONS, build_messages, render_answer
-from recommend.shortlist import Shortlist, shortlist
+from recommend.pipeline import RecommendSettings, prepare
+from recommend.prompt import MAX_RECOMMENDATIONS, render_answer
+from recommend.shortlist import Shortlist
 
 IGNORE_INDEX = -100  # transformers' cross-entropy ignores these label positions
 
@@ -50,11 +51,11 @@ def target_choices(case: Case, offered: Shortlist) -> list[str]:
     return [c.name for c in offered.offered if frozenset(c.ingredients) in recorded]
 
 
-def training_pair(case: Case) -> tuple[list[dict], list[str]]:
-    """(prompt messages, every target choice, untruncated); no choices -> nothing to learn."""
-    offered = shortlist(case.patient, case.diagnosis)
-    return (build_messages(case.patient, case.diagnosis, offered.offered),
-            target_choices(case, offered))
+def training_pair(case: Case) -> tuple[list[dict] | None, list[str]]:
+    """(prompt messages, every target choice, untruncated); no choices -> nothing to learn.
+    The prompt is the served one (recommend.pipeline.prepare, default settings)."""
+    prepared = prepare(case.patient, case.diagnosis, RecommendSettings())
+    return prepared.messages, target_choices(case, prepared.shortlist)
 
 
 def _texts(tokenizer, messages: list[dict], choices: list[str]) -> tuple[str, str]:

@@ -5,6 +5,8 @@
                                    prompt format (recommend.prompt), also used for the eval
                                    suite's consultation message and the judge's prompt
     diagnosis_text(dx)             "Essential hypertension (I10)"; with_system: "(ICD-10-CM I10)"
+    read_diagnosis(text)           the inverse of diagnosis_text(with_system=True): a trailing
+                                   "(ICD-10-CM I10)" read back into code and system
     consultation_lines(patient, dx)  "Patient:", the patient's lines, "Diagnosis: ...": the
                                    head of the prompt's user turn and of the judge's prompt
     patient_summary(patient)       "age 60; sex female; pregnant unknown; allergies none; current
@@ -21,6 +23,7 @@ where a field may be known, stated unknown or not given yet, which a Patient can
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 from rxassist.cases import Diagnosis, Patient
@@ -84,6 +87,20 @@ def diagnosis_text(diagnosis: Diagnosis, with_system: bool = False) -> str:
     return f"{diagnosis.text} ({system}{diagnosis.code})"
 
 
+# A trailing "(SYSTEM CODE)" in one of the coding systems the case files use.
+_CODED = re.compile(r"^(?P<text>.*\S)\s*\((?P<system>ICD-10-CM|SNOMED-CT) "
+                    r"(?P<code>[A-Za-z0-9][A-Za-z0-9.]{1,17})\)\s*$")
+
+
+def read_diagnosis(text: str) -> Diagnosis:
+    """A written diagnosis; "Essential hypertension (ICD-10-CM I10)" becomes text, code and
+    system, so a consultation message carries the same diagnosis a case file does."""
+    m = _CODED.match(text)
+    if m is None:
+        return Diagnosis(text=text)
+    return Diagnosis(text=m["text"], code=m["code"].upper(), system=m["system"])
+
+
 def consultation_lines(patient: Patient, diagnosis: Diagnosis) -> list[str]:
     return ["Patient:", *patient_lines(patient),
             f"{DIAGNOSIS_LABEL}: {diagnosis_text(diagnosis)}"]
@@ -95,5 +112,6 @@ def patient_summary(patient: Patient) -> str:
 
 
 __all__ = ["PATIENT_LABELS", "DIAGNOSIS_LABEL", "UNKNOWN", "known", "list_text", "age_text",
-           "weight_text", "pregnant_text", "patient_lines", "diagnosis_text", "consultation_lines",
+           "weight_text", "pregnant_text", "patient_lines", "diagnosis_text", "read_diagnosis",
+           "consultation_lines",
            "patient_summary"]

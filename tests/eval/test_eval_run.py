@@ -209,8 +209,12 @@ def test_judge_verdicts_and_reasons_are_stored(cases_file, server, tmp_path):
 def test_assistant_target_sends_one_consultation_and_scores_rxassist_field(cases_file, tmp_path):
     flag = {"kind": "interaction", "severity": "warning", "ingredient": None,
             "drugs": ["lisinopril", "spironolactone"], "message": "m", "basis": "b"}
-    extra = {"I10": {"rxassist": {"recommendations": [
-        {"drug": "lisinopril", "ingredients": ["lisinopril"], "rationale": "ACE inhibitor"}],
+    # The reply's `rxassist` field as the assistant API sends it (a ConsultationResult).
+    extra = {"I10": {"rxassist": {
+        "status": "recommended", "patient": {"age": 50, "sex": "female"},
+        "diagnosis": {"text": "HTN", "code": "I10"}, "model": "rxassist", "prompt_version": "v",
+        "recommendations": [
+            {"drug": "lisinopril", "ingredients": ["lisinopril"], "rationale": "ACE inhibitor"}],
         "flags": [flag]}}}
     fake = FakeChatServer({"I10": "I recommend lisinopril."}, extra=extra).start()
     out = tmp_path / "run"
