@@ -58,23 +58,25 @@ def create_app(assistant, *, engine_healthy: Callable[[], bool], ui=None,
                                        code="engine_" + state.split()[0]),
                             status_code=503, headers={"Retry-After": str(MODEL_RETRY_AFTER_S)})
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", response_model=protocol.ModelList)
     def models():
-        return protocol.model_list(assistant.model_ids())
+        return JSONResponse(protocol.model_list(assistant.model_ids()).model_dump(mode="json"))
 
-    @app.post("/v1/chat/completions")
+    # response_model documents the shape in /openapi.json; the body is the model's own dump.
+    @app.post("/v1/chat/completions", response_model=protocol.ChatCompletionResponse)
     async def chat_completions(req: protocol.ChatCompletionRequest, request: Request):
         turn = await run_guarded(request, gate,
                                  lambda: assistant.respond(req.plain_messages(), model=req.model),
                                  limits.deadline_s)
         if not req.stream:
-            return protocol.completion(req.model, turn.content, turn.rxassist)
+            return JSONResponse(protocol.completion(req.model, turn.content, turn.result)
+                                .model_dump(mode="json"))
         chunks = protocol.completion_chunks(req.model, split_for_stream(turn.content),
-                                            turn.rxassist)
+                                            turn.result)
 
         def sse():
             for c in chunks:
-                yield f"data: {json.dumps(c, ensure_ascii=False)}\n\n"
+                yield f"data: {json.dumps(c.model_dump(mode='json'), ensure_ascii=False)}\n\n"
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(sse(), media_type="text/event-stream")

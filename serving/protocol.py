@@ -1,64 +1,34 @@
-"""Pydantic models of the OpenAI-compatible assistant API: requests validate themselves."""
+"""Pydantic models of the OpenAI-compatible assistant API, requests and responses.
+
+Requests validate themselves; the messages inside them are the assistant's own `ChatMessage`
+(assistant.messages), so the API and the chat UI accept exactly the same turns. Responses are
+typed as vLLM types its own: the structured result rides along as `rxassist`, a
+`ConsultationResult`, serialised as docs/formats.md shows it.
+"""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, \
+    model_serializer, model_validator
 
+from recommend.schemas import ConsultationResult
 # The assistant owns the size policy (its UI path never passes through HTTP); the API rejects
 # the same sizes early, with the offending field named, before any work is done.
+from assistant.messages import NO_USER_TEXT, ChatMessage, TextPart, has_user_text, no_surrogates
 from assistant.policy import MAX_CHARS as MAX_MESSAGE_CHARS
 from assistant.policy import MAX_MESSAGES
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_MODEL_CHARS = 128     # model ids are short registered names (assistant.config)
 MAX_USER_CHARS = 256
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
-
-def _no_surrogates(text: str | None) -> str | None:
-    # A lone surrogate (legal in JSON "\ud800" escapes) is not text: it cannot be encoded,
-    # tokenised or written to a file, so it is refused here, naming its field.
-    if text is not None and _SURROGATE.search(text):
-        raise ValueError("contains an unpaired surrogate (\\ud800-\\udfff), which is not valid "
-                         "Unicode text")
-    return text
-
-
-class TextPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    type: Literal["text"]
-    text: str
-
-    _text = field_validator("text")(classmethod(lambda cls, v: _no_surrogates(v)))
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
-
-    @field_validator("content")
-    @classmethod
-    def _size(cls, v):
-        text = v if isinstance(v, str) or v is None else "".join(p.text for p in v)
-        if text is not None and len(text) > MAX_MESSAGE_CHARS:
-            raise ValueError(f"message is {len(text)} characters; at most {MAX_MESSAGE_CHARS} "
-                             "are accepted")
-        _no_surrogates(text)
-        return v
-
-    def text(self) -> str:
-        if self.content is None:
-            return ""
-        if isinstance(self.content, str):
-            return self.content
-        return "".join(p.text for p in self.content)
+__all__ = ["MAX_BODY_BYTES", "MAX_MESSAGE_CHARS", "MAX_MESSAGES", "ChatMessage", "TextPart",
+           "ChatCompletionRequest", "ChatCompletionResponse", "ChatCompletionChunk",
+           "ModelList", "completion", "completion_chunks", "model_list"]
 
 
 class ChatCompletionRequest(BaseModel):
@@ -74,12 +44,12 @@ class ChatCompletionRequest(BaseModel):
     @field_validator("model", "user")
     @classmethod
     def _plain(cls, v):
-        return _no_surrogates(v)
+        return no_surrogates(v)
 
     @model_validator(mode="after")
     def _has_user_turn(self):
-        if not any(m.role == "user" and m.text().strip() for m in self.messages):
-            raise ValueError("messages must contain at least one non-empty user message")
+        if not has_user_text(self.messages):
+            raise ValueError(NO_USER_TEXT)
         return self
 
     def plain_messages(self) -> list[dict[str, str]]:
@@ -90,32 +60,99 @@ def _completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def completion(model: str, content: str, rxassist: dict) -> dict[str, Any]:
-    return {"id": _completion_id(), "object": "chat.completion", "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}],
-            "rxassist": rxassist}
+def _now() -> int:
+    return int(time.time())
 
 
-def completion_chunks(model: str, pieces: list[str], rxassist: dict) -> list[dict[str, Any]]:
+class ResponseMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class CompletionChoice(BaseModel):
+    index: int = 0
+    message: ResponseMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str = Field(default_factory=_completion_id)
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(default_factory=_now)
+    model: str
+    choices: list[CompletionChoice]
+    rxassist: ConsultationResult
+
+    @field_serializer("rxassist")
+    def _result(self, result: ConsultationResult) -> dict[str, Any]:
+        return result.to_dict()
+
+
+class DeltaMessage(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class StreamChoice(BaseModel):
+    index: int = 0
+    delta: DeltaMessage
+    finish_reason: Literal["stop"] | None = None
+
+    @field_serializer("delta")
+    def _delta(self, delta: DeltaMessage) -> dict[str, Any]:
+        return delta.model_dump(exclude_none=True)
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[StreamChoice]
+    rxassist: ConsultationResult | None = None     # on the last chunk only
+
+    @model_serializer(mode="wrap")
+    def _without_empty_result(self, handler) -> dict[str, Any]:
+        d = handler(self)
+        if self.rxassist is None:
+            d.pop("rxassist", None)
+        else:
+            d["rxassist"] = self.rxassist.to_dict()
+        return d
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(default_factory=_now)
+    owned_by: str = "rxassist"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+def completion(model: str, content: str, result: ConsultationResult) -> ChatCompletionResponse:
+    return ChatCompletionResponse(model=model, rxassist=result, choices=[
+        CompletionChoice(message=ResponseMessage(content=content))])
+
+
+def completion_chunks(model: str, pieces: list[str],
+                      result: ConsultationResult) -> list[ChatCompletionChunk]:
     """The same answer as `completion`, as OpenAI stream chunks; the last carries `rxassist`."""
-    cid, created = _completion_id(), int(time.time())
+    cid, created = _completion_id(), _now()
 
-    def chunk(delta: dict, finish: str | None = None) -> dict[str, Any]:
-        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    def chunk(delta: DeltaMessage, finish: Literal["stop"] | None = None,
+              rxassist: ConsultationResult | None = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(id=cid, created=created, model=model, rxassist=rxassist,
+                                   choices=[StreamChoice(delta=delta, finish_reason=finish)])
 
-    chunks = [chunk({"role": "assistant", "content": ""})]
-    chunks += [chunk({"content": p}) for p in pieces]
-    last = chunk({}, "stop")
-    last["rxassist"] = rxassist
-    chunks.append(last)
-    return chunks
+    return [chunk(DeltaMessage(role="assistant", content="")),
+            *(chunk(DeltaMessage(content=p)) for p in pieces),
+            chunk(DeltaMessage(), "stop", result)]
 
 
-def model_list(ids: list[str]) -> dict[str, Any]:
-    now = int(time.time())
-    return {"object": "list",
-            "data": [{"id": i, "object": "model", "created": now, "owned_by": "rxassist"}
-                     for i in ids]}
+def model_list(ids: list[str]) -> ModelList:
+    now = _now()
+    return ModelList(data=[ModelCard(id=i, created=now) for i in ids])

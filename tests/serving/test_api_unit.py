@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from recommend.schemas import ConsultationResult, RecommendationRow
+from rxassist.cases import Patient
 from rxassist.errors import ModelUnavailable, NotFound
 from serving.app import create_app, split_for_stream
 from serving.protocol import MAX_MESSAGE_CHARS
@@ -16,7 +18,7 @@ from serving.protocol import MAX_MESSAGE_CHARS
 @dataclass
 class Turn:
     content: str
-    rxassist: dict
+    result: ConsultationResult
 
 
 class ScriptedAssistant:
@@ -34,12 +36,19 @@ class ScriptedAssistant:
             raise ModelUnavailable("the model engine cannot be reached")
         if "boom" in messages[-1]["content"]:
             raise RuntimeError("secret patient text")
-        return Turn("1. amlodipine\nFlags: none\n", {"recommendations": [{"drug": "amlodipine"}]})
+        return Turn("1. amlodipine\nFlags: none\n", ConsultationResult(
+            status="recommended", patient=Patient(), model=model, prompt_version="test",
+            recommendations=[RecommendationRow(drug="amlodipine")]))
 
 
 @pytest.fixture
-def client():
-    return TestClient(create_app(ScriptedAssistant(), engine_healthy=lambda: True))
+def assistant():
+    return ScriptedAssistant()
+
+
+@pytest.fixture
+def client(assistant):
+    return TestClient(create_app(assistant, engine_healthy=lambda: True))
 
 
 def _chat(client, body, **kw):
@@ -78,10 +87,33 @@ def test_completion_carries_rxassist_field(client):
     assert body["rxassist"]["recommendations"][0]["drug"] == "amlodipine"
 
 
-def test_content_parts_are_joined(client):
+def test_content_parts_are_joined(client, assistant):
     r = _chat(client, {"model": "rxassist", "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "hyper"}, {"type": "text", "text": "tension"}]}]})
+        {"role": "user", "content": [{"type": "text", "text": "Diagnosis: hypertension"},
+                                     {"type": "text", "text": "Allergies: none"}]}]})
     assert r.status_code == 200
+    # Joined as vLLM joins parts (a newline), so two fields never run together on one line.
+    assert assistant.calls[-1][0] == [
+        {"role": "user", "content": "Diagnosis: hypertension\nAllergies: none"}]
+
+
+def test_request_and_assistant_accept_the_same_roles(client, assistant):
+    from assistant.messages import validate_messages
+
+    messages = [{"role": "user", "content": "UTI"}, {"role": "tool", "content": "x"}]
+    assert _chat(client, {"model": "rxassist", "messages": messages}).status_code == 200
+    assert validate_messages(messages) == assistant.calls[-1][0]
+
+
+def test_docs_and_schema_need_the_key():
+    keyed = TestClient(create_app(ScriptedAssistant(), engine_healthy=lambda: True,
+                                  api_keys=["k1"]))
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert_openai_error(keyed.get(path), 401)
+        assert keyed.get(path, headers={"Authorization": "Bearer k1"}).status_code == 200
+    schema = keyed.get("/openapi.json", headers={"Authorization": "Bearer k1"}).json()
+    assert "ChatCompletionResponse" in schema["components"]["schemas"]
+    assert "ConsultationResult" in schema["components"]["schemas"]
 
 
 def test_streaming_reassembles_to_same_answer(client):
