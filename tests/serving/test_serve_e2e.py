@@ -96,7 +96,12 @@ def test_gradio_ui_is_mounted(rx_server):
     from gradio_client import Client
 
     ui = Client(rx_server.ui_url, verbose=False)
-    assert ui.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    # The clinicians' chat itself, not any Gradio app: its own named actions are served.
+    endpoints = ui.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/send", "/correct", "/new"} <= set(endpoints), sorted(endpoints)
+    # Starting a new consultation answers with an empty chat and no result.
+    out = ui.predict(api_name="/new")
+    assert out[0] == "" and out[1] == []
 
 
 def _save_random_adapter(base_dir: str, out, r: int = 8) -> None:
