@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
     field_validator
 
 from rxassist.adapters import is_adapter_name
-from rxassist.errors import ConfigError, NotFound, describe_validation
+from rxassist.errors import NotFound, config_error
 from recommend.model_client import ModelSettings
 from recommend.pipeline import RecommendSettings
 from recommend.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
@@ -41,10 +41,13 @@ class AssistantConfig(BaseModel):
         None, description="adapter behind model id 'rxassist' (None -> base model)")
     api_key: str = Field("EMPTY", description="API key vLLM expects, if any")
     # A CPU engine under load writes a few tokens a second: raise this there.
-    request_timeout_s: float = Field(120, gt=0, description="per model request, seconds")
-    # The answer names up to 5 candidates ({"choices": [...]}): ~40 tokens; 96 leaves room.
-    max_tokens: int = Field(96, ge=16, strict=True, description="cap on the model's JSON answer")
-    temperature: float = Field(0.0, ge=0, le=2, description="0 = reproducible recommendations")
+    # Defaults are the model client's own (recommend.model_client.ModelSettings).
+    request_timeout_s: float = Field(ModelSettings.model_fields["timeout_s"].default, gt=0,
+                                     description="per model request, seconds")
+    max_tokens: int = Field(ModelSettings.model_fields["max_tokens"].default, ge=16, strict=True,
+                            description="cap on the model's JSON answer")
+    temperature: float = Field(ModelSettings.model_fields["temperature"].default, ge=0, le=2,
+                               description="0 = reproducible recommendations")
     compact_json: bool = Field(
         False, description="also ask vLLM for JSON without free whitespace (vLLM-only "
                            "structured_outputs option)")
@@ -70,8 +73,7 @@ class AssistantConfig(BaseModel):
         try:
             super().__init__(**values)
         except ValidationError as e:
-            message, param = describe_validation(e.errors(), first_only=True, whole="config")
-            raise ConfigError(message, param=param) from None
+            raise config_error(e) from None
 
     @field_validator("model_base_url")
     @classmethod

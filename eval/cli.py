@@ -67,10 +67,8 @@ def register(subparsers) -> None:
     r.add_argument("--limit", type=_positive_int, metavar="N", help="first N cases only")
     r.add_argument("--concurrency", type=_positive_int, default=default("concurrency"))
     r.add_argument("--max-retries", type=int, default=default("max_retries"),
-                   help="retries per request on connection errors, 429 and 5xx (backoff)")
-    r.add_argument("--backoff", type=float, default=default("backoff_s"), metavar="SECONDS",
-                   help="deprecated and ignored: retries back off as the openai client does "
-                   "(0.5 s doubling up to 8 s, honouring Retry-After)")
+                   help="retries per request on connection errors, 429 and 5xx (the openai "
+                   "client's backoff: 0.5 s doubling up to 8 s, honouring Retry-After)")
     r.add_argument("--timeout", type=float, default=default("timeout_s"),
                    help="seconds per request")
     r.add_argument("--temperature", type=float, default=default("temperature"))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rxassist.errors import ConfigError
+from rxassist.errors import ConfigError, config_error
 from rxassist.paths import SHIPPED_DATA_DIR
 from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, MODEL_MARGIN
 
@@ -28,7 +28,6 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1)
     concurrency: int = Field(4, ge=1, le=256)
     max_retries: int = Field(6, ge=0)
-    backoff_s: float = Field(1.0, ge=0)
     timeout_s: float = Field(300.0, gt=0)
     temperature: float = Field(0.0, ge=0)
     max_tokens: int = Field(512, ge=1)
@@ -52,9 +51,16 @@ class RunConfig(BaseModel):
 
     @classmethod
     def from_args(cls, args, *, api_key: str, judge_api_key: str) -> "RunConfig":
+        try:
+            return cls._from_args(args, api_key=api_key, judge_api_key=judge_api_key)
+        except ValidationError as e:
+            raise config_error(e, option=True) from None
+
+    @classmethod
+    def _from_args(cls, args, *, api_key: str, judge_api_key: str) -> "RunConfig":
         return cls(cases=args.cases, out=args.out, target=args.target, base_url=args.base_url,
                    model=args.model, limit=args.limit, concurrency=args.concurrency,
-                   max_retries=args.max_retries, backoff_s=args.backoff,
+                   max_retries=args.max_retries,
                    timeout_s=args.timeout,
                    temperature=args.temperature, max_tokens=args.max_tokens,
                    structured_output=not args.no_structured_output,

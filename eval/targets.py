@@ -26,7 +26,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from rxassist.cases import Case, read_cases
-from rxassist.errors import ConfigError, describe_validation
+from rxassist.errors import ConfigError, config_error, describe_validation
 from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
 from recommend.candidates import load_index
 from recommend.model_client import ModelClient, ModelSettings, RequestRejected
@@ -98,8 +98,7 @@ class ModelTarget:
             self.settings = RecommendSettings(recommendations=top_k, offer_limit=offer,
                                               fill_with_evidence=fill, model_margin=margin)
         except ValidationError as e:
-            message, param = describe_validation(e.errors(), first_only=True, whole="target")
-            raise ConfigError(message, param=param) from None
+            raise config_error(e, whole="target") from None
         self.client = settings.client()
 
     def solve(self, case: Case) -> SolverRecord:

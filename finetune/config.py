@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
 from rxassist.adapters import VLLM_LORA_RANKS  # noqa: F401  (re-exported by finetune)
-from rxassist.errors import ConfigError, describe_validation
+from rxassist.errors import config_error
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
@@ -98,5 +98,4 @@ class FinetuneConfig(BaseModel):
         try:
             return cls(**values)
         except ValidationError as e:
-            message, param = describe_validation(e.errors(), option=True, whole="options")
-            raise ConfigError(message, param=param) from None
+            raise config_error(e, option=True, first_only=False, whole="options") from None

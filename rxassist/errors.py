@@ -66,3 +66,12 @@ def describe_validation(errors: list[dict], *, prefix: str = "", option: bool = 
             name = prefix + ".".join(loc) if loc else whole
         parts.append(f"{name}: {msg}")
     return ("; ".join(parts) or f"invalid {whole}"), param
+
+
+def config_error(e, *, option: bool = False, first_only: bool = True,
+                 whole: str = "config") -> ConfigError:
+    """A Pydantic ValidationError on a configuration as the ConfigError the CLI and the API
+    report (the one path from one to the other), naming the field or `--option`."""
+    message, param = describe_validation(e.errors(), option=option, first_only=first_only,
+                                         whole=whole)
+    return ConfigError(message, param=param)

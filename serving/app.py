@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from serving import protocol
+from serving.api_limits import ApiLimits
 from serving.auth import BearerAuth, KeyCheck
 from serving.errors import MODEL_RETRY_AFTER_S, SafeErrors, error_body, install_error_handlers
 from serving.limits import BodyLimit, Gate, run_guarded
 
 OPEN_PATHS = ("/health", "/ui")
-
-
-@dataclass(frozen=True)
-class ApiLimits:
-    max_body_bytes: int = protocol.MAX_BODY_BYTES
-    concurrent: int = 4          # turns running at once (the engine batches them)
-    queue: int = 8               # turns waiting for a slot; beyond: 429
-    deadline_s: float = 600      # per turn, queue wait included
-    retry_after_s: int = 5
 
 
 def split_for_stream(text: str) -> list[str]:

@@ -10,6 +10,13 @@ import threading
 from pathlib import Path
 
 from rxassist.paths import rxassist_home
+from serving.api_limits import ApiLimits
+from serving.config import EngineConfig, ServeConfig
+
+
+def _default(model, name: str):
+    """The default an option takes: the config model's own, declared once there."""
+    return model.model_fields[name].default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,11 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-api-key", default=os.environ.get("RXASSIST_MODEL_API_KEY"),
                    help="the model API's own key (default: $RXASSIST_MODEL_API_KEY, else a new "
                         "one per start, written to $RXASSIST_HOME/run/model-api-key-PORT, 0600)")
-    p.add_argument("--max-concurrent", type=int, default=4,
+    p.add_argument("--max-concurrent", type=int, default=ApiLimits.concurrent,
                    help="consultation turns processed at once")
-    p.add_argument("--queue", type=int, default=8,
+    p.add_argument("--queue", type=int, default=ApiLimits.queue,
                    help="turns waiting for a slot; beyond that the API answers 429 + Retry-After")
-    p.add_argument("--deadline", type=float, default=900,
+    p.add_argument("--deadline", type=float, default=ApiLimits.deadline_s,
                    help="seconds one API request may take in all, queue included (then 504)")
     p.add_argument("--feedback", action="store_true",
                    help="let the chat UI store per-drug feedback (patient summary included) in "
@@ -49,10 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-model-len", type=int, default=2048)
     p.add_argument("--enforce-eager", action="store_true",
                    help="skip torch.compile in the engine: faster start, slower answers")
-    p.add_argument("--startup-timeout", type=float, default=900, help="seconds to wait for vLLM")
-    p.add_argument("--request-timeout", type=float, default=600,
+    p.add_argument("--startup-timeout", type=float,
+                   default=_default(EngineConfig, "startup_timeout_s"),
+                   help="seconds to wait for vLLM")
+    p.add_argument("--request-timeout", type=float,
+                   default=_default(ServeConfig, "request_timeout_s"),
                    help="seconds the assistant waits for one model answer")
-    p.add_argument("--adapter-rescan", type=float, default=5.0,
+    p.add_argument("--adapter-rescan", type=float, default=_default(ServeConfig, "adapter_rescan_s"),
                    help="seconds between scans for new adapters (0: never)")
     _add_speed_options(p)
     p.set_defaults(func=run)
@@ -84,9 +94,8 @@ def _add_speed_options(p: argparse.ArgumentParser) -> None:
 def _build_config(args):
     from pydantic import ValidationError
 
-    from rxassist.errors import ConfigError, describe_validation
+    from rxassist.errors import config_error
     from rxassist.paths import SHIPPED_ADAPTERS_DIR, resolve_base_model, user_adapters_dir
-    from serving.config import EngineConfig, ServeConfig
 
     base = resolve_base_model(args.base_model)
     served_name = Path(base).name if Path(base).exists() else base
@@ -110,7 +119,7 @@ def _build_config(args):
             kwargs["adapter_dirs"] = args.adapter_dir
         return ServeConfig(**kwargs)
     except ValidationError as e:
-        raise ConfigError(describe_validation(e.errors(), option=True, first_only=True)[0]) from None
+        raise config_error(e, option=True) from None
 
 
 def check_keys(args) -> list[str]:
@@ -210,7 +219,7 @@ def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
     from serving.vllm_process import health_ok
-    from serving.app import ApiLimits, create_app
+    from serving.app import create_app
     from serving.supervisor import supervise
     from serving.watcher import AdapterWatcher
 

@@ -21,8 +21,8 @@ from recommend.schemas import ConsultationResult
 from assistant.messages import NO_USER_TEXT, ChatMessage, TextPart, has_user_text, no_surrogates
 from assistant.policy import MAX_CHARS as MAX_MESSAGE_CHARS
 from assistant.policy import MAX_MESSAGES
+from serving.api_limits import MAX_BODY_BYTES
 
-MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_MODEL_CHARS = 128     # model ids are short registered names (assistant.config)
 MAX_USER_CHARS = 256
 

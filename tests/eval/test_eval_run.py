@@ -55,7 +55,7 @@ def run(cases_file: Path, out: Path, base_url: str, *extra: str, model: str = "m
     """`eval run` against the fake server; by default the model's own choices only (--no-fill),
     which is what these tests score."""
     return main(["eval", "run", "--cases", str(cases_file), "--base-url", base_url,
-                 "--model", model, "--out", str(out), "--no-progress", "--backoff", "0.01",
+                 "--model", model, "--out", str(out), "--no-progress",
                  "--concurrency", "2", *([] if fill else ["--no-fill"]), *extra])
 
 

@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant, AssistantConfig
+from recommend.schemas import ConsultationResult
+from rxassist.cases import Patient
 from serving.app import ApiLimits, create_app
 from serving.limits import ClientGone, Gate, run_guarded
 
@@ -32,7 +34,7 @@ def real_assistant(output=None) -> Assistant:
 @dataclass
 class Turn:
     content: str
-    rxassist: dict
+    result: ConsultationResult
 
 
 class SlowAssistant:
@@ -48,7 +50,8 @@ class SlowAssistant:
         except asyncio.CancelledError:
             self.cancelled += 1
             raise
-        return Turn("ok", {})
+        return Turn("ok", ConsultationResult(status="needs_info", patient=Patient(),
+                                             model=model, prompt_version="test"))
 
 
 def chat(content="45 yo man, UTI, no allergies, no medications", model="rxassist"):
