@@ -108,7 +108,7 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
 
 
 # How a clinician answers the assistant's question for a field the consultation left out:
-# "unknown" counts as answered (CONTRACTS.md section 4), so the assistant then recommends.
+# "unknown" counts as answered (docs/formats.md, serving), so the assistant then recommends.
 _UNKNOWN_ANSWER = {"age": "age unknown", "sex": "sex unknown",
                    "pregnant": "pregnancy status unknown", "weight_kg": "weight unknown",
                    "allergies": "allergies unknown",

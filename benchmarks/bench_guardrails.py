@@ -33,7 +33,7 @@ COMBO = ["acetaminophen; hydrocodone", "Albuterol Sulfate-Ipratropium",
          "lisinopril and hydrochlorothiazide"]
 FUZZY = ["amoxicilin", "metformn", "lisinoprill", "omeprazol", "warfarine", "hydrolazine",
          "xyzzyplex", "sertralin"]
-# 10 drugs (+3 current medications) with the interaction table loaded (issue 13: p99 < 10 ms).
+# 10 drugs (+3 current medications) with the interaction table loaded (target: p99 < 10 ms).
 CHECK10 = (["warfarin", "aspirin 81 mg daily", "simvastatin", "clarithromycin", "sildenafil",
             "metoprolol succinate 50 mg", "lisinopril 10 mg", "Tylenol 500 mg tablets 2 q6h",
             "amlodapine", "timolol eye drops"],

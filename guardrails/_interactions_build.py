@@ -32,7 +32,7 @@ INTERACTIONS_PATH = DATA_DIR / "interactions.json.gz"
 ALIASES_PATH = DATA_DIR / "interaction_aliases.json"
 FORMAT = 2
 ANSM_EDITION = "2020_01"
-# ANSM constraint levels -> flag severity (issue 13; ANSM's own order of constraint).
+# ANSM constraint levels -> flag severity (ANSM's own order of constraint).
 ANSM_LEVELS = {
     "contre indication": ("critical", "contraindicated"),
     "association deconseillee": ("warning", "combination to avoid"),

@@ -39,7 +39,7 @@ __all__ = ["PROMPT_VERSION", "SYSTEM_PROMPT", "Recommendation", "patient_lines",
 
 
 def evidence_tag(c: Candidate) -> str:
-    """A few tokens of evidence per candidate (the prompt's share of issue 10's token budget)."""
+    """A few tokens of evidence per candidate (the prompt's share of the per-consultation token budget)."""
     tags: list[str] = []
     sources = {e.source: e for e in c.evidence}
     guideline = sources.get("guideline")

@@ -4,7 +4,7 @@
     Consultation.accepts(ingredients) -> bool      a recommendation's ingredients match an
                                                   accepted option exactly (combination = set)
 
-Each line of consultations.jsonl is a case in the CONTRACTS.md section 1 shape (`drugs` = the
+Each line of consultations.jsonl is a case in the case-file shape of docs/formats.md (`drugs` = the
 accepted options) plus `message` (what a clinician would type), `accepted`, `must_not_first`
 (drugs guardrails flags critical for this patient, or a current medication), `guideline`
 (citation) and `setting`. The file is curated, so a bad line is an error, not a skipped line.

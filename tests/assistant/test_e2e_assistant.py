@@ -157,7 +157,7 @@ def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
             browser.close()
 
 
-# The five consultations of issue 9, each with the first-line options a current guideline
+# The five consultations the grounded recommender was built against, each with the first-line options a current guideline
 # accepts (ADA 2024; IDSA 2010 + ACOG for pregnancy; AAP 2013; ACC/AHA 2023; ATS/IDSA 2019).
 ISSUE_9 = [
     ("45 yo man, new type 2 diabetes, no meds, NKDA", {"metformin"}),

@@ -1,4 +1,4 @@
-"""Allergy phrasings and impossible values (issue 11/12), and the per-field modules alone."""
+"""Allergy phrasings and impossible values, and the per-field modules alone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Second layer of check(): interactions, name_guess, doses and forms (issue 13)."""
+"""Second layer of check(): interactions, name_guess, doses and forms."""
 
 import gzip
 import json
