@@ -9,7 +9,7 @@ Two ways to make the model choose only among the candidates (`ModelSettings.choi
 
     enum     vLLM structured output: the JSON schema's `choices` items are an enum of the names
              (recommend.schemas.answer_schema); one request, ~10 generated tokens. The default:
-             see the README's "How the model chooses" for the measurement behind that.
+             see docs/recommending.md, "How the model chooses", for the measurement behind that.
     logprob  score every candidate by the log-probability of the answer naming it alone
              (`{"choices": ["<name>"]}` as a continued assistant turn, vLLM `prompt_logprobs`),
              one request per candidate, nothing generated; the best first, then any other

@@ -32,7 +32,7 @@ MAX_OFFERED = 4
 # How much better supported (candidate score, recommend/candidates/_index.py) another candidate
 # must be to rank above the model's choice: the model decides between practically tied options.
 # Measured on 599 validation cases, one drug, ingredient accuracy: evidence order 0.392, margin
-# 0.02 0.393, 0.1 0.385, the model's choice always first 0.343 (README "How the model chooses").
+# 0.02 0.393, 0.1 0.385, the model's choice always first 0.343 (docs/recommending.md, "How the model chooses").
 MODEL_MARGIN = 0.02
 DRUG_MAX_CHARS = 200
 RATIONALE_MAX_CHARS = 1000

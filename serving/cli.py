@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_speed_options(p: argparse.ArgumentParser) -> None:
-    """Engine settings chosen from measurements (README, "Serving speed"); each overridable."""
+    """Engine settings chosen from measurements (docs/benchmarks.md); each overridable."""
     g = p.add_argument_group("engine speed (defaults measured on a 2-core AVX2 CPU)")
     g.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="engine dtype; auto: bfloat16 on CPUs with native bf16 (avx512_bf16/"
@@ -137,7 +137,7 @@ def check_keys(args) -> list[str]:
         raise ConfigError(f"--host {args.host} makes the assistant API and the chat UI (patient "
                           "data) reachable from other machines, so a key is required: pass "
                           "--api-key KEY or set RXASSIST_API_KEY (and put TLS in front, see "
-                          "README 'Deploying safely')")
+                          "docs/deploying.md)")
     if not is_loopback(args.model_host) and not args.model_api_key:
         raise ConfigError(f"--model-host {args.model_host} exposes the model API; give it a key "
                           "its clients can know: --model-api-key KEY or RXASSIST_MODEL_API_KEY")

@@ -1,6 +1,6 @@
 """What the CPU the engine runs on can do, and the engine settings that follow from it.
 
-Measured on a 2-core AVX2 machine without native bf16 (README, "Serving speed"): vLLM's CPU build
+Measured on a 2-core AVX2 machine without native bf16 (docs/benchmarks.md): vLLM's CPU build
 runs bfloat16 unless told otherwise, which such a CPU emulates slowly (float32 was 2.3x faster),
 and it binds its OpenMP threads to one core less than it sees (using both doubled throughput).
 """

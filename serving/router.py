@@ -2,7 +2,7 @@
 
 On CPUs the default adapter is served merged by an engine without LoRA (vLLM turns torch.compile
 off and runs a plain-PyTorch LoRA path for every token once LoRA is enabled: measured 23% slower
-at 8 concurrent requests and 45% slower at 1, README "Serving speed"), and the base model with
+at 8 concurrent requests and 45% slower at 1, docs/benchmarks.md), and the base model with
 every other adapter by a second engine with LoRA. Clients still see one vLLM-compatible API:
 this thin proxy forwards each request unchanged (streaming included) and joins `/v1/models`.
 It checks the model key itself (every path but /health), so nothing reaches past it without the

@@ -112,7 +112,7 @@ def engine_env(cfg: EngineConfig, *, on_gpu: bool) -> dict[str, str]:
         # reload failed ("'function' object has no attribute 'finalize_loading'") and each
         # start recompiled (~50-100 s here). Without AOT, torch's inductor caches (FX graph +
         # AOTAutograd) are reused; they live beside vLLM's cache, not in /tmp, so a reboot
-        # keeps them. Measured: README "Serving speed", start-up.
+        # keeps them. Measured: docs/benchmarks.md, start-up.
         if cfg.aot_compile is None:
             env.setdefault("VLLM_USE_AOT_COMPILE", "0")
         env.setdefault("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache_dir(env)))
