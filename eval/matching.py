@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
+import guardrails
+
 
 @dataclass(frozen=True)
 class DrugKey:
@@ -28,7 +30,6 @@ def plain(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def drug_key(text: str) -> DrugKey:
-    import guardrails
 
     fallback = plain(text)
     result = guardrails.normalize(text)

@@ -24,10 +24,11 @@ from rxassist.patient_text import patient_summary
 # The CSV format itself lives in the shared core (the assistant UI writes it too).
 from rxassist.review_format import (REVIEW_COLUMNS, ReviewRow, append_review_rows,  # noqa: F401
                                     read_review)
+from eval.matching import plain
+from eval.records import JudgeRecord, SolverRecord, read_records
 
 
 def export_review(run_dir: Path, out: Path) -> int:
-    from eval.records import SolverRecord, read_records
 
     cases = run_dir / "cases.jsonl"
     if not cases.is_file():
@@ -59,8 +60,6 @@ def cohen_kappa(pairs: Sequence[tuple[bool, bool]]) -> float | None:
 
 def _run_verdicts(run_dir: Path) -> dict[str, dict[tuple[str, str], bool]]:
     """judge name -> (case id, drug) -> verdict, for the LLM judge and the reference judge."""
-    from eval.matching import plain
-    from eval.records import JudgeRecord, SolverRecord, read_records
 
     out: dict[str, dict[tuple[str, str], bool]] = defaultdict(dict)
     for j in read_records(run_dir / "judge.jsonl", JudgeRecord):
@@ -80,7 +79,6 @@ def _run_verdicts(run_dir: Path) -> dict[str, dict[tuple[str, str], bool]]:
 
 
 def import_review(csv_path: Path, run_dirs: Sequence[Path]) -> dict:
-    from eval.matching import plain
 
     rows = read_review(csv_path)
     human = {(r.case_id, plain(r.recommended_drug)): r.appropriate == "yes"

@@ -20,6 +20,7 @@ from rxassist.errors import ConfigError
 from recommend.pipeline import RecommendSettings, prepare
 from recommend.prompt import MAX_RECOMMENDATIONS, render_answer
 from recommend.shortlist import Shortlist
+from guardrails import ingredients_of
 
 IGNORE_INDEX = -100  # transformers' cross-entropy ignores these label positions
 
@@ -41,7 +42,6 @@ class ExampleSet:
 
 
 def _ingredient_key(drug: str) -> frozenset[str]:
-    from guardrails import ingredients_of
     return frozenset(ingredients_of(drug)) or frozenset({drug.strip().lower()})
 
 

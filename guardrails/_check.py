@@ -19,6 +19,8 @@ from typing import Any
 from guardrails import _dose, _flags, _rules, _text
 from guardrails._normalize import normalize
 from guardrails._types import SEVERITY_ORDER, CheckResult, Flag, NormalizedDrug
+from rxassist.cases import Patient
+from rxassist.errors import InvalidInput, describe_validation
 
 KB_BASIS = ("knowledge base: FDA UNII names reduced to active moieties + curated products "
             "(guardrails/data/SOURCES.md)")
@@ -44,8 +46,6 @@ class Item:
 
 
 def _patient(patient: Any):
-    from rxassist.cases import Patient
-    from rxassist.errors import InvalidInput, describe_validation
     from pydantic import ValidationError
 
     if patient is None:
@@ -250,7 +250,6 @@ def _unknown_flags(drugs: list[NormalizedDrug], current: list[NormalizedDrug]) -
 
 def check(drugs: list[str], patient: Any = None) -> CheckResult:
     """Normalise `drugs` and flag safety problems for `patient` (Patient, dict or None)."""
-    from rxassist.errors import InvalidInput
 
     if not isinstance(drugs, list) or not all(isinstance(d, str) for d in drugs):
         raise InvalidInput("drugs must be a list of strings", param="drugs")

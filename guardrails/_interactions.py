@@ -17,6 +17,7 @@ from pathlib import Path
 from guardrails import _text
 from guardrails._kb import DATA_DIR, load_built
 from guardrails._types import SEVERITY_ORDER
+from rxassist.errors import ConfigError
 
 INTERACTIONS_PATH = DATA_DIR / "interactions.json.gz"
 FORMAT = 2
@@ -106,7 +107,6 @@ class Entry:
 class Table:
     def __init__(self, raw: dict, path: Path):
         if raw.get("format") != FORMAT:
-            from rxassist.errors import ConfigError
             raise ConfigError(f"{path}: interaction table format {raw.get('format')!r}, "
                               f"expected {FORMAT}; rebuild with `rxassist guardrails build-kb`")
         self.sources = raw["sources"]

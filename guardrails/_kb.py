@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from rxassist.errors import ConfigError
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 KB_PATH = DATA_DIR / "kb.json.gz"
 KB_FORMAT = 2
@@ -23,7 +25,6 @@ class Entry:
 class KnowledgeBase:
     def __init__(self, raw: dict, path: Path):
         if raw.get("format") != KB_FORMAT:
-            from rxassist.errors import ConfigError
             raise ConfigError(f"{path}: knowledge base format {raw.get('format')!r}, expected "
                               f"{KB_FORMAT}; rebuild with `rxassist guardrails build-kb`")
         self.path = path
@@ -65,7 +66,6 @@ def load_built(p: Path, what: str, make: Callable[[dict, Path], T]) -> T:
             obj = _cache.get(key)
             if obj is None:
                 if not p.exists():
-                    from rxassist.errors import ConfigError
                     raise ConfigError(f"{what} {p} is missing; "
                                       "build it with `rxassist guardrails build-kb`")
                 with gzip.open(p, "rt", encoding="utf-8") as fh:

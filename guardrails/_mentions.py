@@ -16,6 +16,7 @@ from functools import lru_cache
 from guardrails import _kb, _text
 from guardrails._normalize import normalize
 from guardrails._types import NormalizedDrug
+from rxassist.errors import InvalidInput
 
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
 MAX_WORDS = 4
@@ -45,7 +46,6 @@ def _acceptable(k: str, kb: _kb.KnowledgeBase) -> bool:
 def find_drug_mentions(text: str) -> list[NormalizedDrug]:
     """Drug names found in `text`, in order of appearance, each normalised."""
     if not isinstance(text, str):
-        from rxassist.errors import InvalidInput
         raise InvalidInput(f"text must be a string, got {type(text).__name__}")
     kb = _kb.load()
     words = list(_WORD_RE.finditer(text))

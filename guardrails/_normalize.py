@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from guardrails import _kb, _rules, _text
 from guardrails._types import NormalizedDrug
+from rxassist.errors import InvalidInput
 
 LOOKALIKES_PATH = _kb.DATA_DIR / "lookalikes.json"
 
@@ -188,7 +189,6 @@ def _resolve_single(kb: _kb.KnowledgeBase, text: str, raw: str) -> NormalizedDru
 def normalize(name: str) -> NormalizedDrug:
     """Any drug name as written -> its active ingredients (see module docstring)."""
     if not isinstance(name, str):
-        from rxassist.errors import InvalidInput
         raise InvalidInput(f"a drug name must be a string, got {type(name).__name__}")
     d = _normalize_cached(name)
     # Results are cached: hand out fresh lists so a caller's edit cannot change the cache.

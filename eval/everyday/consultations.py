@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from rxassist.cases import Case
 from rxassist.errors import ConfigError
+import guardrails
 
 CONSULTATIONS_FILE = Path(__file__).resolve().parent / "consultations.jsonl"
 
@@ -18,7 +19,6 @@ CONSULTATIONS_FILE = Path(__file__).resolve().parent / "consultations.jsonl"
 @lru_cache(maxsize=4096)
 def ingredient_key(name: str) -> frozenset[str]:
     """A drug name -> its set of active ingredients (guardrails); empty when unreadable."""
-    import guardrails
 
     r = guardrails.normalize(name)
     return frozenset(" ".join(i.lower().split()) for i in r.ingredients) if r.known else frozenset()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rxassist.cases import read_cases
 from rxassist.errors import ConfigError
+import guardrails
 
 _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,5})?$")
 
@@ -43,7 +44,6 @@ class Product:
 def product_of(name: str) -> Product | None:
     """A written drug name -> its product, or None when guardrails cannot read it: a name the
     safety checks cannot resolve must never be offered as a candidate."""
-    import guardrails
 
     r = guardrails.normalize(name)
     if not r.known or not r.ingredients:
