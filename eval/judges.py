@@ -18,6 +18,7 @@ from rxassist.errors import ConfigError
 from rxassist.patient_text import consultation_lines
 
 from recommend.model_client import ModelClient, ModelSettings, RequestRejected
+from eval.config import default
 from eval.matching import plain
 from eval.records import JudgeRecord, SolverRecord, Verdict
 
@@ -102,8 +103,8 @@ class LLMJudge:
     api_key: str = "EMPTY"
     prompt_path: Path | None = None
     structured_output: bool = True
-    timeout_s: float = 300.0
-    max_retries: int = 6
+    timeout_s: float = default("timeout_s")
+    max_retries: int = default("max_retries")
 
     def __post_init__(self):
         self.prompt, self.prompt_version = load_prompt(self.prompt_path)

@@ -34,6 +34,7 @@ from recommend.pipeline import RecommendSettings, recommend
 from recommend.schemas import MAX_OFFERED, MODEL_MARGIN, ConsultationResult, RecommendationRow
 from recommend.shortlist import Shortlist, shortlist
 
+from eval.config import default
 from eval.records import RecommendedDrug, SolverRecord
 
 
@@ -69,13 +70,14 @@ def _chosen(sl: Shortlist, names: list[str]) -> list[RecommendedDrug]:
 class EndpointSettings:
     base_url: str
     model: str
+    # Defaults are `eval run`'s own (eval.config.RunConfig), declared once there.
     api_key: str = "EMPTY"
-    timeout_s: float = 300.0
-    temperature: float = 0.0
-    max_tokens: int = 512
-    structured_output: bool = True
-    max_retries: int = 6
-    choice: str = "enum"
+    timeout_s: float = default("timeout_s")
+    temperature: float = default("temperature")
+    max_tokens: int = default("max_tokens")
+    structured_output: bool = default("structured_output")
+    max_retries: int = default("max_retries")
+    choice: str = default("choice")
 
     def client(self) -> ModelClient:
         # Without structured output the enum is still named in the prompt and every answer
