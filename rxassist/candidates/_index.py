@@ -113,8 +113,13 @@ class CandidateIndex:
         found: dict[str, ConceptMatch] = {}
         known = self._codes.get(code) if code else None
         if code:
+            # The most specific code family wins: J44.1 (COPD exacerbation) over J44 (COPD),
+            # I50.23 (acute on chronic) over I50 (heart failure).
+            depth = {c["name"]: max((len(p) for p in c["icd10"] if code.startswith(p)),
+                                    default=0) for c in self._concepts}
+            deepest = max(depth.values(), default=0)
             for c in self._concepts:
-                if not any(code.startswith(p) for p in c["icd10"]):
+                if not depth[c["name"]] or depth[c["name"]] < deepest:
                     continue
                 # A more specific code of the family ("E11.4 Type 2 diabetes mellitus with
                 # neurological complications") is another clinical question than the concept:
@@ -297,10 +302,11 @@ class CandidateIndex:
             # A guideline says no drug treats this itself (acute kidney injury): whatever the
             # labels or records suggest is held back, and the advice is the answer.
             held = [HeldBack(name=c.name, ingredients=c.ingredients, evidence=c.evidence_text(),
-                             reason="no drug treats this diagnosis itself: " + advice[0])
+                             reason="no drug is offered for this diagnosis: " + advice[0])
                     for c in ranked] + held
             ranked = []
-        held.sort(key=lambda h: (not h.reason.startswith(("not for", "no drug")), h.name))
+        held.sort(key=lambda h: (not h.reason.startswith(("not for", "no drug is offered")),
+                                 h.name))
         return Lookup(candidates=ranked[:limit], held_back=held, info=info, advice=advice)
 
     def _add_priors(self, info: MatchInfo, acc: dict[str, _Acc],
