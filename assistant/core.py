@@ -32,6 +32,7 @@ from rxassist.shortlist import Shortlist, shortlist
 from assistant import render
 from assistant.bounds import check_values
 from assistant.screen import quoted_prompt
+from assistant.setting import read_setting, user_texts
 from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
@@ -120,7 +121,7 @@ class Assistant:
             result = ConsultationResult(**base, status="needs_info", missing_fields=missing,
                                         unknown_fields=sorted(c.unknown))
             return AssistantTurn(render.needs_info(c, missing), result.to_dict())
-        return await self._recommend(c, served, base)
+        return await self._recommend(c, served, base, read_setting(user_texts(history)))
 
     def _fold(self, history: list[dict]) -> Folded:
         return fold(history, Extractor(_guardrails().find_drug_mentions))
@@ -138,22 +139,27 @@ class Assistant:
             return "injection"
         return None
 
-    async def _recommend(self, c: Consultation, served: str, base: dict) -> AssistantTurn:
+    async def _recommend(self, c: Consultation, served: str, base: dict,
+                         setting: str | None = None) -> AssistantTurn:
         patient = c.patient()
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
         sl: Shortlist = await asyncio.to_thread(shortlist, patient, dx, self._index,
                                                 self.config.candidate_limit,
-                                                self.config.offer_limit)
+                                                self.config.offer_limit, setting=setting)
+        if sl.setting:
+            # The answer names the setting its regimens were chosen for.
+            c.notes.append(render.setting_note(sl.setting, sl.setting_assumed))
         not_checked = c.unknown_fields()
-        base = {**base, "unknown_fields": not_checked, "excluded": sl.excluded}
+        base = {**base, "unknown_fields": not_checked, "excluded": sl.excluded,
+                "notes": list(c.notes)}
         if not sl.offered:
             # Nothing to choose from: say so and ask; never an unconstrained guess.
             result = ConsultationResult(**base, status="nothing_survives",
                                         flags=sl.patient_flags, model_output="not_asked")
             d = result.to_dict()
             return AssistantTurn(render.nothing_survives(c, d["excluded"], d["flags"],
-                                                         not_checked), d)
+                                                         not_checked, advice=sl.advice), d)
         k = self.config.recommendations
         # Free text reaches the model as one-line data values, never as instructions.
         prompt = quoted_prompt(patient, dx, sl.offered, k)

@@ -96,6 +96,9 @@ class ExcludedRow(BaseModel):
     reason: str                            # the message of the flag that excluded it
     flags: list[Flag] = Field(default_factory=list)
     evidence: str = ""
+    excluded_by: Literal["guardrails", "evidence"] = Field(
+        "guardrails", description="guardrails: a safety flag for this patient; evidence: below "
+        "the evidence floor, co-occurrence only, or a guideline says not for this presentation")
 
 
 class ConsultationResult(BaseModel):
