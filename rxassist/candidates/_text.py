@@ -140,7 +140,7 @@ def term_score(query: str, term: str) -> float:
         extra = [w for w in q - t if w.isalpha() and len(w) > 2]
         return max(80.0, 100.0 - 2 * len(extra))
     score = float(fuzz.token_sort_ratio(plain(query), plain(term)))
-    if score >= 80 and lookalike_conflict(query, term, KNOWN_WORDS):
+    if score >= 60 and lookalike_conflict(query, term, KNOWN_WORDS):
         return 0.0
     return score
 
