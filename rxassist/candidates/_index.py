@@ -339,7 +339,8 @@ class CandidateIndex:
             share_code = k_code / n_code if ok_code else 0.0
             share_cat = k_cat / n_cat if ok_cat else 0.0
             a = acc.setdefault(key, _Acc())
-            a.prior = c_code * share_code + (1 - c_code) * confidence(n_cat) * share_cat
+            a.prior = (c_code * share_code + (1 - c_code) * confidence(n_cat) * share_cat) \
+                * _setting.fit(_setting.RECORDS_SETTING, info.setting)
             if ok_code:
                 where = exact.code if exact.how == "code" else f"{exact.code} {exact.text}"
                 a.evidence["prior_code"] = Evidence(

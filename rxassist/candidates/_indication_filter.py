@@ -78,7 +78,10 @@ _GENERIC_PHRASES = frozenset({
     "neoplasms", "neoplasm", "malignant neoplasms", "malignant neoplasm", "malignant tumor",
     "cancer", "carcinoma", "tumor", "tumors", "solid tumors", "infections", "infection",
     "bacterial infections", "bacterial infection", "infectious disease", "infectious diseases",
-    "inflammation", "metastatic cancer", "neoplastic disease"})
+    "inflammation", "metastatic cancer", "neoplastic disease", "kidney diseases",
+    "kidney disease", "liver diseases", "liver disease", "heart diseases", "heart disease",
+    "lung diseases", "lung disease", "skin diseases", "eye diseases", "bone diseases",
+    "vascular diseases", "communicable diseases"})
 
 # Rows whose ingredient is not the drug the label speaks of: (ingredient, indication pattern).
 _MAPPING = (
