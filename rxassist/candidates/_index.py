@@ -298,9 +298,13 @@ class CandidateIndex:
         advice = [f"{row['note']} ({_short_citation(row['citation'])})"
                   for m in info.concepts for row in self._guidelines.get(m.name, [])
                   if row["line"] == "none"]
-        if advice:
+        treats = any(row["line"] in W_GUIDELINE for m in info.concepts
+                     for row in self._guidelines.get(m.name, []))
+        if advice and not treats:
             # A guideline says no drug treats this itself (acute kidney injury): whatever the
-            # labels or records suggest is held back, and the advice is the answer.
+            # labels or records suggest is held back, and the advice is the answer. Where the
+            # text also names a problem that has treatment rows ("cirrhosis with hepatic
+            # encephalopathy"), that problem is the question and its rows stand.
             held = [HeldBack(name=c.name, ingredients=c.ingredients, evidence=c.evidence_text(),
                              reason="no drug is offered for this diagnosis: " + advice[0])
                     for c in ranked] + held
