@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                          "'1 0' = no floor")
     ap.add_argument("--allow-cooccurrence-only", action="store_true",
                     help="offer drugs supported only by records co-occurrence (the rule off)")
+    ap.add_argument("--prior-alone", nargs=2, metavar=("PATIENTS", "SHARE"),
+                    help="records priors that suffice without a label or guideline row "
+                         "(default: candidates/_floor.py); '100000 1' = never")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     from rxassist.candidates import _floor
@@ -58,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         _floor.MIN_PATIENTS, _floor.MIN_SHARE = int(args.floor[0]), float(args.floor[1])
     if args.allow_cooccurrence_only:
         _floor.REQUIRE_TREATMENT_EVIDENCE = False
+    if args.prior_alone:
+        _floor.PRIOR_ALONE_MIN_PATIENTS = int(args.prior_alone[0])
+        _floor.PRIOR_ALONE_MIN_SHARE = float(args.prior_alone[1])
     if "test" in args.cases.name:
         print("bench_candidates: note: scoring on a test split", file=sys.stderr)
 
@@ -107,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
               "lookup_p50_ms": round(1000 * statistics.median(lat), 1),
               "lookup_p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 1),
               "floor": {"min_patients": _floor.MIN_PATIENTS, "min_share": _floor.MIN_SHARE,
-                        "require_treatment_evidence": _floor.REQUIRE_TREATMENT_EVIDENCE},
+                        "require_treatment_evidence": _floor.REQUIRE_TREATMENT_EVIDENCE,
+                        "prior_alone": [_floor.PRIOR_ALONE_MIN_PATIENTS,
+                                        _floor.PRIOR_ALONE_MIN_SHARE]},
               "no_candidates": empty, "weights": {"label": _index.W_LABEL,
                                                   "guideline": _index.W_GUIDELINE,
                                                   "popularity": _index.W_POPULARITY},

@@ -26,10 +26,14 @@ from rxassist.candidates import _text
 MIN_PATIENTS = 3
 MIN_SHARE = 0.05
 
-# A drug supported by nothing but co-occurrence in the records (no label indication and no
-# guideline row for the diagnosis) is not offered: it may treat a comorbidity of the same
-# patients (warfarin in sepsis, furosemide in respiratory failure).
+# A drug supported by records priors alone (no label indication and no guideline row for the
+# diagnosis) is offered only when the records are themselves strong: NHANES records the reason
+# each drug is taken, so many patients and a large share is a reported indication, while a few
+# patients may be a miscoded reason or a comorbidity (warfarin in sepsis, furosemide in
+# respiratory failure). REQUIRE_TREATMENT_EVIDENCE False: priors above the floor suffice.
 REQUIRE_TREATMENT_EVIDENCE = True
+PRIOR_ALONE_MIN_PATIENTS = 20
+PRIOR_ALONE_MIN_SHARE = 0.2
 
 # Categories whose codes call for different or opposite treatment.
 HETEROGENEOUS = {
@@ -90,6 +94,10 @@ def category_pools(category: str, code_texts: list[str], query: str) -> str | No
 
 def passes(count: int, n: int) -> bool:
     return count >= MIN_PATIENTS and n > 0 and count / n >= MIN_SHARE
+
+
+def prior_alone_suffices(count: int, share: float) -> bool:
+    return count >= PRIOR_ALONE_MIN_PATIENTS and share >= PRIOR_ALONE_MIN_SHARE
 
 
 def floor_text() -> str:

@@ -277,10 +277,13 @@ class CandidateIndex:
         held: list[HeldBack] = []
         for key, a in acc.items():
             prod = self._products[key]
-            if a.avoid or (_floor.REQUIRE_TREATMENT_EVIDENCE and not (a.label or a.guideline)):
+            if a.avoid or (_floor.REQUIRE_TREATMENT_EVIDENCE and not (a.label or a.guideline)
+                           and not _prior_alone(a)):
                 reason = a.avoid or (
-                    "recorded for patients with this diagnosis, but no label indication and no "
-                    "guideline row says it treats it (it may treat something else they have)")
+                    "recorded for a few patients with this diagnosis, but no label indication "
+                    "and no guideline row says it treats it (it may treat something else they "
+                    f"have; records alone need {_floor.PRIOR_ALONE_MIN_PATIENTS} patients and "
+                    f"{100 * _floor.PRIOR_ALONE_MIN_SHARE:.0f}%)")
                 held.append(HeldBack(name=prod["name"], ingredients=prod["ingredients"],
                                      reason=reason, evidence=_evidence_line(a)))
                 continue
@@ -400,6 +403,12 @@ class CandidateIndex:
                 a.evidence["guideline"] = Evidence(
                     source="guideline", reference=row["citation"], strength=strength,
                     detail=f"{line} for {m.name}{note} per {cite}")
+
+
+def _prior_alone(a: _Acc) -> bool:
+    return any(e.count is not None and e.share is not None
+               and _floor.prior_alone_suffices(e.count, e.share)
+               for e in a.evidence.values() if e.source.startswith("prior"))
 
 
 def _evidence_line(a: _Acc) -> str:

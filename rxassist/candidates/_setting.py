@@ -7,7 +7,8 @@ for a setting keeps the full weight for that setting's rows and rows for 'any', 
 weight of rows written for another setting, so they rank below without disappearing.
 
 Without a stated setting, a diagnosis with outpatient rows is assumed outpatient, one whose
-rows are written for hospital only (sepsis, DKA, hepatic encephalopathy) inpatient; the answer names the assumption.
+rows are written for hospital only (sepsis, DKA, hepatic encephalopathy) inpatient; the answer
+names the assumption.
 """
 
 from __future__ import annotations
