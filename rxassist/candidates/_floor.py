@@ -7,8 +7,8 @@ patient on warfarin, the one hypotension patient on memantine. So a prior counts
     at least MIN_PATIENTS patients with the drug AND at least MIN_SHARE of the code's patients.
 
 The two numbers were chosen on the validation split (benchmarks/bench_candidates.py, grid in
-docs/evidence.md): they cost under one point of record coverage at k=3 against no floor and
-remove every single-patient prior.
+docs/evidence.md): against no floor they cost 1.0 point of record coverage at k=1 and 2.1 at
+k=3, and remove every one- and two-patient prior.
 
 A 3-character category pools its codes only where they are treated alike. Symptom, injury and
 encounter chapters (R, S, T, Z, V-Y) and the categories listed in HETEROGENEOUS mix opposite
@@ -27,13 +27,17 @@ MIN_PATIENTS = 3
 MIN_SHARE = 0.05
 
 # A drug supported by records priors alone (no label indication and no guideline row for the
-# diagnosis) is offered only when the records are themselves strong: NHANES records the reason
-# each drug is taken, so many patients and a large share is a reported indication, while a few
-# patients may be a miscoded reason or a comorbidity (warfarin in sepsis, furosemide in
-# respiratory failure). REQUIRE_TREATMENT_EVIDENCE False: priors above the floor suffice.
+# diagnosis) is offered only when the records are themselves firm: NHANES records the reason
+# each drug is taken, so several patients and a real share is a reported indication, while one
+# or two may be a miscoded reason or a comorbidity (warfarin in sepsis, furosemide in
+# respiratory failure). In hospital (inpatient, ICU) the outpatient records alone never
+# suffice. Chosen on validation (docs/evidence.md): 5 patients and 10% cost 0.6 points at k=1
+# and 1.4 at k=3 beyond the floor; 20 and 20% cost 4.2 and 7.6; no exception 7.0 and 12.6.
+# REQUIRE_TREATMENT_EVIDENCE False: priors above the floor suffice everywhere.
 REQUIRE_TREATMENT_EVIDENCE = True
-PRIOR_ALONE_MIN_PATIENTS = 20
-PRIOR_ALONE_MIN_SHARE = 0.2
+PRIOR_ALONE_MIN_PATIENTS = 5
+PRIOR_ALONE_MIN_SHARE = 0.1
+HOSPITAL_SETTINGS = frozenset({"inpatient", "icu"})
 
 # Categories whose codes call for different or opposite treatment.
 HETEROGENEOUS = {
@@ -96,8 +100,9 @@ def passes(count: int, n: int) -> bool:
     return count >= MIN_PATIENTS and n > 0 and count / n >= MIN_SHARE
 
 
-def prior_alone_suffices(count: int, share: float) -> bool:
-    return count >= PRIOR_ALONE_MIN_PATIENTS and share >= PRIOR_ALONE_MIN_SHARE
+def prior_alone_suffices(count: int, share: float, setting: str | None = None) -> bool:
+    return (setting not in HOSPITAL_SETTINGS and count >= PRIOR_ALONE_MIN_PATIENTS
+            and share >= PRIOR_ALONE_MIN_SHARE)
 
 
 def floor_text() -> str:

@@ -278,12 +278,12 @@ class CandidateIndex:
         for key, a in acc.items():
             prod = self._products[key]
             if a.avoid or (_floor.REQUIRE_TREATMENT_EVIDENCE and not (a.label or a.guideline)
-                           and not _prior_alone(a)):
+                           and not _prior_alone(a, where)):
                 reason = a.avoid or (
-                    "recorded for a few patients with this diagnosis, but no label indication "
-                    "and no guideline row says it treats it (it may treat something else they "
-                    f"have; records alone need {_floor.PRIOR_ALONE_MIN_PATIENTS} patients and "
-                    f"{100 * _floor.PRIOR_ALONE_MIN_SHARE:.0f}%)")
+                    "recorded for patients with this diagnosis, but no label indication and no "
+                    "guideline row says it treats it (it may treat something else they have; "
+                    f"records alone need {_floor.PRIOR_ALONE_MIN_PATIENTS} patients and "
+                    f"{100 * _floor.PRIOR_ALONE_MIN_SHARE:.0f}%, and never suffice in hospital)")
                 held.append(HeldBack(name=prod["name"], ingredients=prod["ingredients"],
                                      reason=reason, evidence=_evidence_line(a)))
                 continue
@@ -405,9 +405,9 @@ class CandidateIndex:
                     detail=f"{line} for {m.name}{note} per {cite}")
 
 
-def _prior_alone(a: _Acc) -> bool:
+def _prior_alone(a: _Acc, where: str | None) -> bool:
     return any(e.count is not None and e.share is not None
-               and _floor.prior_alone_suffices(e.count, e.share)
+               and _floor.prior_alone_suffices(e.count, e.share, where)
                for e in a.evidence.values() if e.source.startswith("prior"))
 
 

@@ -27,16 +27,28 @@ def raw() -> dict:
 
 def test_no_candidate_rests_on_fewer_patients_than_the_floor(idx, raw):
     """Every code in the training records, looked up by code and text: no prior evidence below
-    the floor, and no candidate whose only evidence is co-occurrence in the records."""
+    the floor, and a candidate with records priors only has them above the prior-alone bar
+    (and never in hospital)."""
     for code, entry in raw["codes"].items():
-        for c in idx.candidates(entry["text"], code, limit=25):
+        r = idx.lookup(entry["text"], code, limit=25)
+        for c in r.candidates:
             kinds = {e.source for e in c.evidence}
-            assert kinds - {"prior_code", "prior_category"}, (code, c.name, kinds)
+            if not kinds - {"prior_code", "prior_category"}:
+                assert r.info.setting not in ("inpatient", "icu"), (code, c.name)
+                assert any(_floor.prior_alone_suffices(e.count, e.share) for e in c.evidence), \
+                    (code, c.name)
             for e in c.evidence:
                 if e.source.startswith("prior"):
                     assert e.count >= _floor.MIN_PATIENTS and e.share >= _floor.MIN_SHARE, \
                         (code, c.name, e)
                 assert e.strength in ("strong", "moderate", "weak")
+
+
+def test_records_alone_never_suffice_in_hospital(idx):
+    for setting in ("inpatient", "icu"):
+        for c in idx.candidates("Essential (primary) hypertension", "I10", limit=25,
+                                setting=setting):
+            assert {e.source for e in c.evidence} - {"prior_code", "prior_category"}, c.name
 
 
 def test_single_patient_priors_are_held_back_with_the_reason(idx):
