@@ -30,6 +30,7 @@ from recommend.schemas import ConsultationResult
 from assistant import render
 from assistant.bounds import check_values
 from assistant.config import AssistantConfig, model_ids, resolve_model
+from assistant.setting import read_setting, user_texts
 from assistant.dialogue import Consultation, Folded, fold
 from assistant.extract import Extractor
 from assistant.messages import validate_messages  # noqa: F401  (the one request validation)
@@ -92,7 +93,7 @@ class Assistant:
             result = ConsultationResult(**base, status="needs_info", missing_fields=missing,
                                         unknown_fields=sorted(c.unknown))
             return AssistantTurn(render.needs_info(c, missing), result)
-        return await self._recommend(c, served, base)
+        return await self._recommend(c, served, base, read_setting(user_texts(history)))
 
     def _fold(self, history: list[dict]) -> Folded:
         return fold(history, Extractor(guardrails.find_drug_mentions))
@@ -110,12 +111,17 @@ class Assistant:
             return "injection"
         return None
 
-    async def _recommend(self, c: Consultation, served: str, base: dict) -> AssistantTurn:
+    async def _recommend(self, c: Consultation, served: str, base: dict,
+                         setting: str | None = None) -> AssistantTurn:
         patient, dx = base["patient"], base["diagnosis"]
         assert dx is not None  # missing() guarantees it
         result = await arecommend(patient, dx, self.config.recommend_settings(),
                                   client=self._client, model=served, index=self._index,
-                                  check_prompt=self.prompt_budget)
+                                  check_prompt=self.prompt_budget, setting=setting)
+        if result.setting:
+            # The answer names the setting its regimens were chosen for.
+            c.notes.append(render.setting_note(result.setting, result.setting_assumed))
+            base = {**base, "notes": list(c.notes)}
         not_checked = c.unknown_fields()
         # The answer names the requested model id ("rxassist"), not the engine's served name.
         result = result.model_copy(update={

@@ -127,11 +127,27 @@ def _patient_tail(c: Consultation, not_checked: list[str]) -> list[str]:
     return lines
 
 
+def setting_note(setting: str, assumed: bool) -> str:
+    where = {"icu": "ICU", "inpatient": "inpatient (hospital)"}.get(setting, setting)
+    return (f"setting: {where}, assumed from the diagnosis (say 'outpatient', 'admitted' or "
+            "'ICU' if not)" if assumed else f"setting: {where}")
+
+
 def nothing_survives(c: Consultation, result: ConsultationResult, not_checked: list[str]) -> str:
     """No candidate left to offer: said plainly, with what was excluded and why; a question."""
-    excluded, patient_flags = result.excluded, result.flags
+    excluded, patient_flags, advice = result.excluded, result.flags, result.advice
     dx = c.diagnosis()
     what = dx.text if dx else "this diagnosis"
+    if advice or (excluded and all(e.excluded_by == "evidence" for e in excluded)):
+        # Abstaining on thin evidence: what was considered and why it fell short, then ask.
+        lines = [f"I have no reliable evidence for a drug for {what}, so I am not recommending "
+                 "any."]
+        lines += [f"Guideline advice: {a}" for a in advice]
+        lines += _excluded_lines(excluded)
+        lines += [_flag_line(f) for f in patient_flags]
+        lines += ["", "Could you say what is to be treated (the cause, the complication or a "
+                  "more specific diagnosis or ICD-10 code), or choose a drug yourself?"]
+        return "\n".join(lines + _patient_tail(c, not_checked))
     if excluded:
         lines = [f"Every candidate drug I know for {what} was excluded for this patient, so I am "
                  "not recommending any."]

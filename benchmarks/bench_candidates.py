@@ -46,8 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, nargs="+", default=[1, 3, 12])
     ap.add_argument("--text-only", action="store_true", help="do not give the ICD-10 code")
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--floor", nargs=2, metavar=("PATIENTS", "SHARE"),
+                    help="evidence floor for records priors (default: candidates/_floor.py); "
+                         "'1 0' = no floor")
+    ap.add_argument("--allow-cooccurrence-only", action="store_true",
+                    help="offer drugs supported only by records co-occurrence (the rule off)")
+    ap.add_argument("--prior-alone", nargs=2, metavar=("PATIENTS", "SHARE"),
+                    help="records priors that suffice without a label or guideline row "
+                         "(default: candidates/_floor.py); '100000 1' = never")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    from recommend.candidates import _floor
+    if args.floor:
+        _floor.MIN_PATIENTS, _floor.MIN_SHARE = int(args.floor[0]), float(args.floor[1])
+    if args.allow_cooccurrence_only:
+        _floor.REQUIRE_TREATMENT_EVIDENCE = False
+    if args.prior_alone:
+        _floor.PRIOR_ALONE_MIN_PATIENTS = int(args.prior_alone[0])
+        _floor.PRIOR_ALONE_MIN_SHARE = float(args.prior_alone[1])
     if "test" in args.cases.name:
         print("bench_candidates: note: scoring on a test split", file=sys.stderr)
 
@@ -63,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = read_cases(args.cases).cases[: args.limit]
     kmax = max(args.k)
-    stats = {k: {"cand_cov": 0, "cand_rec": 0.0, "base_cov": 0, "base_rec": 0.0} for k in args.k}
+    stats = {k: {"cand_cov": 0, "cand_rec": 0.0, "cand_jac": 0.0, "base_cov": 0, "base_rec": 0.0,
+                 "base_jac": 0.0} for k in args.k}
     latencies, empty = [], 0
     for c in cases:
         truth = {product_key(d) for d in c.drugs}
@@ -85,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             stats[k]["cand_rec"] += len(hit_c) / len(truth)
             stats[k]["base_cov"] += bool(hit_b)
             stats[k]["base_rec"] += len(hit_b) / len(truth)
+            # Jaccard of the recorded products and the top k (eval's set overlap, per product)
+            stats[k]["cand_jac"] += len(hit_c) / len(truth | set(ranked[:k]))
+            stats[k]["base_jac"] += len(hit_b) / len(truth | set(base[:k]))
 
     n = len(cases)
     lat = sorted(latencies)
@@ -92,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
               "index_version": idx.version, "index_load_s": round(load_s, 3),
               "lookup_p50_ms": round(1000 * statistics.median(lat), 1),
               "lookup_p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 1),
+              "floor": {"min_patients": _floor.MIN_PATIENTS, "min_share": _floor.MIN_SHARE,
+                        "require_treatment_evidence": _floor.REQUIRE_TREATMENT_EVIDENCE,
+                        "prior_alone": [_floor.PRIOR_ALONE_MIN_PATIENTS,
+                                        _floor.PRIOR_ALONE_MIN_SHARE]},
               "no_candidates": empty, "weights": {"label": _index.W_LABEL,
                                                   "guideline": _index.W_GUIDELINE,
                                                   "popularity": _index.W_POPULARITY},
@@ -100,11 +124,12 @@ def main(argv: list[str] | None = None) -> int:
           f" index {idx.version} loaded in {load_s:.2f} s; lookup p50 "
           f"{report['lookup_p50_ms']} ms, p99 {report['lookup_p99_ms']} ms; "
           f"no candidates for {empty}")
-    print(f"{'k':>3} {'candidates coverage':>20} {'recall':>8} {'frequency coverage':>20} "
-          f"{'recall':>8}")
+    print(f"floor: {report['floor']}")
+    print(f"{'k':>3} {'candidates coverage':>20} {'recall':>8} {'jaccard':>8} "
+          f"{'frequency coverage':>20} {'recall':>8} {'jaccard':>8}")
     for k, s in report["by_k"].items():
-        print(f"{k:>3} {s['cand_cov']:>20.3f} {s['cand_rec']:>8.3f} {s['base_cov']:>20.3f} "
-              f"{s['base_rec']:>8.3f}")
+        print(f"{k:>3} {s['cand_cov']:>20.3f} {s['cand_rec']:>8.3f} {s['cand_jac']:>8.3f} "
+              f"{s['base_cov']:>20.3f} {s['base_rec']:>8.3f} {s['base_jac']:>8.3f}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1) + "\n")

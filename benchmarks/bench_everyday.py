@@ -37,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from assistant.setting import read_setting  # noqa: E402
 from eval.everyday import Consultation, ingredient_key, read_consultations  # noqa: E402
 
 
@@ -59,6 +60,8 @@ def score_row(case: Consultation, recs: list[tuple[str, list[str]]], top_k: int)
             "accepted_in_top": any(case.accepts(i) for _, i in top),
             "first_accepted": bool(first) and case.accepts(first[1]),
             "first_critical": bool(crit), "first_critical_reasons": crit,
+            # A drug wrong for the diagnosis itself, at any rank of the answer.
+            "must_not_offer": sorted({m for _, i in top for m in case.must_not_offer_hits(i)}),
             "output": bool(top)}
 
 
@@ -94,13 +97,16 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
         text, pregnant = c.diagnosis.text, c.patient.pregnant
         if from_message:
             text, pregnant = read_message(c.message)
+        # The setting the consultation states, read as the assistant reads it.
+        setting = read_setting([c.message])
         cands = idx.candidates(text, c.diagnosis.code if with_codes else None, limit=25,
-                               pregnant=pregnant) if text else []
+                               pregnant=pregnant, setting=setting) if text else []
         current = c.current_ingredients()
         raw = [(x.name, x.ingredients) for x in cands if not set(x.ingredients) & current]
         safe = [(n, i) for n, i in raw if not critical_reasons(c, i, n)]
         rows.append({"id": c.id, "message": c.message, "diagnosis": text,
-                     "setting": c.setting, "raw": score_row(c, raw, top_k),
+                     "setting": c.setting, "setting_read": setting,
+                     "raw": score_row(c, raw, top_k),
                      "safe": score_row(c, safe, top_k),
                      "excluded_critical": [n for n, i in raw[:top_k] if (n, i) not in safe],
                      "seconds": round(time.perf_counter() - t0, 4)})
@@ -168,7 +174,8 @@ def summarise(rows: list[dict], key: str) -> dict:
     out = sum(r[key]["output"] for r in rows)
     return {"n": n, "accepted_in_top": acc, "accepted_in_top_rate": round(acc / n, 3) if n else 0,
             "first_accepted": sum(r[key]["first_accepted"] for r in rows),
-            "critical_first": crit, "output": out}
+            "critical_first": crit, "output": out, "abstained": n - out,
+            "must_not_offer_cases": sum(bool(r[key].get("must_not_offer")) for r in rows)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--api-url", help="assistant API base URL, e.g. http://127.0.0.1:8000/v1")
     mode.add_argument("--candidates-only", action="store_true",
                       help="score the candidate list alone (no server)")
+    ap.add_argument("--abstain", action="store_true",
+                    help="run the must-abstain set (eval/everyday/must_abstain.jsonl, or --cases): "
+                         "every text must get no recommendation and none of its 'never' drugs")
     ap.add_argument("--model", default="rxassist")
     ap.add_argument("--api-key", default=os.environ.get("RXASSIST_API_KEY", "EMPTY"))
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
@@ -196,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_everyday: --top-k and --limit must be at least 1", file=sys.stderr)
         return 2
 
+    if args.abstain:
+        from bench_abstain import run_abstain
+
+        return run_abstain(args)
     cases = read_consultations(args.cases) if args.cases else read_consultations()
     cases = cases[: args.limit] if args.limit else cases
     t0 = time.perf_counter()
@@ -230,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k}: accepted drug in top {args.top_k}: {s['accepted_in_top']}/{s['n']} "
               f"({100 * s['accepted_in_top_rate']:.0f}%); first choice accepted: "
               f"{s['first_accepted']}/{s['n']}; critical-flagged first choice: "
-              f"{s['critical_first']}; with output: {s['output']}")
+              f"{s['critical_first']}; with output: {s['output']} (abstained: "
+              f"{s['abstained']}); must-not-offer at any rank: {s['must_not_offer_cases']}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")

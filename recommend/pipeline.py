@@ -73,16 +73,19 @@ class Prepared:
 
 
 def prepare(patient: Patient, diagnosis: Diagnosis, settings: RecommendSettings,
-            index: CandidateIndex | None = None) -> Prepared:
-    sl = shortlist(patient, diagnosis, index, settings.candidate_limit, settings.offer_limit)
+            index: CandidateIndex | None = None, setting: str | None = None) -> Prepared:
+    sl = shortlist(patient, diagnosis, index, settings.candidate_limit, settings.offer_limit,
+                   setting=setting)
     messages = (quoted_messages(patient, diagnosis, sl.offered, settings.recommendations)
                 if sl.offered else None)
     return Prepared(patient, diagnosis, sl, messages)
 
 
 def _base(p: Prepared, model: str) -> dict:
+    sl = p.shortlist
     return {"patient": p.patient, "diagnosis": p.diagnosis, "model": model,
-            "prompt_version": PROMPT_VERSION, "excluded": p.shortlist.excluded}
+            "prompt_version": PROMPT_VERSION, "excluded": sl.excluded, "advice": sl.advice,
+            "setting": sl.setting, "setting_assumed": sl.setting_assumed}
 
 
 def nothing_survives(p: Prepared, model: str) -> ConsultationResult:
@@ -122,9 +125,12 @@ def finish(p: Prepared, choice: Choice, settings: RecommendSettings,
 
 def recommend(patient: Patient, diagnosis: Diagnosis, settings: RecommendSettings, *,
               client: ModelClient, model: str, index: CandidateIndex | None = None,
-              check_prompt: PromptCheck | None = None) -> ConsultationResult:
-    """Recommend for one patient and diagnosis, asking `model` through `client` (sync)."""
-    p = prepare(patient, diagnosis, settings, index)
+              check_prompt: PromptCheck | None = None,
+              setting: str | None = None) -> ConsultationResult:
+    """Recommend for one patient and diagnosis, asking `model` through `client` (sync).
+    `setting` ('outpatient', 'inpatient', 'icu'; None: assumed from the diagnosis) prefers that
+    care setting's guideline rows."""
+    p = prepare(patient, diagnosis, settings, index, setting)
     if p.messages is None:
         return nothing_survives(p, model)
     if check_prompt is not None:
@@ -135,10 +141,11 @@ def recommend(patient: Patient, diagnosis: Diagnosis, settings: RecommendSetting
 
 async def arecommend(patient: Patient, diagnosis: Diagnosis, settings: RecommendSettings, *,
                      client: ModelClient, model: str, index: CandidateIndex | None = None,
-                     check_prompt: PromptCheck | None = None) -> ConsultationResult:
+                     check_prompt: PromptCheck | None = None,
+                     setting: str | None = None) -> ConsultationResult:
     """recommend() for the event loop: the checks run in a worker thread, the model call on
     the client's async connection pool."""
-    p = await asyncio.to_thread(prepare, patient, diagnosis, settings, index)
+    p = await asyncio.to_thread(prepare, patient, diagnosis, settings, index, setting)
     if p.messages is None:
         return nothing_survives(p, model)
     if check_prompt is not None:

@@ -96,6 +96,9 @@ class ExcludedRow(BaseModel):
     reason: str                            # the message of the flag that excluded it
     flags: list[Flag] = Field(default_factory=list)
     evidence: str = ""
+    excluded_by: Literal["guardrails", "evidence"] = Field(
+        "guardrails", description="guardrails: a safety flag for this patient; evidence: below "
+        "the evidence floor, co-occurrence only, or a guideline says not for this presentation")
 
 
 class ConsultationResult(BaseModel):
@@ -118,6 +121,11 @@ class ConsultationResult(BaseModel):
     candidates: list[str] = Field(default_factory=list)   # the names offered to the model
     drugs: list[NormalizedDrug] = Field(default_factory=list)   # guardrails' normalised drugs
     usage: dict[str, int] | None = None    # tokens of the model request, when one was made
+    # Guideline advice where no drug treats the diagnosis ("hold nephrotoxins" in AKI), and the
+    # care setting whose rows were preferred (assumed from the diagnosis when not stated).
+    advice: list[str] = Field(default_factory=list)
+    setting: str | None = None
+    setting_assumed: bool = False
     # The model's own text, for eval records; never on the wire (answers are not logged).
     answer_text: str | None = Field(None, exclude=True)
 

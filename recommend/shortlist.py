@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from recommend.candidates import Candidate, CandidateIndex, load_index
+from recommend.candidates import Candidate, CandidateIndex, HeldBack, load_index
 from rxassist.cases import Diagnosis, Patient
 from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
 
@@ -44,6 +44,12 @@ class Shortlist:
     excluded: list[ExcludedRow] = field(default_factory=list)
     warnings: dict[str, list[Flag]] = field(default_factory=dict)  # candidate name -> its flags
     patient_flags: list[Flag] = field(default_factory=list)        # flags on no one drug
+    # What the evidence layer held back and why (candidates/_index.py lookup), what a guideline
+    # advises where no drug treats the diagnosis, and the care setting the rows were ranked for.
+    held_back: list[HeldBack] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)
+    setting: str | None = None
+    setting_assumed: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -122,14 +128,19 @@ def _reason(flag: Flag) -> str:
 
 
 def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | None = None,
-              limit: int = MAX_CANDIDATES, offer: int | None = MAX_OFFERED) -> Shortlist:
+              limit: int = MAX_CANDIDATES, offer: int | None = MAX_OFFERED, *,
+              setting: str | None = None) -> Shortlist:
     """`limit` candidates are looked up and checked; the `offer` best-ranked of those that
-    survive are offered (None: all of them). Every exclusion is reported either way."""
+    survive are offered (None: all of them). Every exclusion is reported either way.
+    `setting` ('outpatient', 'inpatient', 'icu'; None: assumed from the diagnosis) prefers
+    that setting's guideline rows."""
     index = index or load_index()
-    out = Shortlist()
+    found = index.lookup(diagnosis.text, code=diagnosis.code, limit=limit,
+                         pregnant=patient.pregnant, setting=setting)
+    out = Shortlist(held_back=list(found.held_back), advice=list(found.advice),
+                    setting=found.info.setting, setting_assumed=found.info.setting_assumed)
     seen_patient_flags: set[str] = set()
-    for cand in index.candidates(diagnosis.text, code=diagnosis.code, limit=limit,
-                                 pregnant=patient.pregnant):
+    for cand in found.candidates:
         result = guardrails.check([cand.name], patient)
         own: list[Flag] = []
         for f in result.flags:
@@ -152,8 +163,23 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
         if own:
             out.warnings[cand.name] = own
     out.offered.sort(key=lambda c: -c.score)   # stable: the index's order among equals
+    out.excluded += evidence_exclusions(out.held_back, nothing_offered=not out.offered)
     if offer is not None:
         for cand in out.offered[offer:]:
             out.warnings.pop(cand.name, None)
         del out.offered[offer:]
     return out
+
+
+# How many held-back drugs an abstaining answer lists (the most relevant first).
+MAX_HELD_SHOWN = 8
+
+
+def evidence_exclusions(held: list[HeldBack], nothing_offered: bool) -> list[ExcludedRow]:
+    """Held-back drugs as "considered and excluded" rows: a guideline's "not for this
+    presentation" always (the clinician may expect the drug), the rest only when nothing is
+    offered, so the abstaining answer shows what was considered and why it fell short."""
+    shown = [h for h in held if nothing_offered or h.reason.startswith("not for")]
+    return [ExcludedRow(drug=h.name, ingredients=list(h.ingredients), reason=h.reason,
+                        evidence=h.evidence, excluded_by="evidence")
+            for h in shown[:MAX_HELD_SHOWN]]

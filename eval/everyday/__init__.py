@@ -12,7 +12,8 @@ accepted options) plus `message` (what a clinician would type), `accepted`, `mus
 
 from __future__ import annotations
 
-from eval.everyday.consultations import (CONSULTATIONS_FILE, Consultation, ingredient_key,
-                                         read_consultations)
+from eval.everyday.consultations import (CONSULTATIONS_FILE, HOSPITAL_FILE, MUST_ABSTAIN_FILE,
+                                         Consultation, ingredient_key, read_consultations)
 
-__all__ = ["CONSULTATIONS_FILE", "Consultation", "ingredient_key", "read_consultations"]
+__all__ = ["CONSULTATIONS_FILE", "HOSPITAL_FILE", "MUST_ABSTAIN_FILE", "Consultation",
+           "ingredient_key", "read_consultations"]

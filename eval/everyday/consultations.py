@@ -14,6 +14,8 @@ from rxassist.errors import ConfigError
 import guardrails
 
 CONSULTATIONS_FILE = Path(__file__).resolve().parent / "consultations.jsonl"
+HOSPITAL_FILE = Path(__file__).resolve().parent / "hospital_consultations.jsonl"
+MUST_ABSTAIN_FILE = Path(__file__).resolve().parent / "must_abstain.jsonl"
 
 
 @lru_cache(maxsize=4096)
@@ -29,10 +31,13 @@ class Consultation(Case):
     accepted: list[str] = Field(min_length=1, description="guideline-accepted first-line options")
     must_not_first: list[str] = Field(default_factory=list,
                                       description="critical-flagged for this patient")
+    must_not_offer: list[str] = Field(default_factory=list,
+                                      description="wrong for this diagnosis at any rank (worsens "
+                                      "it, does not treat it, or the wrong setting's regimen)")
     guideline: str = Field(min_length=1, description="citation of the guideline")
     setting: Literal["primary care", "hospital"] = "primary care"
 
-    @field_validator("accepted", "must_not_first")
+    @field_validator("accepted", "must_not_first", "must_not_offer")
     @classmethod
     def _readable(cls, names: list[str]) -> list[str]:
         bad = [n for n in names if not ingredient_key(n)]
@@ -43,6 +48,13 @@ class Consultation(Case):
     def accepts(self, ingredients: Iterable[str]) -> bool:
         key = frozenset(" ".join(i.lower().split()) for i in ingredients)
         return any(key == ingredient_key(a) for a in self.accepted)
+
+    def must_not_offer_hits(self, ingredients: Iterable[str]) -> list[str]:
+        """The must-not-offer drugs a recommendation is (same ingredient set, as for
+        `accepted`: azithromycin alone may be wrong where ceftriaxone with azithromycin is
+        right; list a combination itself when it is wrong too)."""
+        key = frozenset(" ".join(i.lower().split()) for i in ingredients)
+        return [n for n in self.must_not_offer if ingredient_key(n) == key]
 
     def current_ingredients(self) -> frozenset[str]:
         out: set[str] = set()

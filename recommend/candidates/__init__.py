@@ -2,6 +2,8 @@
 
     load_index() -> CandidateIndex                  the shipped, built index (loads once)
     idx.candidates(diagnosis_text, code=None, limit=12, *, pregnant=None) -> list[Candidate]
+    idx.lookup(diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None) -> Lookup
+                                                    candidates + what was held back and why
     idx.match_info(diagnosis_text, code=None, *, pregnant=None) -> MatchInfo
                                                     how the diagnosis was read
 
@@ -12,8 +14,8 @@ licences in data/README.md. The index is built by `rxassist candidates build`.
 """
 
 from recommend.candidates._index import CandidateIndex, load_index
-from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
-                                        IndicationMatch, MatchInfo)
+from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence, HeldBack,
+                                        IndicationMatch, Lookup, MatchInfo)
 
 __all__ = ["CandidateIndex", "Candidate", "Evidence", "MatchInfo", "CodeMatch",
-           "ConceptMatch", "IndicationMatch", "load_index"]
+           "ConceptMatch", "IndicationMatch", "HeldBack", "Lookup", "load_index"]

@@ -16,25 +16,30 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 from rxassist.errors import ConfigError
 from rxassist.paths import REPO_ROOT, SHIPPED_DATA_DIR
 
 from recommend.candidates import _sources as src
+from recommend.candidates._setting import SETTINGS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 INDEX_PATH = DATA_DIR / "index.json.gz"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 # Bump when the inputs' meaning or the index layout changes (the loader checks FORMAT only).
-INDEX_VERSION = "2026.11.1"
+INDEX_VERSION = "2026.12.1"
 
 TRAIN_FILE = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
 INDICATIONS_FILE = SHIPPED_DATA_DIR / "reference" / "indications.tsv"
 CONCEPTS_FILE = DATA_DIR / "concepts.tsv"
 GUIDELINES_FILE = DATA_DIR / "guidelines.tsv"
 CONCEPT_COLUMNS = ("concept", "icd10", "prior_code", "terms", "source")
-GUIDELINE_COLUMNS = ("concept", "product", "line", "note", "citation")
+GUIDELINE_COLUMNS = ("concept", "product", "line", "note", "citation", "setting")
+# first/alternative: offered; avoid: not for this presentation (held back, with the reason);
+# none: no drug treats it (the note is the advice, the product column is "-").
+GUIDELINE_LINES = ("first", "alternative", "avoid", "none")
 
 _LICENCES = {
     "train": ("NHANES 2013-2014 prescriptions (CDC/NCHS), training split", "public domain"),
@@ -83,19 +88,30 @@ def _guidelines(path: Path, concept_names: set[str], products: dict) -> dict[str
     for row in src.read_tsv(path, GUIDELINE_COLUMNS):
         if row["concept"] not in concept_names:
             raise ConfigError(f"{path}: unknown concept {row['concept']!r}")
-        if row["line"] not in ("first", "alternative"):
-            raise ConfigError(f"{path}: line must be first|alternative, got {row['line']!r}")
+        if row["line"] not in GUIDELINE_LINES:
+            raise ConfigError(f"{path}: line must be one of {'|'.join(GUIDELINE_LINES)}, got "
+                              f"{row['line']!r}")
+        if row["setting"] not in SETTINGS:
+            raise ConfigError(f"{path}: setting must be one of {'|'.join(SETTINGS)}, got "
+                              f"{row['setting']!r}")
         if not row["citation"]:
             raise ConfigError(f"{path}: {row['product']!r} for {row['concept']!r} has no citation")
+        if row["line"] == "none":
+            if not row["note"]:
+                raise ConfigError(f"{path}: a 'none' row for {row['concept']!r} needs advice")
+            out.setdefault(row["concept"], []).append(
+                {"product": "-", "line": "none", "note": row["note"],
+                 "citation": row["citation"], "setting": row["setting"]})
+            continue
         prod = src.product_of(row["product"])
         if prod is None:
             raise ConfigError(f"{path}: guardrails cannot read {row['product']!r}")
         products.setdefault(prod.key, prod)
         out.setdefault(row["concept"], []).append(
             {"product": prod.key, "line": row["line"], "note": row["note"],
-             "citation": row["citation"]})
+             "citation": row["citation"], "setting": row["setting"]})
     for rows in out.values():
-        rows.sort(key=lambda r: (r["line"] != "first", r["product"]))
+        rows.sort(key=lambda r: (GUIDELINE_LINES.index(r["line"]), r["product"], r["setting"]))
     return dict(sorted(out.items()))
 
 
@@ -105,7 +121,8 @@ def build_index(train: Path = TRAIN_FILE, indications: Path = INDICATIONS_FILE,
         if not p.exists():
             raise ConfigError(f"input not found: {p}")
     priors = src.read_priors(train)
-    ind_rows, ind_products = src.read_indications(indications)
+    dropped: Counter = Counter()
+    ind_rows, ind_products = src.read_indications(indications, dropped)
 
     products = dict(priors.products)
     for k, v in ind_products.items():
@@ -135,7 +152,9 @@ def build_index(train: Path = TRAIN_FILE, indications: Path = INDICATIONS_FILE,
                   "indication_rows": len(ind_rows), "concepts": len(concept_list),
                   "guideline_rows": sum(len(v) for v in guideline_map.values()),
                   "products": len(products),
-                  "unreadable_drug_names_skipped": sum(priors.unreadable.values())},
+                  "unreadable_drug_names_skipped": sum(priors.unreadable.values()),
+                  "dropped_indication_rows": sum(dropped.values())},
+        "dropped_indications": _dropped_report(dropped),
         "products": {k: {"name": p.name, "ingredients": list(p.ingredients)}
                      for k, p in sorted(products.items())},
         "popularity": dict(sorted(priors.popularity.items())),
@@ -145,6 +164,20 @@ def build_index(train: Path = TRAIN_FILE, indications: Path = INDICATIONS_FILE,
         "concepts": concept_list,
         "guidelines": guideline_map,
     }
+
+
+def _dropped_report(dropped: Counter) -> dict:
+    """Every indication row that was not taken as evidence of treatment, by reason kind:
+    {kind: {"rows": n, "reason": {reason: n}, "examples": ["Hypotension <- captopril
+    (labeledin)", ...]}} (every row listed, sorted)."""
+    out: dict[str, dict] = {}
+    for (source, why, what), n in sorted(dropped.items()):
+        kind = why.split(":")[0]
+        k = out.setdefault(kind, {"rows": 0, "reasons": {}, "rows_dropped": []})
+        k["rows"] += n
+        k["reasons"][why] = k["reasons"].get(why, 0) + n
+        k["rows_dropped"].append(f"{what} ({source})")
+    return out
 
 
 def index_bytes(index: dict) -> bytes:

@@ -34,11 +34,11 @@ from pathlib import Path
 
 from rxassist.errors import ConfigError, InvalidInput
 
-from recommend.candidates import _text
+from recommend.candidates import _floor, _setting, _text
 from recommend.candidates._build import INDEX_FORMAT, INDEX_PATH
 from recommend.candidates._sources import category, normalise_code
-from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence,
-                                        IndicationMatch, MatchInfo)
+from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evidence, HeldBack,
+                                        IndicationMatch, Lookup, MatchInfo)
 
 CONFIDENCE_PATIENTS = 10
 W_LABEL = 0.2
@@ -71,6 +71,7 @@ class _Acc:
     label: float = 0.0
     guideline: float = 0.0
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    avoid: str | None = None   # a guideline row says: not for this presentation (why)
 
 
 class CandidateIndex:
@@ -90,6 +91,12 @@ class CandidateIndex:
         self._concepts: list[dict] = data["concepts"]
         self._guidelines: dict[str, list[dict]] = data["guidelines"]
         self._max_pop = math.log1p(max(self._popularity.values(), default=1))
+        _text.set_known_words([t for c in self._concepts for t in c["terms"]]
+                              + [v["text"] for v in self._codes.values()]
+                              + list(self._indications))
+        self._category_texts: dict[str, list[str]] = {}
+        for c, v in sorted(self._codes.items()):
+            self._category_texts.setdefault(category(c), []).append(v["text"])
 
     @classmethod
     def from_file(cls, path: Path = INDEX_PATH) -> "CandidateIndex":
@@ -106,8 +113,13 @@ class CandidateIndex:
         found: dict[str, ConceptMatch] = {}
         known = self._codes.get(code) if code else None
         if code:
+            # The most specific code family wins: J44.1 (COPD exacerbation) over J44 (COPD),
+            # I50.23 (acute on chronic) over I50 (heart failure).
+            depth = {c["name"]: max((len(p) for p in c["icd10"] if code.startswith(p)),
+                                    default=0) for c in self._concepts}
+            deepest = max(depth.values(), default=0)
             for c in self._concepts:
-                if not any(code.startswith(p) for p in c["icd10"]):
+                if not depth[c["name"]] or depth[c["name"]] < deepest:
                     continue
                 # A more specific code of the family ("E11.4 Type 2 diabetes mellitus with
                 # neurological complications") is another clinical question than the concept:
@@ -176,7 +188,7 @@ class CandidateIndex:
             # A matched concept without a prior code has no training records on purpose
             # (nausea of pregnancy is not postoperative nausea): no look-alike code then.
             scored = [(_text.term_score(text, v["text"]), v["n"], c)
-                      for c, v in self._codes.items()]
+                      for c, v in self._codes.items() if _floor.same_acuity(text, v["text"])]
             best = max(scored, default=(0.0, 0, ""))
             if best[0] >= CODE_NAME_MIN_SCORE:
                 return self._code_match(best[2], "name", best[0])
@@ -236,54 +248,120 @@ class CandidateIndex:
     # ---- ranking ------------------------------------------------------------------------
 
     def candidates(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
-                   pregnant: bool | None = None) -> list[Candidate]:
+                   pregnant: bool | None = None, setting: str | None = None) -> list[Candidate]:
         """Ranked candidates for a diagnosis (ICD-10 code and/or free text); [] when nothing
         is known about it. `pregnant=True` (the patient's pregnancy) prefers a pregnancy
-        concept ("UTI" -> "urinary tract infection in pregnancy"). Current medications and
+        concept ("UTI" -> "urinary tract infection in pregnancy"); `setting` ('outpatient',
+        'inpatient', 'icu') prefers that setting's guideline rows. Current medications and
         safety (guardrails.check) are the caller's job."""
+        return self.lookup(diagnosis_text, code, limit, pregnant=pregnant,
+                           setting=setting).candidates
+
+    def lookup(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
+               pregnant: bool | None = None, setting: str | None = None) -> Lookup:
+        """candidates() plus what was considered and held back (below the evidence floor,
+        co-occurrence only, not for this presentation) and the setting assumed."""
         if limit < 1:
             raise InvalidInput(f"limit must be at least 1, got {limit}", param="limit")
         info = self.match_info(diagnosis_text, code, pregnant=pregnant)
+        where, assumed = _setting.resolve(setting, [
+            r.get("setting", "any") for m in info.concepts
+            for r in self._guidelines.get(m.name, [])])
+        info = info.model_copy(update={"setting": where, "setting_assumed": assumed})
         acc: dict[str, _Acc] = {}
-        self._add_priors(info, acc)
+        short: dict[str, str] = {}
+        self._add_priors(info, acc, short)
         self._add_labels(info, acc)
-        self._add_guidelines(info, acc)
-        ranked = []
+        self._add_guidelines(info, acc, where)
+        ranked: list[Candidate] = []
+        held: list[HeldBack] = []
         for key, a in acc.items():
-            pop = W_POPULARITY * math.log1p(self._popularity.get(key, 0)) / self._max_pop
             prod = self._products[key]
+            if a.avoid or (_floor.REQUIRE_TREATMENT_EVIDENCE and not (a.label or a.guideline)
+                           and not _prior_alone(a, where)):
+                reason = a.avoid or (
+                    "recorded for patients with this diagnosis, but no label indication and no "
+                    "guideline row says it treats it (it may treat something else they have; "
+                    f"records alone need {_floor.PRIOR_ALONE_MIN_PATIENTS} patients and "
+                    f"{100 * _floor.PRIOR_ALONE_MIN_SHARE:.0f}%, and never suffice in hospital)")
+                held.append(HeldBack(name=prod["name"], ingredients=prod["ingredients"],
+                                     reason=reason, evidence=_evidence_line(a)))
+                continue
+            pop = W_POPULARITY * math.log1p(self._popularity.get(key, 0)) / self._max_pop
             ranked.append(Candidate(name=prod["name"], ingredients=prod["ingredients"],
                                     score=round(a.prior + a.label + a.guideline + pop, 4),
                                     prior=round(a.prior, 4),
                                     evidence=list(a.evidence.values())))
+        for key, why in short.items():
+            if key not in acc:
+                prod = self._products[key]
+                held.append(HeldBack(name=prod["name"], ingredients=prod["ingredients"],
+                                     reason=why))
         ranked.sort(key=lambda c: (-c.score, c.name))
-        return ranked[:limit]
+        advice = [f"{row['note']} ({_short_citation(row['citation'])})"
+                  for m in info.concepts for row in self._guidelines.get(m.name, [])
+                  if row["line"] == "none"]
+        treats = any(row["line"] in W_GUIDELINE for m in info.concepts
+                     for row in self._guidelines.get(m.name, []))
+        if advice and not treats:
+            # A guideline says no drug treats this itself (acute kidney injury): whatever the
+            # labels or records suggest is held back, and the advice is the answer. Where the
+            # text also names a problem that has treatment rows ("cirrhosis with hepatic
+            # encephalopathy"), that problem is the question and its rows stand.
+            held = [HeldBack(name=c.name, ingredients=c.ingredients, evidence=c.evidence_text(),
+                             reason="no drug is offered for this diagnosis: " + advice[0])
+                    for c in ranked] + held
+            ranked = []
+        held.sort(key=lambda h: (not h.reason.startswith(("not for", "no drug is offered")),
+                                 h.name))
+        return Lookup(candidates=ranked[:limit], held_back=held, info=info, advice=advice)
 
-    def _add_priors(self, info: MatchInfo, acc: dict[str, _Acc]) -> None:
+    def _add_priors(self, info: MatchInfo, acc: dict[str, _Acc],
+                    short: dict[str, str]) -> None:
+        """Priors above the floor (candidates/_floor.py) go into `acc`; the drugs that were
+        recorded but fall short go into `short` with the reason."""
         exact = next((c for c in info.prior_codes if c.how != "category"), None)
         cat = next((c for c in info.prior_codes if c.how == "category"), None)
+        query = info.diagnosis_text or (exact.text if exact else "")
+        if cat is not None:
+            unpooled = _floor.category_pools(cat.code, self._category_texts.get(cat.code, []),
+                                             query)
+            if unpooled:
+                cat = None
         code_counts = self._codes[exact.code]["counts"] if exact else {}
         cat_counts = self._categories[cat.code]["counts"] if cat else {}
         n_code = exact.patients if exact else 0
         n_cat = cat.patients if cat else 0
         c_code = confidence(n_code)
         for key in sorted(set(code_counts) | set(cat_counts)):
-            share_code = code_counts.get(key, 0) / n_code if n_code else 0.0
-            share_cat = cat_counts.get(key, 0) / n_cat if n_cat else 0.0
+            k_code, k_cat = code_counts.get(key, 0), cat_counts.get(key, 0)
+            ok_code, ok_cat = _floor.passes(k_code, n_code), _floor.passes(k_cat, n_cat)
+            if not (ok_code or ok_cat):
+                k, n = (k_code, n_code) if k_code else (k_cat, n_cat)
+                where = exact.code if k_code else cat.code
+                short[key] = (f"evidence below the floor: recorded for {k} of {n} patients "
+                              f"({where}) in the training records; the floor is "
+                              f"{_floor.floor_text()}")
+                continue
+            share_code = k_code / n_code if ok_code else 0.0
+            share_cat = k_cat / n_cat if ok_cat else 0.0
             a = acc.setdefault(key, _Acc())
-            a.prior = c_code * share_code + (1 - c_code) * confidence(n_cat) * share_cat
-            if code_counts.get(key):
+            a.prior = (c_code * share_code + (1 - c_code) * confidence(n_cat) * share_cat) \
+                * _setting.fit(_setting.RECORDS_SETTING, info.setting)
+            if ok_code:
                 where = exact.code if exact.how == "code" else f"{exact.code} {exact.text}"
                 a.evidence["prior_code"] = Evidence(
-                    source="prior_code", share=round(share_code, 4), count=code_counts[key],
+                    source="prior_code", share=round(share_code, 4), count=k_code,
+                    strength=_floor.prior_strength(k_code, share_code),
                     detail=f"prescribed for this diagnosis to {_pct(share_code)} of patients "
-                           f"in the training records ({where}, n={n_code})")
+                           f"in the training records ({where}, {k_code} of n={n_code})")
             # Category evidence only where it adds patients beyond the exact code.
-            if cat_counts.get(key) and (n_cat > n_code or not code_counts.get(key)):
+            if ok_cat and (n_cat > n_code or not ok_code):
                 a.evidence["prior_category"] = Evidence(
-                    source="prior_category", share=round(share_cat, 4), count=cat_counts[key],
+                    source="prior_category", share=round(share_cat, 4), count=k_cat,
+                    strength=_floor.prior_strength(k_cat, share_cat),
                     detail=f"prescribed for {cat.code}.x diagnoses to {_pct(share_cat)} of "
-                           f"patients in the training records (n={n_cat})")
+                           f"patients in the training records ({k_cat} of n={n_cat})")
 
     def _add_labels(self, info: MatchInfo, acc: dict[str, _Acc]) -> None:
         best: dict[tuple[str, str], IndicationMatch] = {}
@@ -295,22 +373,46 @@ class CandidateIndex:
             a = acc.setdefault(key, _Acc())
             a.label = max(a.label, W_LABEL * m.quality)
             a.evidence[source] = Evidence(
-                source=source,
+                source=source, strength="moderate" if m.quality >= 1.0 else "weak",
                 detail=f"label indication: {m.indication.lower()} ({_LABEL_SOURCE[source]})")
 
-    def _add_guidelines(self, info: MatchInfo, acc: dict[str, _Acc]) -> None:
+    def _add_guidelines(self, info: MatchInfo, acc: dict[str, _Acc],
+                        where: str | None) -> None:
         for m in info.concepts:
             for row in self._guidelines.get(m.name, []):
-                w = W_GUIDELINE[row["line"]]
+                cite = _short_citation(row["citation"])
+                if row["line"] == "none":
+                    continue
+                if row["line"] == "avoid":
+                    a = acc.setdefault(row["product"], _Acc())
+                    a.avoid = (f"not for {m.name}: {row['note']} ({cite})" if row["note"]
+                               else f"not for {m.name} ({cite})")
+                    continue
+                fit = _setting.fit(row.get("setting", "any"), where)
+                w = W_GUIDELINE[row["line"]] * fit
                 a = acc.setdefault(row["product"], _Acc())
                 if w <= a.guideline:
                     continue
                 a.guideline = w
                 line = "first-line" if row["line"] == "first" else "alternative"
+                strength = "strong" if row["line"] == "first" else "moderate"
+                if fit < 1:
+                    line += f" in the {row['setting']} setting"
+                    strength = "moderate" if strength == "strong" else "weak"
                 note = f" ({row['note']})" if row["note"] else ""
                 a.evidence["guideline"] = Evidence(
-                    source="guideline", reference=row["citation"],
-                    detail=f"{line} for {m.name}{note} per {_short_citation(row['citation'])}")
+                    source="guideline", reference=row["citation"], strength=strength,
+                    detail=f"{line} for {m.name}{note} per {cite}")
+
+
+def _prior_alone(a: _Acc, where: str | None) -> bool:
+    return any(e.count is not None and e.share is not None
+               and _floor.prior_alone_suffices(e.count, e.share, where)
+               for e in a.evidence.values() if e.source.startswith("prior"))
+
+
+def _evidence_line(a: _Acc) -> str:
+    return "; ".join(e.detail for e in a.evidence.values())
 
 
 @lru_cache(maxsize=4)

@@ -127,10 +127,14 @@ class IndicationRow:
 _SOURCE_NAMES = {"drugcentral-2016": "drugcentral", "labeledin": "labeledin"}
 
 
-def read_indications(path: Path) -> tuple[list[IndicationRow], dict[str, Product]]:
+def read_indications(path: Path, dropped: Counter | None = None
+                     ) -> tuple[list[IndicationRow], dict[str, Product]]:
     """data/reference/indications.tsv (built by `rxassist data build` from DrugCentral 2016 and
     LabeledIn; ingredients already single and in guardrails naming). Rows whose ingredient
-    guardrails cannot read are dropped."""
+    guardrails cannot read are dropped, and so are rows that do not mean treatment
+    (_indication_filter.screen); `dropped` counts them by (source, reason, indication)."""
+    from recommend.candidates._indication_filter import screen
+
     rows: list[IndicationRow] = []
     products: dict[str, Product] = {}
     with open(path, newline="", encoding="utf-8") as fh:
@@ -141,8 +145,14 @@ def read_indications(path: Path) -> tuple[list[IndicationRow], dict[str, Product
             prod = product_of(r["ingredient"])
             if prod is None or len(prod.ingredients) != 1:
                 continue
+            indication = " ".join(r["indication"].split())
+            why = screen(prod.key, indication)
+            if why is not None:
+                if dropped is not None:
+                    dropped[(source, why, f"{indication} <- {prod.key}")] += 1
+                continue
             products.setdefault(prod.key, prod)
-            rows.append(IndicationRow(prod.key, " ".join(r["indication"].split()), source))
+            rows.append(IndicationRow(prod.key, indication, source))
     return sorted(set(rows), key=lambda x: (x.indication, x.ingredient, x.source)), products
 
 

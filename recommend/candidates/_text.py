@@ -76,6 +76,53 @@ def plain(text: str) -> str:
     return " ".join(w for w in words(text) if w not in STOPWORDS)
 
 
+# Word beginnings that turn a diagnosis into its opposite or into another one: "hypotension"
+# is not a typing error for "hypertension", however close the letters.
+OPPOSED_PREFIXES = (("hypo", "hyper"), ("hypo", "normo"), ("hyper", "normo"), ("brady", "tachy"),
+                    ("micro", "macro"), ("inter", "intra"), ("pre", "post"), ("ante", "post"),
+                    ("endo", "exo"), ("oligo", "poly"), ("mono", "poly"), ("hypo", "a"),
+                    ("hyper", "a"), ("dys", "a"), ("hemi", "para"), ("hemi", "quadri"),
+                    ("para", "quadri"), ("in", "ex"), ("ab", "ad"), ("hyper", "an"),
+                    ("hypo", "an"), ("uni", "bi"))
+# Distinct diagnosis words one or two letters apart, each a word in its own right.
+LOOKALIKE_WORDS = frozenset(frozenset(p) for p in (
+    ("dysphagia", "dysphasia"), ("aphagia", "aphasia"), ("ileum", "ilium"), ("ileus", "ileum"),
+    ("perineal", "peroneal"), ("mucous", "mucus"), ("arteritis", "arthritis"),
+    ("prostatitis", "prostatism"), ("myelitis", "myositis"), ("nephritis", "neuritis"),
+    ("uveitis", "uvulitis"), ("enteritis", "enteritic"), ("cystitis", "cystosis"),
+    ("malleus", "malleolus"), ("psychosis", "sycosis"), ("hepatitis", "hepatosis"),
+    ("dysthymia", "dystonia"), ("atony", "ataxy"), ("anuria", "enuresis"),
+    ("meningitis", "meningioma"), ("keratitis", "keratosis"), ("nephrosis", "neurosis"),
+    ("angina", "vagina"), ("cholangitis", "cholecystitis")))
+
+
+def _opposed(a: str, b: str) -> bool:
+    for p, q in OPPOSED_PREFIXES:
+        for x, y in ((a, b), (b, a)):
+            if x.startswith(p) and y.startswith(q):
+                rx, ry = x[len(p):], y[len(q):]
+                if rx and ry and fuzz.ratio(rx, ry) >= 80:
+                    return True
+    return False
+
+
+def lookalike_conflict(query: str, term: str, known: frozenset[str] = frozenset()) -> bool:
+    """Whether a fuzzy match of `query` to `term` would read one real diagnosis word as
+    another: an opposed prefix ("hypotension"/"hypertension", "bradycardia"/"tachycardia"),
+    a listed look-alike pair, or a query word that is itself a known diagnosis word (`known`:
+    the index's vocabulary) standing where the term has a different, similar word. Like drug
+    look-alikes, a valid word is taken as itself, never corrected to its neighbour."""
+    q, t = stems(query), stems(term)
+    for a in q - t:
+        for b in t - q:
+            if a == b or fuzz.ratio(a, b) < 70:
+                continue
+            if (_opposed(a, b) or frozenset((a, b)) in LOOKALIKE_WORDS
+                    or (a in known and b in known)):
+                return True
+    return False
+
+
 def term_score(query: str, term: str) -> float:
     """How well a diagnosis as typed names a concept term or a code description, 0-100.
 
@@ -92,7 +139,10 @@ def term_score(query: str, term: str) -> float:
         # Numbers and units ("urate 9.1 mg/dL", "EF 30%") are findings, not other diagnoses.
         extra = [w for w in q - t if w.isalpha() and len(w) > 2]
         return max(80.0, 100.0 - 2 * len(extra))
-    return float(fuzz.token_sort_ratio(plain(query), plain(term)))
+    score = float(fuzz.token_sort_ratio(plain(query), plain(term)))
+    if score >= 60 and lookalike_conflict(query, term, KNOWN_WORDS):
+        return 0.0
+    return score
 
 
 def indication_quality(indication: str, query: str) -> float:
@@ -118,4 +168,19 @@ def indication_quality(indication: str, query: str) -> float:
     if q <= i and (i - q) <= QUALIFIERS:
         return 0.8
     ratio = fuzz.token_sort_ratio(plain(indication), plain(query))
+    if ratio >= 92 and lookalike_conflict(query, indication, KNOWN_WORDS):
+        return 0.0
     return 0.85 * ratio / 100 if ratio >= 92 else 0.0
+
+
+# Diagnosis words the index knows as words in their own right (concept terms, code texts,
+# label indications): set once by the loaded index (CandidateIndex), read by the fuzzy paths.
+KNOWN_WORDS: frozenset[str] = frozenset()
+
+
+def set_known_words(texts) -> None:
+    global KNOWN_WORDS
+    words_: set[str] = set()
+    for t in texts:
+        words_ |= {w for w in stems(t) if w.isalpha() and len(w) > 4}
+    KNOWN_WORDS = frozenset(words_)

@@ -29,6 +29,10 @@ class Evidence(BaseModel):
                                 description="share of training patients with this diagnosis")
     count: int | None = Field(None, ge=0, description="training patients behind `share`")
     reference: str | None = Field(None, description="full citation (guideline rows)")
+    strength: Literal["strong", "moderate", "weak"] | None = Field(
+        None, description="how far this evidence supports treating the diagnosis: strong = "
+        "first-line in a named guideline, moderate = guideline alternative, exact label "
+        "indication or a prior of >= 20 patients and 20%, weak = the rest above the floor")
 
 
 class Candidate(BaseModel):
@@ -58,7 +62,26 @@ class Candidate(BaseModel):
         for e in sorted(self.evidence, key=lambda e: _SOURCE_ORDER[e.source]):
             kind = _KIND[e.source]
             picked.setdefault(kind, e)
-        return "; ".join(e.detail for e in picked.values())
+        return "; ".join(f"{e.strength} evidence: {e.detail}" if e.strength else e.detail
+                         for e in picked.values())
+
+    @property
+    def strength(self) -> str:
+        """The strongest of its evidence ('strong', 'moderate', 'weak')."""
+        order = {"strong": 0, "moderate": 1, "weak": 2}
+        return min((e.strength or "weak" for e in self.evidence), key=order.__getitem__)
+
+
+class HeldBack(BaseModel):
+    """A drug that came up for the diagnosis but is not offered, and why: evidence below the
+    floor, co-occurrence only, or a guideline row saying it is not for this presentation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    ingredients: list[str]
+    reason: str
+    evidence: str = Field("", description="what there was, one line")
 
 
 class CodeMatch(BaseModel):
@@ -99,3 +122,19 @@ class MatchInfo(BaseModel):
     prior_codes: list[CodeMatch] = Field(description="codes whose training priors are used")
     concepts: list[ConceptMatch]
     indications: list[IndicationMatch] = Field(description="best label-indication matches")
+    setting: str | None = Field(None, description="the care setting the rows were chosen for "
+                                "('outpatient', 'inpatient', 'icu'), as given or assumed")
+    setting_assumed: bool = Field(False, description="True when no setting was given and it "
+                                  "was assumed from the diagnosis")
+
+
+class Lookup(BaseModel):
+    """candidates() with what fell short and the setting assumed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    candidates: list[Candidate]
+    held_back: list[HeldBack]
+    info: MatchInfo
+    advice: list[str] = Field(default_factory=list, description="what a guideline advises "
+                              "instead of a drug, where it says no drug treats the diagnosis")

@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     b.add_argument("--indications", type=Path, help="indication table (default: "
                                                     "data/reference/indications.tsv)")
     b.add_argument("--out", type=Path, help="output (default: the shipped index)")
+    b.add_argument("--verbose", action="store_true",
+                   help="list every dropped indication row")
     b.add_argument("--check", action="store_true",
                    help="do not write; exit 1 if the shipped index differs from a rebuild")
     b.set_defaults(func=_build)
@@ -58,6 +60,15 @@ def _build(args) -> int:
     size = b.write_index(index, out)
     stats = ", ".join(f"{k} {v}" for k, v in index["stats"].items())
     print(f"wrote {out} ({size / 1024:.0f} KiB, version {index['version']}): {stats}")
+    print("indication rows not taken as evidence of treatment:")
+    for kind, d in index["dropped_indications"].items():
+        print(f"  {kind}: {d['rows']} rows")
+        for why, n in d["reasons"].items():
+            print(f"    {n:4d}  {why}")
+    if args.verbose:
+        for kind, d in index["dropped_indications"].items():
+            for row in d["rows_dropped"]:
+                print(f"  {kind}: {row}")
     return 0
 
 

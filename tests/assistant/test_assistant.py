@@ -78,8 +78,14 @@ class OneCandidateIndex:
         self.cand = Candidate(name=name, ingredients=ingredients, score=1.0, evidence=[
             Evidence(source="guideline", detail=f"first-line per a test guideline")])
 
-    def candidates(self, diagnosis_text, code=None, limit=12, *, pregnant=None):
+    def candidates(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None):
         return [self.cand]
+
+    def lookup(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None):
+        from recommend.candidates import Lookup, MatchInfo
+        info = MatchInfo(diagnosis_text=diagnosis_text, code=code, prior_codes=[], concepts=[],
+                         indications=[])
+        return Lookup(candidates=[self.cand], held_back=[], info=info)
 
 
 def test_nothing_survives_is_said_plainly_and_the_model_is_not_asked():
@@ -345,24 +351,25 @@ def test_a_bare_answer_to_the_allergy_question_is_an_allergy(make_assistant, ans
 
 def test_evidence_fill_adds_the_next_candidates_after_the_models_choice(make_assistant):
     # model_margin None: the model's choice always ranks first.
-    a, _ = make_assistant(json.dumps({"choices": ["cephalexin"]}), fill_with_evidence=True,
+    a, _ = make_assistant(json.dumps({"choices": ["cefpodoxime"]}), fill_with_evidence=True,
                           model_margin=None)
     [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
     rows = reply.rxassist["recommendations"]
     offered = reply.rxassist["candidates"]
-    assert [r["drug"] for r in rows][0] == "cephalexin" and rows[0]["chosen_by"] == "model"
+    assert [r["drug"] for r in rows][0] == "cefpodoxime" and rows[0]["chosen_by"] == "model"
     assert len(rows) == 3 and [r["chosen_by"] for r in rows[1:]] == ["evidence", "evidence"]
-    assert [r["drug"] for r in rows[1:]] == [n for n in offered if n != "cephalexin"][:2]
+    assert [r["drug"] for r in rows[1:]] == [n for n in offered if n != "cefpodoxime"][:2]
     assert [r["rank"] for r in rows] == [1, 2, 3]
 
 
 def test_a_clearly_better_supported_candidate_ranks_above_the_models_choice(make_assistant):
-    a, _ = make_assistant(json.dumps({"choices": ["cephalexin"]}), fill_with_evidence=True)
+    a, _ = make_assistant(json.dumps({"choices": ["cefpodoxime"]}), fill_with_evidence=True)
     [reply] = talk(a, ["45 yo woman, not pregnant, cystitis, NKDA, no medications"])
     rows = reply.rxassist["recommendations"]
-    # cephalexin is the 4th best supported, well behind the first three: they rank above it
+    # cefpodoxime (a guideline alternative) is the 4th best supported, well behind the three
+    # first-line drugs: they rank above it
     offered = reply.rxassist["candidates"]
-    assert offered.index("cephalexin") == 3
+    assert offered.index("cefpodoxime") == 3
     assert [(r["drug"], r["chosen_by"]) for r in rows] == [(n, "evidence") for n in offered[:3]]
 
 

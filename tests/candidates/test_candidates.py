@@ -170,12 +170,13 @@ def test_wrong_format_is_refused():
 
 def test_specific_code_of_a_family_keeps_its_own_priors(idx):
     # E11.4 (type 2 diabetes with neurological complications) is treated with neuropathy
-    # drugs in the records; the type 2 diabetes first-line table must not override that.
+    # drugs; the type 2 diabetes first-line table must not override that: the most specific
+    # code family (E11.4, diabetic neuropathy) wins over E11.
     info = idx.match_info("Type 2 diabetes mellitus with neurological complications", "E11.4")
-    assert info.concepts == []
+    assert [c.name for c in info.concepts] == ["diabetic neuropathy"]
     top = idx.candidates("Type 2 diabetes mellitus with neurological complications", "E11.4",
                          limit=3)
-    assert "gabapentin" in names(top)
+    assert "gabapentin" in names(top) and "metformin" not in names(top)
     # ...while the plain code of the family does get the concept.
     assert idx.match_info("Type 2 diabetes mellitus", "E11").concepts[0].how == "code"
 

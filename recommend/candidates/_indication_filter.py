@@ -1,0 +1,114 @@
+"""Which label-indication rows mean "this drug treats this diagnosis", and why the others don't.
+
+DrugCentral 2016 and LabeledIn map label text to indication concepts. Some rows say something
+else than treatment, and matching them to a diagnosis recommends the wrong drug:
+
+- procedure: the drug is used to *produce* a state, not to treat it ("Controlled Hypotension"
+  for nitroprusside during surgery, "Induce Anterograde Amnesia"), or for a diagnostic test.
+- generic: a concept too broad to say which disease a drug treats ("Neoplasms",
+  "Infections", "Carcinoma", "Inflammation"): an oncology or antibacterial label is never
+  evidence for one particular cancer or infection.
+- direction: the drug moves the finding the wrong way, so the row is an adverse-effect or
+  warning mention read as an indication (LabeledIn: "Hypotension" for captopril, nitroglycerin
+  and eplerenone, whose labels warn of it; "Hyperkalemia" for hydrochlorothiazide). Pharmacology
+  per the drugs' FDA labels: a blood-pressure-lowering drug never treats hypotension or shock,
+  a potassium-raising drug never treats hyperkalaemia, a potassium-wasting diuretic never
+  treats hypokalaemia, a glucose-lowering drug never treats hypoglycaemia, a rate-slowing drug
+  never treats bradycardia.
+- mapping: a row whose ingredient is not the drug of the label (DrugCentral lists
+  phentermine, an anorectic, for acute hypotension: the vasopressor is phenylephrine).
+
+`screen(ingredient, indication)` returns the reason a row is dropped, or None to keep it. The
+build counts every dropped row by reason in the index's `stats.dropped_indication_rows`.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Classes by mechanism (FDA labeling); US generic moiety names as guardrails writes them.
+LOWERS_BLOOD_PRESSURE = frozenset("""
+benazepril captopril enalapril enalaprilat fosinopril lisinopril moexipril perindopril quinapril
+ramipril trandolapril azilsartan candesartan eprosartan irbesartan losartan olmesartan
+telmisartan valsartan aliskiren sacubitril eplerenone spironolactone amiloride triamterene
+hydrochlorothiazide chlorthalidone chlorothiazide indapamide metolazone furosemide bumetanide
+torsemide ethacrynic acebutolol atenolol betaxolol bisoprolol carvedilol esmolol labetalol
+metoprolol nadolol nebivolol pindolol propranolol timolol amlodipine felodipine isradipine
+nicardipine nifedipine nisoldipine clevidipine diltiazem verapamil hydralazine minoxidil
+nitroglycerin isosorbide nitroprusside trimethaphan fenoldopam clonidine guanfacine methyldopa
+doxazosin prazosin terazosin phentolamine sildenafil tadalafil""".split())
+RAISES_POTASSIUM = frozenset("""
+benazepril captopril enalapril fosinopril lisinopril moexipril perindopril quinapril ramipril
+trandolapril azilsartan candesartan eprosartan irbesartan losartan olmesartan telmisartan
+valsartan aliskiren eplerenone spironolactone amiloride triamterene potassium trimethoprim
+heparin""".split())
+WASTES_POTASSIUM = frozenset("""
+hydrochlorothiazide chlorthalidone chlorothiazide indapamide metolazone furosemide bumetanide
+torsemide ethacrynic acetazolamide""".split())
+LOWERS_GLUCOSE = frozenset("""
+insulin glipizide glyburide glimepiride tolbutamide chlorpropamide repaglinide nateglinide
+metformin""".split())
+SLOWS_HEART_RATE = frozenset("""
+acebutolol atenolol betaxolol bisoprolol carvedilol esmolol labetalol metoprolol nadolol
+nebivolol pindolol propranolol timolol sotalol diltiazem verapamil digoxin amiodarone
+dronedarone ivabradine clonidine dexmedetomidine""".split())
+
+# (indication pattern, drug class, reason)
+_DIRECTION = (
+    (r"hypotension|shock|hypovolemi", LOWERS_BLOOD_PRESSURE,
+     "direction: a blood-pressure-lowering drug does not treat hypotension or shock (an "
+     "adverse-effect or induction mention)"),
+    (r"hyperkal", RAISES_POTASSIUM,
+     "direction: a potassium-raising drug does not treat hyperkalaemia"),
+    (r"hypokal", WASTES_POTASSIUM,
+     "direction: a potassium-wasting diuretic does not treat hypokalaemia"),
+    (r"hypoglyc", LOWERS_GLUCOSE,
+     "direction: a glucose-lowering drug does not treat hypoglycaemia"),
+    (r"bradycard", SLOWS_HEART_RATE,
+     "direction: a rate-slowing drug does not treat bradycardia"),
+)
+
+_PROCEDURE = re.compile(
+    r"^(controlled hypotension|induc\w* (of )?(hypotension|anesthesia|amnesia|anterograde)"
+    r"|induce anterograde amnesia|diagnostic\b|.*\b(imaging|radiography) adjunct$"
+    r"|diagnostic aid)", re.I)
+
+# One concept that names no particular disease.
+_GENERIC_PHRASES = frozenset({
+    "neoplasms", "neoplasm", "malignant neoplasms", "malignant neoplasm", "malignant tumor",
+    "cancer", "carcinoma", "tumor", "tumors", "solid tumors", "infections", "infection",
+    "bacterial infections", "bacterial infection", "infectious disease", "infectious diseases",
+    "inflammation", "metastatic cancer", "neoplastic disease", "kidney diseases",
+    "kidney disease", "liver diseases", "liver disease", "heart diseases", "heart disease",
+    "lung diseases", "lung disease", "skin diseases", "eye diseases", "bone diseases",
+    "vascular diseases", "communicable diseases"})
+
+# Rows whose ingredient is not the drug the label speaks of: (ingredient, indication pattern).
+_MAPPING = (
+    ("phentermine", r"hypotension"),
+)
+
+
+def _member(ingredient: str, members: frozenset[str]) -> bool:
+    first = ingredient.split()[0]
+    return ingredient in members or first in members
+
+
+def screen(ingredient: str, indication: str) -> str | None:
+    """Why this (ingredient, indication) row is not evidence of treatment, or None."""
+    text = " ".join(indication.lower().replace(",", " ").split())
+    if text in _GENERIC_PHRASES:
+        return "generic: the concept names no particular disease"
+    if _PROCEDURE.match(text):
+        return "procedure: the drug produces the state or serves a test, it does not treat it"
+    for ing, pattern in _MAPPING:
+        if ingredient == ing and re.search(pattern, text):
+            return f"mapping: {ingredient} is not the drug this label speaks of"
+    for pattern, members, reason in _DIRECTION:
+        if re.search(pattern, text) and _member(ingredient, members):
+            return reason
+    return None
+
+
+def reason_kind(reason: str) -> str:
+    return reason.split(":")[0]
