@@ -7,6 +7,7 @@ import re
 
 from assistant.extract import demographics as demo
 from assistant.extract.allergies import read_allergies
+from assistant.extract.korean import to_reading_text
 from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
 from assistant.extract.medications import read_drug_mentions, read_medications
@@ -23,7 +24,7 @@ class Extractor:
 
     def extract(self, text: str) -> Findings:
         f = Findings()
-        stripped = text.strip()
+        stripped = to_reading_text(text).strip()   # Korean -> the shorthand read below
         if _CORRECTION.match(stripped):
             f.correction = True
             stripped = re.sub(r"^\s*\w+\s*[:\-]\s*", "", stripped)
