@@ -123,7 +123,8 @@ class Assistant:
         return await self._recommend(c, served, base)
 
     def _fold(self, history: list[dict]) -> Folded:
-        return fold(history, Extractor(_guardrails().find_drug_mentions))
+        return fold(history, Extractor(_guardrails().find_drug_mentions),
+                    childbearing_age=self.config.pregnancy_ask_ages)
 
     @staticmethod
     def _refusal_kind(folded: Folded) -> str | None:
