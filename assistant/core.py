@@ -105,9 +105,8 @@ class Assistant:
         folded = await asyncio.to_thread(self._fold, history)
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
-        dx = c.diagnosis()
         base = {"patient": c.patient().model_dump(), "notes": list(c.notes),
-                "diagnosis": dx.model_dump() if dx is not None else None,
+                "diagnosis": c.diagnosis_record(),
                 "injection_ignored": bool(c.injections), "model": model,
                 "prompt_version": PROMPT_VERSION}
 

@@ -82,10 +82,26 @@ class Consultation:
         text = self.values.get("diagnosis")
         if not text:
             return None
-        coded = code_diagnosis(text)
+        coded = code_diagnosis(text, self.values.get("pregnant"))
         if coded is None:
             return Diagnosis(text=expand_abbreviations(text))
-        return Diagnosis(text=expand_abbreviations(text), code=coded.code, system="ICD-10-CM")
+        if coded.index_code is None:
+            return Diagnosis(text=expand_abbreviations(text))
+        return Diagnosis(text=expand_abbreviations(text), code=coded.index_code,
+                         system="ICD-10-CM")
+
+    def diagnosis_record(self) -> dict[str, Any] | None:
+        """The diagnosis for the API's `rxassist` field: what the index was sent, plus the
+        reading and its ICD-10-CM code (shown even where the index reads the text)."""
+        dx = self.diagnosis()
+        if dx is None:
+            return None
+        record = dx.model_dump()
+        coded = code_diagnosis(self.values["diagnosis"], self.values.get("pregnant"))
+        record["reading"] = self.diagnosis_reading()
+        record["icd10cm"] = ({"code": coded.code, "title": coded.title, "how": coded.how}
+                             if coded else None)
+        return record
 
     def diagnosis_reading(self) -> str | None:
         """How the diagnosis was read, for the clinician: "cellulitis left shin -> cellulitis of
@@ -93,7 +109,7 @@ class Consultation:
         text = self.values.get("diagnosis")
         if not text:
             return None
-        coded = code_diagnosis(text)
+        coded = code_diagnosis(text, self.values.get("pregnant"))
         return f"{text} -> {coded.reading}" if coded else expand_abbreviations(text)
 
     def unknown_fields(self) -> list[str]:

@@ -52,6 +52,16 @@ class CodedDiagnosis:
     code: str
     title: str
     how: str        # exact | concept | similar
+    # The text names a curated concept of the candidate index (concepts.tsv), whose own
+    # matching (its guideline table, its chosen prior code) then reads the diagnosis: the code
+    # is shown to the clinician but not sent, so a family code's raw priors never replace the
+    # curated evidence ("DVT left leg" -> I80.3 priors would lose the pregnancy concept).
+    names_concept: bool = False
+
+    @property
+    def index_code(self) -> str | None:
+        """The code to send to the candidate index, or None to let the text speak."""
+        return None if self.names_concept else self.code
 
     @property
     def reading(self) -> str:
@@ -92,7 +102,10 @@ def _concepts() -> list[tuple[str, list[str], str]]:
     out = []
     with open(CONCEPTS_FILE, encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            code = row["prior_code"] or (row["icd10"].split(",")[0] if row["icd10"] else "")
+            heads = [h.strip() for h in row["icd10"].split(",") if h.strip()]
+            code = row["prior_code"] or (heads[0] if heads else "")
+            if heads and code and not code.startswith(tuple(heads)) and heads[0] in _icd():
+                code = heads[0]     # priors borrowed from another code: name the concept's own
             if code:
                 out.append((code, row["terms"].split("|") + [row["concept"]], row["icd10"]))
     return out
@@ -190,17 +203,22 @@ def _single_condition(text: str) -> bool:
 
 
 @lru_cache(maxsize=2048)
-def code_diagnosis(text: str) -> CodedDiagnosis | None:
-    """The ICD-10-CM reading of one written diagnosis, or None where no code fits."""
+def code_diagnosis(text: str, pregnant: bool | None = None) -> CodedDiagnosis | None:
+    """The ICD-10-CM reading of one written diagnosis, or None where no code fits. For a
+    pregnant patient a pregnancy code of the same condition (chapter O) is preferred."""
     if not text or not text.strip() or not _single_condition(text):
         return None
+    if pregnant and "pregnan" not in text.lower():
+        in_pregnancy = code_diagnosis(f"{text} in pregnancy")
+        if in_pregnancy and in_pregnancy.code.startswith("O"):
+            return in_pregnancy
+    found = _concept(text)
     code = _exact(text)
     if code:
-        return CodedDiagnosis(code, _title(code), "exact")
-    found = _concept(text)
+        return CodedDiagnosis(code, _title(code), "exact", found is not None)
     if found:
         code = _refine(text, *found)
-        return CodedDiagnosis(code, _title(code), "concept")
+        return CodedDiagnosis(code, _title(code), "concept", True)
     code = _similar(text)
     if code:
         return CodedDiagnosis(code, _title(code), "similar")

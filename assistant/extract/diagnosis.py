@@ -28,6 +28,7 @@ _NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|denies|without|negative for)\b", re.I
 _HISTORY_CLAUSE = re.compile(r"^(?:(?:a\s+)?(?:history|hx|pmh|background)\s+of|known)\b", re.I)
 _ADMISSION_CLAUSE = re.compile(
     r"^(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)\b", re.I)
+_COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 _FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
 _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
@@ -89,7 +90,9 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     need_stated = False
     focus: list[str] = []
     history: list[str] = []
-    for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!", t.leftover()):
+    complaints: list[str] = []
+    for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!|\s+with\s+(?=(?:a\s+)?(?:prior|previous|"
+                          r"history|h/o|hx|known|background|past)\b)", t.leftover()):
         raw = piece.strip()
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         if not raw or _short_answer(raw, f):
@@ -107,8 +110,10 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
                 f.values["diagnosis"] + ", " + cleaned)
             f.diagnosis_explicit = True
         elif ctx.historical:
-            history.append(cleaned)
+            history += [h for h in re.split(r"\s+(?:and|&|\+)\s+", cleaned) if h]
         else:
+            if _COMPLAINT.match(raw):
+                complaints.append(cleaned)
             if ctx.focus:
                 focus.append(cleaned)
             f.diagnosis_candidates.append(cleaned)
@@ -117,6 +122,12 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     if background and len(background) < len(f.diagnosis_candidates):
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in background]
         f.notes.extend(background)
+    if complaints and len(complaints) < len(f.diagnosis_candidates):
+        # "c/o dysuria x2d, uncomplicated UTI": the named condition is the question, the
+        # complaint its symptom.
+        f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in complaints]
+        focus = [p for p in focus if p not in complaints]
+        f.notes.extend(complaints)
     if focus and len(focus) < len(f.diagnosis_candidates):
         # "HTN, DM2, new gout flare": the unmarked conditions are background to the question.
         history += [p for p in f.diagnosis_candidates if p not in focus]

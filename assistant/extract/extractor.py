@@ -8,6 +8,7 @@ import re
 from assistant.extract import demographics as demo
 from assistant.extract.allergies import read_allergies
 from assistant.extract.korean import to_reading_text
+from assistant.extract.typos import fix_cue_typos
 from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
 from assistant.extract.context import normalise_sections
@@ -25,7 +26,7 @@ class Extractor:
 
     def extract(self, text: str) -> Findings:
         f = Findings()
-        stripped = to_reading_text(text).strip()   # Korean -> the shorthand read below
+        stripped = fix_cue_typos(to_reading_text(text)).strip()   # Korean -> shorthand; typos
         if _CORRECTION.match(stripped):
             f.correction = True
             stripped = re.sub(r"^\s*\w+\s*[:\-]\s*", "", stripped)

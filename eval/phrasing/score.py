@@ -94,10 +94,12 @@ def rules_reader(turns: list[str]) -> Reading:
         reply = render.needs_info(folded.consultation, missing) if missing else "Recommended."
         messages.append({"role": "assistant", "content": reply})
     c = folded.consultation
-    patient = c.patient().model_dump()
-    dx = c.diagnosis()
-    return Reading(patient=patient, diagnosis=dx.model_dump() if dx else None,
-                   missing=list(c.missing()))
+    record = c.diagnosis_record()
+    diagnosis = None
+    if record:
+        coded = record.get("icd10cm") or {}
+        diagnosis = {"text": record["text"], "code": coded.get("code") or record.get("code")}
+    return Reading(patient=c.patient().model_dump(), diagnosis=diagnosis, missing=list(c.missing()))
 
 
 # -- matching --------------------------------------------------------------------------------------
@@ -152,9 +154,19 @@ def item_matches(field_name: str, read: str, gold: str) -> bool:
         return True
     if field_name == "comorbidities":
         concept = _top_concept(_norm(gold), None)
-        return concept is not None and concept == _top_concept(_strip_code(read), None)
+        if concept is not None and concept == _top_concept(_strip_code(read), None):
+            return True
+        a, b = _coded(_strip_code(read)), _coded(gold)
+        return bool(a and b and a == b)
     a, b = _ingredients(read), _ingredients(gold)
     return bool(a and b and a & b)
+
+
+def _coded(text: str) -> str | None:
+    """The ICD-10 category the assistant's coder gives a condition name, for matching only."""
+    from assistant.extract.coding import code_diagnosis
+    coded = code_diagnosis(text)
+    return _category(coded.code) if coded else None
 
 
 def _value_equal(name: str, read: Any, gold: Any) -> bool:
