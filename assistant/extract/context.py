@@ -106,6 +106,13 @@ def read_clause_loose(raw: str) -> ClauseContext:
     return read_clause(_LEADING_FILLER.sub("", " ".join(raw.split())))
 
 
+def comorbidity_text(term: str) -> str:
+    """A comorbidity as recorded: shorthand spelled out ("CKD 3" -> "CKD (chronic kidney
+    disease) 3") so the clinician and the checks read the same thing."""
+    from assistant.diagnosis import expand_abbreviations
+    return expand_abbreviations(" ".join(term.split()))
+
+
 def is_condition_word(term: str) -> bool:
     """False for clauses that are about the patient but name no condition ("ex-smoker")."""
     return bool(term) and not _patterns()["not_a_condition"].match(term)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.extract.context import is_condition_word, read_clause_loose
+from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -135,7 +135,7 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
-        f.add_items("comorbidities", history)
+        f.add_items("comorbidities", [comorbidity_text(h) for h in history])
 
 
 def clean_piece(piece: str) -> str:

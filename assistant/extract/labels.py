@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.extract import demographics
-from assistant.extract.context import is_condition_word, read_clause_loose
+from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
 from assistant.extract.text import Findings, Text, read_list, sentence_end
 from assistant.extract.vocabulary import NONE_WORDS, UNKNOWN_WORDS, unknownish
 
@@ -141,7 +141,7 @@ def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
         ctx = read_clause_loose(piece)
         term = re.sub(r"\s+", " ", ctx.term).strip(" .:-")
         if term and is_condition_word(term) and not (ctx.negated or ctx.family or ctx.hypothetical):
-            items.append(term)
+            items.append(comorbidity_text(term))
     f.values.setdefault("comorbidities", [])
     f.add_items("comorbidities", items)
 

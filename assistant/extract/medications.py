@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import re
 
-from assistant.extract.context import read_clause_loose, split_indication
+from assistant.extract.context import comorbidity_text, read_clause_loose, split_indication
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
-from assistant.extract.vocabulary import alternation
+from assistant.extract.vocabulary import alternation, vocabulary
+
+# Shorthand for medicines that are not one ingredient ("on OCP"): kept, spelled out, so the
+# clinician sees it and the guardrails report what they cannot check.
+MED_ABBREVIATIONS: dict[str, str] = vocabulary()["medication_abbreviations"]
 
 _MED_CUE_STRONG = re.compile(rf"\b(?:{alternation('medication_cues_regex')})\s+", re.I)
 _MED_CUE_WEAK = re.compile(r"\b(?:on|also on|already on)\s+", re.I)
@@ -21,7 +25,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
         f.values["current_medications"] = []
         t.take(m.start(), m.end())
     found: list[str] = []
-    known = lambda item: is_known_drug(finder, item)   # noqa: E731
+    known = lambda item: is_known_drug(finder, item) or item.lower() in MED_ABBREVIATIONS  # noqa
     # After a strong cue the first item may be a drug the lexicon lacks (it is then flagged as
     # unknown, never guessed); the rest of the list must be drugs ("takes levothyroxine, new
     # hypertension" lists one medication).
@@ -33,7 +37,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
                 drugs = []
                 for item in items:
                     drug, condition = split_indication(item)
-                    drugs.append(drug)
+                    drugs.append(MED_ABBREVIATIONS.get(drug.lower(), drug))
                     if condition:
                         add_comorbidity(f, condition)
                 found += split_drugs(drugs, finder)
@@ -104,7 +108,7 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
 def add_comorbidity(f: Findings, condition: str) -> None:
     ctx = read_clause_loose(condition)
     if ctx.term and not (ctx.negated or ctx.family or ctx.hypothetical):
-        f.add_items("comorbidities", [ctx.term])
+        f.add_items("comorbidities", [comorbidity_text(ctx.term)])
 
 
 # A drug named as the cause of the problem ("C. diff after clindamycin") is not taken now.
