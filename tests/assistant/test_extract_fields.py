@@ -122,7 +122,7 @@ def test_background_clauses_are_context_not_the_question(ex, text, question, bac
 
 # Past conditions are comorbidities now (Patient.comorbidities), no longer loose notes.
 @pytest.mark.parametrize("text, question, comorbidity", [
-    ("60 M, history of MI, hypertension", "hypertension", "MI"),
+    ("60 M, history of MI, hypertension", "hypertension", "MI (myocardial infarction)"),
     ("known diabetes, now UTI", "UTI", "diabetes"),
 ])
 def test_past_conditions_are_comorbidities_not_the_question(ex, text, question, comorbidity):
