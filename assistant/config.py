@@ -65,15 +65,16 @@ class AssistantConfig(BaseModel):
                                         "model's choices always rank first)")
 
     pregnancy_ask_ages: tuple[float, float] = Field(
-        (12, 50), description="a woman is asked her pregnancy status only between these ages "
-                              "(inclusive, years); 'postmenopausal' answers it at any age")
+        (12, 50), description="a woman is asked her pregnancy status only from the first age up "
+                              "to (not including) the second, in years; 'postmenopausal' "
+                              "answers it at any age")
 
     @field_validator("pregnancy_ask_ages")
     @classmethod
     def _age_range(cls, v: tuple[float, float]) -> tuple[float, float]:
         low, high = v
-        if not 0 <= low <= high <= 130:
-            raise ValueError(f"must be (low, high) years with 0 <= low <= high <= 130, got {v!r}")
+        if not 0 <= low < high <= 130:
+            raise ValueError(f"must be (low, high) years with 0 <= low < high <= 130, got {v!r}")
         return v
 
     def __init__(self, **values):

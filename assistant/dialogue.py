@@ -6,7 +6,7 @@ back from the assistant's own turns is which fields it asked for (the "Still nee
 so a bare "none" or "unknown" answers exactly those questions.
 
 Required before recommending (docs/formats.md#serving-api): the diagnosis; age; sex; pregnancy when
-relevant (female aged 12-50 by default, AssistantConfig.pregnancy_ask_ages, or of unknown age;
+relevant (female aged 12 to under 50 by default, AssistantConfig.pregnancy_ask_ages, or of unknown age;
 "postmenopausal" answers it); allergies ("none" accepted). A field stated as
 unknown counts as answered, except the diagnosis, without which there is nothing to recommend for.
 """
@@ -27,7 +27,8 @@ from assistant.screen import Screen, screen
 PATIENT_FIELDS = ("age", "sex", "pregnant", "weight_kg", "allergies", "current_medications",
                   "comorbidities")
 LIST_FIELDS = ("allergies", "current_medications", "comorbidities")
-# Ages (inclusive) at which a woman is asked whether she is pregnant; AssistantConfig overrides.
+# A woman aged from 12 up to (not including) 50 is asked whether she is pregnant (the median
+# age at menopause is about 51); AssistantConfig.pregnancy_ask_ages overrides.
 CHILDBEARING_AGE = (12, 50)
 # Read when known, never asked for: their absence does not limit the checks the screen lists.
 OPTIONAL_FIELDS = ("comorbidities",)
@@ -59,7 +60,7 @@ class Consultation:
             return False
         age = self.values.get("age")
         low, high = self.childbearing_age
-        return age is None or low <= age <= high
+        return age is None or low <= age < high
 
     def required(self) -> list[str]:
         fields = ["diagnosis", "age", "sex"]

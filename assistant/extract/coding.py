@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from rxassist.candidates._build import CONCEPTS_FILE
-
 from assistant.diagnosis import expand_abbreviations
 
 SIMILAR_MIN_SCORE = 90.0     # rapidfuzz ratio; typos in one or two letters of a 15+ letter name
@@ -100,7 +98,8 @@ def _icd() -> dict[str, str]:
 def _concepts() -> list[tuple[str, list[str], str]]:
     """(code, terms, ICD-10 prefixes) from the candidate index's curated concepts."""
     out = []
-    with open(CONCEPTS_FILE, encoding="utf-8") as fh:
+    path = resources.files("rxassist.candidates").joinpath("data/concepts.tsv")
+    with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             heads = [h.strip() for h in row["icd10"].split(",") if h.strip()]
             code = row["prior_code"] or (heads[0] if heads else "")
