@@ -41,6 +41,8 @@ _SITE_WORDS = {
     **{w: ("upper", "limb") for w in ("arm", "arms", "forearm", "elbow", "wrist", "hand",
                                       "finger", "fingers", "shoulder")},
     "lt": ("left",), "l": ("left",), "rt": ("right",), "r": ("right",),
+    "lle": ("left", "lower", "limb"), "rle": ("right", "lower", "limb"),
+    "lue": ("left", "upper", "limb"), "rue": ("right", "upper", "limb"),
     "diabetes": ("mellitus",), "afib": ("atrial", "fibrillation"),
 }
 

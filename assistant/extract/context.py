@@ -138,13 +138,23 @@ def _section_rules() -> list[tuple[re.Pattern, str]]:
 
 
 _NUMBERED = re.compile(r"(?:(?<=:)|(?<=\s))\d{1,2}[.)]\s+(?=[A-Za-z])")
+# Chart shorthand: "w/" and "w/o"; "M/45", "45/F" (sex and age in either order).
+_SHORTHAND: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"(?<![\w/])w/o(?![\w/])", re.I), "without"),
+    (re.compile(r"(?<![\w/])w/(?=\s|[A-Za-z])", re.I), "with "),
+    (re.compile(r"(?<![\w/])([MF])\s*/\s*(\d{1,3})(?![\w/.])"), r"\2 \1"),
+    (re.compile(r"(?<![\w/.])(\d{1,3})\s*/\s*([MF])(?![\w/])"), r"\1 \2"),
+]
 
 
 def normalise_sections(text: str) -> str:
-    """Chart headers -> the labels the reader knows; a numbered problem list -> a comma list."""
+    """Chart headers -> the labels the reader knows; a numbered problem list -> a comma list;
+    chart shorthand ("w/", "M/45") spelled out."""
     out = text
     for pattern, label in _section_rules():
         out = pattern.sub(label, out)
+    for pattern, repl in _SHORTHAND:
+        out = pattern.sub(repl, out)
     out = _NUMBERED.sub(", ", out)
     out = re.sub(r":\s*,\s*", ": ", out)
     return out

@@ -139,6 +139,8 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*[:：]", "\nPMH: "),
     (r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*", " history of "),
     (rf"({_X})\s*가족력", r" family history of \1 "),
+    # "당뇨 있는 60세 남자": a condition the patient has, beside the question
+    (rf"({_X})\s*(?:이|가)?\s*있(?:는|음|고|으며|습니다)", r" known \1, "),
     (rf"({_X})\s*(?:으로|로)\s*진단", r" diagnosed with \1 "),
     (rf"({_X})\s*(?:은|는|이|가)?\s*{_NONE}", r" no \1 "),
     # pregnancy
@@ -153,6 +155,7 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r"생후\s*(\d{1,2})\s*개월", r" \1 months old "),
     (r"(\d{1,2})\s*개월\s*(?=(?:된\s*)?(?:남아|여아|영아|아기|아이|환아))", r" \1 months old "),
     (r"(\d{1,3})\s*세(?![가-힣])|(\d{1,3})\s*세(?=\s*|[이의에])", r" \1\2 yo "),
+    (r"(\d{1,3})\s*살", r" \1 yo "),
     (r"만\s*(\d{1,3})\s*yo", r" \1 yo "),
     (r"(?:체중|몸무게)\s*(?:은|는)?\s*[:：]?\s*(\d{1,3}(?:\.\d+)?)\s*(?:kg|킬로그램|킬로)", r" \1 kg "),
     (r"(\d{1,3}(?:\.\d+)?)\s*(?:킬로그램|킬로)", r" \1 kg "),
@@ -160,6 +163,8 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r"성별\s*[:：]?\s*여(?:자|성)?(?![가-힣])", " female "),
     (r"남아|남자\s*아이", " boy "),
     (r"여아|여자\s*아이", " girl "),
+    (r"할머니|할매", " female "),
+    (r"할아버지|할배", " male "),
     (r"남자|남성", " male "),
     (r"여자|여성|부인", " female "),
     (r"(?<![가-힣])남(?![가-힣])", " male "),

@@ -271,3 +271,21 @@ def test_the_scorer_fails_a_reader_that_reads_nothing():
     s = score(lambda turns: Reading(missing=["diagnosis"]), cases)["summary"]
     assert s["diagnosis_read_rate"] == 0 and s["blocked"] == 10
     assert s["fields"]["age"]["recall"] == 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("M/45, hypertension, NKDA", {"age": 45.0, "sex": "male"}),
+    ("3살 여자아이, 15kg, 중이염, 알레르기 없음", {"age": 3.0, "sex": "female"}),
+    ("82세 할머니, 폐렴, 알레르기 없음", {"age": 82.0, "sex": "female"}),
+])
+def test_shorthand_ages_and_sexes(ex, text, expected):
+    f = ex.extract(text)
+    assert {k: f.values.get(k) for k in expected} == expected
+
+
+def test_chart_shorthand_w_slash_marks_the_question(ex):
+    f = ex.extract("pt is a 72 yo F w/ PMHx of HTN, DM, presenting w/ LLE cellulitis. "
+                   "allergies: PCN (rash). meds: lisinopril, glipizide")
+    assert f.diagnosis_candidates == ["LLE cellulitis"]
+    assert len(f.values["comorbidities"]) == 2
+    assert code_diagnosis("LLE cellulitis").code == "L03.116"
