@@ -5,6 +5,7 @@ duplicate checks, never fewer)."""
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from assistant.extract.context import comorbidity_text, read_clause_loose, split_indication
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
@@ -15,6 +16,9 @@ from assistant.extract.vocabulary import alternation, vocabulary
 # clinician sees it and the guardrails report what they cannot check.
 MED_ABBREVIATIONS: dict[str, str] = vocabulary()["medication_abbreviations"]
 
+# Cue words read per turn and cue kind: a consultation names a few; a pasted wall of "on on on"
+# must stay linear. Drugs past the cap are still found by read_drug_mentions.
+MAX_CUES = 40
 _MED_CUE_STRONG = re.compile(rf"\b(?:{alternation('medication_cues_regex')})\s+", re.I)
 _MED_CUE_WEAK = re.compile(r"\b(?:on|also on|already on)\s+", re.I)
 _NO_MEDS = re.compile(rf"\b(?:{alternation('no_medication_phrases_regex')})\b", re.I)
@@ -30,7 +34,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
     # unknown, never guessed); the rest of the list must be drugs ("takes levothyroxine, new
     # hypertension" lists one medication).
     for cue, accept in ((_MED_CUE_STRONG, lambda item: True), (_MED_CUE_WEAK, known)):
-        for m in t.matches(cue):
+        for m in islice(t.matches(cue), MAX_CUES):
             end = sentence_end(t.s, m.end())
             items, item_end = read_list(t, m.end(), end, accept, known)
             if items:
@@ -57,24 +61,26 @@ _COND_END = re.compile(r"[,;.\n(]|\s(?:and|&|\+|plus|but|who|with|presents?|pres
 _NEXT_DRUG = re.compile(r"\s*(?:,|and|&|\+|plus)\s*(?:(?:also|on)\s+)?", re.I)
 
 
-def _longest_drug(t: Text, start: int, finder: DrugFinder, max_words: int = 5) -> int | None:
-    """End of the longest drug name starting at `start` (a brand, a generic, a combination)."""
-    words = list(re.finditer(r"[A-Za-z0-9][\w\-/']*", t.s[start:start + 80]))
-    if not words or words[0].start() != 0:
+def _longest_drug(t: Text, start: int, finder: DrugFinder, max_chars: int = 60) -> int | None:
+    """End of the longest drug name starting at `start` (a brand, a generic, a combination):
+    one lexicon look-up over the window, then the longest mention that begins the window."""
+    window = t.s[start:start + max_chars]
+    if not re.match(r"[A-Za-z0-9]", window):
         return None
-    for n in range(min(max_words, len(words)), 0, -1):
-        end = start + words[n - 1].end()
-        phrase = t.s[start:end]
-        if t.free(start, end) and any(getattr(d, "name", None) and d.input.lower() == phrase.lower()
-                                      for d in finder(phrase)):
-            return end
-    return None
+    best = 0
+    for d in finder(window):
+        name = getattr(d, "input", "") or ""
+        if (getattr(d, "name", None) and window.lower().startswith(name.lower())
+                and not re.match(r"[\w\-]", window[len(name):len(name) + 1])):
+            best = max(best, len(name))
+    end = start + best
+    return end if best and t.free(start, end) else None
 
 
 def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
     """"on X for Y" (and "..., Z for W" after it): X is a medication, Y a comorbidity."""
     meds: list[str] = []
-    for m in t.matches(_ON_CUE):
+    for m in islice(t.matches(_ON_CUE), MAX_CUES):
         pos = m.end()
         took_any = False
         while True:

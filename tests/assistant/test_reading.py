@@ -289,3 +289,13 @@ def test_chart_shorthand_w_slash_marks_the_question(ex):
     assert f.diagnosis_candidates == ["LLE cellulitis"]
     assert len(f.values["comorbidities"]) == 2
     assert code_diagnosis("LLE cellulitis").code == "L03.116"
+
+
+@pytest.mark.parametrize("text", ["on on on " * 2300, "takes " * 3400,
+                                  "on metformin for diabetes, " * 750])
+def test_a_wall_of_medication_cues_reads_in_linear_time(ex, text):
+    import time
+    start = time.perf_counter()
+    ex.extract(text[:20000])
+    # was 150 s for "on on on ..." before the list window and the cue cap (2 shared cores)
+    assert time.perf_counter() - start < 15
