@@ -78,6 +78,9 @@ def run(split: str, variant: str) -> dict:
         reader = negspacy_reader_context()
         dx.read_clause_loose = labels.read_clause_loose = meds.read_clause_loose = reader
     try:
+        from assistant.extract import coding
+        coding.code_diagnosis.cache_clear()   # each variant pays its own coding, or timings mislead
+        coding._icd_tokens.cache_clear()
         cases = load_set(split=split)
         t0 = time.perf_counter()
         result = score(rules_reader, cases)

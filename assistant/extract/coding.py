@@ -132,11 +132,21 @@ def _synonyms() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _by_category() -> dict[str, list[str]]:
+    """ICD-10-CM codes grouped by their 3-character category."""
+    out: dict[str, list[str]] = {}
+    for code in _icd():
+        out.setdefault(code[:3], []).append(code)
+    return out
+
+
 @lru_cache(maxsize=256)
 def _icd_tokens(heads: tuple[str, ...]) -> list[tuple[str, frozenset[str]]]:
     """Title words of the codes under these ICD-10 prefixes (one concept's family)."""
-    return [(code, frozenset(_tokens(title))) for code, title in _icd().items()
-            if code.startswith(heads)]
+    icd, groups = _icd(), _by_category()
+    codes = {c for h in heads for c in groups.get(h[:3], ()) if c.startswith(h)}
+    return [(code, frozenset(_tokens(icd[code]))) for code in sorted(codes)]
 
 
 def _title(code: str) -> str:
