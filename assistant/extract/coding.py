@@ -213,6 +213,12 @@ def _single_condition(text: str) -> bool:
     return not re.search(r"[,;+/&]|\band\b|\bplus\b", bare, re.I)
 
 
+@lru_cache(maxsize=4096)
+def names_condition(text: str) -> bool:
+    """Whether the text is, or contains, a condition the vocabulary knows (no similarity)."""
+    return bool(text.strip()) and (_exact(text) is not None or _concept(text) is not None)
+
+
 @lru_cache(maxsize=2048)
 def code_diagnosis(text: str, pregnant: bool | None = None) -> CodedDiagnosis | None:
     """The ICD-10-CM reading of one written diagnosis, or None where no code fits. For a

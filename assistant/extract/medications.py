@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from itertools import islice
 
-from assistant.extract.context import comorbidity_text, read_clause_loose, split_indication
+from assistant.extract.coding import names_condition
+from assistant.extract.context import comorbidity_text, read_clause, read_clause_loose, \
+    split_indication
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
@@ -30,13 +32,16 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
         t.take(m.start(), m.end())
     found: list[str] = []
     known = lambda item: is_known_drug(finder, item) or item.lower() in MED_ABBREVIATIONS  # noqa
-    # After a strong cue the first item may be a drug the lexicon lacks (it is then flagged as
-    # unknown, never guessed); the rest of the list must be drugs ("takes levothyroxine, new
-    # hypertension" lists one medication).
-    for cue, accept in ((_MED_CUE_STRONG, lambda item: True), (_MED_CUE_WEAK, known)):
+
+    def not_a_condition(item: str) -> bool:
+        return known(item) or not (names_condition(item) or read_clause(item).focus)
+    # After a strong cue any item may be a drug the lexicon lacks (it is then flagged as unknown,
+    # never guessed), but the list ends at a condition: "takes levothyroxine, new hypertension"
+    # lists one medication.
+    for cue, accept in ((_MED_CUE_STRONG, not_a_condition), (_MED_CUE_WEAK, known)):
         for m in islice(t.matches(cue), MAX_CUES):
             end = sentence_end(t.s, m.end())
-            items, item_end = read_list(t, m.end(), end, accept, known)
+            items, item_end = read_list(t, m.end(), end, accept)
             if items:
                 drugs = []
                 for item in items:

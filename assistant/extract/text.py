@@ -91,7 +91,6 @@ _DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%
 _FREQ_TAIL = re.compile(r"\s*\b(?:daily|once|twice|bid|tid|qid|qd|od|prn|nightly|weekly|monthly|"
                         r"every \w+|as needed|po|iv|im|sc)\b.*$", re.I)
 _PAREN = re.compile(r"\([^)]*\)")
-MAX_LIST_CHARS = 400      # the longest allergy or medication list read after one cue
 
 
 def sentence_end(text: str, pos: int, limit: int | None = None) -> int:
@@ -110,9 +109,6 @@ def read_list(t: Text, start: int, end: int, accept: Callable[[str], bool],
               accept_rest: Callable[[str], bool] | None = None) -> tuple[list[str], int]:
     """Items of a comma/and-separated list starting at `start`; stops at the first item that is
     not accepted (e.g. "on levothyroxine" after an allergy list). Returns items and where they end."""
-    # A list is a few items long: bounding the window keeps a turn of 20k characters with a
-    # cue word every few characters ("on on on ...") linear instead of quadratic.
-    end = min(end, start + MAX_LIST_CHARS)
     items: list[str] = []
     pos = start
     last_end = start
