@@ -69,6 +69,19 @@ class AssistantConfig(BaseModel):
                                         "choice by more than this ranks above it (None: the "
                                         "model's choices always rank first)")
 
+    pregnancy_ask_ages: tuple[float, float] = Field(
+        (12, 50), description="a woman is asked her pregnancy status only from the first age up "
+                              "to (not including) the second, in years; 'postmenopausal' "
+                              "answers it at any age")
+
+    @field_validator("pregnancy_ask_ages")
+    @classmethod
+    def _age_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        low, high = v
+        if not 0 <= low < high <= 130:
+            raise ValueError(f"must be (low, high) years with 0 <= low < high <= 130, got {v!r}")
+        return v
+
     def __init__(self, **values):
         try:
             super().__init__(**values)

@@ -25,7 +25,7 @@ from recommend.candidates import CandidateIndex
 from recommend.model_client import ModelClient
 from recommend.pipeline import PromptCheck, arecommend
 from recommend.prompt import PROMPT_VERSION
-from recommend.schemas import ConsultationResult
+from recommend.schemas import ConsultationResult, DiagnosisRecord
 
 from assistant import render
 from assistant.bounds import check_values
@@ -80,7 +80,7 @@ class Assistant:
         folded = await asyncio.to_thread(self._fold, history)
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
-        base = {"patient": c.patient(), "diagnosis": c.diagnosis(), "notes": list(c.notes),
+        base = {"patient": c.patient(), "diagnosis": c.diagnosis_record(), "notes": list(c.notes),
                 "injection_ignored": bool(c.injections), "model": model,
                 "prompt_version": PROMPT_VERSION}
 
@@ -96,7 +96,8 @@ class Assistant:
         return await self._recommend(c, served, base, read_setting(user_texts(history)))
 
     def _fold(self, history: list[dict]) -> Folded:
-        return fold(history, Extractor(guardrails.find_drug_mentions))
+        return fold(history, Extractor(guardrails.find_drug_mentions),
+                    childbearing_age=self.config.pregnancy_ask_ages)
 
     @staticmethod
     def _refusal_kind(folded: Folded) -> str | None:
@@ -113,7 +114,7 @@ class Assistant:
 
     async def _recommend(self, c: Consultation, served: str, base: dict,
                          setting: str | None = None) -> AssistantTurn:
-        patient, dx = base["patient"], base["diagnosis"]
+        patient, dx = base["patient"], c.diagnosis()
         assert dx is not None  # missing() guarantees it
         result = await arecommend(patient, dx, self.config.recommend_settings(),
                                   client=self._client, model=served, index=self._index,
@@ -126,7 +127,8 @@ class Assistant:
         # The answer names the requested model id ("rxassist"), not the engine's served name.
         result = result.model_copy(update={
             "model": base["model"], "notes": base["notes"], "unknown_fields": not_checked,
-            "injection_ignored": base["injection_ignored"]})
+            "injection_ignored": base["injection_ignored"],
+            "diagnosis": DiagnosisRecord.model_validate(base["diagnosis"])})
         if result.status == "nothing_survives":
             return AssistantTurn(render.nothing_survives(c, result, not_checked), result)
         return AssistantTurn(render.recommendation(c, result, not_checked=not_checked), result)

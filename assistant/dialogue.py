@@ -6,7 +6,8 @@ back from the assistant's own turns is which fields it asked for (the "Still nee
 so a bare "none" or "unknown" answers exactly those questions.
 
 Required before recommending (docs/formats.md#serving-api): the diagnosis; age; sex; pregnancy when
-relevant (female aged 12-55, or of unknown age); allergies ("none" accepted). A field stated as
+relevant (female aged 12 to under 50 by default, AssistantConfig.pregnancy_ask_ages, or of unknown age;
+"postmenopausal" answers it); allergies ("none" accepted). A field stated as
 unknown counts as answered, except the diagnosis, without which there is nothing to recommend for.
 """
 
@@ -20,12 +21,18 @@ from rxassist.cases import Diagnosis, Patient
 from rxassist.patient_text import read_diagnosis
 
 from assistant.shorthand import expand_abbreviations
+from assistant.extract.coding import code_diagnosis
 from assistant.extract import Extractor, Findings
 from assistant.screen import Screen, screen
 
-PATIENT_FIELDS = ("age", "sex", "pregnant", "weight_kg", "allergies", "current_medications")
-LIST_FIELDS = ("allergies", "current_medications")
-CHILDBEARING_AGE = (12, 55)
+PATIENT_FIELDS = ("age", "sex", "pregnant", "weight_kg", "allergies", "current_medications",
+                  "comorbidities")
+LIST_FIELDS = ("allergies", "current_medications", "comorbidities")
+# A woman aged from 12 up to (not including) 50 is asked whether she is pregnant (the median
+# age at menopause is about 51); AssistantConfig.pregnancy_ask_ages overrides.
+CHILDBEARING_AGE = (12, 50)
+# Read when known, never asked for: their absence does not limit the checks the screen lists.
+OPTIONAL_FIELDS = ("comorbidities",)
 
 # How each required field is asked for; the phrases are also how asked fields are read back.
 QUESTIONS: dict[str, str] = {
@@ -47,12 +54,14 @@ class Consultation:
     injections: list[str] = field(default_factory=list)
     # Fields last stated with a value no patient can have, until a plausible one replaces it.
     rejected: dict[str, str] = field(default_factory=dict)
+    childbearing_age: tuple[float, float] = CHILDBEARING_AGE
 
     def pregnancy_relevant(self) -> bool:
         if self.values.get("sex") != "female":
             return False
         age = self.values.get("age")
-        return age is None or CHILDBEARING_AGE[0] <= age <= CHILDBEARING_AGE[1]
+        low, high = self.childbearing_age
+        return age is None or low <= age < high
 
     def required(self) -> list[str]:
         fields = ["diagnosis", "age", "sex"]
@@ -77,13 +86,41 @@ class Consultation:
             return None
         # A code written the way case files print it ("(ICD-10-CM I10)") is read as a code.
         dx = read_diagnosis(text)
-        return dx.model_copy(update={"text": expand_abbreviations(dx.text)})
+        if dx.code:
+            return dx.model_copy(update={"text": expand_abbreviations(dx.text)})
+        coded = code_diagnosis(text, self.values.get("pregnant"))
+        if coded is None or coded.index_code is None:
+            return Diagnosis(text=expand_abbreviations(text))
+        return Diagnosis(text=expand_abbreviations(text), code=coded.index_code,
+                         system="ICD-10-CM")
+
+    def diagnosis_record(self) -> dict[str, Any] | None:
+        """The diagnosis for the API's `rxassist` field: what the index was sent, plus the
+        reading and its ICD-10-CM code (shown even where the index reads the text)."""
+        dx = self.diagnosis()
+        if dx is None:
+            return None
+        record = dx.model_dump()
+        coded = code_diagnosis(self.values["diagnosis"], self.values.get("pregnant"))
+        record["reading"] = self.diagnosis_reading()
+        record["icd10cm"] = ({"code": coded.code, "title": coded.title, "how": coded.how}
+                             if coded else None)
+        return record
+
+    def diagnosis_reading(self) -> str | None:
+        """How the diagnosis was read, for the clinician: "cellulitis left shin -> cellulitis of
+        left lower limb (L03.116)"; the text alone where no ICD-10-CM code fits."""
+        text = self.values.get("diagnosis")
+        if not text:
+            return None
+        coded = code_diagnosis(text, self.values.get("pregnant"))
+        return f"{text} -> {coded.reading}" if coded else expand_abbreviations(text)
 
     def unknown_fields(self) -> list[str]:
         """Fields the recommendation could not take into account (stated unknown or never given)."""
         out = []
         for f in PATIENT_FIELDS:
-            if f == "pregnant" and not self.pregnancy_relevant():
+            if f in OPTIONAL_FIELDS or (f == "pregnant" and not self.pregnancy_relevant()):
                 continue
             if f not in self.values:
                 out.append(f)
@@ -186,9 +223,10 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
-def fold(messages: list[dict], extractor: Extractor) -> Folded:
+def fold(messages: list[dict], extractor: Extractor, *,
+         childbearing_age: tuple[float, float] = CHILDBEARING_AGE) -> Folded:
     """Replay the history. Refused user turns contribute nothing to the consultation."""
-    c = Consultation()
+    c = Consultation(childbearing_age=tuple(childbearing_age))
     asked: set[str] = set()
     last: Screen | None = None
     last_findings: Findings | None = None

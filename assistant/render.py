@@ -54,8 +54,9 @@ def understood(c: Consultation) -> str:
             parts.append(f"{label}: unknown")
     for note in c.notes:
         parts.append(note)
-    dx = c.diagnosis()
-    parts.append(f"diagnosis: {dx.text if dx else '—'}")
+    if v.get("comorbidities"):
+        parts.append(f"comorbidities: {_list(v['comorbidities'])}")
+    parts.append(f"diagnosis: {c.diagnosis_reading() or '—'}")
     return "; ".join(parts)
 
 

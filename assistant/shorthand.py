@@ -37,6 +37,15 @@ ABBREVIATIONS: dict[str, str] = {
     "dm": "diabetes mellitus",
     "lbp": "low back pain",
     "ssti": "skin and soft tissue infection",
+    "mi": "myocardial infarction",
+    "cad": "coronary artery disease",
+    "ihd": "ischaemic heart disease",
+    "cva": "cerebrovascular accident",
+    "tia": "transient ischaemic attack",
+    "bph": "benign prostatic hyperplasia",
+    "ibs": "irritable bowel syndrome",
+    "pud": "peptic ulcer disease",
+    "osa": "obstructive sleep apnoea",
 }
 
 _PATTERNS = [(re.compile(rf"\b{re.escape(k)}\b", re.I), v) for k, v in ABBREVIATIONS.items()]

@@ -65,9 +65,9 @@ def score_row(case: Consultation, recs: list[tuple[str, list[str]]], top_k: int)
             "output": bool(top)}
 
 
-def read_message(message: str) -> tuple[str | None, bool | None]:
-    """The diagnosis text and pregnancy the assistant's own deterministic extraction reads
-    from the consultation message (no model involved)."""
+def read_message(message: str) -> tuple[str | None, str | None, bool | None]:
+    """The diagnosis text, its ICD-10-CM code and pregnancy the assistant's own deterministic
+    extraction reads from the consultation message (no model involved)."""
     import guardrails
     from assistant.dialogue import fold
     from assistant.extract import Extractor
@@ -75,7 +75,7 @@ def read_message(message: str) -> tuple[str | None, bool | None]:
     c = fold([{"role": "user", "content": message}],
              Extractor(guardrails.find_drug_mentions)).consultation
     dx = c.diagnosis()
-    return (dx.text if dx else None), c.patient().pregnant
+    return (dx.text if dx else None), (dx.code if dx else None), c.patient().pregnant
 
 
 def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
@@ -95,12 +95,13 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
     for c in cases:
         t0 = time.perf_counter()
         text, pregnant = c.diagnosis.text, c.patient.pregnant
+        code = c.diagnosis.code if with_codes else None
         if from_message:
-            text, pregnant = read_message(c.message)
+            text, code, pregnant = read_message(c.message)
         # The setting the consultation states, read as the assistant reads it.
         setting = read_setting([c.message])
-        cands = idx.candidates(text, c.diagnosis.code if with_codes else None, limit=25,
-                               pregnant=pregnant, setting=setting) if text else []
+        cands = idx.candidates(text, code, limit=25, pregnant=pregnant,
+                               setting=setting) if text else []
         current = c.current_ingredients()
         raw = [(x.name, x.ingredients) for x in cands if not set(x.ingredients) & current]
         safe = [(n, i) for n, i in raw if not critical_reasons(c, i, n)]

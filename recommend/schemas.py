@@ -16,7 +16,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer
+from pydantic import (BaseModel, ConfigDict, Field, create_model, field_serializer,
+                      field_validator)
 
 from guardrails import Flag, NormalizedDrug
 from rxassist.cases import Diagnosis, Patient
@@ -101,12 +102,28 @@ class ExcludedRow(BaseModel):
         "the evidence floor, co-occurrence only, or a guideline says not for this presentation")
 
 
+class CodedReading(BaseModel):
+    """The ICD-10-CM code the consultation's diagnosis was read as, and how it was found."""
+
+    code: str
+    title: str
+    how: str
+
+
+class DiagnosisRecord(Diagnosis):
+    """The diagnosis as the result reports it: what the candidate index was sent, plus, for a
+    consultation, the clinician-readable reading and its ICD-10-CM code."""
+
+    reading: str | None = None
+    icd10cm: CodedReading | None = None
+
+
 class ConsultationResult(BaseModel):
     """The structured result of one turn: the API's `rxassist` field."""
 
     status: Status
     patient: Patient
-    diagnosis: Diagnosis | None = None
+    diagnosis: DiagnosisRecord | None = None
     recommendations: list[RecommendationRow] = Field(default_factory=list)
     excluded: list[ExcludedRow] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
@@ -128,6 +145,14 @@ class ConsultationResult(BaseModel):
     setting_assumed: bool = False
     # The model's own text, for eval records; never on the wire (answers are not logged).
     answer_text: str | None = Field(None, exclude=True)
+
+    @field_validator("diagnosis", mode="before")
+    @classmethod
+    def _as_record(cls, v: Any) -> Any:
+        # The pipeline holds the plain Diagnosis it looked up; the result reports it as a record.
+        if isinstance(v, Diagnosis) and not isinstance(v, DiagnosisRecord):
+            return v.model_dump()
+        return v
 
     @field_serializer("drugs")
     def _drugs_as_documented(self, drugs: list[NormalizedDrug]) -> list[dict]:

@@ -25,6 +25,7 @@ class Patient(BaseModel):
     weight_kg: float | None = Field(None, gt=0, le=500)
     allergies: list[str] | None = Field(None, description="null = unknown, [] = none")
     current_medications: list[str] | None = Field(None, description="null = unknown, [] = none")
+    comorbidities: list[str] | None = Field(None, description="conditions beside the question, coded where possible; null = unknown, [] = none")
 
     @field_validator("sex", mode="before")
     @classmethod

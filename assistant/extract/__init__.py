@@ -8,23 +8,30 @@ echoed back so the clinician can correct it.
 Order of work on a turn (extractor.Extractor.extract; each step takes the characters it
 explains from the span mask in `text`, so later steps never read them):
 
- 0. a "Correction:" prefix is noted (lists are then replaced); a "Patient:" header is skipped
+ 0. Korean is rewritten into the same shorthand (korean.py); misspelt cue words are corrected
+    (typos.py); a "Correction:" prefix is noted (lists are then replaced); chart section
+    headers ("Assessment:", "PMH:", "HPI:") become labels (context.py); a "Patient:" header
+    is skipped
  1. labels       "Age: 60 years", "Allergies: none", "Diagnosis: ..."          labels.py
  2. unknowns     "allergies unknown", "age not recorded", "pregnancy unclear"   labels.py
  3. demographics pregnancy, age, weight: "20 weeks pregnant", "34 yo", "70 kg"  demographics.py
  4. context      "Mrs Smith", lab values, person words ("patient", "child")     demographics.py
  5. requests     "recommend X", "can I give X" (never a diagnosis or a medication) diagnosis.py
  6. allergies    "allergic to sulfa", "NKDA", "anaphylaxis after amoxicillin"   allergies.py
- 7. medications  "on levothyroxine", "takes metformin 500 mg bid", "no meds"    medications.py
+ 7. medications  "on X for Y" (longest drug match; Y a comorbidity), "on          medications.py
+                 levothyroxine", "takes metformin 500 mg bid", "no meds"
  8. sex words    "woman", "he"                                                   demographics.py
  9. questions    "what should I give?"                                          diagnosis.py
 10. other drug mentions (lexicon)  -> current medications                       medications.py
-11. what remains, split into clauses, minus fillers -> the diagnosis             diagnosis.py
+11. what remains, split into clauses, read with their context (negated, past,  diagnosis.py
+    family, hypothetical, "now"/"new" focus; context.py) -> the diagnosis and
+    the comorbidities
 12. a lone number among other facts is the age; pregnant implies female
 
 A field stated as unknown is recorded in `unknown`, which counts as answered. A value no patient
 can have ("Age: 200", "600 kg") is not recorded; a note says so and the field stays open.
-Word lists live in assistant/data/extract_vocabulary.json.
+Word lists live in assistant/data/extract_vocabulary.json and extract_context.json. The diagnosis
+gets an ICD-10-CM code where one fits (coding.py; dialogue.Consultation.diagnosis).
 """
 
 from assistant.extract.demographics import parse_age, parse_pregnant, parse_sex, parse_weight

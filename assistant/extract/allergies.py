@@ -32,7 +32,7 @@ def _compiled(table: tuple[tuple[str, bool], ...]) -> tuple[tuple[re.Pattern, bo
 # take tablets", "rash after the beach") need an allergen class or a known drug.
 _LIST_CUES = _compiled((
     (rf"\b(?:{alternation('allergy_words_regex')})\s+(?:reactions?\s+)?(?:to|with)\s+", False),
-    (rf"\b(?:(?:{_REACTION})\s+(?:after|from|with|on|to)|intoleran\w*\s+of|"
+    (rf"\b(?:(?:{_REACTION})\s+(?:after|from|with|w/|on|to)|intoleran\w*\s+of|"
      rf"(?:{alternation('cannot_take_regex')}) (?:take|tolerate|have))\s+"
      r"(?:(?:a|an|the|any|her|his|their|my)\s+)?", True),
 ))
@@ -44,7 +44,7 @@ _DRUG_THEN_REACTION = _compiled((
      r"(?:(?:me|her|him|them|us)\s+)?(?:(?:a|an|bad|severe|some)\s+)*"
      rf"(?:{_REACTION})\b", True),
     (r"\b([a-z][a-z\-]{2,})(?:\s+(?:drugs?|antibiotics?|class))?[\s-]+"
-     r"(?:allergy|allergic|allergies|hypersensitivity)\b", False),
+     r"(?:allergy|allergic|allergies|hypersensitivity|intolerance)\b", False),
 ))
 _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
 

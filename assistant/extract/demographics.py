@@ -23,7 +23,7 @@ AGE_PATTERNS: list[tuple[re.Pattern, float]] = [
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", re.I), 1 / 52),
     (re.compile(r"\b(\d{1,2})\s*-?\s*days?\s*-?\s*old\b", re.I), 1 / 365),
     # "she is 25", "patient is 60"
-    (re.compile(r"\b(?:she|he|patient|pt)\s+is\s+(?:a\s+)?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|weeks?|"
+    (re.compile(r"\b(?:she|he|patient|pt)(?:\s+is|'s)\s+(?:a\s+)?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|weeks?|"
                 r"wks?|days?|months?|%|mg|/|\.\d))", re.I), 1.0),
     # "in her 30s", "late 60s": the middle of the decade, noted as approximate.
     (re.compile(r"\b(?:in (?:her|his|their) )?(?:early |mid |late )?(\d)0'?s\b", re.I), -1.0),

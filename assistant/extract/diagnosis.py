@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -19,13 +20,15 @@ _LEAD_CUE_RE = re.compile(r"^(?:" + "|".join(
     c for c in DIAGNOSIS_CUES if c not in vocabulary()["diagnosis_qualifiers"])
     + r")(?:\b|(?<=/))[\s:,-]*", re.I)
 # Negative findings ("no fever", "not sexually active") are context, not the diagnosis.
-_NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|non|denies|without|negative for)\b", re.I)
+# ("non-purulent cellulitis" is one term: "non" is not a negation cue, see context.py.)
+_NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|denies|without|negative for)\b", re.I)
 # Background, not the question: "history of MI, hypertension" asks about hypertension. An
 # admission reason is background only beside a stated need ("admitted with heart failure, needs
 # VTE prophylaxis"); alone ("admitted with heart failure, fluid overloaded") it is the question.
 _HISTORY_CLAUSE = re.compile(r"^(?:(?:a\s+)?(?:history|hx|pmh|background)\s+of|known)\b", re.I)
 _ADMISSION_CLAUSE = re.compile(
     r"^(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)\b", re.I)
+_COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 _FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
 _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
@@ -85,27 +88,54 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             f.diagnosis_explicit = True
         t.take(a, b)
     need_stated = False
-    for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!", t.leftover()):
+    focus: list[str] = []
+    history: list[str] = []
+    complaints: list[str] = []
+    for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!|\s+with\s+(?=(?:a\s+)?(?:prior|previous|"
+                          r"history|h/o|hx|known|background|past)\b)", t.leftover()):
         raw = piece.strip()
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         if not raw or _short_answer(raw, f):
             continue
-        cleaned = clean_piece(raw)
-        if not cleaned:
+        # Context per concept (context.py): negated, family and hypothetical clauses are notes,
+        # past ones comorbidities, "now with" / "new" ones the question.
+        ctx = read_clause_loose(raw)
+        cleaned = clean_piece(ctx.term if not EXPLICIT_DIAGNOSIS.match(raw) else raw)
+        if not cleaned or not is_condition_word(cleaned):
             continue
-        if _NEGATIVE_CLAUSE.match(cleaned):
-            f.notes.append(cleaned)
+        if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned):
+            f.notes.append(clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
             f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
                 f.values["diagnosis"] + ", " + cleaned)
             f.diagnosis_explicit = True
+        elif ctx.historical:
+            history += [h for h in re.split(r"\s+(?:and|&|\+)\s+", cleaned) if h]
         else:
+            if _COMPLAINT.match(raw):
+                complaints.append(cleaned)
+            if ctx.focus:
+                focus.append(cleaned)
             f.diagnosis_candidates.append(cleaned)
     background = [p for p in f.diagnosis_candidates if _HISTORY_CLAUSE.match(p)
                   or (need_stated and _ADMISSION_CLAUSE.match(p))]
     if background and len(background) < len(f.diagnosis_candidates):
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in background]
         f.notes.extend(background)
+    if complaints and len(complaints) < len(f.diagnosis_candidates):
+        # "c/o dysuria x2d, uncomplicated UTI": the named condition is the question, the
+        # complaint its symptom.
+        f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in complaints]
+        focus = [p for p in focus if p not in complaints]
+        f.notes.extend(complaints)
+    if focus and len(focus) < len(f.diagnosis_candidates):
+        # "HTN, DM2, new gout flare": the unmarked conditions are background to the question.
+        history += [p for p in f.diagnosis_candidates if p not in focus]
+        f.diagnosis_candidates = focus
+    if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
+        f.diagnosis_candidates = history     # only history given: that is what is asked about
+    elif history:
+        f.add_items("comorbidities", [comorbidity_text(h) for h in history])
 
 
 def clean_piece(piece: str) -> str:

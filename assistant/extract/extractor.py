@@ -7,9 +7,12 @@ import re
 
 from assistant.extract import demographics as demo
 from assistant.extract.allergies import read_allergies
+from assistant.extract.korean import to_reading_text
+from assistant.extract.typos import fix_cue_typos
 from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
-from assistant.extract.medications import read_drug_mentions, read_medications
+from assistant.extract.context import normalise_sections
+from assistant.extract.medications import read_drug_mentions, read_indications, read_medications
 from assistant.extract.text import DrugFinder, Findings, Text
 
 _CORRECTION = re.compile(r"^\s*(?:correction|update|amend(?:ment)?|change)\s*[:\-]", re.I)
@@ -23,11 +26,11 @@ class Extractor:
 
     def extract(self, text: str) -> Findings:
         f = Findings()
-        stripped = text.strip()
+        stripped = fix_cue_typos(to_reading_text(text)).strip()   # Korean -> shorthand; typos
         if _CORRECTION.match(stripped):
             f.correction = True
             stripped = re.sub(r"^\s*\w+\s*[:\-]\s*", "", stripped)
-        t = Text(stripped)
+        t = Text(normalise_sections(stripped))          # chart headers -> labels
         for m in t.matches(PATIENT_HEADER_RE):
             t.take(m.start(), m.end())
         dx_segments = read_labels(t, f)                 # 1
@@ -39,6 +42,7 @@ class Extractor:
         demo.read_context(t, f)                         # 4
         read_requests(t)                                # 5
         read_allergies(t, f, self._find)                # 6
+        read_indications(t, f, self._find)              # 7: "on X for Y"
         read_medications(t, f, self._find)              # 7
         demo.read_sex(t, f, dx_segments)                # 8
         read_questions(t)                               # 9

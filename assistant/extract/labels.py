@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.extract import demographics
+from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
 from assistant.extract.text import Findings, Text, read_list, sentence_end
 from assistant.extract.vocabulary import NONE_WORDS, UNKNOWN_WORDS, unknownish
 
@@ -20,6 +21,8 @@ LABELS: dict[str, str] = {
                            r"drugs)(?: list)?",
     "diagnosis": r"(?:working |primary |main )?(?:diagnosis|diagnoses|dx|indication|condition|"
                  r"problem)",
+    # Chart sections ("PMH:", "Problem list:") arrive here as "Comorbidities:" (context.py).
+    "comorbidities": r"comorbidities|co-morbidities",
 }
 _LABEL_RE = re.compile(
     r"(?<![\w])(?P<label>" + "|".join(f"(?P<{k}>{v})" for k, v in LABELS.items()) + r")\s*[:=]\s*",
@@ -75,6 +78,10 @@ def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
     # A diagnosis runs to the end of its line (ICD titles hold commas and periods) ...
     nl = t.s.find("\n", start, nxt)
     end = nl if nl >= 0 else nxt
+    # ... but never past a semicolon: no ICD title holds one, and what follows is another fact
+    # ("Diagnosis: hypertension; in every rationale field copy ...").
+    semi = t.s.find(";", start, end)
+    end = semi if semi >= 0 else end
     # ... or where another "Something:" label starts a new sentence.
     other = _NEXT_LABEL.search(t.s, start, end)
     return other.start() + 1 if other else end
@@ -101,6 +108,9 @@ def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
             f.values.pop(name, None)
             t.take(start, end)
             continue
+        if name == "comorbidities":
+            read_comorbidity_list(t, f, start, sentence_end(t.s, start, nxt))
+            continue
         if name in ("allergies", "current_medications"):
             if re.match(rf"^\s*{NONE_WORDS}\s*$", value, re.I) or re.match(r"^\s*none\b", value, re.I):
                 f.values[name] = []
@@ -117,6 +127,23 @@ def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
             demographics.record(f, name, parsed, value, replace=True)
             t.take(start, end)
     return diagnosis_segments
+
+
+def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
+    """"PMH: HTN, HLD, CKD 3" -> comorbidities; "none" -> []; negated or family items skipped."""
+    value = t.s[start:end]
+    t.take(start, end)
+    if re.match(rf"^\s*{NONE_WORDS}\s*$", value, re.I):
+        f.values.setdefault("comorbidities", [])
+        return
+    items = []
+    for piece in re.split(r"\s*(?:,|/|\+|&|\band\b)\s*", value):
+        ctx = read_clause_loose(piece)
+        term = re.sub(r"\s+", " ", ctx.term).strip(" .:-")
+        if term and is_condition_word(term) and not (ctx.negated or ctx.family or ctx.hypothetical):
+            items.append(comorbidity_text(term))
+    f.values.setdefault("comorbidities", [])
+    f.add_items("comorbidities", items)
 
 
 def read_unknowns(t: Text, f: Findings) -> None:

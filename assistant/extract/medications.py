@@ -5,11 +5,22 @@ duplicate checks, never fewer)."""
 from __future__ import annotations
 
 import re
+from itertools import islice
 
+from assistant.extract.coding import names_condition
+from assistant.extract.context import comorbidity_text, read_clause, read_clause_loose, \
+    split_indication
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
-from assistant.extract.vocabulary import alternation
+from assistant.extract.vocabulary import alternation, vocabulary
 
+# Shorthand for medicines that are not one ingredient ("on OCP"): kept, spelled out, so the
+# clinician sees it and the guardrails report what they cannot check.
+MED_ABBREVIATIONS: dict[str, str] = vocabulary()["medication_abbreviations"]
+
+# Cue words read per turn and cue kind: a consultation names a few; a pasted wall of "on on on"
+# must stay linear. Drugs past the cap are still found by read_drug_mentions.
+MAX_CUES = 40
 _MED_CUE_STRONG = re.compile(rf"\b(?:{alternation('medication_cues_regex')})\s+", re.I)
 _MED_CUE_WEAK = re.compile(r"\b(?:on|also on|already on)\s+", re.I)
 _NO_MEDS = re.compile(rf"\b(?:{alternation('no_medication_phrases_regex')})\b", re.I)
@@ -20,17 +31,100 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
         f.values["current_medications"] = []
         t.take(m.start(), m.end())
     found: list[str] = []
-    for cue, accept in ((_MED_CUE_STRONG, lambda item: True),
-                        (_MED_CUE_WEAK, lambda item: is_known_drug(finder, item))):
-        for m in t.matches(cue):
+    known = lambda item: is_known_drug(finder, item) or item.lower() in MED_ABBREVIATIONS  # noqa
+
+    def not_a_condition(item: str) -> bool:
+        return known(item) or not (names_condition(item) or read_clause(item).focus)
+    # After a strong cue any item may be a drug the lexicon lacks (it is then flagged as unknown,
+    # never guessed), but the list ends at a condition: "takes levothyroxine, new hypertension"
+    # lists one medication.
+    for cue, accept in ((_MED_CUE_STRONG, not_a_condition), (_MED_CUE_WEAK, known)):
+        for m in islice(t.matches(cue), MAX_CUES):
             end = sentence_end(t.s, m.end())
             items, item_end = read_list(t, m.end(), end, accept)
             if items:
-                found += split_drugs(items, finder)
+                drugs = []
+                for item in items:
+                    drug, condition = split_indication(item)
+                    drugs.append(MED_ABBREVIATIONS.get(drug.lower(), drug))
+                    if condition:
+                        add_comorbidity(f, condition)
+                found += split_drugs(drugs, finder)
                 t.take(m.start(), item_end)
     if found:
         f.add_items("current_medications", found)
         f.unknown.discard("current_medications")
+
+
+# "on isosorbide mononitrate for angina": a cue, the longest drug name the lexicon knows, then
+# what it is taken for (up to the end of the clause or the next fact).
+_ON_CUE = re.compile(r"\b(?:on|also on|already on|takes?|taking|using|uses|maintained on|"
+                     r"started on|receiving)\s+", re.I)
+_FOR = re.compile(r"\s*(?:for|to treat|because of|due to)\s+", re.I)
+_COND_END = re.compile(r"[,;.\n(]|\s(?:and|&|\+|plus|but|who|with|presents?|presenting|now|"
+                       r"today|here|since|c/o|nkda|allerg\w*)\b|$", re.I)
+_NEXT_DRUG = re.compile(r"\s*(?:,|and|&|\+|plus)\s*(?:(?:also|on)\s+)?", re.I)
+
+
+def _longest_drug(t: Text, start: int, finder: DrugFinder, max_chars: int = 60) -> int | None:
+    """End of the longest drug name starting at `start` (a brand, a generic, a combination):
+    one lexicon look-up over the window, then the longest mention that begins the window."""
+    window = t.s[start:start + max_chars]
+    if not re.match(r"[A-Za-z0-9]", window):
+        return None
+    best = 0
+    for d in finder(window):
+        name = getattr(d, "input", "") or ""
+        if (getattr(d, "name", None) and window.lower().startswith(name.lower())
+                and not re.match(r"[\w\-]", window[len(name):len(name) + 1])):
+            best = max(best, len(name))
+    end = start + best
+    return end if best and t.free(start, end) else None
+
+
+def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
+    """"on X for Y" (and "..., Z for W" after it): X is a medication, Y a comorbidity."""
+    meds: list[str] = []
+    for m in islice(t.matches(_ON_CUE), MAX_CUES):
+        pos = m.end()
+        took_any = False
+        while True:
+            drug_end = _longest_drug(t, pos, finder)
+            if drug_end is None:
+                break
+            tail = re.match(r"(?:\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?)\b)?(?:\s+(?:daily|bid|tid|od|"
+                            r"qd|prn|nightly|once daily|twice daily))?", t.s[drug_end:])
+            after = drug_end + tail.end()
+            fm = _FOR.match(t.s, after)
+            if not fm:
+                break
+            ce = _COND_END.search(t.s, fm.end())
+            cond_end = ce.start() if ce else len(t.s)
+            condition = t.s[fm.end():cond_end].strip()
+            if not condition or not t.free(pos, cond_end):
+                break
+            meds.append(t.s[pos:drug_end])
+            add_comorbidity(f, condition)
+            t.take(m.start() if not took_any else pos, cond_end)
+            took_any = True
+            nd = _NEXT_DRUG.match(t.s, cond_end)
+            if not nd:
+                break
+            pos = nd.end()
+    if meds:
+        f.add_items("current_medications", meds)
+        f.unknown.discard("current_medications")
+
+
+def add_comorbidity(f: Findings, condition: str) -> None:
+    ctx = read_clause_loose(condition)
+    if ctx.term and not (ctx.negated or ctx.family or ctx.hypothetical):
+        f.add_items("comorbidities", [comorbidity_text(ctx.term)])
+
+
+# A drug named as the cause of the problem ("C. diff after clindamycin") is not taken now.
+_CAUSE_BEFORE = re.compile(r"\b(?:after|following|post|from|secondary to|due to|induced by|caused by)"
+                           r"\s+(?:a\s+)?(?:recent\s+)?(?:course of\s+)?$", re.I)
 
 
 def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
@@ -44,6 +138,10 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
             a, b = m.start(), m.end()
             if not t.free(a, b) or any(s <= a < e for s, e in dx_segments):
                 continue
+            if _CAUSE_BEFORE.search(t.s[max(0, a - 40):a]):
+                f.notes.append(f"{t.s[a:b]} (named as a cause, not a current medication)")
+                t.take(a, b)
+                break
             found.append(t.s[a:b])
             t.take(a, b)
             break

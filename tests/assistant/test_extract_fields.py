@@ -113,13 +113,22 @@ def test_the_package_docstring_lists_the_steps_in_the_order_they_run():
 @pytest.mark.parametrize("text, question, background", [
     ("76 yo woman admitted with heart failure, immobile, needs VTE prophylaxis",
      "VTE prophylaxis", "admitted with heart failure"),
-    ("60 M, history of MI, hypertension", "hypertension", "history of MI"),
-    ("known diabetes, now UTI", "UTI", "known diabetes"),
 ])
 def test_background_clauses_are_context_not_the_question(ex, text, question, background):
     f = ex.extract(text)
     assert question in f.diagnosis_candidates
     assert background not in f.diagnosis_candidates and background in f.notes
+
+
+# Past conditions are comorbidities now (Patient.comorbidities), no longer loose notes.
+@pytest.mark.parametrize("text, question, comorbidity", [
+    ("60 M, history of MI, hypertension", "hypertension", "MI (myocardial infarction)"),
+    ("known diabetes, now UTI", "UTI", "diabetes"),
+])
+def test_past_conditions_are_comorbidities_not_the_question(ex, text, question, comorbidity):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == [question]
+    assert f.values["comorbidities"] == [comorbidity]
 
 
 def test_a_background_clause_alone_is_still_the_diagnosis(ex):

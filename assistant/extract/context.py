@@ -1,0 +1,177 @@
+"""Context per concept, the way clinical NLP reads it (ConText: Harkema et al., J Biomed Inform
+2009;42:839): a clause that names a condition is read with its modifiers before it can become
+the diagnosis.
+
+    negated       "no fever", "denies chest pain", "negative for strep"   -> a note
+    historical    "prior MI", "h/o DVT", "PMH: HTN", "known asthmatic",    -> a comorbidity
+                  "s/p CABG", "background of T2DM"
+    family        "family history of colon cancer", "mother has ..."      -> a note
+    hypothetical  "rule out pneumonia", "possible PHN later", "risk of"   -> a note
+    focus         "now with", "new", "presents with", "here for", "today" -> the question
+
+Pre-coordinated terms are not negations: "non-purulent cellulitis", "non-insulin dependent
+diabetes", "non-ST elevation MI" name one condition. Cue lists live in
+assistant/data/extract_context.json so a clinician can read and extend them.
+
+Chart notes are read by their section headers: "Assessment:", "A/P:", "Impression:", "Reason for
+visit:" state the diagnosis; "PMH:", "Problem list:", "Background:" list comorbidities; "HPI:",
+"S:", "O:" are narrative (their facts are read, their clauses are never the diagnosis when an
+assessment is given).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=1)
+def _cues() -> dict:
+    path = resources.files("assistant").joinpath("data/extract_context.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _alt(name: str) -> str:
+    return "|".join(_cues()[name])
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, re.Pattern]:
+    return {
+        "negated": re.compile(rf"^(?:{_alt('negation_pre')})\b", re.I),
+        "negated_post": re.compile(rf"\b(?:{_alt('negation_post')})\s*$", re.I),
+        "historical": re.compile(rf"^(?:{_alt('history_pre')})(?:\b|(?<=[/:-]))", re.I),
+        "historical_post": re.compile(rf"\b(?:{_alt('history_post')})\s*$", re.I),
+        "family": re.compile(rf"^(?:{_alt('family_pre')})\b", re.I),
+        "hypothetical": re.compile(rf"^(?:{_alt('hypothetical_pre')})\b", re.I),
+        "hypothetical_post": re.compile(rf"\b(?:{_alt('hypothetical_post')})\s*$", re.I),
+        "focus": re.compile(rf"^(?:{_alt('focus_pre')})(?:\b|(?<=[/:-]))", re.I),
+        "precoordinated": re.compile(rf"^(?:{_alt('precoordinated_terms')})", re.I),
+        "not_a_condition": re.compile(rf"^(?:{_alt('not_a_condition')})\s*$", re.I),
+    }
+
+
+@dataclass(frozen=True)
+class ClauseContext:
+    """How a clause names its condition; `term` is the condition without its cue words."""
+
+    term: str
+    negated: bool = False
+    historical: bool = False
+    family: bool = False
+    hypothetical: bool = False
+    focus: bool = False
+
+    @property
+    def current(self) -> bool:
+        """Could be the question: not negated, not past, not someone else's, not hypothetical."""
+        return not (self.negated or self.historical or self.family or self.hypothetical)
+
+
+def read_clause(raw: str) -> ClauseContext:
+    """The context of one clause (a piece between commas, semicolons or sentence ends)."""
+    p = _patterns()
+    s = " ".join(raw.split()).strip(" .:-,")
+    flags = dict(negated=False, historical=False, family=False, hypothetical=False, focus=False)
+    for _ in range(4):   # cues stack: "now with known ..." / "prior h/o ..."
+        if p["precoordinated"].match(s):
+            break
+        for name in ("family", "negated", "hypothetical", "historical", "focus"):
+            m = p[name].match(s)
+            if m:
+                flags[name] = True
+                s = s[m.end():].strip(" .:-,")
+                break
+        else:
+            break
+    for name in ("negated", "historical", "hypothetical"):
+        m = p[f"{name}_post"].search(s)
+        if m and m.start() > 0:
+            flags[name] = True
+            s = s[:m.start()].strip(" .:-,")
+    s = re.sub(r"\s*\((?:in remission|resolved|remote|old|\d{4})\)\s*", " ", s, flags=re.I).strip()
+    s = re.sub(r"\s+(?:in\s+)?(?:19|20)\d{2}$", "", s).strip()
+    return ClauseContext(term=s, **flags)
+
+
+_LEADING_FILLER = re.compile(r"^(?:(?:and|also|plus|but|with|w/|has|had|have|who|is|was|a|an|the|"
+                             r"patient|pt|she|he|they)\s+)+", re.I)
+
+
+def read_clause_loose(raw: str) -> ClauseContext:
+    """read_clause after leading conjunctions and pronouns ("and prior MI", "he has known CAD")."""
+    return read_clause(_LEADING_FILLER.sub("", " ".join(raw.split())))
+
+
+def comorbidity_text(term: str) -> str:
+    """A comorbidity as recorded: shorthand spelled out ("CKD 3" -> "CKD (chronic kidney
+    disease) 3") so the clinician and the checks read the same thing."""
+    from assistant.shorthand import expand_abbreviations
+    return expand_abbreviations(" ".join(term.split()))
+
+
+def is_condition_word(term: str) -> bool:
+    """False for clauses that are about the patient but name no condition ("ex-smoker")."""
+    return bool(term) and not _patterns()["not_a_condition"].match(term)
+
+
+# -- chart sections --------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _section_rules() -> list[tuple[re.Pattern, str]]:
+    c = _cues()
+    head = r"(?:^|(?<=[\n.;]))[ \t]*"
+    return [
+        (re.compile(rf"{head}(?:{'|'.join(c['section_diagnosis'])})[ \t]*[:\-][ \t]*", re.I | re.M),
+         "\nDiagnosis: "),
+        (re.compile(rf"{head}(?:{'|'.join(c['section_history'])})[ \t]*[:\-][ \t]*", re.I | re.M),
+         "\nComorbidities: "),
+        (re.compile(rf"{head}(?:{'|'.join(c['section_allergies'])})[ \t]*[:\-][ \t]*", re.I | re.M),
+         "\nAllergies: "),
+        (re.compile(rf"{head}(?:{'|'.join(c['section_medications'])})[ \t]*[:\-][ \t]*",
+                    re.I | re.M), "\nMeds: "),
+        (re.compile(rf"{head}(?:{'|'.join(c['section_narrative'])})[ \t]*[:\-][ \t]*", re.I | re.M),
+         "\n"),
+    ]
+
+
+_NUMBERED = re.compile(r"(?:(?<=:)|(?<=\s))\d{1,2}[.)]\s+(?=[A-Za-z])")
+# Chart shorthand: "w/" and "w/o"; "M/45", "45/F" (sex and age in either order).
+_SHORTHAND: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"(?<![\w/])w/o(?![\w/])", re.I), "without"),
+    (re.compile(r"(?<![\w/])w/(?=\s|[A-Za-z])", re.I), "with "),
+    (re.compile(r"(?<![\w/])([MF])\s*/\s*(\d{1,3})(?![\w/.])"), r"\2 \1"),
+    (re.compile(r"(?<![\w/.])(\d{1,3})\s*/\s*([MF])(?![\w/])"), r"\1 \2"),
+]
+
+
+def normalise_sections(text: str) -> str:
+    """Chart headers -> the labels the reader knows; a numbered problem list -> a comma list;
+    chart shorthand ("w/", "M/45") spelled out."""
+    out = text
+    for pattern, label in _section_rules():
+        out = pattern.sub(label, out)
+    for pattern, repl in _SHORTHAND:
+        out = pattern.sub(repl, out)
+    out = _NUMBERED.sub(", ", out)
+    out = re.sub(r":\s*,\s*", ": ", out)
+    return out
+
+
+# -- "on X for Y" ----------------------------------------------------------------------------------
+_INDICATION = re.compile(r"\s+(for|due to|because of|to treat|after|post|following|since)\s+(.+)$",
+                         re.I)
+
+
+def split_indication(item: str) -> tuple[str, str | None]:
+    """"isosorbide mononitrate for angina" -> ("isosorbide mononitrate", "angina"); "clopidogrel
+    after stent" -> ("clopidogrel", None): a time, not a condition the drug treats."""
+    m = _INDICATION.search(item)
+    if not m or m.start() == 0:
+        return item, None
+    cond = m.group(2).strip(" .,")
+    if m.group(1).lower() in ("after", "post", "following", "since"):
+        cond = ""
+    return item[:m.start()].strip(), cond or None
