@@ -163,7 +163,7 @@ class Assistant:
         ranked = sl.ranked(choice.names or [], k, fill=self.config.fill_with_evidence,
                            patient=patient, margin=self.config.model_margin)
         chosen = [name for name, _ in ranked]
-        checked = _guardrails().check(chosen, patient) if chosen else None
+        checked = _guardrails().check(chosen, patient, diagnosis=dx) if chosen else None
         flags = list(checked.flags) if checked else list(sl.patient_flags)
         rows = []
         for rank, (name, chosen_by) in enumerate(ranked, 1):

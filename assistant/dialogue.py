@@ -24,6 +24,8 @@ from assistant.screen import Screen, screen
 
 PATIENT_FIELDS = ("age", "sex", "pregnant", "weight_kg", "allergies", "current_medications")
 LIST_FIELDS = ("allergies", "current_medications")
+# Optional fields: used when stated, never asked for nor listed as "could not check".
+OPTIONAL_FIELDS = ("comorbidities", "egfr", "crcl", "ckd_stage", "dialysis", "breastfeeding")
 CHILDBEARING_AGE = (12, 55)
 
 # How each required field is asked for; the phrases are also how asked fields are read back.
@@ -65,7 +67,7 @@ class Consultation:
                 if f not in self.values and (f == "diagnosis" or f not in self.unknown)]
 
     def patient(self) -> Patient:
-        data = {k: self.values[k] for k in PATIENT_FIELDS if k in self.values}
+        data = {k: self.values[k] for k in (*PATIENT_FIELDS, *OPTIONAL_FIELDS) if k in self.values}
         if self.values.get("sex") == "male":
             data["pregnant"] = None
         return Patient.model_validate(data)

@@ -8,6 +8,7 @@ import re
 from assistant.extract import demographics as demo
 from assistant.extract.allergies import read_allergies
 from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
+from assistant.extract.kidney import read_kidney
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
 from assistant.extract.medications import read_drug_mentions, read_medications
 from assistant.extract.text import DrugFinder, Findings, Text
@@ -33,7 +34,8 @@ class Extractor:
         dx_segments = read_labels(t, f)                 # 1
         read_unknowns(t, f)                             # 2
         # Numbers first, so "80 kg" or "34 yo" never end up inside a drug list.
-        demo.read_pregnancy(t, f)                       # 3
+        read_kidney(t, f)                               # 3 (eGFR, CKD stage, dialysis, ...)
+        demo.read_pregnancy(t, f)
         demo.read_age(t, f)
         demo.read_weight(t, f)
         demo.read_context(t, f)                         # 4
