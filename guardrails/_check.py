@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guardrails import _dose, _flags, _rules, _text
-from guardrails._patient import patient_flags
+from guardrails._patient import most_severe_per_drug, patient_flags
 from guardrails._normalize import normalize
 from guardrails._types import SEVERITY_ORDER, CheckResult, Flag, NormalizedDrug
 
@@ -286,8 +286,8 @@ def check(drugs: list[str], patient: Any = None, diagnosis: Any = None) -> Check
              *(Item(d, _dose.parse(d.input), True) for d in current)]
     new = [it for it in items if not it.current]
     flags = [*_allergy_flags(checked, p.allergies or []),
-             *_contraindication_flags(new, p),
-             *patient_flags(items, p, dx),
+             *most_severe_per_drug([*_contraindication_flags(new, p),
+                                    *patient_flags(items, p, dx)], "contraindication"),
              *_flags.interaction_flags(items),
              *_flags.dose_flags(new),
              *_flags.name_guess_flags(items),

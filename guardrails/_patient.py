@@ -113,6 +113,19 @@ def _best(flags: list[Flag]) -> list[Flag]:
     return list(best.values())
 
 
+def most_severe_per_drug(flags: list[Flag], kind: str) -> list[Flag]:
+    """One `kind` flag per drug and ingredient, the most severe: rules.json's "aspirin under 19:
+    warning" beside this file's "aspirin under 16: critical" is one flag at 10 years."""
+    keep: dict[tuple[str, str | None], Flag] = {}
+    for f in flags:
+        if f.kind != kind:
+            continue
+        key = (f.drugs[0], f.ingredient)
+        if key not in keep or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[keep[key].severity]:
+            keep[key] = f
+    return [f for f in flags if f.kind != kind or keep[(f.drugs[0], f.ingredient)] is f]
+
+
 def _renal(new, patient, conditions, rules) -> list[Flag]:
     flags = []
     for it in new:
