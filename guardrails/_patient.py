@@ -13,7 +13,9 @@ Kinds (each flag names its source in `basis`):
     cns_depressant, serotonergic, bleeding   a new drug with a current (or other new) one
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
 
-Only new drugs are judged; current medications count as the other side of a pair. Local forms
+Only new drugs are judged, each against the patient: the pairs and the same class are a new drug
+with a CURRENT medication (two new drugs together are the interaction table's and rules.json's
+duplicate classes' business: ranked alternatives are choices, not a regimen). Local forms
 (eye drops, creams) are left out of the systemic rules. Kidney function known only as a CKD
 stage is a range: a threshold inside the range gives at most a warning, with the range shown.
 """
@@ -225,12 +227,11 @@ def _pairs(new, items, patient, rules) -> list[Flag]:
     older = patient.age is not None and patient.age >= OLDER_ADULT_AGE
     found: dict[tuple[str, str, str], Flag] = {}
     systemic = [it for it in items if it.drug.known and not it.dose.local]
-    for i, x in enumerate(systemic):
+    current = [it for it in systemic if it.current]
+    for x in systemic:
         if x.current:
             continue
-        for y in systemic:
-            if y is x or (not y.current and systemic.index(y) < i):
-                continue
+        for y in current:
             if set(x.drug.ingredients) & set(y.drug.ingredients):
                 continue
             for c in rules.combinations:
@@ -253,31 +254,40 @@ def _cns_burden(new, items, patient, rules) -> list[Flag]:
     if patient.age is None or patient.age < b.min_age:
         return []
     members = frozenset().union(*(rules.class_members[c] for c in b.classes))
-    active = {i for it in items if not it.dose.local for i in it.drug.ingredients if i in members}
-    if len(active) <= b.max_total:
-        return []
-    return [_flag("cns_depressant", b.severity, ing, it,
-                  f"{len(active)} CNS-active drugs together ({', '.join(sorted(active))})",
-                  b.basis)
-            for it in new if not it.dose.local
-            for ing in sorted(set(it.drug.ingredients) & members)[:1]]
-
-
-def _same_class(items, rules) -> list[Flag]:
+    taken = {i for it in items if it.current and not it.dose.local
+             for i in it.drug.ingredients if i in members}
     flags = []
-    systemic = [it for it in items if not it.dose.local]
+    for it in new:
+        mine = set(it.drug.ingredients) & members
+        active = taken | mine
+        if it.dose.local or not mine - taken or len(active) <= b.max_total:
+            continue
+        flags.append(_flag("cns_depressant", b.severity, sorted(mine)[0], it,
+                           f"{len(active)} CNS-active drugs with the current medications "
+                           f"({', '.join(sorted(active))})", b.basis))
+    return flags
+
+
+def _same_class(new, items, rules) -> list[Flag]:
+    """A new drug of the class of a current medication (a different ingredient: the same one is
+    a duplicate_ingredient)."""
+    flags = []
+    current = [it for it in items if it.current and not it.dose.local]
     for r in rules.same_class:
         members = frozenset().union(*(rules.class_members[c] for c in r.classes))
-        hits = [(it, sorted(set(it.drug.ingredients) & members)) for it in systemic]
-        hits = [(it, ings) for it, ings in hits if ings]
-        distinct = {i for _, ings in hits for i in ings}
-        if len(distinct) < 2 or all(it.current for it, _ in hits):
-            continue
-        labels = [it.label for it, _ in hits]
-        flags.append(Flag(
-            "duplicate_class", "warning", None, [it.drug.input for it, _ in hits],
-            f"{len(distinct)} {r.label} together ({', '.join(sorted(distinct))}): "
-            f"{', '.join(labels[:-1])} and {labels[-1]}.", r.basis))
+        for x in new:
+            mine = set(x.drug.ingredients) & members
+            if x.dose.local or not mine:
+                continue
+            others = [y for y in current if set(y.drug.ingredients) & members - mine]
+            if not others:
+                continue
+            distinct = sorted(mine | {i for y in others for i in y.drug.ingredients} & members)
+            labels = [x.label, *(y.label for y in others)]
+            flags.append(Flag(
+                "duplicate_class", "warning", None, [x.drug.input, *(y.drug.input for y in others)],
+                f"{len(distinct)} {r.label} together ({', '.join(distinct)}): "
+                f"{', '.join(labels[:-1])} and {labels[-1]}.", r.basis))
     return flags
 
 
@@ -299,4 +309,4 @@ def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
             *_conditions(systemic, patient, dx, others, rules),
             *_pairs(new, items, patient, rules),
             *_cns_burden(new, items, patient, rules),
-            *_same_class(items, rules)]
+            *_same_class(new, items, rules)]
