@@ -217,6 +217,8 @@ def _conditions(new, patient, dx, others, rules) -> list[Flag]:
         for it in new:
             for r in cond.rules:
                 ing = _hit(rules, r.drugs, it.drug.ingredients)
+                if it.dose.local and not (r.eye_drops and it.dose.route == "ophthalmic"):
+                    continue
                 if ing:
                     flags.append(_flag("condition", r.severity, ing, it,
                                        f"{r.advice} ({said}: {cond.name})", r.basis))
@@ -306,7 +308,7 @@ def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
             *_renal(systemic, patient, conditions, rules),
             *_age_rules(systemic, patient, dx, rules),
             *_breastfeeding(systemic, patient, rules),
-            *_conditions(systemic, patient, dx, others, rules),
+            *_conditions(new, patient, dx, others, rules),
             *_pairs(new, items, patient, rules),
             *_cns_burden(new, items, patient, rules),
             *_same_class(new, items, rules)]

@@ -63,6 +63,8 @@ class Rule(_Strict):
     severity: Sev
     advice: str = Field(min_length=1)
     basis: str = Field(min_length=1)
+    eye_drops: bool = Field(False, description="applies to eye drops too (timolol drops are "
+                            "absorbed systemically); otherwise local forms are left out")
 
 
 class KidneyRule(Rule):
