@@ -12,9 +12,11 @@ A recommendation is *accepted* when its active ingredients equal those of an acc
 A first choice is *critical* when guardrails.check, run here on the case's true patient (not
 on what the assistant understood), gives it a critical flag, or when it has the same
 ingredient as a current medication (a new diagnosis does not call for a drug already taken).
-In --candidates-only mode two rows are scored per case: `raw` = the ranked candidates minus
-current medications, and `safe` = minus every critical-flagged candidate as well (what the
-assistant may offer). The diagnosis is given as text only unless --with-codes adds its code;
+In --candidates-only mode three rows are scored per case: `raw` = the ranked candidates minus
+current medications, `safe` = minus every critical-flagged candidate as well, and `shortlist` =
+what the assistant offers (rxassist.shortlist: exclusions, same-class exclusions and warning
+demotions for this patient and diagnosis). Every row also counts the cases where a drug of the
+case's `must_not_offer` list appears at any of the top k ranks. The diagnosis is given as text only unless --with-codes adds its code;
 --from-message reads diagnosis and pregnancy from the message with the assistant's own
 deterministic extraction (what the assistant would look up); --without-guidelines drops the
 curated first-line evidence (the table and this set were
@@ -46,7 +48,7 @@ def critical_reasons(case: Consultation, ingredients: list[str], name: str) -> l
     reasons = []
     if set(ingredients) & case.current_ingredients():
         reasons.append("current_medication")
-    result = guardrails.check([name], case.patient.model_dump())
+    result = guardrails.check([name], case.patient.model_dump(), diagnosis=case.diagnosis)
     reasons += [f"{f.kind}:{f.ingredient}" for f in result.critical]
     return reasons
 
@@ -55,7 +57,9 @@ def score_row(case: Consultation, recs: list[tuple[str, list[str]]], top_k: int)
     top = recs[:top_k]
     first = top[0] if top else None
     crit = critical_reasons(case, first[1], first[0]) if first else []
+    offered = [n for n, i in top if case.must_not(i)]
     return {"top": [n for n, _ in top],
+            "must_not_offered": offered,
             "accepted_in_top": any(case.accepts(i) for _, i in top),
             "first_accepted": bool(first) and case.accepts(first[1]),
             "first_critical": bool(crit), "first_critical_reasons": crit,
@@ -80,6 +84,8 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
     import gzip
 
     from rxassist.candidates import CandidateIndex, _build, load_index
+    from rxassist.cases import Diagnosis
+    from rxassist.shortlist import shortlist
 
     idx = load_index()
     if without_guidelines:
@@ -99,9 +105,14 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
         current = c.current_ingredients()
         raw = [(x.name, x.ingredients) for x in cands if not set(x.ingredients) & current]
         safe = [(n, i) for n, i in raw if not critical_reasons(c, i, n)]
+        # What the assistant offers: the shortlist (exclusions and demotions for this patient).
+        dx = Diagnosis(text=text, code=c.diagnosis.code if with_codes else None) if text else None
+        offered = [(x.name, list(x.ingredients))
+                   for x in shortlist(c.patient, dx, idx, limit=25, offer=None).offered] if dx else []
         rows.append({"id": c.id, "message": c.message, "diagnosis": text,
                      "setting": c.setting, "raw": score_row(c, raw, top_k),
                      "safe": score_row(c, safe, top_k),
+                     "shortlist": score_row(c, offered, top_k),
                      "excluded_critical": [n for n, i in raw[:top_k] if (n, i) not in safe],
                      "seconds": round(time.perf_counter() - t0, 4)})
     return rows
@@ -166,9 +177,10 @@ def summarise(rows: list[dict], key: str) -> dict:
     acc = sum(r[key]["accepted_in_top"] for r in rows)
     crit = sum(r[key]["first_critical"] for r in rows)
     out = sum(r[key]["output"] for r in rows)
+    bad = sum(bool(r[key].get("must_not_offered")) for r in rows)
     return {"n": n, "accepted_in_top": acc, "accepted_in_top_rate": round(acc / n, 3) if n else 0,
             "first_accepted": sum(r[key]["first_accepted"] for r in rows),
-            "critical_first": crit, "output": out}
+            "critical_first": crit, "must_not_offered_cases": bad, "output": out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.candidates_only:
         rows = run_candidates(cases, args.top_k, args.with_codes, args.without_guidelines,
                               args.from_message)
-        summary = {"raw": summarise(rows, "raw"), "safe": summarise(rows, "safe")}
+        summary = {"raw": summarise(rows, "raw"), "safe": summarise(rows, "safe"),
+                   "shortlist": summarise(rows, "shortlist")}
         mode_name = ("candidates-only" + (" (text + code)" if args.with_codes else " (text)")
                      + (" read from the message" if args.from_message else "")
                      + (" without guideline evidence" if args.without_guidelines else ""))
@@ -214,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"mode": mode_name, "top_k": args.top_k, "n_cases": len(cases),
               "seconds": round(time.perf_counter() - t0, 2), "summary": summary, "rows": rows}
 
-    keys = [k for k in ("raw", "safe", "api") if k in summary]
+    keys = [k for k in ("raw", "safe", "shortlist", "api") if k in summary]
     print(f"everyday consultations: {len(cases)} cases, {mode_name}, top {args.top_k}")
     print(f"{'id':44s} " + " ".join(f"{k:>24s}" for k in keys))
     for r in rows:
@@ -230,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k}: accepted drug in top {args.top_k}: {s['accepted_in_top']}/{s['n']} "
               f"({100 * s['accepted_in_top_rate']:.0f}%); first choice accepted: "
               f"{s['first_accepted']}/{s['n']}; critical-flagged first choice: "
-              f"{s['critical_first']}; with output: {s['output']}")
+              f"{s['critical_first']}; must-not-offer at any rank: "
+              f"{s['must_not_offered_cases']} cases; with output: {s['output']}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")

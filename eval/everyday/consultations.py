@@ -29,10 +29,13 @@ class Consultation(Case):
     accepted: list[str] = Field(min_length=1, description="guideline-accepted first-line options")
     must_not_first: list[str] = Field(default_factory=list,
                                       description="critical-flagged for this patient")
+    must_not_offer: list[str] = Field(default_factory=list,
+                                      description="must not appear at any rank for this patient "
+                                                  "(guardrails exclude it)")
     guideline: str = Field(min_length=1, description="citation of the guideline")
     setting: Literal["primary care", "hospital"] = "primary care"
 
-    @field_validator("accepted", "must_not_first")
+    @field_validator("accepted", "must_not_first", "must_not_offer")
     @classmethod
     def _readable(cls, names: list[str]) -> list[str]:
         bad = [n for n in names if not ingredient_key(n)]
@@ -43,6 +46,11 @@ class Consultation(Case):
     def accepts(self, ingredients: Iterable[str]) -> bool:
         key = frozenset(" ".join(i.lower().split()) for i in ingredients)
         return any(key == ingredient_key(a) for a in self.accepted)
+
+    def must_not(self, ingredients: Iterable[str]) -> bool:
+        """Whether a recommendation is one of the drugs that must not be offered."""
+        key = frozenset(" ".join(i.lower().split()) for i in ingredients)
+        return any(key == ingredient_key(m) for m in self.must_not_offer)
 
     def current_ingredients(self) -> frozenset[str]:
         out: set[str] = set()
