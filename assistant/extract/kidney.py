@@ -40,6 +40,8 @@ _NOT_BF_RE = re.compile(r"\b(?:not|no longer|stopped)\s+(?:breast-?\s?feeding|nu
                         r"lactating)\b", re.I)
 _BF_RE = re.compile(r"\b(?:breast-?\s?feeding|lactating|nursing (?:mother|her baby|an infant)"
                     r"|breastfed infant)\b|모유\s*수유|수유\s*중", re.I)
+# The prompt's own line (rxassist.patient_more): "Breastfeeding: no".
+_BF_LABEL_RE = re.compile(r"\bbreast-?\s?feeding\s*[:=]\s*(yes|no|unknown)\b", re.I)
 STAGE_CODES = {1: "N18.1", 2: "N18.2", 3: "N18.30", 4: "N18.4", 5: "N18.5"}
 # Accepted ranges (rxassist.cases.Patient): anything else is rejected, never clipped.
 EGFR_RANGE = (0.0, 200.0)     # exclusive
@@ -86,6 +88,11 @@ def read_kidney(t: Text, f: Findings) -> None:
     for m in t.matches(_DIALYSIS_RE):
         f.values.setdefault("dialysis", True)
         f.values.setdefault("ckd_stage", 5)
+        t.take(m.start(), m.end())
+    for m in t.matches(_BF_LABEL_RE):
+        answer = m.group(1).lower()
+        if answer in ("yes", "no"):
+            f.values.setdefault("breastfeeding", answer == "yes")
         t.take(m.start(), m.end())
     for m in t.matches(_NOT_BF_RE):
         f.values.setdefault("breastfeeding", False)

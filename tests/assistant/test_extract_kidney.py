@@ -31,6 +31,9 @@ def ex():
     ("30 F breastfeeding, mastitis", {"breastfeeding": True}),
     ("30 F, not breastfeeding, mastitis", {"breastfeeding": False}),
     ("32세 여자, 모유 수유 중, 유방염", {"breastfeeding": True}),
+    ("Breastfeeding: no\nDiagnosis: mastitis", {"breastfeeding": False}),
+    ("Kidney function: eGFR 25 mL/min/1.73 m2, CKD stage 4, not on dialysis",
+     {"egfr": 25.0, "ckd_stage": 4, "dialysis": False}),
     ("65세 남자, 투석 중, 고혈압", {"dialysis": True}),
 ])
 def test_kidney_and_breastfeeding_values(ex, text, values):
@@ -52,6 +55,17 @@ def test_a_ckd_stage_is_also_a_coded_comorbidity_and_not_the_diagnosis(ex):
 def test_impossible_values_are_rejected_not_used(ex, text, field):
     f = ex.extract(text)
     assert field not in f.values and field in f.rejected
+
+
+def test_the_eval_consultation_message_reads_back(ex):
+    from eval.targets import consultation_message
+    from rxassist.cases import Case
+    case = Case.model_validate({"id": "x", "drugs": [], "diagnosis": {"text": "gout"},
+                                "patient": {"age": 60, "egfr": 25, "ckd_stage": 4,
+                                            "dialysis": False, "breastfeeding": False}})
+    f = ex.extract(consultation_message(case))
+    assert {k: f.values.get(k) for k in ("egfr", "ckd_stage", "dialysis", "breastfeeding")} == \
+        {"egfr": 25.0, "ckd_stage": 4, "dialysis": False, "breastfeeding": False}
 
 
 @pytest.mark.parametrize("text, param", [
