@@ -10,7 +10,7 @@ Kinds (each flag names its source in `basis`):
     breastfeeding   not during breastfeeding
     withdrawn       withdrawn or discontinued in the US (never offered)
     condition       against the diagnosis itself or a comorbidity (one table, one check)
-    cns_depressant, serotonergic, bleeding, hypotension   a new drug with a current one
+    cns_depressant, serotonergic, bleeding, hypotension, angioedema   a new drug with a current one
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
 
 Only new drugs are judged, each against the patient: the pairs and the same class are a new drug
@@ -32,7 +32,7 @@ from guardrails._types import SEVERITY_ORDER, Flag
 
 PATIENT_KINDS = frozenset({"renal", "older_adult", "contraindication", "breastfeeding",
                            "withdrawn", "condition", "cns_depressant", "serotonergic",
-                           "bleeding", "hypotension"})
+                           "bleeding", "hypotension", "angioedema"})
 OLDER_ADULT_AGE = 65
 # KDIGO GFR categories, mL/min/1.73 m2: G1 >= 90, G2 60-89, G3 30-59, G4 15-29, G5 < 15.
 STAGE_RANGE = {1: (90.0, 200.0), 2: (60.0, 89.9), 3: (30.0, 59.9), 4: (15.0, 29.9),

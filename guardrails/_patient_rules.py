@@ -91,7 +91,7 @@ class Withdrawn(_Strict):
 
 class Combination(Rule):
     name: str
-    kind: str = Field(pattern="^(cns_depressant|serotonergic|bleeding|hypotension)$")
+    kind: str = Field(pattern="^(cns_depressant|serotonergic|bleeding|hypotension|angioedema)$")
     a: Drugs
     b: Drugs
     severity_older: Sev | None = Field(None, description="severity at 65 or older")
