@@ -139,7 +139,8 @@ def _renal(new, patient, conditions, rules) -> list[Flag]:
             sev = r.severity
             why = f"{r.advice} ({k.text}; threshold {r.below:g})"
             if k.high >= r.below and sev == "critical":
-                sev, why = "warning", why + "; the stage spans the threshold, check a measured value"
+                sev = "warning"
+                why += "; the stage spans the threshold, check a measured value"
             flags.append(_flag("renal", sev, ing, it, why, r.basis))
         k = kidney_of(patient, conditions, "egfr")
         if k is not None and k.dialysis:
@@ -246,7 +247,8 @@ def _pairs(new, items, patient, rules) -> list[Flag]:
                     key = (c.kind, x.drug.input, y.drug.input)
                     f = Flag(c.kind, sev, ix, [x.drug.input, y.drug.input],
                              f"{x.label} with {y.label}: {c.name}; {c.advice}.", c.basis)
-                    if key not in found or SEVERITY_ORDER[sev] < SEVERITY_ORDER[found[key].severity]:
+                    old = found.get(key)
+                    if old is None or SEVERITY_ORDER[sev] < SEVERITY_ORDER[old.severity]:
                         found[key] = f
     return list(found.values())
 
