@@ -5,7 +5,8 @@
                                                                   -> ckd_stage (+ comorbidity)
     "on dialysis", "hemodialysis", "HD three times a week", "not on dialysis"  -> dialysis
     "breastfeeding", "lactating", "nursing her baby", "not breastfeeding"       -> breastfeeding
-    Korean: "투석" (dialysis), "모유 수유" / "수유 중" (breastfeeding), "사구체여과율 25" (eGFR)
+    Korean: "투석" (dialysis), "모유 수유" / "수유 중" (breastfeeding), "사구체여과율 25" (eGFR),
+            "만성 콩팥병 4기" / "만성신장병 3기" (CKD stage)
 
 Runs before the pregnancy reader (which otherwise keeps "breastfeeding" as a note) and before the
 lab-value reader (which keeps "eGFR 25" as a note). A value no patient can have ("eGFR 0",
@@ -28,7 +29,8 @@ _CRCL_RE = re.compile(r"\b(?:crcl|cr\s?cl|clcr|creatinine clearance)\s*(?:of|is|
                       r"(?:\s*ml/min)?", re.I)
 _STAGE_RE = re.compile(r"\b(?:ckd|chronic kidney disease|chronic renal (?:failure|disease))"
                        r"\s*(?:,\s*)?(?:stage\s*|g\s*)?(-?\d{1,2})\s*([ab])?\b"
-                       r"|\bstage\s*(-?\d{1,2})\s*([ab])?\s*(?:ckd|chronic kidney disease)\b",
+                       r"|\bstage\s*(-?\d{1,2})\s*([ab])?\s*(?:ckd|chronic kidney disease)\b"
+                       r"|(?:만성\s*(?:신장|콩팥)\s*병|만성\s*신부전|ckd)\s*(-?\d{1,2})\s*([ab])?\s*기",
                        re.I)
 _ESKD_RE = re.compile(r"\b(?:esrd|eskd|end[- ]stage (?:renal|kidney) (?:disease|failure))\b", re.I)
 _NO_DIALYSIS_RE = re.compile(r"\b(?:not on|no|never on|without)\s+(?:ha?emo|peritoneal\s+)?"
@@ -70,8 +72,8 @@ def read_kidney(t: Text, f: Findings) -> None:
         _record(f, "crcl", v, m.group(0), CRCL_RANGE[0] < v < CRCL_RANGE[1])
         t.take(m.start(), m.end())
     for m in t.matches(_STAGE_RE):
-        stage = int(m.group(1) or m.group(3))
-        sub = (m.group(2) or m.group(4) or "").lower()
+        stage = int(m.group(1) or m.group(3) or m.group(5))
+        sub = (m.group(2) or m.group(4) or m.group(6) or "").lower()
         _record(f, "ckd_stage", stage, m.group(0), 1 <= stage <= 5)
         if 1 <= stage <= 5:
             code = {"a": "N18.31", "b": "N18.32"}.get(sub, STAGE_CODES[stage]) \

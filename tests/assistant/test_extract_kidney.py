@@ -35,6 +35,8 @@ def ex():
     ("Kidney function: eGFR 25 mL/min/1.73 m2, CKD stage 4, not on dialysis",
      {"egfr": 25.0, "ckd_stage": 4, "dialysis": False}),
     ("65세 남자, 투석 중, 고혈압", {"dialysis": True}),
+    ("70세 여자, 만성 콩팥병 4기, 방광염", {"ckd_stage": 4}),
+    ("60세 남자, 사구체여과율 25, 당뇨병", {"egfr": 25.0}),
 ])
 def test_kidney_and_breastfeeding_values(ex, text, values):
     f = ex.extract(text)
