@@ -8,8 +8,11 @@ from pydantic import ValidationError
 
 from rxassist.errors import InvalidInput
 
-RANGES = {"age": "0 to 130 years", "weight_kg": "more than 0 and at most 500 kg"}
-LABELS = {"age": "age", "weight_kg": "weight", "text": "diagnosis"}
+RANGES = {"age": "0 to 130 years", "weight_kg": "more than 0 and at most 500 kg",
+          "egfr": "more than 0 and below 200 mL/min/1.73 m2",
+          "crcl": "more than 0 and below 250 mL/min", "ckd_stage": "1 to 5"}
+LABELS = {"age": "age", "weight_kg": "weight", "text": "diagnosis", "egfr": "eGFR",
+          "crcl": "creatinine clearance", "ckd_stage": "CKD stage"}
 
 
 def check_values(consultation) -> None:

@@ -31,8 +31,8 @@ LIST_FIELDS = ("allergies", "current_medications", "comorbidities")
 # A woman aged from 12 up to (not including) 50 is asked whether she is pregnant (the median
 # age at menopause is about 51); AssistantConfig.pregnancy_ask_ages overrides.
 CHILDBEARING_AGE = (12, 50)
-# Read when known, never asked for: their absence does not limit the checks the screen lists.
-OPTIONAL_FIELDS = ("comorbidities",)
+# Optional fields: used when stated, never asked for nor listed as "could not check".
+OPTIONAL_FIELDS = ("comorbidities", "egfr", "crcl", "ckd_stage", "dialysis", "breastfeeding")
 
 # How each required field is asked for; the phrases are also how asked fields are read back.
 QUESTIONS: dict[str, str] = {
@@ -75,7 +75,7 @@ class Consultation:
                 if f not in self.values and (f == "diagnosis" or f not in self.unknown)]
 
     def patient(self) -> Patient:
-        data = {k: self.values[k] for k in PATIENT_FIELDS if k in self.values}
+        data = {k: self.values[k] for k in (*PATIENT_FIELDS, *OPTIONAL_FIELDS) if k in self.values}
         if self.values.get("sex") == "male":
             data["pregnant"] = None
         return Patient.model_validate(data)

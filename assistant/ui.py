@@ -19,6 +19,7 @@ import pandas as pd
 from guardrails import Flag
 from recommend.schemas import ConsultationResult
 from rxassist.errors import RxAssistError
+from rxassist.patient_more import optional_lines
 from rxassist.severity import SEVERITY_ORDER
 from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, list_text,
                                    pregnant_text, weight_text)
@@ -51,7 +52,7 @@ SEX_CHOICES = ["", "female", "male", "unknown"]
 PREGNANT_CHOICES = ["", "yes", "no", "unknown"]
 ELEM_IDS = ("intended-use", "model-select", "chat", "chat-input", "send", "new-consultation",
             "patient-age", "patient-sex", "patient-pregnant", "patient-weight", "patient-allergies",
-            "patient-medications", "patient-diagnosis", "apply-corrections", "flags",
+            "patient-medications", "patient-diagnosis", "patient-more", "apply-corrections", "flags",
             "recommendations", "feedback-drug", "feedback-verdict", "feedback-comment",
             "feedback-save", "feedback-status")
 
@@ -131,6 +132,14 @@ def patient_values(result: ConsultationResult | None) -> tuple:
             listed("current_medications"), dx)
 
 
+def patient_more_text(result: ConsultationResult | None) -> str:
+    """Kidney function, other conditions and breastfeeding when known (read-only; a
+    "Correction: eGFR 40" message changes them)."""
+    if result is None:
+        return ""
+    return "  \n".join(escape_markdown(line) for line in optional_lines(result.patient))
+
+
 def correction_message(result: ConsultationResult | None, age, sex, pregnant, weight, allergies, meds,
                        diagnosis) -> str | None:
     """The panel's changes as one "Correction:" user message, or None when nothing changed."""
@@ -186,7 +195,8 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
 
     def outputs_for(history, result: ConsultationResult | None, keep_text=""):
         drugs = [r.drug for r in result.recommendations] if result else []
-        return (keep_text, _display(history), result, *patient_values(result), flags_html(result),
+        return (keep_text, _display(history), result, *patient_values(result),
+                patient_more_text(result), flags_html(result),
                 recommendations_table(result),
                 gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None))
 
@@ -256,6 +266,7 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
                 allergies = gr.Textbox(label="Allergies", elem_id="patient-allergies")
                 meds = gr.Textbox(label="Current medications", elem_id="patient-medications")
                 dx = gr.Textbox(label="Diagnosis", elem_id="patient-diagnosis")
+                more = gr.Markdown(elem_id="patient-more")
                 apply = gr.Button("Apply corrections", elem_id="apply-corrections")
         table = gr.Dataframe(headers=TABLE_COLUMNS, label="Recommendations",
                              elem_id="recommendations", interactive=False, wrap=True)
@@ -269,7 +280,7 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
             gr.Markdown(f"Feedback is stored only on this machine, in `{feedback_path()}`.")
 
         panel = [age, sex, preg, weight, allergies, meds, dx]
-        outs = [text, chat, result_state, *panel, flags, table, fb_drug]
+        outs = [text, chat, result_state, *panel, more, flags, table, fb_drug]
         send.click(on_send, [text, chat, model, result_state], outs, api_name="send")
         text.submit(on_send, [text, chat, model, result_state], outs, api_name=False)
         apply.click(on_correct, [chat, model, result_state, *panel], outs, api_name="correct")

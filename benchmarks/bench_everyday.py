@@ -12,9 +12,11 @@ A recommendation is *accepted* when its active ingredients equal those of an acc
 A first choice is *critical* when guardrails.check, run here on the case's true patient (not
 on what the assistant understood), gives it a critical flag, or when it has the same
 ingredient as a current medication (a new diagnosis does not call for a drug already taken).
-In --candidates-only mode two rows are scored per case: `raw` = the ranked candidates minus
-current medications, and `safe` = minus every critical-flagged candidate as well (what the
-assistant may offer). The diagnosis is given as text only unless --with-codes adds its code;
+In --candidates-only mode three rows are scored per case: `raw` = the ranked candidates minus
+current medications, `safe` = minus every critical-flagged candidate as well, and `shortlist` =
+what the assistant offers (recommend.shortlist: exclusions, same-class exclusions and warning
+demotions for this patient and diagnosis). Every row also counts the cases where a drug of the
+case's `must_not_offer` list appears at any of the top k ranks. The diagnosis is given as text only unless --with-codes adds its code;
 --from-message reads diagnosis and pregnancy from the message with the assistant's own
 deterministic extraction (what the assistant would look up); --without-guidelines drops the
 curated first-line evidence (the table and this set were
@@ -47,7 +49,7 @@ def critical_reasons(case: Consultation, ingredients: list[str], name: str) -> l
     reasons = []
     if set(ingredients) & case.current_ingredients():
         reasons.append("current_medication")
-    result = guardrails.check([name], case.patient.model_dump())
+    result = guardrails.check([name], case.patient.model_dump(), diagnosis=case.diagnosis)
     reasons += [f"{f.kind}:{f.ingredient}" for f in result.critical]
     return reasons
 
@@ -83,6 +85,8 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
     import gzip
 
     from recommend.candidates import CandidateIndex, _build, load_index
+    from recommend.shortlist import shortlist
+    from rxassist.cases import Diagnosis
 
     idx = load_index()
     if without_guidelines:
@@ -105,10 +109,16 @@ def run_candidates(cases: list[Consultation], top_k: int, with_codes: bool,
         current = c.current_ingredients()
         raw = [(x.name, x.ingredients) for x in cands if not set(x.ingredients) & current]
         safe = [(n, i) for n, i in raw if not critical_reasons(c, i, n)]
+        # What the assistant offers: the shortlist (exclusions and demotions for this patient).
+        dx = Diagnosis(text=text, code=c.diagnosis.code if with_codes else None) if text else None
+        offered = [(x.name, list(x.ingredients))
+                   for x in shortlist(c.patient, dx, idx, limit=25, offer=None,
+                                         setting=setting).offered] if dx else []
         rows.append({"id": c.id, "message": c.message, "diagnosis": text,
                      "setting": c.setting, "setting_read": setting,
                      "raw": score_row(c, raw, top_k),
                      "safe": score_row(c, safe, top_k),
+                     "shortlist": score_row(c, offered, top_k),
                      "excluded_critical": [n for n, i in raw[:top_k] if (n, i) not in safe],
                      "seconds": round(time.perf_counter() - t0, 4)})
     return rows
@@ -217,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.candidates_only:
         rows = run_candidates(cases, args.top_k, args.with_codes, args.without_guidelines,
                               args.from_message)
-        summary = {"raw": summarise(rows, "raw"), "safe": summarise(rows, "safe")}
+        summary = {"raw": summarise(rows, "raw"), "safe": summarise(rows, "safe"),
+                   "shortlist": summarise(rows, "shortlist")}
         mode_name = ("candidates-only" + (" (text + code)" if args.with_codes else " (text)")
                      + (" read from the message" if args.from_message else "")
                      + (" without guideline evidence" if args.without_guidelines else ""))
@@ -229,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"mode": mode_name, "top_k": args.top_k, "n_cases": len(cases),
               "seconds": round(time.perf_counter() - t0, 2), "summary": summary, "rows": rows}
 
-    keys = [k for k in ("raw", "safe", "api") if k in summary]
+    keys = [k for k in ("raw", "safe", "shortlist", "api") if k in summary]
     print(f"everyday consultations: {len(cases)} cases, {mode_name}, top {args.top_k}")
     print(f"{'id':44s} " + " ".join(f"{k:>24s}" for k in keys))
     for r in rows:

@@ -2,9 +2,11 @@
 
     normalize(name) -> NormalizedDrug        any written name -> active ingredients
     ingredients_of(name) -> list[str]        [] when unknown
-    check(drugs, patient=None) -> CheckResult  flags: duplicate_ingredient, allergy,
-                                             contraindication, unknown_drug, interaction,
-                                             name_guess, dose, ... (docs/formats.md#guardrails-check)
+    check(drugs, patient=None, diagnosis=None) -> CheckResult  flags: duplicate_ingredient,
+                                             allergy, contraindication, unknown_drug, interaction,
+                                             name_guess, dose, renal, older_adult, condition,
+                                             withdrawn, ... (docs/formats.md#guardrails-check)
+    PATIENT_KINDS                            the flag kinds about this patient (guardrails._patient)
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
 
 The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`), the interaction
@@ -15,7 +17,8 @@ process, on first use. Nothing here imports torch or vLLM.
 from guardrails._check import check
 from guardrails._mentions import find_drug_mentions
 from guardrails._normalize import ingredients_of, normalize
+from guardrails._patient import PATIENT_KINDS
 from guardrails._types import CheckResult, Flag, NormalizedDrug
 
 __all__ = ["normalize", "ingredients_of", "check", "find_drug_mentions",
-           "NormalizedDrug", "Flag", "CheckResult"]
+           "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS"]

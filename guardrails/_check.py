@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from guardrails import _dose, _flags, _rules, _text
+from guardrails._patient import most_severe_per_drug, patient_flags
 from guardrails._normalize import normalize
 from guardrails._types import SEVERITY_ORDER, CheckResult, Flag, NormalizedDrug
-from rxassist.cases import Patient
+from rxassist.cases import Diagnosis, Patient
 from rxassist.errors import InvalidInput, describe_validation
 
 KB_BASIS = ("knowledge base: FDA UNII names reduced to active moieties + curated products "
@@ -27,9 +28,11 @@ KB_BASIS = ("knowledge base: FDA UNII names reduced to active moieties + curated
 _ALLERGY_NOISE_RE = re.compile(
     r"\b(?:allerg(?:y|ies|ic)\s+(?:to\s+)?|intoleran(?:ce|t)\s+(?:to\s+)?|\((?:substance|finding|"
     r"product|medication)\)|hx\s+of\s+|history\s+of\s+)", re.I)
-KIND_ORDER = {"allergy": 0, "contraindication": 1, "interaction": 2, "dose": 3,
-              "name_guess": 4, "duplicate_ingredient": 5, "duplicate_class": 6,
-              "unknown_drug": 7, "unresolved_allergy": 8}
+KIND_ORDER = {"allergy": 0, "contraindication": 1, "withdrawn": 1, "renal": 1, "condition": 1,
+              "older_adult": 1, "breastfeeding": 1, "interaction": 2, "cns_depressant": 2,
+              "serotonergic": 2, "bleeding": 2, "hypotension": 2, "angioedema": 2, "dose": 3, "name_guess": 4,
+              "duplicate_ingredient": 5, "duplicate_class": 6, "unknown_drug": 7,
+              "unresolved_allergy": 8}
 
 
 @dataclass(frozen=True)
@@ -248,19 +251,38 @@ def _unknown_flags(drugs: list[NormalizedDrug], current: list[NormalizedDrug]) -
     return flags
 
 
-def check(drugs: list[str], patient: Any = None) -> CheckResult:
-    """Normalise `drugs` and flag safety problems for `patient` (Patient, dict or None)."""
+def _diagnosis(diagnosis: Any):
+    if diagnosis is None or isinstance(diagnosis, Diagnosis):
+        return diagnosis
+    if isinstance(diagnosis, str):
+        diagnosis = {"text": diagnosis}
+    if isinstance(diagnosis, dict):
+        try:
+            return Diagnosis.model_validate(diagnosis)
+        except ValidationError as e:
+            raise InvalidInput(describe_validation(e.errors(), prefix="diagnosis.")[0],
+                               param="diagnosis") from None
+    raise InvalidInput(f"diagnosis must be an object or a string, got {type(diagnosis).__name__}",
+                       param="diagnosis")
+
+
+def check(drugs: list[str], patient: Any = None, diagnosis: Any = None) -> CheckResult:
+    """Normalise `drugs` and flag safety problems for `patient` (Patient, dict or None) with
+    `diagnosis` (Diagnosis, dict, text or None: the condition rules also judge each drug against
+    the diagnosis itself, e.g. an antihypertensive for hypotension)."""
 
     if not isinstance(drugs, list) or not all(isinstance(d, str) for d in drugs):
         raise InvalidInput("drugs must be a list of strings", param="drugs")
     p = _patient(patient)
+    dx = _diagnosis(diagnosis)
     checked = [normalize(d) for d in drugs]
     current = [normalize(m) for m in (p.current_medications or [])]
     items = [*(Item(d, _dose.parse(d.input), False) for d in checked),
              *(Item(d, _dose.parse(d.input), True) for d in current)]
     new = [it for it in items if not it.current]
     flags = [*_allergy_flags(checked, p.allergies or []),
-             *_contraindication_flags(new, p),
+             *most_severe_per_drug([*_contraindication_flags(new, p),
+                                    *patient_flags(items, p, dx)], "contraindication"),
              *_flags.interaction_flags(items),
              *_flags.dose_flags(new),
              *_flags.name_guess_flags(items),

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="guardrails_command", metavar="ACTION", required=True)
 
     c = sub.add_parser("check", help="JSON on stdin -> normalised drugs and flags on stdout",
-                       description='Reads {"drugs": [...], "patient": {...}} on stdin and '
+                       description='Reads {"drugs": [...], "patient": {...}, "diagnosis": {...}} '
+                                   '(diagnosis optional) on stdin and '
                                    'writes {"drugs": [...], "flags": [...]} on stdout '
                                    "(docs/formats.md#guardrails-check). Bad input: exit 2 and "
                                    '{"error": "..."} on stderr.')
@@ -91,7 +92,7 @@ def _check(args) -> int:
         raise InvalidInput("patient: must be an object or null", param="patient")
     from guardrails import check
 
-    result = check(drugs, patient)
+    result = check(drugs, patient, diagnosis=obj.get("diagnosis"))
     json.dump(result.to_dict(), sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0

@@ -102,7 +102,7 @@ def finish(p: Prepared, choice: Choice, settings: RecommendSettings,
                        fill=settings.fill_with_evidence, patient=patient,
                        margin=settings.model_margin)
     chosen = [name for name, _ in ranked]
-    checked: CheckResult | None = guardrails.check(chosen, patient) if chosen else None
+    checked: CheckResult | None = guardrails.check(chosen, patient, diagnosis=p.diagnosis) if chosen else None
     flags = list(checked.flags) if checked else list(sl.patient_flags)
     rows = []
     for rank, (name, chosen_by) in enumerate(ranked, 1):

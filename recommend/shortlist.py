@@ -34,7 +34,7 @@ from guardrails import Flag
 # Flag kinds about this patient that make an otherwise equal option the second choice, and what
 # such a flag costs a candidate's score (candidates/_index.py scale: a guideline first-line drug
 # gets 0.6, a label indication up to 0.2).
-_CAUTIONS = frozenset({"allergy", "contraindication"})
+_CAUTIONS = frozenset({"allergy", "contraindication"}) | guardrails.PATIENT_KINDS
 WARNING_PENALTY = 0.4
 
 
@@ -114,26 +114,32 @@ def _critical_with(above: list[str], name: str, patient: Patient | None) -> bool
                for f in flags)
 
 
-def _excluding(flags: list[Flag]) -> list[Flag]:
-    """The flags that rule a candidate out: critical ones, and the same ingredient as a current
-    medication (a warning for a free list, an exclusion for a candidate)."""
-    return [f for f in flags if f.severity == "critical" or f.kind == "duplicate_ingredient"]
+def _excluding(flags: list[Flag], allow_same_class: bool = False) -> list[Flag]:
+    """The flags that rule a candidate out: critical ones, and the same ingredient or (unless
+    the clinician asks for a switch) the same class as a current medication (warnings for a
+    free list, exclusions for a candidate: each candidate is checked alone, so its class
+    duplicate is a current medication)."""
+    return [f for f in flags if f.severity == "critical" or f.kind == "duplicate_ingredient"
+            or (f.kind == "duplicate_class" and not allow_same_class)]
 
 
 def _reason(flag: Flag) -> str:
     if flag.kind == "duplicate_ingredient" and flag.severity != "critical":
         return (f"already taken: {flag.ingredient} is among the current medications "
                 "(not a candidate for a new diagnosis)")
+    if flag.kind == "duplicate_class" and flag.severity != "critical":
+        return f"same class as a current medication: {flag.message}"
     return flag.message
 
 
 def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | None = None,
               limit: int = MAX_CANDIDATES, offer: int | None = MAX_OFFERED, *,
-              setting: str | None = None) -> Shortlist:
+              setting: str | None = None, allow_same_class: bool = False) -> Shortlist:
     """`limit` candidates are looked up and checked; the `offer` best-ranked of those that
     survive are offered (None: all of them). Every exclusion is reported either way.
     `setting` ('outpatient', 'inpatient', 'icu'; None: assumed from the diagnosis) prefers
-    that setting's guideline rows."""
+    that setting's guideline rows. `allow_same_class`: the clinician asks for a switch, so a
+    drug of a current medication's class may be offered (flagged)."""
     index = index or load_index()
     found = index.lookup(diagnosis.text, code=diagnosis.code, limit=limit,
                          pregnant=patient.pregnant, setting=setting)
@@ -141,7 +147,7 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
                     setting=found.info.setting, setting_assumed=found.info.setting_assumed)
     seen_patient_flags: set[str] = set()
     for cand in found.candidates:
-        result = guardrails.check([cand.name], patient)
+        result = guardrails.check([cand.name], patient, diagnosis=diagnosis)
         own: list[Flag] = []
         for f in result.flags:
             if cand.name in f.drugs:
@@ -151,7 +157,7 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
                 # allergy text naming nothing known): shown once.
                 seen_patient_flags.add(f.message)
                 out.patient_flags.append(f)
-        bad = _excluding(own)
+        bad = _excluding(own, allow_same_class)
         if bad:
             out.excluded.append(ExcludedRow(drug=cand.name, ingredients=list(cand.ingredients),
                                             reason=_reason(bad[0]), flags=own,

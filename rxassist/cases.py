@@ -25,7 +25,15 @@ class Patient(BaseModel):
     weight_kg: float | None = Field(None, gt=0, le=500)
     allergies: list[str] | None = Field(None, description="null = unknown, [] = none")
     current_medications: list[str] | None = Field(None, description="null = unknown, [] = none")
-    comorbidities: list[str] | None = Field(None, description="conditions beside the question, coded where possible; null = unknown, [] = none")
+    comorbidities: list[str] | None = Field(
+        None, description="conditions beside the question, coded where possible; null = unknown, "
+                          "[] = none")
+    # Kidney function: any one is enough; eGFR is preferred where a rule is written for it.
+    egfr: float | None = Field(None, gt=0, lt=200, description="mL/min/1.73 m2")
+    crcl: float | None = Field(None, gt=0, lt=250, description="creatinine clearance, mL/min")
+    ckd_stage: int | None = Field(None, ge=1, le=5, description="KDIGO GFR category G1-G5")
+    dialysis: bool | None = None
+    breastfeeding: bool | None = None
 
     @field_validator("sex", mode="before")
     @classmethod

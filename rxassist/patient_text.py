@@ -27,6 +27,7 @@ import re
 from typing import Callable, Sequence
 
 from rxassist.cases import Diagnosis, Patient
+from rxassist.patient_more import optional_lines, optional_summary
 
 PATIENT_LABELS: dict[str, str] = {
     "age": "Age",
@@ -77,7 +78,9 @@ def _values(patient: Patient) -> dict[str, str]:
 
 
 def patient_lines(patient: Patient) -> list[str]:
-    return [f"{PATIENT_LABELS[name]}: {value}" for name, value in _values(patient).items()]
+    """The six base lines always (the adapters' prompt); the optional fields only when known."""
+    return [*(f"{PATIENT_LABELS[name]}: {value}" for name, value in _values(patient).items()),
+            *optional_lines(patient)]
 
 
 def diagnosis_text(diagnosis: Diagnosis, with_system: bool = False) -> str:
@@ -108,7 +111,8 @@ def consultation_lines(patient: Patient, diagnosis: Diagnosis) -> list[str]:
 
 def patient_summary(patient: Patient) -> str:
     values = {**_values(patient), "age": known(patient.age, lambda a: f"{a:g}")}
-    return "; ".join(f"{PATIENT_LABELS[name].lower()} {values[name]}" for name in SUMMARY_FIELDS)
+    return "; ".join([*(f"{PATIENT_LABELS[name].lower()} {values[name]}"
+                        for name in SUMMARY_FIELDS), *optional_summary(patient)])
 
 
 __all__ = ["PATIENT_LABELS", "DIAGNOSIS_LABEL", "UNKNOWN", "known", "list_text", "age_text",

@@ -14,6 +14,7 @@ explains from the span mask in `text`, so later steps never read them):
     is skipped
  1. labels       "Age: 60 years", "Allergies: none", "Diagnosis: ..."          labels.py
  2. unknowns     "allergies unknown", "age not recorded", "pregnancy unclear"   labels.py
+ 3. kidney       "eGFR 25", "CrCl 28", "CKD stage 4", "on dialysis", "breastfeeding" kidney.py
  3. demographics pregnancy, age, weight: "20 weeks pregnant", "34 yo", "70 kg"  demographics.py
  4. context      "Mrs Smith", lab values, person words ("patient", "child")     demographics.py
  5. requests     "recommend X", "can I give X" (never a diagnosis or a medication) diagnosis.py

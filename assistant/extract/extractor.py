@@ -10,6 +10,7 @@ from assistant.extract.allergies import read_allergies
 from assistant.extract.korean import to_reading_text
 from assistant.extract.typos import fix_cue_typos
 from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
+from assistant.extract.kidney import read_kidney
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
 from assistant.extract.context import normalise_sections
 from assistant.extract.medications import read_drug_mentions, read_indications, read_medications
@@ -36,7 +37,8 @@ class Extractor:
         dx_segments = read_labels(t, f)                 # 1
         read_unknowns(t, f)                             # 2
         # Numbers first, so "80 kg" or "34 yo" never end up inside a drug list.
-        demo.read_pregnancy(t, f)                       # 3
+        read_kidney(t, f)                               # 3 (eGFR, CKD stage, dialysis, ...)
+        demo.read_pregnancy(t, f)
         demo.read_age(t, f)
         demo.read_weight(t, f)
         demo.read_context(t, f)                         # 4

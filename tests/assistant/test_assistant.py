@@ -43,7 +43,8 @@ def test_one_message_ends_in_ranked_choices_with_evidence_and_exclusions(make_as
     assert rx["status"] == "recommended" and rx["model_output"] == "parsed"
     assert rx["patient"] == {"age": 34.0, "sex": "female", "pregnant": False, "weight_kg": None,
                              "allergies": ["sulfa"], "current_medications": ["levothyroxine"],
-                             "comorbidities": None}
+                             **dict.fromkeys(("comorbidities", "egfr", "crcl", "ckd_stage",
+                                              "dialysis", "breastfeeding"))}
     recs = rx["recommendations"]
     assert [r["rank"] for r in recs] == [1, 2, 3]
     assert [r["drug"] for r in recs] == rx["candidates"][:3]

@@ -76,7 +76,7 @@ def test_gradio_client_consultation(rx_server, tmp_path):
 
     ui = Client(rx_server.ui_url, verbose=False)
     out = ui.predict(SENTENCE, [], "rxassist", api_name="/send")
-    text, chat, age, sex, preg, weight, allergies, meds, dx, flags, table, drug = out
+    text, chat, age, sex, preg, weight, allergies, meds, dx, more, flags, table, drug = out
     assert age == 34 and sex == "female" and preg == "yes" and allergies == "sulfa"
     assert "levothyroxine" in meds and "UTI" in dx
     rows = [r for r in table["data"] if r[1]]

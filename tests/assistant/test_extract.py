@@ -212,8 +212,8 @@ def test_several_fields_unknown_at_once(ex):
      {"age": 29.0, "sex": "female", "pregnant": True, "allergies": []},
      ["nausea and vomiting of pregnancy"]),
     ("pt is a 55yo male, T2DM, HbA1c 9, on metformin 1g bid, eGFR 40, pen allergy",
-     {"age": 55.0, "sex": "male", "allergies": ["penicillin"], "current_medications": ["metformin"]},
-     ["T2DM"]),
+     {"age": 55.0, "sex": "male", "allergies": ["penicillin"], "current_medications": ["metformin"],
+      "egfr": 40.0}, ["T2DM"]),
     ("Child, 4 years, 16kg, fever and ear pain, likely AOM. Allergies: amoxicillin (rash)",
      {"age": 4.0, "weight_kg": 16.0, "allergies": ["amoxicillin"]},
      ["fever and ear pain", "likely AOM"]),
@@ -221,7 +221,7 @@ def test_several_fields_unknown_at_once(ex):
      {"age": 17.0, "sex": "female", "allergies": [], "current_medications": []}, ["acne vulgaris"]),
     ("woman in her 30s with cystitis", {"age": 35.0, "sex": "female"}, ["cystitis"]),
     ("She is 25, breastfeeding, mastitis, no allergies",
-     {"age": 25.0, "sex": "female", "allergies": []}, ["mastitis"]),
+     {"age": 25.0, "sex": "female", "allergies": [], "breastfeeding": True}, ["mastitis"]),
     ("My patient is a 40 year old gentleman with hypertension and hyperlipidemia. He takes "
      "nothing regularly. No known drug allergies.",
      {"age": 40.0, "sex": "male", "allergies": [], "current_medications": []},
@@ -241,8 +241,9 @@ def test_clinical_shorthand(ex, text, values, dx):
 
 def test_context_is_kept_as_notes(ex):
     f = ex.extract("55yo male, T2DM, HbA1c 9, eGFR 40, no fever, breastfeeding")
-    assert "HbA1c 9" in f.notes and "eGFR 40" in f.notes and "no fever" in f.notes
-    assert "breastfeeding" in f.notes
+    assert "HbA1c 9" in f.notes and "no fever" in f.notes
+    # Kidney function and breastfeeding are patient fields (assistant/extract/kidney.py).
+    assert f.values["egfr"] == 40.0 and f.values["breastfeeding"] is True
 
 
 @pytest.mark.parametrize("text, values, dx", [

@@ -77,8 +77,8 @@ def test_ui_consultation_correction_and_feedback(ui_client):
     # Not pregnant: co-trimoxazole is a UTI candidate, which the sulfa allergy excludes.
     out = client.predict(SENTENCE.replace("20 weeks pregnant", "not pregnant"), [], "rxassist",
                          api_name="/send")
-    text, chat, age, sex, preg, weight, allergies, meds, dx, flags, table, drug = out
-    assert text == "" and age == 34 and sex == "female" and preg == "no"
+    text, chat, age, sex, preg, weight, allergies, meds, dx, more, flags, table, drug = out
+    assert text == "" and age == 34 and sex == "female" and preg == "no" and more == ""
     assert allergies == "sulfa" and "UTI" in dx
     # Bactrim was excluded before the model chose: shown excluded, CRITICAL, never in the table.
     assert "CRITICAL" in flags and "sulfamethoxazole; trimethoprim excluded" in flags

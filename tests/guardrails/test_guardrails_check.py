@@ -125,7 +125,7 @@ def test_unknown_pregnancy_status_gives_a_warning_for_established_fetal_risk():
 
 
 @pytest.mark.parametrize("drug,age,severity,ingredient", [
-    ("aspirin", 10, "warning", "aspirin"), ("doxycycline", 6, "warning", "doxycycline"),
+    ("aspirin", 10, "critical", "aspirin"), ("doxycycline", 6, "warning", "doxycycline"),
     ("ciprofloxacin", 10, "warning", "ciprofloxacin"), ("Tylenol #3", 9, "critical", "codeine"),
     ("tramadol", 11, "critical", "tramadol"), ("promethazine", 1, "critical", "promethazine"),
 ])

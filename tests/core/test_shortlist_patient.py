@@ -1,0 +1,71 @@
+"""The shortlist applies the drug-versus-patient rules with the diagnosis: a critical flag
+excludes a candidate (shown with its reason), a patient-specific warning demotes it, and a
+drug of the class of a current medication is not offered unless a switch is asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from rxassist.cases import Diagnosis, Patient
+from rxassist.patient_text import patient_lines
+from recommend.shortlist import WARNING_PENALTY, shortlist
+
+
+def _sl(dx: str, **patient):
+    return shortlist(Patient(**patient), Diagnosis(text=dx), offer=None)
+
+
+def _excluded(sl) -> dict[str, str]:
+    return {e.drug: e.reason for e in sl.excluded}
+
+
+@pytest.mark.parametrize("dx, patient, gone, kept", [
+    ("overactive bladder", {"age": 74, "sex": "female"}, "oxybutynin", "mirabegron"),
+    ("type 2 diabetes", {"age": 55, "sex": "male", "egfr": 25}, "metformin", None),
+    ("chronic insomnia", {"age": 80, "sex": "male"}, "zolpidem", None),
+    ("knee osteoarthritis", {"age": 79, "sex": "female", "current_medications": ["warfarin"]},
+     "ibuprofen", "acetaminophen"),
+    ("erectile dysfunction", {"age": 62, "sex": "male",
+                              "current_medications": ["isosorbide mononitrate"]},
+     "tadalafil", None),
+    ("insomnia", {"age": 12, "sex": "male"}, "zolpidem", None),
+    ("depression", {"age": 8, "sex": "female"}, "citalopram", "fluoxetine"),
+    ("GERD", {"age": 45, "sex": "female"}, "ranitidine", "omeprazole"),
+    ("hypertension", {"age": 60, "sex": "male", "comorbidities": ["gout"]},
+     "hydrochlorothiazide", "amlodipine"),
+    ("hypertension", {"age": 70, "sex": "male", "dialysis": True}, "hydrochlorothiazide",
+     "amlodipine"),
+])
+def test_the_patient_rules_exclude(dx, patient, gone, kept):
+    sl = _sl(dx, **patient)
+    assert gone in _excluded(sl) and gone not in sl.names
+    if kept:
+        assert kept in sl.names
+
+
+def test_same_class_as_a_current_medication_is_excluded_unless_a_switch_is_asked():
+    sl = _sl("osteoarthritis", age=50, current_medications=["ibuprofen"])
+    reasons = _excluded(sl)
+    assert "naproxen" in reasons and reasons["naproxen"].startswith("same class")
+    switch = shortlist(Patient(age=50, current_medications=["ibuprofen"]),
+                       Diagnosis(text="osteoarthritis"), offer=None, allow_same_class=True)
+    assert "naproxen" in switch.names and "naproxen" in switch.warnings
+
+
+def test_a_patient_specific_warning_demotes():
+    plain = {c.name: c.score for c in _sl("type 2 diabetes", age=60).offered}
+    renal = {c.name: c.score for c in _sl("type 2 diabetes", age=60, egfr=40).offered}
+    assert renal["metformin"] == pytest.approx(plain["metformin"] - WARNING_PENALTY)
+
+
+def test_the_diagnosis_itself_is_checked():
+    sl = shortlist(Patient(age=60), Diagnosis(text="hypotension", code="I95.9"), offer=None)
+    assert not {"lisinopril", "amlodipine", "metoprolol"} & set(sl.names)
+
+
+def test_optional_fields_reach_the_prompt_only_when_known():
+    assert len(patient_lines(Patient(age=60))) == 6
+    lines = patient_lines(Patient(age=60, egfr=25, ckd_stage=4, comorbidities=["gout"],
+                                  breastfeeding=False))
+    assert "Kidney function: eGFR 25 mL/min/1.73 m2, CKD stage 4" in lines
+    assert "Other conditions: gout" in lines and "Breastfeeding: no" in lines
