@@ -94,3 +94,11 @@ def test_ui_consultation_correction_and_feedback(ui_client):
     rows = list(csv.DictReader(open(home / "feedback" / "reviews.csv")))
     assert rows[0]["recommended_drug"] == "cephalexin" and rows[0]["appropriate"] == "no"
     assert rows[0]["source"] == "assistant-ui:rxassist"
+
+
+def test_ui_names_its_actions_and_new_clears(ui_client):
+    client, _, _ = ui_client
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/send", "/correct", "/new", "/feedback"} <= set(endpoints)
+    out = client.predict(api_name="/new")
+    assert out[0] == "" and out[1] == []
