@@ -6,7 +6,8 @@
             -> nothing survives? say so, list the exclusions, ask the clinician (no model call)
             -> rxassist.prompt.build_messages (the shortlist in the prompt)
             -> rxassist.model_client: the model chooses up to k candidates (enum or logprob)
-            -> guardrails.check on the chosen drugs together -> rendered answer + the typed
+            -> guardrails.check on each chosen drug alone (rxassist.alternatives: options,
+               never flagged as a pair) -> rendered answer + the typed
                result (rxassist.schemas.ConsultationResult) as the `rxassist` dict
 
 The model never names a drug that is not on the shortlist: the structured output only allows
@@ -28,6 +29,7 @@ from rxassist.model_client import ModelClient
 from rxassist.prompt import PROMPT_VERSION
 from rxassist.schemas import ConsultationResult, RecommendationRow
 from rxassist.shortlist import Shortlist, shortlist
+from rxassist.alternatives import check_alternatives
 
 from assistant import render
 from assistant.bounds import check_values
@@ -163,7 +165,8 @@ class Assistant:
         ranked = sl.ranked(choice.names or [], k, fill=self.config.fill_with_evidence,
                            patient=patient, margin=self.config.model_margin)
         chosen = [name for name, _ in ranked]
-        checked = _guardrails().check(chosen, patient) if chosen else None
+        # Alternatives, not a regimen: each option is checked alone with the patient.
+        checked = check_alternatives(chosen, patient) if chosen else None
         flags = list(checked.flags) if checked else list(sl.patient_flags)
         rows = []
         for rank, (name, chosen_by) in enumerate(ranked, 1):

@@ -372,13 +372,15 @@ def test_no_evidence_fill_without_a_model_choice(make_assistant):
     assert reply.rxassist["recommendations"] == []
 
 
-def test_two_candidates_that_interact_critically_are_never_recommended_together(make_assistant):
-    """Each candidate is safe alone; metoprolol + diltiazem together is a critical interaction,
-    so the second one is left out of the ranked answer (model choice or evidence fill alike)."""
+def test_ranked_options_are_alternatives_never_flagged_as_a_pair(make_assistant):
+    """metoprolol + diltiazem together is a critical interaction, but rate control takes one of
+    them: as ranked options both may be offered, and no flag names the two as a pair."""
     a, _ = make_assistant(json.dumps({"choices": ["metoprolol", "diltiazem"]}),
                           fill_with_evidence=True)
     [reply] = talk(a, ["78 yo woman, atrial fibrillation, NKDA, no medications"])
     rx = reply.rxassist
     names = [r["drug"] for r in rx["recommendations"]]
-    assert names[0] == "metoprolol" and "diltiazem" not in names and len(names) == 3
+    assert names[:2] == ["metoprolol", "diltiazem"] and len(names) == 3
+    assert not [f for f in rx["flags"] if len(set(f["drugs"]) & set(names)) > 1]
     assert not [f for f in rx["flags"] if f["severity"] == "critical"]
+    assert "diltiazem" not in reply.content.split("metoprolol", 2)[1].split("\n2.")[0]
