@@ -37,6 +37,7 @@ from assistant.screen import quoted_prompt
 from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
+from assistant.labels import language_of
 from assistant.policy import MAX_CHARS, MAX_MESSAGES, ROLES
 
 
@@ -105,6 +106,7 @@ class Assistant:
         served = self.served_name(model)
         history = validate_messages(messages)
         folded = await asyncio.to_thread(self._fold, history)
+        lang = language_of(m["content"] for m in history if m["role"] == "user")
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
         dx = c.diagnosis()
@@ -116,13 +118,13 @@ class Assistant:
         refusal = self._refusal_kind(folded)
         if refusal:
             result = ConsultationResult(**base, status="refused", refusal=refusal)
-            return AssistantTurn(render.refusal(refusal), result.to_dict())
+            return AssistantTurn(render.refusal(refusal, lang), result.to_dict())
         missing = c.missing()
         if missing:
             result = ConsultationResult(**base, status="needs_info", missing_fields=missing,
                                         unknown_fields=sorted(c.unknown))
-            return AssistantTurn(render.needs_info(c, missing), result.to_dict())
-        return await self._recommend(c, served, base)
+            return AssistantTurn(render.needs_info(c, missing, lang), result.to_dict())
+        return await self._recommend(c, served, base, lang)
 
     def _fold(self, history: list[dict]) -> Folded:
         return fold(history, Extractor(_guardrails().find_drug_mentions))
@@ -140,7 +142,8 @@ class Assistant:
             return "injection"
         return None
 
-    async def _recommend(self, c: Consultation, served: str, base: dict) -> AssistantTurn:
+    async def _recommend(self, c: Consultation, served: str, base: dict,
+                         lang: str = "en") -> AssistantTurn:
         patient = c.patient()
         dx = c.diagnosis()
         assert dx is not None  # missing() guarantees it
@@ -155,7 +158,7 @@ class Assistant:
                                         flags=sl.patient_flags, model_output="not_asked")
             d = result.to_dict()
             return AssistantTurn(render.nothing_survives(c, d["excluded"], d["flags"],
-                                                         not_checked), d)
+                                                         not_checked, lang), d)
         k = self.config.recommendations
         # Free text reaches the model as one-line data values, never as instructions.
         prompt = quoted_prompt(patient, dx, sl.offered, k)
@@ -190,5 +193,6 @@ class Assistant:
                                         unparseable=choice.status == "unparseable",
                                         not_checked=not_checked,
                                         truncated=choice.status == "truncated",
-                                        excluded=[e.model_dump() for e in sl.excluded])
+                                        excluded=[e.model_dump() for e in sl.excluded],
+                                        lang=lang)
         return AssistantTurn(content, result.to_dict())

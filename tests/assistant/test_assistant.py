@@ -307,7 +307,8 @@ def test_pregnancy_not_excluded_adds_warnings(make_assistant):
     # guardrails warns when pregnancy is possible but unknown; the warning reaches the reply.
     [flag] = [f for f in rx["flags"] if f["kind"] == "contraindication"]
     assert flag["severity"] == "warning" and "pregnan" in flag["message"]
-    assert "WARNING" in reply.content.split("Recommendations")[0]
+    # The warning is shown under the option it concerns, before the second option.
+    assert "WARNING" in reply.content.split("Recommendations")[1].split("\n2. ")[0]
     assert rx["recommendations"][0]["flags"] == ["contraindication"]
     assert rx["recommendations"][1]["flags"] == []
     # A man, or a woman known not to be pregnant, gets no such warning.
