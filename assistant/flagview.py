@@ -11,6 +11,7 @@ group and word flags the same way. Flags arrive as dicts (ConsultationResult.to_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from assistant.labels import labels, text_language
 from rxassist.severity import SEVERITY_ORDER
 
 Flag = dict[str, Any]
+_ALSO_LISTED = re.compile(r"\s*Also listed by: [^.]*\.?")
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,9 @@ def flag_line(flag: Flag, lang: str, drug: str | None = None) -> str:
     another language gets its catalogue's phrase for the kind, naming the other drugs involved,
     and the English message goes behind "details" (see `details_message`)."""
     if lang == "en":
-        return str(flag.get("message") or kind_label(flag.get("kind"), lang))
+        message = str(flag.get("message") or kind_label(flag.get("kind"), lang))
+        # Which other database also lists the pair is for "details", not for the line.
+        return _ALSO_LISTED.sub("", message).strip()
     others = [d for d in flag.get("drugs") or [] if d != drug] or (
         [flag["ingredient"]] if flag.get("ingredient") else [])
     template = labels(lang)["kind_line"].get(flag.get("kind") or "",
@@ -72,8 +76,14 @@ def flag_line(flag: Flag, lang: str, drug: str | None = None) -> str:
 
 
 def details_message(flag: Flag, lang: str) -> str | None:
-    """The guardrails' message when the visible line is not it (English), else None."""
-    return None if lang == "en" else (flag.get("message") or None)
+    """The guardrails' whole message when the visible line is not all of it, else None."""
+    message = flag.get("message") or None
+    return None if message is None or flag_line(flag, lang) == message else message
+
+
+def says_kind(flag: Flag, lang: str) -> bool:
+    """Whether the visible line already starts with the flag's kind ("Interaction ...")."""
+    return flag_line(flag, lang).lower().startswith(kind_label(flag.get("kind"), lang).lower())
 
 
 def reason_parts(rationale: str) -> tuple[str, str]:
