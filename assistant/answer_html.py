@@ -57,6 +57,15 @@ ANSWER_CSS = """
 #answer-body .rx-message p { margin: 0 0 4px 0; }
 """
 
+# Page-wide rules (the answer's own CSS is scoped to it): the primary button and Gradio's footer
+# links in colours that reach WCAG AA (4.5:1) on their backgrounds; the default orange does not.
+PAGE_CSS = """
+#send, #send button { background: #1d4ed8 !important; border-color: #1e40af !important;
+  color: #ffffff !important; }
+#send:hover { background: #1e40af !important; }
+footer, footer a, footer button, footer .show-api, footer .settings { color: #374151 !important; }
+"""
+
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*|_(.+?)_")
 _MD_ESCAPED = re.compile(r"\\([\\`<>\[\]!])")
 

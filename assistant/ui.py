@@ -22,7 +22,7 @@ from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, lis
 from assistant.core import Assistant
 from assistant.dialogue import content_text
 from assistant.feedback import VERDICTS, feedback_path, save_feedback
-from assistant.answer_html import ANSWER_CSS, answer_html
+from assistant.answer_html import ANSWER_CSS, PAGE_CSS, answer_html
 from assistant.chart import chart_summary
 from assistant.labels import DEFAULT, labels, language_of
 
@@ -202,7 +202,8 @@ def build_ui(assistant: Assistant, feedback: bool = False, lang: str = DEFAULT) 
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
                 answer = gr.HTML(answer_html({}, lang), elem_id="answer", label=ui["answer"],
-                                 css_template=ANSWER_CSS, padding=False)
+                                 css_template=ANSWER_CSS, padding=False,
+                                 head=f"<style>{PAGE_CSS}</style>")
                 text = gr.Textbox(label=ui["message"], elem_id="chat-input", lines=1, max_lines=8,
                                   placeholder=ui["placeholder"])
                 with gr.Row():
@@ -223,7 +224,9 @@ def build_ui(assistant: Assistant, feedback: bool = False, lang: str = DEFAULT) 
                 meds = gr.Textbox(label=ui["medications"], elem_id="patient-medications")
                 dx = gr.Textbox(label=ui["diagnosis"], elem_id="patient-diagnosis")
                 apply = gr.Button(ui["apply"], elem_id="apply-corrections")
+        # No "share" button: it would post the consultation to Hugging Face.
         chat = gr.Chatbot(label=ui["conversation"], elem_id="chat", height=360,
+                          buttons=["copy", "copy_all"],
                           sanitize_html=True, allow_tags=False)
         model = gr.Dropdown(choices=assistant.model_ids(), value="rxassist",
                             label=ui["model"], elem_id="model-select")
