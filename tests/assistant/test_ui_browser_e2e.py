@@ -1,11 +1,16 @@
 """The clinician's screen against the real `rxassist serve` (vLLM engine with the embedded
 model, the assistant API, the Gradio UI) in Debian's Chromium at 1280x900: three consultations,
 each checked as the clinician sees it, and the same consultations over the API. Regenerates the
-screenshots in docs/screenshots/."""
+screenshots in docs/screenshots/.
+
+RXASSIST_TEST_SERVE_URL=http://127.0.0.1:PORT runs them against a `rxassist serve` that is
+already running (on a loaded machine its engine may need longer than the fixture's start-up)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,12 +34,26 @@ CONSULTATIONS = {
 README_SHOT = "ui-consultation.png"
 
 
+@dataclass
+class Running:
+    api_url: str
+    ui_url: str
+
+
+@pytest.fixture(scope="module")
+def served(request):
+    url = os.environ.get("RXASSIST_TEST_SERVE_URL")
+    if url:
+        return Running(url.rstrip("/"), url.rstrip("/") + "/ui")
+    return request.getfixturevalue("rx_server")
+
+
 @pytest.mark.parametrize("name", list(CONSULTATIONS))
-def test_the_clinicians_screen(rx_server, tmp_path, name):
+def test_the_clinicians_screen(served, tmp_path, name):
     with sync_playwright()() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = open_page(browser, rx_server.ui_url)
+            page = open_page(browser, served.ui_url)
             send_with_enter(page, CONSULTATIONS[name])
             chat = page.locator("#chat").inner_text()
             if "cut off" in chat:   # the 135M model ran out of tokens: nothing to lay out
@@ -60,10 +79,10 @@ def test_the_clinicians_screen(rx_server, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", list(CONSULTATIONS))
-def test_the_api_content_starts_with_the_recommendations(rx_server, name):
+def test_the_api_content_starts_with_the_recommendations(served, name):
     from openai import OpenAI
 
-    client = OpenAI(base_url=f"{rx_server.api_url}/v1", api_key="EMPTY", timeout=300,
+    client = OpenAI(base_url=f"{served.api_url}/v1", api_key="EMPTY", timeout=300,
                     max_retries=0)
     resp = client.chat.completions.create(
         model="rxassist", messages=[{"role": "user", "content": CONSULTATIONS[name]}])
