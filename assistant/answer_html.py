@@ -85,7 +85,8 @@ def _details(flag: dict[str, Any], lang: str) -> str:
     rows = []
     message = details_message(flag, lang)
     if message:
-        rows.append(f'<dt>{esc(lab["message_original"].format(language=lab["language_name"]["en"]))}'
+        english = lab["language_name"]["en"]
+        rows.append(f'<dt>{esc(lab["message_original"].format(language=english))}'
                     f'</dt><dd lang="en">{esc(message)}</dd>')
     for s in sources(flag):
         rows.append(f'<dt>{esc(lab["source"])}</dt><dd lang="{esc(s.citation_language)}">'
@@ -180,11 +181,12 @@ def answer_html(result: dict[str, Any], lang: str = "en", reply: str = "") -> st
     elif status == "recommended" and result.get("recommendations"):
         recs = result["recommendations"]
         per_drug, others = grouped(recs, result.get("flags") or [])
+        options = enumerate(zip(recs, per_drug), 1)
         dx = (result.get("diagnosis") or {}).get("text") or lab["this_diagnosis"]
         body = (f'<h2>{esc(lab["recommendations_for"].format(diagnosis=dx))}</h2>'
                 f'<p class="rx-note">{esc(lab["alternatives_note"])}</p>'
                 f'<ol id="recommendations" class="rx-recs">'
-                f'{"".join(_recommendation(i, r, m, lang) for i, (r, m) in enumerate(zip(recs, per_drug), 1))}'
+                f'{"".join(_recommendation(i, r, m, lang) for i, (r, m) in options)}'
                 f'</ol>{_excluded(result.get("excluded") or [], lang)}{_others(others, lang)}')
     elif status in ("recommended", "nothing_survives"):
         # No option to show: the reply says why; exclusions and flags follow as for an answer.

@@ -46,8 +46,9 @@ def chart_summary(result: dict[str, Any], lang: str = "en") -> str:
     lab = labels(lang)
     chart = lab["chart"]
     dx = (result.get("diagnosis") or {}).get("text") or "—"
+    unknown = set(result.get("unknown_fields") or [])
     lines = [chart["title"],
-             f"{chart['patient']}: {_patient(result.get('patient') or {}, set(result.get('unknown_fields') or []), lang)}",
+             f"{chart['patient']}: {_patient(result.get('patient') or {}, unknown, lang)}",
              f"{chart['diagnosis']}: {dx}"]
     recs = result.get("recommendations") or []
     per_drug, others = grouped(recs, result.get("flags") or [])
@@ -66,9 +67,8 @@ def chart_summary(result: dict[str, Any], lang: str = "en") -> str:
             flags = worst_first(e.get("flags") or [])
             lines.append(f"- {e['drug']}: " + (_flag(flags[0], lang, e["drug"]) if flags
                                                  else e.get("reason", "")))
-    unknown = result.get("unknown_fields") or []
     if unknown:
         lines.append(f"{lab['could_not_check']}: "
-                     + ", ".join(lab["field_names"].get(f, f) for f in unknown))
+                     + ", ".join(lab["field_names"].get(f, f) for f in sorted(unknown)))
     lines.append(lab["disclaimer"])
     return "\n".join(lines)

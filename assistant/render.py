@@ -18,9 +18,6 @@ from assistant.flagview import flag_line, grouped, reason_parts, severity_word, 
 from assistant.labels import DEFAULT, labels
 
 DISCLAIMER = labels(DEFAULT)["disclaimer"]
-# Words, not emoji: they survive every terminal, screen reader and font.
-SEVERITY_MARK = {"critical": "**CRITICAL**", "warning": "**WARNING**", "info": "INFO"}
-FIELD_NAMES = labels(DEFAULT)["field_names"]
 
 # Characters that make Markdown load, link or run something (images, links, raw HTML, code).
 # Emphasis characters stay: they cannot load or run anything.
@@ -33,6 +30,8 @@ def md(text: Any) -> str:
 
 
 def mark(severity: str | None, lang: str = DEFAULT) -> str:
+    """The severity as a word (bold unless informational): words, not emoji or colour, survive
+    every terminal, screen reader and font."""
     word = severity_word(severity, lang)
     return word if severity == "info" else f"**{word}**"
 
@@ -96,13 +95,6 @@ def needs_info(c: Consultation, missing: list[str], lang: str = DEFAULT) -> str:
 def refusal(kind: str, lang: str = DEFAULT) -> str:
     lab = labels(lang)
     return lab["refusal_injection"] if kind == "injection" else lab["refusal_other"]
-
-
-def flag_drugs(flag: dict[str, Any]) -> str:
-    """The drugs a flag names, unless its message already names them all."""
-    drugs = flag.get("drugs") or []
-    message = flag.get("message") or ""
-    return "" if all(d in message for d in drugs) else ", ".join(drugs)
 
 
 def _flag_line(flag: dict[str, Any], lang: str = DEFAULT, drug: str | None = None,

@@ -47,7 +47,8 @@ ELEM_IDS = ("intended-use", "answer", "copy-summary", "chart-summary", "model-se
 # After an answer the page returns to the top, where the answer starts (the message box sits
 # below it). The clipboard is written by the browser: the summary never travels elsewhere.
 _TO_TOP_JS = "() => { window.scrollTo(0, 0); }"
-_COPY_JS = ("async (summary) => { if (summary) { try { await navigator.clipboard.writeText(summary);"
+_COPY_JS = ("async (summary) => { if (summary) { try {"
+            " await navigator.clipboard.writeText(summary);"
             " } catch (e) { console.warn('clipboard unavailable'); } } return []; }")
 
 

@@ -3,8 +3,6 @@ consultation's language, and user text escaped."""
 
 from __future__ import annotations
 
-import json
-
 from assistant import render
 from assistant.dialogue import Consultation, asked_fields
 from assistant.flagview import reason_parts, sources

@@ -122,7 +122,7 @@ def assert_copy_gives_the_chart_summary(page, must_contain):
     page.locator("#copy-summary").click()
     page.wait_for_timeout(500)
     copied = page.evaluate("() => navigator.clipboard.readText()")
-    assert copied.startswith("Prescription support (rxassist)") or copied.startswith("처방 지원")
+    assert copied.startswith(("Prescription support (rxassist)", "처방 지원"))
     for text in must_contain:
         assert text in copied, (text, copied)
     assert "<" not in copied and "**" not in copied
