@@ -33,6 +33,7 @@ from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.setting import read_setting, user_texts
 from assistant.dialogue import Consultation, Folded, fold
 from assistant.extract import Extractor
+from assistant.labels import DEFAULT, language_of
 from assistant.messages import validate_messages  # noqa: F401  (the one request validation)
 
 
@@ -78,6 +79,7 @@ class Assistant:
         served = self.served_name(model)
         history = validate_messages(messages)
         folded = await asyncio.to_thread(self._fold, history)
+        lang = language_of(m["content"] for m in history if m["role"] == "user")
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
         base = {"patient": c.patient(), "diagnosis": c.diagnosis_record(), "notes": list(c.notes),
@@ -87,13 +89,13 @@ class Assistant:
         refusal = self._refusal_kind(folded)
         if refusal:
             result = ConsultationResult(**base, status="refused", refusal=refusal)
-            return AssistantTurn(render.refusal(refusal), result)
+            return AssistantTurn(render.refusal(refusal, lang), result)
         missing = c.missing()
         if missing:
             result = ConsultationResult(**base, status="needs_info", missing_fields=missing,
                                         unknown_fields=sorted(c.unknown))
-            return AssistantTurn(render.needs_info(c, missing), result)
-        return await self._recommend(c, served, base, read_setting(user_texts(history)))
+            return AssistantTurn(render.needs_info(c, missing, lang), result)
+        return await self._recommend(c, served, base, read_setting(user_texts(history)), lang)
 
     def _fold(self, history: list[dict]) -> Folded:
         return fold(history, Extractor(guardrails.find_drug_mentions),
@@ -113,7 +115,7 @@ class Assistant:
         return None
 
     async def _recommend(self, c: Consultation, served: str, base: dict,
-                         setting: str | None = None) -> AssistantTurn:
+                         setting: str | None = None, lang: str = DEFAULT) -> AssistantTurn:
         patient, dx = base["patient"], c.diagnosis()
         assert dx is not None  # missing() guarantees it
         result = await arecommend(patient, dx, self.config.recommend_settings(),
@@ -121,7 +123,7 @@ class Assistant:
                                   check_prompt=self.prompt_budget, setting=setting)
         if result.setting:
             # The answer names the setting its regimens were chosen for.
-            c.notes.append(render.setting_note(result.setting, result.setting_assumed))
+            c.notes.append(render.setting_note(result.setting, result.setting_assumed, lang))
             base = {**base, "notes": list(c.notes)}
         not_checked = c.unknown_fields()
         # The answer names the requested model id ("rxassist"), not the engine's served name.
@@ -129,6 +131,14 @@ class Assistant:
             "model": base["model"], "notes": base["notes"], "unknown_fields": not_checked,
             "injection_ignored": base["injection_ignored"],
             "diagnosis": DiagnosisRecord.model_validate(base["diagnosis"])})
+        # The renderer reads the result as it goes on the wire.
+        d = result.to_dict()
         if result.status == "nothing_survives":
-            return AssistantTurn(render.nothing_survives(c, result, not_checked), result)
-        return AssistantTurn(render.recommendation(c, result, not_checked=not_checked), result)
+            return AssistantTurn(render.nothing_survives(c, d["excluded"], d["flags"], not_checked,
+                                                         lang, advice=result.advice), result)
+        content = render.recommendation(c, d["recommendations"], d["flags"],
+                                        unparseable=result.model_output == "unparseable",
+                                        not_checked=not_checked,
+                                        truncated=result.model_output == "truncated",
+                                        excluded=d["excluded"], lang=lang)
+        return AssistantTurn(content, result)

@@ -137,7 +137,8 @@ class Folded:
 def asked_fields(assistant_text: str) -> set[str]:
     m = _STILL_NEEDED_RE.search(assistant_text or "")
     if not m:
-        return set()
+        from assistant.labels import asked_fields as asked_in_any_language
+        return asked_in_any_language(assistant_text)
     line = m.group(1).lower()
     return {f for f, phrase in QUESTIONS.items() if phrase.split(" (")[0] in line}
 

@@ -1,195 +1,203 @@
-"""The text a clinician reads. Flags come first; nothing flagged is ever left out."""
+"""The text a clinician reads (the reply's Markdown `content`), in the consultation's language.
+
+The answer comes first: the ranked options, each with a one-line reason and its flags against
+this patient right under it; then what was considered and excluded; then flags that concern no
+single option; then the patient as understood. Nothing flagged is ever left out. Every fixed
+string comes from the label catalogue (assistant/labels); every string that comes from the
+user, the model or a data source is escaped (`md`), so text such as `<img onerror=...>` or
+`![x](http://...)` typed into a consultation is shown as text, never rendered or loaded.
+"""
 
 from __future__ import annotations
 
-from guardrails import Flag
-from recommend.schemas import ConsultationResult, ExcludedRow
+import re
+from typing import Any
 
-from assistant.dialogue import QUESTIONS, STILL_NEEDED, Consultation
+from assistant.dialogue import Consultation
+from assistant.flagview import flag_line, grouped, reason_parts, severity_word, worst_first
+from assistant.labels import DEFAULT, labels
 
-DISCLAIMER = "This supports a clinician's decision; it does not replace it."
-# Words, not emoji: they survive every terminal, screen reader and font.
-SEVERITY_MARK = {"critical": "**CRITICAL**", "warning": "**WARNING**", "info": "INFO"}
-FIELD_NAMES = {"age": "age", "sex": "sex", "pregnant": "pregnancy status", "weight_kg": "weight",
-               "allergies": "allergies", "current_medications": "current medications",
-               "diagnosis": "diagnosis"}
+DISCLAIMER = labels(DEFAULT)["disclaimer"]
+
+# Characters that make Markdown load, link or run something (images, links, raw HTML, code).
+# Emphasis characters stay: they cannot load or run anything.
+_MD_SPECIAL = re.compile(r"([\\`<>\[\]!])")
 
 
-def _age(age: float) -> str:
+def md(text: Any) -> str:
+    """User, model or source text, safe to put into Markdown: shown exactly as written."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def mark(severity: str | None, lang: str = DEFAULT) -> str:
+    """The severity as a word (bold unless informational): words, not emoji or colour, survive
+    every terminal, screen reader and font."""
+    word = severity_word(severity, lang)
+    return word if severity == "info" else f"**{word}**"
+
+
+def _age(age: float, lang: str) -> str:
+    p = labels(lang)["patient"]
     if age < 2:
-        return f"{round(age * 12)}-month-old"
-    return f"{age:g}-year-old"
+        return p["months_old"].format(n=round(age * 12))
+    return p["years_old"].format(n=f"{age:g}")
 
 
-def _list(values: list[str] | None) -> str:
-    return ", ".join(values) if values else "none"
+def _list(values: list[str] | None, lang: str) -> str:
+    return ", ".join(md(v) for v in values) if values else labels(lang)["patient"]["none"]
 
 
-def understood(c: Consultation) -> str:
+def understood(c: Consultation, lang: str = DEFAULT) -> str:
     """One line the clinician can check: every field, known, unknown or not yet given."""
+    p = labels(lang)["patient"]
+    names = labels(lang)["field_names"]
     v = c.values
     parts: list[str] = []
     who = []
     if "age" in v:
-        who.append(_age(v["age"]))
+        who.append(_age(v["age"], lang))
     elif "age" in c.unknown:
-        who.append("age unknown")
+        who.append(p["age_unknown"])
     if "sex" in v:
-        who.append(v["sex"])
+        who.append(p.get(v["sex"], md(v["sex"])))
     elif "sex" in c.unknown:
-        who.append("sex unknown")
+        who.append(p["sex_unknown"])
     if who:
         parts.append(" ".join(who))
     if "pregnant" in v and v.get("sex") != "male":
-        parts.append("pregnant" if v["pregnant"] else "not pregnant")
+        parts.append(p["pregnant"] if v["pregnant"] else p["not_pregnant"])
     elif "pregnant" in c.unknown:
-        parts.append("pregnancy status unknown")
+        parts.append(p["pregnancy_unknown"])
     if "weight_kg" in v:
-        parts.append(f"{v['weight_kg']:g} kg")
+        parts.append(p["kg"].format(n=f"{v['weight_kg']:g}"))
     for name in ("allergies", "current_medications"):
-        label = FIELD_NAMES[name]
         if name in v:
-            parts.append(f"{label}: {_list(v[name])}")
+            parts.append(f"{names[name]}: {_list(v[name], lang)}")
         elif name in c.unknown:
-            parts.append(f"{label}: unknown")
+            parts.append(f"{names[name]}: {p['unknown']}")
     for note in c.notes:
-        parts.append(note)
+        parts.append(md(note))
     if v.get("comorbidities"):
-        parts.append(f"comorbidities: {_list(v['comorbidities'])}")
-    parts.append(f"diagnosis: {c.diagnosis_reading() or '—'}")
+        parts.append(f"{p['comorbidities']}: {_list(v['comorbidities'], lang)}")
+    parts.append(f"{p['diagnosis']}: {md(c.diagnosis_reading() or '—')}")
     return "; ".join(parts)
 
 
-def needs_info(c: Consultation, missing: list[str]) -> str:
-    lines = [f"Understood so far: {understood(c)}.",
-             f"{STILL_NEEDED} {', '.join(QUESTIONS[m] for m in missing)}"]
-    if missing != ["diagnosis"]:
-        lines.append('If something is not known, say so (e.g. "allergies unknown") and I will '
-                     "go ahead and tell you what I could not check.")
-    else:
-        lines.append("I need the diagnosis (or the condition to treat) to recommend anything.")
+def needs_info(c: Consultation, missing: list[str], lang: str = DEFAULT) -> str:
+    lab = labels(lang)
+    lines = [f"{lab['understood_so_far']}: {understood(c, lang)}.",
+             f"{lab['still_needed']} {', '.join(lab['questions'][m] for m in missing)}"]
+    lines.append(lab["if_unknown"] if missing != ["diagnosis"] else lab["need_diagnosis"])
     if c.injections:
-        lines.append(_INJECTION_NOTE)
+        lines.append(lab["injection_note"])
     return "\n".join(lines)
 
 
-_INJECTION_NOTE = ("Instructions addressed to me inside the consultation were ignored; every drug "
-                   "is always checked by the guardrails.")
+def refusal(kind: str, lang: str = DEFAULT) -> str:
+    lab = labels(lang)
+    return lab["refusal_injection"] if kind == "injection" else lab["refusal_other"]
 
 
-def refusal(kind: str) -> str:
-    if kind == "injection":
-        return ("I can't follow instructions that change how I work: every drug I suggest is checked "
-                "by the guardrails and shown with its flags. Describe the patient and the diagnosis "
-                "and I will recommend.")
-    return ("I can only help a clinician choose drugs for a patient's diagnosis, so I can't help "
-            "with this request.")
+def _flag_line(flag: dict[str, Any], lang: str = DEFAULT, drug: str | None = None,
+               indent: str = "") -> str:
+    # The rule's source and original text stay in the structured field's `basis` (and behind
+    # the chat's "details"): a reply line carries what the clinician acts on.
+    return f"{indent}- {mark(flag.get('severity'), lang)} · {md(flag_line(flag, lang, drug))}"
 
 
-def flag_drugs(flag: Flag) -> str:
-    """The drugs a flag names, unless its message already names them all."""
-    drugs, message = flag.drugs, flag.message
-    return "" if all(d in message for d in drugs) else ", ".join(drugs)
-
-
-def _flag_line(flag: Flag) -> str:
-    mark = SEVERITY_MARK.get(flag.severity, flag.severity.upper())
-    drugs = flag_drugs(flag)
-    basis = flag.basis
-    line = f"- {mark} · {flag.kind}"
-    if drugs:
-        line += f" · {drugs}"
-    line += f": {flag.message}"
-    if basis:
-        line += f" (basis: {basis})"
-    return line
-
-
-def _excluded_lines(excluded: list[ExcludedRow]) -> list[str]:
+def _excluded_lines(excluded: list[dict], lang: str = DEFAULT) -> list[str]:
     if not excluded:
         return []
-    lines = ["", f"**Considered and excluded ({len(excluded)}):**"]
+    lines = ["", f"**{labels(lang)['excluded'].format(n=len(excluded))}:**"]
     for e in excluded:
-        worst = min((f.severity for f in e.flags),
-                    key=lambda s: {"critical": 0, "warning": 1}.get(s, 2), default="")
-        mark = SEVERITY_MARK.get(worst, "")
-        lines.append(f"- {e.drug}: {mark + ' ' if mark else ''}{e.reason}")
+        flags = worst_first(e.get("flags") or [])
+        if flags and lang != DEFAULT:
+            reason = flag_line(flags[0], lang, e["drug"])
+        else:
+            reason = e["reason"]
+        severity = mark(flags[0].get("severity"), lang) + " " if flags else ""
+        lines.append(f"- {md(e['drug'])}: {severity}{md(reason)}")
     return lines
 
 
-def _patient_tail(c: Consultation, not_checked: list[str]) -> list[str]:
-    lines = ["", f"Patient as understood: {understood(c)}."]
+def _other_flag_lines(flags: list[dict], lang: str) -> list[str]:
+    if not flags:
+        return []
+    return (["", f"**{labels(lang)['other_flags'].format(n=len(flags))}:**"]
+            + [_flag_line(f, lang) for f in flags])
+
+
+def _patient_tail(c: Consultation, not_checked: list[str], lang: str = DEFAULT) -> list[str]:
+    lab = labels(lang)
+    lines = ["", f"{lab['patient_as_understood']}: {understood(c, lang)}."]
     if not_checked:
-        lines.append("Could not check (not known): "
-                     + ", ".join(FIELD_NAMES[f] for f in not_checked) + ".")
+        lines.append(f"{lab['could_not_check']}: "
+                     + ", ".join(lab["field_names"][f] for f in not_checked) + ".")
     if c.injections:
-        lines.append(_INJECTION_NOTE)
-    lines.append(f"_{DISCLAIMER}_")
+        lines.append(lab["injection_note"])
+    lines.append(f"_{lab['disclaimer']}_")
     return lines
 
 
-def setting_note(setting: str, assumed: bool) -> str:
-    where = {"icu": "ICU", "inpatient": "inpatient (hospital)"}.get(setting, setting)
-    return (f"setting: {where}, assumed from the diagnosis (say 'outpatient', 'admitted' or "
-            "'ICU' if not)" if assumed else f"setting: {where}")
-
-
-def nothing_survives(c: Consultation, result: ConsultationResult, not_checked: list[str]) -> str:
-    """No candidate left to offer: said plainly, with what was excluded and why; a question."""
-    excluded, patient_flags, advice = result.excluded, result.flags, result.advice
+def _diagnosis(c: Consultation, lang: str) -> str:
     dx = c.diagnosis()
-    what = dx.text if dx else "this diagnosis"
-    if advice or (excluded and all(e.excluded_by == "evidence" for e in excluded)):
-        # Abstaining on thin evidence: what was considered and why it fell short, then ask.
-        lines = [f"I have no reliable evidence for a drug for {what}, so I am not recommending "
-                 "any."]
-        lines += [f"Guideline advice: {a}" for a in advice]
-        lines += _excluded_lines(excluded)
-        lines += [_flag_line(f) for f in patient_flags]
-        lines += ["", "Could you say what is to be treated (the cause, the complication or a "
-                  "more specific diagnosis or ICD-10 code), or choose a drug yourself?"]
-        return "\n".join(lines + _patient_tail(c, not_checked))
-    if excluded:
-        lines = [f"Every candidate drug I know for {what} was excluded for this patient, so I am "
-                 "not recommending any."]
+    return md(dx.text) if dx else labels(lang)["this_diagnosis"]
+
+
+def setting_note(setting: str, assumed: bool, lang: str = DEFAULT) -> str:
+    """The care setting whose guideline rows were preferred, and whether it was assumed."""
+    lab = labels(lang)
+    where = lab["settings"].get(setting, setting)
+    return (lab["setting_assumed"] if assumed else lab["setting"]).format(where=where)
+
+
+def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[dict],
+                     not_checked: list[str], lang: str = DEFAULT,
+                     advice: list[str] | None = None) -> str:
+    """No candidate left to offer: said plainly, with what was excluded and why; a question.
+    Where the evidence was thin (every candidate held back below the evidence floor, or a
+    guideline advises no drug to start) it abstains and says so."""
+    lab = labels(lang)
+    what = _diagnosis(c, lang)
+    abstain = bool(advice) or bool(excluded) and all(
+        e.get("excluded_by") == "evidence" for e in excluded)
+    if abstain:
+        lines = [lab["abstain_no_evidence"].format(diagnosis=what)]
+        lines += [lab["guideline_advice"].format(advice=md(a)) for a in advice or []]
     else:
-        lines = [f"I have no evidence-based candidate drugs for {what}, so I am not recommending "
-                 "any (I only suggest drugs that open evidence supports for the diagnosis)."]
-    lines += _excluded_lines(excluded)
-    lines += [_flag_line(f) for f in patient_flags]
-    lines += ["", "Could you check the diagnosis (a more specific term or an ICD-10 code helps) "
-              "and the patient's allergies and medications, or choose a drug yourself?"]
-    return "\n".join(lines + _patient_tail(c, not_checked))
+        lines = [(lab["nothing_excluded"] if excluded else lab["nothing_known"]).format(
+            diagnosis=what)]
+    lines += _excluded_lines(excluded, lang)
+    lines += _other_flag_lines(worst_first(patient_flags), lang)
+    lines += ["", lab["abstain_ask"] if abstain else lab["nothing_ask"]]
+    return "\n".join(lines + _patient_tail(c, not_checked, lang))
 
 
-def recommendation(c: Consultation, result: ConsultationResult, not_checked: list[str]) -> str:
-    recs, excluded = result.recommendations, result.excluded
-    truncated = result.model_output == "truncated"
-    unparseable = result.model_output == "unparseable"
+def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparseable: bool,
+                   not_checked: list[str], truncated: bool = False,
+                   excluded: list[dict] | None = None, lang: str = DEFAULT) -> str:
+    """The answer first: the options (each with its flags), then exclusions, then other flags.
+    Options are alternatives, so a flag is listed under the option it concerns."""
+    lab = labels(lang)
     lines: list[str] = []
-    ordered = sorted(result.flags, key=lambda f: {"critical": 0, "warning": 1}.get(f.severity, 2))
-    if ordered:
-        lines.append(f"**Safety flags ({len(ordered)}) — review before prescribing:**")
-        lines += [_flag_line(f) for f in ordered]
-    dx = c.diagnosis()
     if truncated:
-        lines.append("The model's answer was cut off before it was complete, so I am not "
-                     "recommending anything. Try again, or choose another model.")
+        lines.append(lab["truncated"])
     elif unparseable:
-        lines.append("The model's answer could not be read as a list of drugs, so I am not "
-                     "recommending anything. Try again, or choose another model.")
-    else:
-        if not ordered:
-            lines.append("No safety flags from the guardrails.")
-        lines.append("")
-        lines.append(f"**Recommendations for {dx.text if dx else 'this diagnosis'}:**")
-        for i, r in enumerate(recs, 1):
-            ingredients = ", ".join(r.ingredients) or "ingredients not recognised"
-            shown = "" if ingredients == r.drug.replace("; ", ", ") else f" ({ingredients})"
-            line = f"{i}. **{r.drug}**{shown} — {r.rationale or 'no rationale given'}"
-            if r.flags:
-                worst = r.severity or "warning"
-                line += f"  {SEVERITY_MARK.get(worst, worst)} FLAGGED: {', '.join(r.flags)}"
-            lines.append(line)
-    lines += _excluded_lines(excluded)
-    return "\n".join(lines + _patient_tail(c, not_checked))
+        lines.append(lab["unparseable"])
+    per_drug, others = grouped(recs if not (truncated or unparseable) else [], flags)
+    if recs and not (truncated or unparseable):
+        lines.append(f"**{lab['recommendations_for'].format(diagnosis=_diagnosis(c, lang))}:**")
+        lines.append(f"_{lab['alternatives_note']}_")
+        for i, (r, mine) in enumerate(zip(recs, per_drug), 1):
+            ingredients = ", ".join(r["ingredients"]) or lab["ingredients_unknown"]
+            shown = "" if ingredients == r["drug"].replace("; ", ", ") else f" ({md(ingredients)})"
+            chips = " ".join(dict.fromkeys(mark(f.get("severity"), lang) for f in mine))
+            reason = reason_parts(r.get("rationale") or "")[0] or lab["no_rationale"]
+            line = f"{i}. **{md(r['drug'])}**{shown} — {md(reason)}"
+            lines.append(line + (f" · {chips}" if chips else ""))
+            lines += [_flag_line(f, lang, r["drug"], indent="   ") for f in mine]
+            if not mine:
+                lines.append(f"   - {lab['no_flags_for_drug']}")
+    lines += _excluded_lines(excluded or [], lang)
+    lines += _other_flag_lines(others, lang)
+    return "\n".join(lines + _patient_tail(c, not_checked, lang))

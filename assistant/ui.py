@@ -7,14 +7,12 @@ Key components carry elem_ids (see ELEM_IDS) so browser tests can find them.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import re
 import traceback
 
 import gradio as gr
-import pandas as pd
 
 from guardrails import Flag
 from recommend.schemas import ConsultationResult
@@ -27,7 +25,9 @@ from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, lis
 from assistant.core import Assistant
 from assistant.dialogue import content_text
 from assistant.feedback import VERDICTS, feedback_path, save_feedback
-from assistant.render import flag_drugs
+from assistant.answer_html import ANSWER_CSS, PAGE_CSS, answer_html
+from assistant.chart import chart_summary
+from assistant.labels import DEFAULT, labels, language_of
 
 log = logging.getLogger("rxassist.ui")
 
@@ -38,78 +38,29 @@ def log_unexpected(exc: BaseException) -> None:
     where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
     log.error("internal error in the chat: %s at %s", type(exc).__name__, where)
 
-BANNER = ("**rxassist supports clinicians; it does not replace them.** Suggestions come from a "
-          "language model and are checked by rule-based guardrails (allergies, pregnancy and age "
-          "contraindications, duplicate ingredients). Every suggestion must be reviewed by the "
-          "prescribing clinician. Do not enter names or other identifying details.")
-TABLE_COLUMNS = ["#", "Drug", "Ingredients", "Rationale", "Flags"]
-ROW_COLOURS = {"critical": "background-color: #fde2e1; color: #7f1d1d; font-weight: 600",
-               "warning": "background-color: #fff4ce; color: #713f12",
-               "info": "background-color: #e0f2fe; color: #0c4a6e"}
-FLAG_COLOURS = {"critical": ("#b91c1c", "#fde2e1"), "warning": ("#a16207", "#fff4ce"),
-                "info": ("#0369a1", "#e0f2fe")}
+# Fixed strings live in the label catalogue (assistant/labels/<lang>.json).
+BANNER = labels(DEFAULT)["ui"]["banner"]
 SEX_CHOICES = ["", "female", "male", "unknown"]
 PREGNANT_CHOICES = ["", "yes", "no", "unknown"]
-ELEM_IDS = ("intended-use", "model-select", "chat", "chat-input", "send", "new-consultation",
-            "patient-age", "patient-sex", "patient-pregnant", "patient-weight", "patient-allergies",
-            "patient-medications", "patient-diagnosis", "patient-more", "apply-corrections", "flags",
-            "recommendations", "feedback-drug", "feedback-verdict", "feedback-comment",
-            "feedback-save", "feedback-status")
+ELEM_IDS = ("intended-use", "answer", "copy-summary", "chart-summary", "model-select", "chat",
+            "chat-input", "send", "new-consultation", "patient-age", "patient-sex",
+            "patient-pregnant", "patient-weight", "patient-allergies", "patient-medications",
+            "patient-diagnosis", "apply-corrections", "feedback-drug", "feedback-verdict",
+            "feedback-comment", "feedback-save", "feedback-status")
+# After an answer the page returns to the top, where the answer starts (the message box sits
+# below it). The clipboard is written by the browser: the summary never travels elsewhere.
+_TO_TOP_JS = "() => { window.scrollTo(0, 0); }"
+_COPY_JS = ("async (summary) => { if (summary) { try {"
+            " await navigator.clipboard.writeText(summary);"
+            " } catch (e) { console.warn('clipboard unavailable'); } } return []; }")
 
 
-# -- translating a result into widget values ------------------------------------------------------
-def recommendations_table(result: ConsultationResult | None) -> pd.DataFrame:
-    rows = []
-    severities = []
-    for i, r in enumerate(result.recommendations if result else [], 1):
-        sev = r.severity
-        flags = ", ".join(r.flags)
-        rows.append([i, r.drug, ", ".join(r.ingredients) or "not recognised",
-                     r.rationale, f"{sev.upper()}: {flags}" if flags else "none"])
-        severities.append(sev)
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    if not rows:
-        return frame
-
-    def colour(row):
-        return [ROW_COLOURS.get(severities[row.name], "")] * len(row)
-    return frame.style.apply(colour, axis=1)
+def consultation_language(history: list[dict]) -> str:
+    return language_of(m["content"] for m in history if m["role"] == "user")
 
 
-def _flag_item(f: Flag, prefix: str = "") -> str:
-    fg, bg = FLAG_COLOURS.get(f.severity, ("#111827", "#f3f4f6"))
-    basis = f" <small>(basis: {html.escape(f.basis)})</small>" if f.basis else ""
-    return (f'<li class="rx-flag rx-flag-{html.escape(f.severity)}" '
-            f'style="background:{bg};color:{fg};border-left:6px solid {fg};padding:6px 10px;'
-            f'margin:4px 0;list-style:none">{html.escape(prefix)}'
-            f'<b>{html.escape(f.severity.upper())} · {html.escape(f.kind)}'
-            f'</b> — {html.escape(flag_drugs(f) + ": ") if flag_drugs(f) else ""}'
-            f'{html.escape(f.message)}{basis}</li>')
-
-
-def _excluded_html(result: ConsultationResult) -> str:
-    """Candidates the guardrails excluded before the model chose, each with its flag."""
-    rows = result.excluded
-    if not rows:
-        return ""
-    items = [_flag_item(e.flags[0], f"{e.drug} excluded: ") for e in rows if e.flags]
-    return (f'<div id="flags-excluded"><b>Considered and excluded ({len(rows)})</b>'
-            f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>')
-
-
-def flags_html(result: ConsultationResult | None) -> str:
-    if result is None:
-        return ""
-    flags = result.flags
-    excluded = _excluded_html(result)
-    if not flags:
-        if result.status == "recommended" and result.recommendations:
-            return ('<div id="flags-none" style="padding:6px">No safety flags from the guardrails '
-                    'on the recommended drugs.</div>' + excluded)
-        return excluded
-    items = [_flag_item(f) for f in sorted(flags, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))]
-    return (f'<div role="alert"><b>Safety flags ({len(flags)}) — review before prescribing</b>'
-            f'<ul style="padding:0;margin:4px 0">{"".join(items)}</ul></div>' + excluded)
+def last_reply(history: list[dict]) -> str:
+    return next((m["content"] for m in reversed(history) if m["role"] == "assistant"), "")
 
 
 def patient_values(result: ConsultationResult | None) -> tuple:
@@ -175,18 +126,34 @@ def unescape_markdown(text: str) -> str:
     return _MD_ESCAPED.sub(r"\1", text)
 
 
+# The assistant's replies escape every user, model and source string themselves
+# (assistant.render.md), so they are shown as they are; the user's own turns are escaped here.
 def _display(history: list[dict]) -> list[dict]:
-    return [{"role": m["role"], "content": escape_markdown(m["content"])} for m in history]
+    return [{"role": m["role"],
+             "content": escape_markdown(m["content"]) if m["role"] == "user" else m["content"]}
+            for m in history]
 
 
 def _history(chat: list[dict] | None) -> list[dict]:
-    return [{"role": m["role"], "content": unescape_markdown(content_text(m.get("content")))}
-            for m in chat or [] if m.get("role") in ("user", "assistant")]
+    out = []
+    for m in chat or []:
+        if m.get("role") not in ("user", "assistant"):
+            continue
+        text = content_text(m.get("content"))
+        out.append({"role": m["role"],
+                    "content": unescape_markdown(text) if m["role"] == "user" else text})
+    return out
 
 
-def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
+def build_ui(assistant: Assistant, feedback: bool = False, lang: str = DEFAULT) -> gr.Blocks:
     """The chat. `feedback` adds per-drug feedback stored on this machine (patient summary
-    included), so it is off unless `rxassist serve --feedback` asks for it."""
+    included), so it is off unless `rxassist serve --feedback` asks for it. `lang` picks the
+    controls' labels; each answer is shown in its own consultation's language.
+
+    The screen, top to bottom: the answer (options with their flags, excluded drugs collapsed,
+    other flags) with the patient panel beside it, the message box, then the conversation."""
+    ui = labels(lang)["ui"]
+
     async def run_turn(text: str, chat, model_id: str):
         history = _history(chat) + [{"role": "user", "content": text}]
         turn = await assistant.respond(history, model=model_id or "rxassist")
@@ -195,10 +162,13 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
 
     def outputs_for(history, result: ConsultationResult | None, keep_text=""):
         drugs = [r.drug for r in result.recommendations] if result else []
+        answer_lang = consultation_language(history) if history else lang
+        wire = result.to_dict() if result else {}   # the views read the result as the API sends it
         return (keep_text, _display(history), result, *patient_values(result),
-                patient_more_text(result), flags_html(result),
-                recommendations_table(result),
-                gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None))
+                answer_html(wire, answer_lang, last_reply(history)),
+                chart_summary(wire, answer_lang),
+                gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None),
+                patient_more_text(result))
 
     async def on_send(text, chat, model_id, result):
         if not (text or "").strip():
@@ -240,51 +210,60 @@ def build_ui(assistant: Assistant, feedback: bool = False) -> gr.Blocks:
         ids = assistant.model_ids()
         return gr.Dropdown(choices=ids, value=ids[0])
 
-    with gr.Blocks(title="rxassist — prescription support", analytics_enabled=False) as demo:
-        gr.Markdown(BANNER, elem_id="intended-use")
+    with gr.Blocks(title=ui["title"], analytics_enabled=False) as demo:
+        gr.Markdown(ui["banner"], elem_id="intended-use")
         result_state = gr.State(None)
-        # Flags sit above everything else the answer produces: impossible to miss.
-        flags = gr.HTML(elem_id="flags")
-        with gr.Row():
-            with gr.Column(scale=3):
-                model = gr.Dropdown(choices=assistant.model_ids(), value="rxassist",
-                                    label="Model (adapter)", elem_id="model-select")
-                chat = gr.Chatbot(label="Consultation", elem_id="chat", height=420,
-                                  sanitize_html=True, allow_tags=False)
-                text = gr.Textbox(label="Message", elem_id="chat-input", lines=2,
-                                  placeholder="e.g. 34 yo woman, 20 weeks pregnant, UTI, allergic "
-                                              "to sulfa, on levothyroxine")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=480):
+                answer = gr.HTML(answer_html({}, lang), elem_id="answer", label=ui["answer"],
+                                 css_template=ANSWER_CSS, padding=False,
+                                 head=f"<style>{PAGE_CSS}</style>")
+                text = gr.Textbox(label=ui["message"], elem_id="chat-input", lines=1, max_lines=8,
+                                  placeholder=ui["placeholder"])
                 with gr.Row():
-                    send = gr.Button("Send", variant="primary", elem_id="send")
-                    new = gr.Button("New consultation", elem_id="new-consultation")
-            with gr.Column(scale=2):
-                gr.Markdown("**Patient as understood** — edit and apply to correct")
-                age = gr.Number(label="Age (years)", elem_id="patient-age", minimum=0, maximum=130)
-                sex = gr.Dropdown(SEX_CHOICES, label="Sex", elem_id="patient-sex")
-                preg = gr.Dropdown(PREGNANT_CHOICES, label="Pregnant", elem_id="patient-pregnant")
-                weight = gr.Number(label="Weight (kg)", elem_id="patient-weight", minimum=0)
-                allergies = gr.Textbox(label="Allergies", elem_id="patient-allergies")
-                meds = gr.Textbox(label="Current medications", elem_id="patient-medications")
-                dx = gr.Textbox(label="Diagnosis", elem_id="patient-diagnosis")
+                    send = gr.Button(ui["send"], variant="primary", elem_id="send")
+                    copy = gr.Button(ui["copy"], elem_id="copy-summary")
+                    new = gr.Button(ui["new"], elem_id="new-consultation")
+                with gr.Accordion(ui["chart_summary"], open=False):
+                    summary = gr.Textbox(label=ui["chart_summary"], elem_id="chart-summary",
+                                         lines=6, interactive=False, buttons=["copy"])
+            with gr.Column(scale=2, min_width=320):
+                gr.Markdown(ui["patient_panel"])
+                age = gr.Number(label=ui["age"], elem_id="patient-age", minimum=0, maximum=130)
+                sex = gr.Dropdown(SEX_CHOICES, label=ui["sex"], elem_id="patient-sex")
+                preg = gr.Dropdown(PREGNANT_CHOICES, label=ui["pregnant"],
+                                   elem_id="patient-pregnant")
+                weight = gr.Number(label=ui["weight"], elem_id="patient-weight", minimum=0)
+                allergies = gr.Textbox(label=ui["allergies"], elem_id="patient-allergies")
+                meds = gr.Textbox(label=ui["medications"], elem_id="patient-medications")
+                dx = gr.Textbox(label=ui["diagnosis"], elem_id="patient-diagnosis")
                 more = gr.Markdown(elem_id="patient-more")
-                apply = gr.Button("Apply corrections", elem_id="apply-corrections")
-        table = gr.Dataframe(headers=TABLE_COLUMNS, label="Recommendations",
-                             elem_id="recommendations", interactive=False, wrap=True)
-        with gr.Accordion("Feedback on a recommendation", open=True, visible=feedback):
+                apply = gr.Button(ui["apply"], elem_id="apply-corrections")
+        # No "share" button: it would post the consultation to Hugging Face.
+        chat = gr.Chatbot(label=ui["conversation"], elem_id="chat", height=360,
+                          buttons=["copy", "copy_all"],
+                          sanitize_html=True, allow_tags=False)
+        model = gr.Dropdown(choices=assistant.model_ids(), value="rxassist",
+                            label=ui["model"], elem_id="model-select")
+        with gr.Accordion(ui["feedback"], open=True, visible=feedback):
             with gr.Row():
-                fb_drug = gr.Dropdown([], label="Drug", elem_id="feedback-drug")
-                fb_verdict = gr.Radio(list(VERDICTS), label="Verdict", elem_id="feedback-verdict")
-                fb_comment = gr.Textbox(label="Comment", elem_id="feedback-comment")
-            fb_save = gr.Button("Save feedback", elem_id="feedback-save")
+                fb_drug = gr.Dropdown([], label=ui["feedback_drug"], elem_id="feedback-drug")
+                fb_verdict = gr.Radio(list(VERDICTS), label=ui["feedback_verdict"],
+                                      elem_id="feedback-verdict")
+                fb_comment = gr.Textbox(label=ui["feedback_comment"], elem_id="feedback-comment")
+            fb_save = gr.Button(ui["feedback_save"], elem_id="feedback-save")
             fb_status = gr.Markdown(elem_id="feedback-status")
             gr.Markdown(f"Feedback is stored only on this machine, in `{feedback_path()}`.")
 
         panel = [age, sex, preg, weight, allergies, meds, dx]
-        outs = [text, chat, result_state, *panel, more, flags, table, fb_drug]
-        send.click(on_send, [text, chat, model, result_state], outs, api_name="send")
-        text.submit(on_send, [text, chat, model, result_state], outs, api_name=False)
+        outs = [text, chat, result_state, *panel, answer, summary, fb_drug, more]
+        send.click(on_send, [text, chat, model, result_state], outs, api_name="send").then(
+            None, None, None, js=_TO_TOP_JS)
+        text.submit(on_send, [text, chat, model, result_state], outs, api_name=False).then(
+            None, None, None, js=_TO_TOP_JS)
         apply.click(on_correct, [chat, model, result_state, *panel], outs, api_name="correct")
         new.click(on_new, None, outs, api_name="new")
+        copy.click(None, [summary], None, js=_COPY_JS, api_name=False)
         if feedback:
             fb_save.click(on_feedback, [fb_drug, fb_verdict, fb_comment, result_state], fb_status,
                           api_name="feedback")

@@ -8,7 +8,8 @@ Steps: the shortlist (evidence candidates, each checked by the guardrails with t
 critical flags and current medications excluded) -> nothing survives? the result says so and
 no model is asked -> the prompt (recommend.quoting.quoted_messages: free text as one-line data)
 -> the model chooses among the offered names -> ranked with the evidence -> guardrails.check on
-the chosen drugs together -> RecommendationRow per drug.
+each chosen drug alone (recommend.alternatives: options, never flagged as a pair)
+-> RecommendationRow per drug.
 
 The assistant, `eval run`'s model target and the fine-tuning example builder (`prepare` alone:
 it needs the prompt, not an answer) all come through here, so the model is trained, evaluated
@@ -27,6 +28,7 @@ import guardrails
 from guardrails import CheckResult
 from rxassist.cases import Diagnosis, Patient
 from rxassist.severity import SEVERITY_ORDER
+from recommend.alternatives import check_alternatives
 from recommend.candidates import CandidateIndex
 from recommend.model_client import Choice, ModelClient
 from recommend.prompt import PROMPT_VERSION
@@ -102,7 +104,9 @@ def finish(p: Prepared, choice: Choice, settings: RecommendSettings,
                        fill=settings.fill_with_evidence, patient=patient,
                        margin=settings.model_margin)
     chosen = [name for name, _ in ranked]
-    checked: CheckResult | None = guardrails.check(chosen, patient, diagnosis=p.diagnosis) if chosen else None
+    # Alternatives, not a regimen: each option is checked alone with the patient and diagnosis.
+    checked: CheckResult | None = (check_alternatives(chosen, patient, diagnosis=p.diagnosis)
+                                   if chosen else None)
     flags = list(checked.flags) if checked else list(sl.patient_flags)
     rows = []
     for rank, (name, chosen_by) in enumerate(ranked, 1):

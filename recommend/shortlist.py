@@ -67,9 +67,9 @@ class Shortlist:
         then that candidate ("evidence"); so the model decides among about equally supported
         options and the clinician sees k ranked options even when the model names fewer.
         Nothing outside the shortlist can appear; without a model choice there is nothing to
-        fill. Each candidate is safe alone, but two can interact: one that raises a critical
-        flag together with a drug ranked above it, or shares an ingredient with one, is left
-        out, so no answer pairs them."""
+        fill. The ranked drugs are alternatives the clinician chooses between, never a regimen,
+        so two of them are never checked against each other (recommend.alternatives); only a
+        second product of an ingredient already ranked is left out, as the same choice twice."""
         picks = [n for n in dict.fromkeys(chosen) if self.by_name(n) is not None]
         if not (fill and picks):
             return self._take([(n, "model") for n in picks], k, patient)
@@ -100,18 +100,9 @@ class Shortlist:
             # would be the same-ingredient duplicate the answer must never contain.
             if ingredients & taken:
                 continue
-            if rows and _critical_with([r for r, _ in rows], name, patient):
-                continue
             rows.append((name, by))
             taken |= ingredients
         return rows
-
-
-def _critical_with(above: list[str], name: str, patient: Patient | None) -> bool:
-    """Whether `name` raises a critical flag together with one of the drugs `above` it."""
-    flags = guardrails.check([*above, name], patient).flags
-    return any(f.severity == "critical" and name in f.drugs and set(f.drugs) & set(above)
-               for f in flags)
 
 
 def _excluding(flags: list[Flag], allow_same_class: bool = False) -> list[Flag]:

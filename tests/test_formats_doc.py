@@ -70,7 +70,10 @@ def test_chat_request_validates_and_response_matches_the_assistant():
                                              if r.get("chosen_by", "model") == "model"]}))
     a = Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
                   model_client=fake.client())
-    got = asyncio.run(a.respond(request.plain_messages())).rxassist
+    turn = asyncio.run(a.respond(request.plain_messages()))
+    got = turn.rxassist
+    assert turn.content == ex["chat-response"]["choices"][0]["message"]["content"]
+    assert turn.content.startswith("**Recommendations for ")
     assert set(documented) <= set(got)
     for key in ("status", "patient", "diagnosis", "recommendations", "missing_fields",
                 "unknown_fields", "drugs", "excluded", "candidates", "prompt_version"):

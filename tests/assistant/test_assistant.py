@@ -315,7 +315,8 @@ def test_pregnancy_not_excluded_adds_warnings(make_assistant):
     # guardrails warns when pregnancy is possible but unknown; the warning reaches the reply.
     [flag] = [f for f in rx["flags"] if f["kind"] == "contraindication"]
     assert flag["severity"] == "warning" and "pregnan" in flag["message"]
-    assert "WARNING" in reply.content.split("Recommendations")[0]
+    # The warning is shown under the option it concerns, before the second option.
+    assert "WARNING" in reply.content.split("Recommendations")[1].split("\n2. ")[0]
     assert rx["recommendations"][0]["flags"] == ["contraindication"]
     assert rx["recommendations"][1]["flags"] == []
     # A man, or a woman known not to be pregnant, gets no such warning.
@@ -381,13 +382,15 @@ def test_no_evidence_fill_without_a_model_choice(make_assistant):
     assert reply.rxassist["recommendations"] == []
 
 
-def test_two_candidates_that_interact_critically_are_never_recommended_together(make_assistant):
-    """Each candidate is safe alone; metoprolol + diltiazem together is a critical interaction,
-    so the second one is left out of the ranked answer (model choice or evidence fill alike)."""
+def test_ranked_options_are_alternatives_never_flagged_as_a_pair(make_assistant):
+    """metoprolol + diltiazem together is a critical interaction, but rate control takes one of
+    them: as ranked options both may be offered, and no flag names the two as a pair."""
     a, _ = make_assistant(json.dumps({"choices": ["metoprolol", "diltiazem"]}),
                           fill_with_evidence=True)
     [reply] = talk(a, ["78 yo woman, atrial fibrillation, NKDA, no medications"])
     rx = reply.rxassist
     names = [r["drug"] for r in rx["recommendations"]]
-    assert names[0] == "metoprolol" and "diltiazem" not in names and len(names) == 3
+    assert names[:2] == ["metoprolol", "diltiazem"] and len(names) == 3
+    assert not [f for f in rx["flags"] if len(set(f["drugs"]) & set(names)) > 1]
     assert not [f for f in rx["flags"] if f["severity"] == "critical"]
+    assert "diltiazem" not in reply.content.split("metoprolol", 2)[1].split("\n2.")[0]

@@ -1,12 +1,10 @@
 """End to end through `rxassist serve` (the lead's `rx_server` fixture): the real vLLM engine with
-the embedded model, the assistant API, and the Gradio UI in a real browser."""
+the embedded model, the assistant API, and the Gradio UI (gradio_client; the browser:
+test_ui_browser_e2e.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -15,10 +13,6 @@ from .assistant_consultations import check, load
 pytestmark = pytest.mark.e2e
 CONSULTATIONS = load()
 SENTENCE = "34 yo woman, 20 weeks pregnant, UTI, allergic to sulfa, on levothyroxine"
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -76,85 +70,18 @@ def test_gradio_client_consultation(rx_server, tmp_path):
 
     ui = Client(rx_server.ui_url, verbose=False)
     out = ui.predict(SENTENCE, [], "rxassist", api_name="/send")
-    text, chat, age, sex, preg, weight, allergies, meds, dx, more, flags, table, drug = out
+    text, chat, age, sex, preg, weight, allergies, meds, dx, answer, summary, drug, more = out
     assert age == 34 and sex == "female" and preg == "yes" and allergies == "sulfa"
     assert "levothyroxine" in meds and "UTI" in dx
-    rows = [r for r in table["data"] if r[1]]
     if "cut off" not in json.dumps(chat[-1]):
-        assert rows and all(len(r) == 5 and r[4] for r in rows)   # every row states its flags
+        # every option shows its flags, or says it has none for this patient
+        options = answer.split('<details id="excluded">')[0].split('class="rx-rec"')[1:]
+        assert options and all("rx-chip" in o for o in options)
+        assert summary.startswith("Prescription support (rxassist)")
     assert "supports a clinician" in json.dumps(chat[-1])
 
 
-def _chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-    return sync_playwright
-
-
-def test_browser_consultation_shows_the_flagged_table(rx_server, tmp_path):
-    sync_playwright = _chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1500})
-            # Not "networkidle": the page keeps a queue connection open.
-            page.goto(rx_server.ui_url, wait_until="domcontentloaded")
-            page.locator("#chat-input textarea").wait_for(timeout=60_000)
-            assert "does not replace" in page.locator("#intended-use").inner_text()
-            # The example sentence in one message: the patient panel fills in and the table shows
-            # whatever the model recommended, each drug with its guardrail flags.
-            page.locator("#chat-input textarea").fill(SENTENCE)
-            page.locator("#send").click()
-            page.locator("#patient-allergies textarea").wait_for()
-            page.wait_for_function(
-                "() => document.querySelector('#patient-allergies textarea').value === 'sulfa'",
-                timeout=300_000)
-            page.wait_for_timeout(1000)   # let the table render the same update
-            table = page.locator("#recommendations").inner_text()
-            assert "Ingredients" in table
-            assert page.locator("#patient-age input").input_value() == "34"
-            # Whatever the small model recommends, each row says its flags, and any flag shows
-            # in the panel above the chat, coloured by severity.
-            # Gradio's Dataframe is an ARIA grid; column 5 is "Flags".
-            flags_cells = page.locator(
-                '#recommendations [role=gridcell][aria-colindex="5"]').all_inner_texts()
-            flags_cells = [c for c in flags_cells if c.strip()]
-            assert flags_cells, "the model's answer gave no table rows:\n" + page.locator(
-                "#chat").inner_text()[-800:]
-            assert all(c.strip() == "none" or ":" in c for c in flags_cells)
-            flagged = [c for c in flags_cells if c.strip() != "none"]
-            panel = page.locator("#flags").inner_text()
-            if flagged:
-                assert "review before prescribing" in panel
-                box = page.locator("#flags").bounding_box()
-                assert box["y"] < page.locator("#chat").bounding_box()["y"]
-            # The clinician records an allergy to the first suggested drug in the patient panel.
-            # The edit becomes a "Correction:" turn; if the model suggests that drug again it
-            # must now be shown, in the table and the panel, as a critical allergy.
-            first = page.locator('#recommendations [role=gridcell][aria-colindex="2"]')
-            drug = first.first.inner_text().strip()
-            page.locator("#patient-allergies textarea").fill(f"sulfa, {drug}")
-            page.locator("#apply-corrections").click()
-            page.wait_for_function(
-                "d => document.querySelector('#chat').innerText.includes('allergies: sulfa, ' + d)",
-                arg=drug, timeout=300_000)
-            page.wait_for_timeout(1000)
-            assert "Correction:" in page.locator("#chat").inner_text()
-            drugs = page.locator('#recommendations [role=gridcell][aria-colindex="2"]')
-            flags = page.locator('#recommendations [role=gridcell][aria-colindex="5"]')
-            for i in range(drugs.count()):
-                if drugs.nth(i).inner_text().strip().lower() == drug.lower():
-                    assert flags.nth(i).inner_text().startswith("CRITICAL"), flags.nth(i)
-                    assert "CRITICAL" in page.locator("#flags").inner_text()
-            shot = tmp_path / "ui-consultation.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            docs = REPO / "docs" / "screenshots"
-            docs.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, docs / "ui-consultation.png")
-        finally:
-            browser.close()
+# The chat UI in a real browser: test_ui_browser_e2e.py.
 
 
 # The five consultations the grounded recommender was built against, each with the first-line options a current guideline

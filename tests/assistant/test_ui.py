@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from assistant.ui import (ELEM_IDS, build_ui, correction_message, flags_html, patient_values,
-                          recommendations_table)
+from assistant.answer_html import answer_html
+from assistant.chart import chart_summary
+from assistant.ui import ELEM_IDS, build_ui, correction_message, patient_values
 
 from recommend.schemas import ConsultationResult
 
@@ -31,17 +32,69 @@ RESULT = ConsultationResult.model_validate({
                      "drugs": ["Bactrim DS"], "message": "sulfa <allergy>", "basis": "rules"}]})
 
 
-def test_table_is_colour_coded_by_severity():
-    styler = recommendations_table(RESULT)
-    html = styler.to_html()
-    assert "#fde2e1" in html   # critical row red
-    assert list(styler.data["Flags"]) == ["CRITICAL: allergy", "none"]
+NSAIDS = {"status": "recommended", "patient": {"age": 79.0, "sex": "female", "weight_kg": 62.0,
+                                             "allergies": [],
+                                             "current_medications": ["warfarin"]},
+          "diagnosis": {"text": "knee osteoarthritis"}, "unknown_fields": [],
+          "recommendations": [
+              {"drug": "ibuprofen", "ingredients": ["ibuprofen"], "flags": ["interaction"],
+               "severity": "warning",
+               "rationale": "first-line per ACR/AF 2019 (oral NSAID; topical); label: OA"},
+              {"drug": "naproxen", "ingredients": ["naproxen"], "flags": ["interaction"],
+               "severity": "warning", "rationale": "first-line per ACR/AF 2019"}],
+          "flags": [{"kind": "interaction", "severity": "warning", "ingredient": None,
+                     "drugs": [d, "warfarin"],
+                     "message": f"Interaction {d} + warfarin (current medication): risk of "
+                                "bleeding. Also listed by: drug-interaction-mcp.",
+                     "basis": "ANSM Thesaurus (2020 edition), entry AINS + ANTICOAGULANTS: "
+                              "Association DECONSEILLEE. Avec les anticoagulants oraux"}
+                    for d in ("ibuprofen", "naproxen")],
+          "excluded": [{"drug": "aspirin", "ingredients": ["aspirin"], "reason": "critical",
+                        "flags": [{"kind": "interaction", "severity": "critical",
+                                   "ingredient": None, "drugs": ["aspirin", "warfarin"],
+                                   "message": "Interaction aspirin + warfarin: contraindicated.",
+                                   "basis": "rules"}]}]}
 
 
-def test_flags_html_escapes_and_orders():
-    out = flags_html(RESULT)
+def test_answer_html_puts_each_flag_under_its_drug_and_escapes():
+    out = answer_html(RESULT.to_dict())
     assert "&lt;allergy&gt;" in out and "<allergy>" not in out
-    assert "CRITICAL" in out and "basis: rules" in out
+    assert out.index("Bactrim DS") < out.index("CRITICAL") < out.index("cephalexin")
+    assert 'class="rx-chip rx-critical">CRITICAL<' in out     # a word, not colour alone
+
+
+def test_answer_html_order_and_details():
+    out = answer_html(NSAIDS)
+    # 1. options, 2. excluded (collapsed, counted), 3. other flags: none here
+    assert out.index('id="recommendations"') < out.index('<details id="excluded">')
+    assert "Considered and excluded (1)" in out and "<details open" not in out
+    first, second = out.split('data-rank="2"')
+    assert "ibuprofen + warfarin" in first and "naproxen + warfarin" in second
+    # The French rule text only inside a "details", marked as French.
+    for part in out.split("DECONSEILLEE")[:-1]:
+        assert part.rfind("<details") > part.rfind("</details>")
+    assert '<dd lang="fr" class="rx-original">' in out and "Original text (French)" in out
+    # "Also listed by" is for details; the visible line stays one sentence about this patient.
+    assert "Also listed by" not in out.replace("<dd lang=\"en\">", "\n").split("\n")[0]
+
+
+def test_answer_html_in_korean():
+    out = answer_html(NSAIDS, "ko")
+    assert 'lang="ko"' in out and "knee osteoarthritis 추천 약물" in out
+    assert "경고" in out and "warfarin와(과) 상호작용" in out
+    assert "검토 후 제외한 약물 (1)" in out
+    assert "전체 설명 (영어)" in out and '<dd lang="en">Interaction ibuprofen' in out
+
+
+def test_chart_summary_is_plain_text():
+    text = chart_summary(NSAIDS)
+    assert text.splitlines()[1] == ("Patient: 79-year-old; female; 62 kg; allergies: none; "
+                                    "current medications: warfarin")
+    assert "Diagnosis: knee osteoarthritis" in text
+    assert "1. ibuprofen — first-line per ACR/AF 2019 (oral NSAID; topical)" in text
+    assert "   - WARNING: Interaction ibuprofen + warfarin" in text
+    assert "aspirin: CRITICAL" in text and "<" not in text and "**" not in text
+    assert chart_summary({"status": "needs_info"}) == ""
 
 
 def test_patient_panel_round_trip():
@@ -77,12 +130,15 @@ def test_ui_consultation_correction_and_feedback(ui_client):
     # Not pregnant: co-trimoxazole is a UTI candidate, which the sulfa allergy excludes.
     out = client.predict(SENTENCE.replace("20 weeks pregnant", "not pregnant"), [], "rxassist",
                          api_name="/send")
-    text, chat, age, sex, preg, weight, allergies, meds, dx, more, flags, table, drug = out
-    assert text == "" and age == 34 and sex == "female" and preg == "no" and more == ""
+    text, chat, age, sex, preg, weight, allergies, meds, dx, answer, summary, drug, more = out
+    assert text == "" and age == 34 and sex == "female" and preg == "no"
     assert allergies == "sulfa" and "UTI" in dx
-    # Bactrim was excluded before the model chose: shown excluded, CRITICAL, never in the table.
-    assert "CRITICAL" in flags and "sulfamethoxazole; trimethoprim excluded" in flags
-    assert [row[1] for row in table["data"]] == ["cephalexin"]
+    # Bactrim was excluded before the model chose: shown excluded, CRITICAL, never an option.
+    excluded = answer.split('<details id="excluded">')[1]
+    assert "CRITICAL" in excluded and "<b>sulfamethoxazole; trimethoprim</b>" in excluded
+    options = answer.split('<details id="excluded">')[0]
+    assert "cephalexin" in options and "sulfamethoxazole" not in options
+    assert drug["value"] == "cephalexin" and "1. cephalexin" in summary
     # Editing the panel becomes a "Correction:" turn in the conversation.
     out = client.predict(chat, "rxassist", 45, "female", "yes", None, "sulfa, penicillin",
                          "levothyroxine", dx, api_name="/correct")

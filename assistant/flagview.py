@@ -1,0 +1,116 @@
+"""How a flag reaches the clinician: under the drug it concerns, one line in the consultation's
+language, its source and original rule text kept apart for "details".
+
+Shared by the Markdown reply (assistant.render) and the chat's HTML (assistant.ui), so both
+group and word flags the same way. Flags arrive as dicts (ConsultationResult.to_dict()).
+
+    grouped(recs, flags)      (each recommendation's flags, the flags no recommendation owns)
+    flag_line(flag, lang, drug)   the visible line, without the severity word
+    sources(flag)             [Source(citation, original, language)] from the flag's basis
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.labels import labels, text_language
+from rxassist.severity import SEVERITY_ORDER
+
+Flag = dict[str, Any]
+_ALSO_LISTED = re.compile(r"\s*Also listed by: [^.]*\.?")
+
+
+@dataclass(frozen=True)
+class Source:
+    citation: str          # who says so: "AGS Beers Criteria 2023", "ANSM Thesaurus (2020)"
+    original: str          # the rule's own words, possibly in another language
+    language: str          # of `original` ("en", "fr", "ko")
+    citation_language: str
+
+
+def worst_first(flags: list[Flag]) -> list[Flag]:
+    return sorted(flags, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+
+
+def concerns(flag: Flag, rec: dict[str, Any]) -> bool:
+    """Whether `flag` is about recommendation `rec` (by name or by one of its ingredients)."""
+    return (rec.get("drug") in (flag.get("drugs") or [])
+            or (flag.get("ingredient") is not None
+                and flag.get("ingredient") in (rec.get("ingredients") or [])))
+
+
+def grouped(recs: list[dict], flags: list[Flag]) -> tuple[list[list[Flag]], list[Flag]]:
+    per_drug = [worst_first([f for f in flags if concerns(f, r)]) for r in recs]
+    owned = {id(f) for group in per_drug for f in group}
+    return per_drug, worst_first([f for f in flags if id(f) not in owned])
+
+
+def severity_word(severity: str | None, lang: str) -> str:
+    words = labels(lang)["severity"]
+    return words.get(severity or "", str(severity or "").upper())
+
+
+def kind_label(kind: str | None, lang: str) -> str:
+    kinds = labels(lang)["kind"]
+    return kinds.get(kind or "", kinds["other"])
+
+
+def flag_line(flag: Flag, lang: str, drug: str | None = None) -> str:
+    """The flag in one line. English keeps the guardrails' own message (written for clinicians);
+    another language gets its catalogue's phrase for the kind, naming the other drugs involved,
+    and the English message goes behind "details" (see `details_message`)."""
+    if lang == "en":
+        message = str(flag.get("message") or kind_label(flag.get("kind"), lang))
+        # Which other database also lists the pair is for "details", not for the line.
+        return _ALSO_LISTED.sub("", message).strip()
+    others = [d for d in flag.get("drugs") or [] if d != drug] or (
+        [flag["ingredient"]] if flag.get("ingredient") else [])
+    template = labels(lang)["kind_line"].get(flag.get("kind") or "",
+                                             labels(lang)["kind_line"]["other"])
+    line = template.format(drugs=", ".join(others) or drug or "")
+    if "{drugs}" not in template and others:
+        line += f": {', '.join(others)}"
+    return line
+
+
+def details_message(flag: Flag, lang: str) -> str | None:
+    """The guardrails' whole message when the visible line is not all of it, else None."""
+    message = flag.get("message") or None
+    return None if message is None or flag_line(flag, lang) == message else message
+
+
+def says_kind(flag: Flag, lang: str) -> bool:
+    """Whether the visible line already starts with the flag's kind ("Interaction ...")."""
+    return flag_line(flag, lang).lower().startswith(kind_label(flag.get("kind"), lang).lower())
+
+
+def reason_parts(rationale: str) -> tuple[str, str]:
+    """(the one-line reason, the rest of the evidence): the rationale's first "; "-separated
+    item outside parentheses, and what follows it."""
+    depth = 0
+    for i, ch in enumerate(rationale):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and rationale.startswith("; ", i):
+            return rationale[:i], rationale[i + 2:]
+    return rationale, ""
+
+
+def sources(flag: Flag) -> list[Source]:
+    """The basis split into its sources: "<citation>, entry <ENTRY>: <text>" (interaction
+    tables) or "<citation>: <text>"; several sources are joined by " | "."""
+    out = []
+    for part in str(flag.get("basis") or "").split(" | "):
+        part = part.strip()
+        if not part:
+            continue
+        if ", entry " in part:
+            citation, original = part.split(", entry ", 1)
+        elif ": " in part:
+            citation, original = part.split(": ", 1)
+        else:
+            citation, original = part, ""
+        out.append(Source(citation.strip(), original.strip(), text_language(original),
+                          text_language(citation)))
+    return out
