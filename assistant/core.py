@@ -36,6 +36,7 @@ from assistant.config import AssistantConfig, model_ids, resolve_model
 from assistant.dialogue import Consultation, Folded, content_text, fold
 from assistant.extract import Extractor
 from assistant.policy import MAX_CHARS, MAX_MESSAGES, ROLES
+from assistant.reading import apply_reader
 
 
 
@@ -84,6 +85,12 @@ class Assistant:
         self._index = index      # None: the shipped candidate index, loaded on first use
         # Optional (messages, patient, dx) -> None check raising InvalidInput (assistant.budget).
         self.prompt_budget: Callable[..., None] | None = None
+        self._llm_reader = None
+        if config.reader != "rules":
+            from assistant.llm_reader import LLMReader
+            self._llm_reader = LLMReader(self._client,
+                                         config.reader_adapter or config.base_model,
+                                         max_tokens=config.reader_max_tokens)
 
     # -- model ids ------------------------------------------------------------------------------
     def model_ids(self) -> list[str]:
@@ -103,6 +110,11 @@ class Assistant:
         served = self.served_name(model)
         history = validate_messages(messages)
         folded = await asyncio.to_thread(self._fold, history)
+        reader_notes = []
+        if self._refusal_kind(folded) is None:
+            g = _guardrails()
+            reader_notes = await apply_reader(self.config.reader, self._llm_reader, folded,
+                                              history, g.find_drug_mentions, g.ingredients_of)
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
         dx = c.diagnosis()
@@ -110,6 +122,8 @@ class Assistant:
                 "diagnosis": dx.model_dump() if dx is not None else None,
                 "injection_ignored": bool(c.injections), "model": model,
                 "prompt_version": PROMPT_VERSION}
+        if self.config.reader != "rules":
+            base.update(reader=self.config.reader, reader_notes=reader_notes)
 
         refusal = self._refusal_kind(folded)
         if refusal:
