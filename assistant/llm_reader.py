@@ -102,15 +102,16 @@ class LLMReader:
     def __init__(self, client: ModelClient, model: str, *, max_tokens: int = 256):
         self._client = client
         self.model = model
-        llm = ChatOpenAI(model=model, client=client.sync.chat.completions,
-                         root_client=client.sync, async_client=client.aio.chat.completions,
-                         root_async_client=client.aio, api_key=client.s.api_key,
-                         base_url=client.s.base_url, temperature=0.0, max_tokens=max_tokens,
-                         max_retries=client.s.max_retries, timeout=client.s.timeout_s)
+        # The model client's own openai clients: LangChain builds none of its own.
+        self.chat_model = ChatOpenAI(
+            model=model, client=client.sync.chat.completions, root_client=client.sync,
+            async_client=client.aio.chat.completions, root_async_client=client.aio,
+            api_key=client.s.api_key, base_url=client.s.base_url, temperature=0.0,
+            max_tokens=max_tokens, max_retries=client.s.max_retries, timeout=client.s.timeout_s)
         # include_raw: a schema-valid answer that fails validation comes back as a parsing
         # error instead of an exception, so it is reported as unparseable.
-        self.runnable = llm.with_structured_output(PatientReading, method="json_schema",
-                                                   include_raw=True)
+        self.runnable = self.chat_model.with_structured_output(
+            PatientReading, method="json_schema", include_raw=True)
 
     def _reading(self, out: dict, started: float) -> LLMReading:
         took = time.perf_counter() - started
