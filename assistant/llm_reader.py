@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 import openai
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,7 +92,7 @@ def reader_messages(user_turns: Sequence[str]) -> list:
     return [SystemMessage(_SYSTEM),
             HumanMessage(f"Note: {_EXAMPLE_NOTE}"),
             # One worked answer: a 135M model copies a shape far better than it follows rules.
-            SystemMessage(f"Answer: {_EXAMPLE_ANSWER.model_dump_json()}"),
+            AIMessage(_EXAMPLE_ANSWER.model_dump_json()),
             HumanMessage(f"Note: {note_text(user_turns)}")]
 
 
