@@ -37,10 +37,12 @@ READER_MODES: tuple[str, ...] = ("rules", "llm", "both")
 _EMPTY_WORDS = re.compile(r"^(?:none|no|nil|nkda|nka|unknown|n/?a|null|없음|없다|모름)\b", re.I)
 # Markup never travels from the model's answer into the clinician's Markdown.
 _MARKUP = re.compile(r"[<>\[\]{}()!*_`|\\]")
+# Korean: 남자/남성/남아, or a bare 남 right after the age ("67세 남"); 여 alike.
 _SEX_WORDS = {
-    "male": re.compile(r"\b(?:m|male|man|boy|gentleman|mr|he|his|him)\b|남(?:자|성|아)?", re.I),
-    "female": re.compile(r"\b(?:f|female|woman|girl|lady|mrs|ms|she|her)\b|여(?:자|성|아)?",
-                         re.I),
+    "male": re.compile(r"(?:\b|(?<=\d))m\b(?!/)|\b(?:male|man|boy|gentleman|mr|he|his|him)\b"
+                       r"|남(?:자|성|아)|세\s*남(?!\w)", re.I),
+    "female": re.compile(r"(?:\b|(?<=\d))f\b(?!/)|\b(?:female|woman|girl|lady|mrs|ms|she|her)\b"
+                         r"|여(?:자|성|아)|세\s*여(?!\w)", re.I),
 }
 _PREGNANT = re.compile(r"pregnan|임신|\bG\d+P\d+", re.I)
 # Wider bounds are the rules' business (assistant.bounds): the model never fills an odd value.
