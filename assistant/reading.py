@@ -57,9 +57,20 @@ def user_turns(history: Sequence[dict]) -> list[str]:
     return [m.get("content") or "" for m in history if m.get("role") == "user"]
 
 
-def _number_in(text: str, value: float) -> bool:
-    whole = f"{value:g}"
-    return re.search(rf"(?<![\d.]){re.escape(whole)}(?![\d])", text) is not None
+# A number is an age or a weight only with its unit or label beside it: "62 M, 62 kg" must
+# not let a small model's copied age become the weight.
+_NUMBER_CONTEXT = {
+    "age": (r"\s*(?:y\b|yo\b|y/o|yrs?\b|years?\b|-year|세|살|[mf]\b)",
+            r"(?:\bage[d]?|나이)\s*:?\s*"),
+    "weight_kg": (r"\s*(?:kg\b|킬로|㎏)", r"(?:\bweigh\w*|\bwt|체중)\s*:?\s*"),
+}
+
+
+def _number_in(text: str, value: float, name: str) -> bool:
+    n = re.escape(f"{value:g}")
+    after, before = _NUMBER_CONTEXT[name]
+    return re.search(rf"(?<![\d.]){n}(?![\d.]){after}|{before}{n}(?![\d])", text,
+                     re.I) is not None
 
 
 def _words_in(text: str, phrase: str) -> bool:
@@ -100,13 +111,15 @@ class _Grounding:
             return False
         if name in ("age", "weight_kg"):
             low, high = _PLAUSIBLE[name]
-            return low < value <= high and _number_in(self.text, float(value))
+            return low < value <= high and _number_in(self.text, float(value), name)
         if name == "sex":
             return bool(_SEX_WORDS[value].search(self.text))
         if name == "pregnant":
             return bool(_PREGNANT.search(self.text))
         if name == "diagnosis":
-            return not _MARKUP.search(value) and _words_in(self.text, value)
+            # Not a "none"/"NKDA" and not a drug name: a small model fills the field anyhow.
+            return (not _MARKUP.search(value) and not _EMPTY_WORDS.match(value)
+                    and not self.drug(value) and _words_in(self.text, value))
         return False
 
 

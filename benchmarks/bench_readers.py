@@ -3,10 +3,15 @@
     # rules only (no server):
     .venv/bin/python benchmarks/bench_readers.py --cases eval/phrasing/llm_reader_dev.jsonl \
         --readers rules
-    # all three, against the model API `rxassist serve` starts (vLLM's OpenAI server):
+    # all three, against the model API `rxassist serve` starts (vLLM's OpenAI server; its key
+    # is in $RXASSIST_HOME/run/model-api-key-<port>):
     .venv/bin/python benchmarks/bench_readers.py --cases eval/phrasing/phrasing.jsonl \
         --split test --readers rules,llm,both --base-url http://127.0.0.1:8001/v1 \
-        --model SmolLM2-135M-Instruct --out runs/readers/test.json
+        --model smollm2-135m-instruct --api-key "$(cat ~/.cache/rxassist/run/model-api-key-8001)" \
+        --out runs/readers/test.json --save-readings runs/readers/test-readings.jsonl
+    # re-score saved readings (no server), e.g. after changing the merge:
+    .venv/bin/python benchmarks/bench_readers.py --cases ... --readers rules,llm,both \
+        --readings runs/readers/test-readings.jsonl
 
 Each reader is exactly what the assistant runs (`reader` setting): `rules` is the deterministic
 reader (assistant.dialogue.fold), `llm` the served model's grounded reading alone, `both` the
@@ -67,7 +72,36 @@ def _output(c, seconds: float, status: str = "ok") -> ReaderOutput:
     return ReaderOutput(values=values, missing=c.missing(), latency_s=seconds, status=status)
 
 
-def run_case(case: PhrasingCase, readers: list[str], llm_reader) -> dict[str, ReaderOutput]:
+class ReplayReader:
+    """The model's saved readings (--readings), so the merge can be re-scored without a server."""
+
+    def __init__(self, path: Path):
+        from assistant.llm_reader import LLMReading, PatientReading
+        self._by_text: dict[str, object] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            fields = PatientReading.model_validate(r["fields"]) if r["fields"] else None
+            self._by_text[r["text"]] = LLMReading(fields, r["status"], r["latency_s"],
+                                                  r.get("detail", ""))
+
+    def read(self, turns: list[str]):
+        from assistant.llm_reader import note_text
+        return self._by_text[note_text(turns)]
+
+
+def _save_reading(path: Path | None, turns: list[str], reading) -> None:
+    if path is None:
+        return
+    from assistant.llm_reader import note_text
+    row = {"text": note_text(turns), "status": reading.status, "latency_s": reading.latency_s,
+           "detail": reading.detail,
+           "fields": reading.fields.model_dump() if reading.fields else None}
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def run_case(case: PhrasingCase, readers: list[str], llm_reader,
+             save: Path | None = None) -> dict[str, ReaderOutput]:
     import guardrails
     from assistant.dialogue import fold
     from assistant.extract import Extractor
@@ -82,6 +116,7 @@ def run_case(case: PhrasingCase, readers: list[str], llm_reader) -> dict[str, Re
         return out
     turns = user_turns(history)
     reading = llm_reader.read(turns)
+    _save_reading(save, turns, reading)
     text = "\n".join(turns)
     if "llm" in readers:
         c, _ = llm_only(folded.consultation, reading, text, guardrails.find_drug_mentions)
@@ -144,13 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--save-readings", type=Path, default=None,
+                   help="append the model's raw readings here (JSONL), one per consultation")
+    p.add_argument("--readings", type=Path, default=None,
+                   help="replay saved readings instead of asking a server (latency as saved)")
     args = p.parse_args(argv)
     readers = [r.strip() for r in args.readers.split(",") if r.strip()]
     bad = [r for r in readers if r not in READERS]
     if bad or not readers:
         p.error(f"--readers: {bad or 'none'}; choose from {', '.join(READERS)}")
     llm_reader = None
-    if {"llm", "both"} & set(readers):
+    if {"llm", "both"} & set(readers) and args.readings:
+        llm_reader = ReplayReader(args.readings)
+    elif {"llm", "both"} & set(readers):
         if not (args.base_url and args.model):
             p.error("--readers llm/both need --base-url and --model")
         from assistant.llm_reader import LLMReader
@@ -167,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = cases[:args.limit] if args.limit else cases
     outputs: dict[str, dict[str, ReaderOutput]] = {r: {} for r in readers}
     for i, case in enumerate(cases, 1):
-        got = run_case(case, readers, llm_reader)
+        got = run_case(case, readers, llm_reader, args.save_readings)
         for r in readers:
             outputs[r][case.id] = got[r]
         print(f"\r{i}/{len(cases)}", end="", file=sys.stderr, flush=True)

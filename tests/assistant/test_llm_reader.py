@@ -165,7 +165,7 @@ def test_a_disagreement_is_kept_as_the_rules_read_it_and_shown_to_the_clinician(
                                  pregnant=False, allergies=["sulfa"],
                                  current_medications=["levothyroxine"])))
     reply = respond(a, "43 yo woman, not pregnant, UTI, allergic to sulfa, on levothyroxine. "
-                       "Her sister is 34.")
+                       "First seen at 34 years.")
     rx = reply.rxassist
     assert rx["patient"]["age"] == 43
     [age] = [n for n in rx["reader_notes"] if n["field"] == "age"]
@@ -206,3 +206,22 @@ def test_the_reader_setting_is_validated():
         AssistantConfig(model_base_url="http://x/v1", base_model="m", reader_adapter="nope")
     assert e.value.param == "reader_adapter"
     assert AssistantConfig(model_base_url="http://x/v1", base_model="m").reader == "rules"
+
+
+def test_what_the_135m_model_really_answered_adds_nothing_false():
+    # Its answers on the real engine: the age copied into the weight, the worked example's
+    # allergy, "nkda" or a drug name as the diagnosis.
+    import guardrails
+    from assistant.dialogue import Consultation
+    text = "62 M, on isosorbide mononitrate for angina. NKDA"
+    c = Consultation(values={"age": 62.0, "sex": "male", "allergies": []})
+    for dx in ("isosorbide mononitrate", "nkda"):
+        proposal = PatientReading(age_years=62, sex="male", pregnant=None, weight_kg=62,
+                                  allergies=["penicillin"],
+                                  current_medications=["isosorbide mononitrate"], diagnosis=dx)
+        merge_both(c, LLMReading(proposal, "parsed", 0.1), text,
+                   guardrails.find_drug_mentions, guardrails.ingredients_of)
+        assert "weight_kg" not in c.values and "diagnosis" not in c.values
+        assert c.values["allergies"] == []
+    assert c.values["current_medications"] == ["isosorbide mononitrate"]
+    assert "diagnosis" in c.missing()
