@@ -106,6 +106,11 @@ class _Grounding:
                  and getattr(m, "status", "") in ("generic", "brand")]
         return known[0].input if known else None
 
+    def is_drug_name(self, value: str) -> bool:
+        whole = " ".join(value.casefold().split())
+        return any(" ".join(m.input.casefold().split()) == whole for m in self._find(value)
+                   if getattr(m, "name", None))
+
     def scalar(self, name: str, value: Any) -> bool:
         if value is None:
             return False
@@ -119,7 +124,7 @@ class _Grounding:
         if name == "diagnosis":
             # Not a "none"/"NKDA" and not a drug name: a small model fills the field anyhow.
             return (not _MARKUP.search(value) and not _EMPTY_WORDS.match(value)
-                    and not self.drug(value) and _words_in(self.text, value))
+                    and not self.is_drug_name(value) and _words_in(self.text, value))
         return False
 
 
