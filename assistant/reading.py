@@ -147,6 +147,9 @@ _LABEL = {"age": "age", "sex": "sex", "pregnant": "pregnancy status", "weight_kg
           "current medication"}
 
 
+_A = {"allergies": "an allergy", "current_medications": "a current medication"}
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "pregnant" if value else "not pregnant"
@@ -205,7 +208,9 @@ def _merge_list(c: Consultation, name: str, items: list[str], g: _Grounding,
     notes: list[ReaderNote] = []
     label = _LABEL[name]
     existing = list(c.values.get(name) or [])
-    avoid = list(c.values.get("allergies") or []) if name == "current_medications" else []
+    # A name the rules put in the other list stays there: "on furosemide" is not an allergy.
+    other = "allergies" if name == "current_medications" else "current_medications"
+    avoid = list(c.values.get(other) or [])
     for raw in items:
         item = g.drug(raw) if name == "current_medications" else g.item(raw)
         if item is None:
@@ -213,7 +218,12 @@ def _merge_list(c: Consultation, name: str, items: list[str], g: _Grounding,
                                     message=f"{label} proposed by the language model is not a "
                                             "known name written in the text"))
             continue
-        if _covered(item, existing + avoid, ingredients_of):
+        if _covered(item, existing, ingredients_of):
+            continue
+        if _covered(item, avoid, ingredients_of):
+            notes.append(ReaderNote(field=name, action="kept_rules", rules=other, llm=item,
+                                    message=f"the language model read {item!r} as {_A[name]}; "
+                                            f"kept as {_A[other]} (please check)"))
             continue
         existing.append(item)
         notes.append(ReaderNote(field=name, action="added", llm=item,

@@ -225,3 +225,20 @@ def test_what_the_135m_model_really_answered_adds_nothing_false():
         assert c.values["allergies"] == []
     assert c.values["current_medications"] == ["isosorbide mononitrate"]
     assert "diagnosis" in c.missing()
+
+
+def test_a_current_medication_the_model_calls_an_allergy_stays_a_medication():
+    # The real 135M answer to this text listed furosemide under allergies as well.
+    import guardrails
+    text = "72 yo man, heart failure, on furosemide, no allergies"
+    c = rules(text)
+    proposal = PatientReading(age_years=72, sex="male", pregnant=None, weight_kg=None,
+                              allergies=["furosemide"], current_medications=["furosemide"],
+                              diagnosis="heart failure")
+    notes = merge_both(c, LLMReading(proposal, "parsed", 0.1), text,
+                       guardrails.find_drug_mentions, guardrails.ingredients_of)
+    assert c.values["allergies"] == [] and c.values["current_medications"] == ["furosemide"]
+    [note] = [n for n in notes if n.field == "allergies"]
+    assert note.action == "kept_rules"
+    assert note.message == ("the language model read 'furosemide' as an allergy; kept as a "
+                            "current medication (please check)") and note.message in c.notes
