@@ -82,6 +82,17 @@ class AssistantConfig(BaseModel):
             raise ValueError(f"must be (low, high) years with 0 <= low < high <= 130, got {v!r}")
         return v
 
+    reader: str = Field(
+        "rules", pattern="^(rules|llm|both)$",
+        description="who reads the consultation: rules (the deterministic reader), llm (the "
+                    "served model through LangChain structured output, for comparison), or "
+                    "both (the rules stay the authority; the model may only add caution)")
+    reader_adapter: str | None = Field(
+        None, description="adapter the model reader asks (None: the base model)")
+    # Seven short fields fit in ~120 tokens; the cap stops a small model that loops in a list.
+    reader_max_tokens: int = Field(256, ge=32, le=2048, strict=True,
+                                   description="cap on the model reader's JSON answer")
+
     def __init__(self, **values):
         try:
             super().__init__(**values)
@@ -132,6 +143,14 @@ class AssistantConfig(BaseModel):
                                  offer_limit=self.offer_limit,
                                  fill_with_evidence=self.fill_with_evidence,
                                  model_margin=self.model_margin)
+
+    @field_validator("reader_adapter")
+    @classmethod
+    def _reader_adapter_is_served(cls, v: str | None, info: ValidationInfo) -> str | None:
+        adapters = info.data.get("adapters", [])
+        if v is not None and v not in adapters:
+            raise ValueError(f"{v!r} is not one of adapters {adapters}")
+        return v
 
     def model_settings(self):
         """The model client's settings (recommend.model_client): the one request definition."""

@@ -35,6 +35,7 @@ from assistant.dialogue import Consultation, Folded, fold
 from assistant.extract import Extractor
 from assistant.labels import DEFAULT, language_of
 from assistant.messages import validate_messages  # noqa: F401  (the one request validation)
+from assistant.reading import apply_reader
 
 
 @dataclass
@@ -60,6 +61,12 @@ class Assistant:
         self._index = index      # None: the shipped candidate index, loaded on first use
         # Optional (messages, patient, dx) -> None check raising InvalidInput (assistant.budget).
         self.prompt_budget: PromptCheck | None = None
+        self._llm_reader = None
+        if config.reader != "rules":
+            from assistant.llm_reader import LLMReader
+            self._llm_reader = LLMReader(self._client,
+                                         config.reader_adapter or config.base_model,
+                                         max_tokens=config.reader_max_tokens)
 
     # -- model ids ------------------------------------------------------------------------------
     def model_ids(self) -> list[str]:
@@ -79,12 +86,19 @@ class Assistant:
         served = self.served_name(model)
         history = validate_messages(messages)
         folded = await asyncio.to_thread(self._fold, history)
+        reader_notes = []
+        if self._refusal_kind(folded) is None:
+            reader_notes = await apply_reader(self.config.reader, self._llm_reader, folded,
+                                              history, guardrails.find_drug_mentions,
+                                              guardrails.ingredients_of)
         lang = language_of(m["content"] for m in history if m["role"] == "user")
         c = folded.consultation
         check_values(c)  # an impossible age or weight: 400 naming the field, never a 500
         base = {"patient": c.patient(), "diagnosis": c.diagnosis_record(), "notes": list(c.notes),
                 "injection_ignored": bool(c.injections), "model": model,
                 "prompt_version": PROMPT_VERSION}
+        if self.config.reader != "rules":
+            base.update(reader=self.config.reader, reader_notes=reader_notes)
 
         refusal = self._refusal_kind(folded)
         if refusal:
@@ -130,6 +144,7 @@ class Assistant:
         result = result.model_copy(update={
             "model": base["model"], "notes": base["notes"], "unknown_fields": not_checked,
             "injection_ignored": base["injection_ignored"],
+            "reader": base.get("reader"), "reader_notes": base.get("reader_notes", []),
             "diagnosis": DiagnosisRecord.model_validate(base["diagnosis"])})
         # The renderer reads the result as it goes on the wire.
         d = result.to_dict()

@@ -118,6 +118,21 @@ class DiagnosisRecord(Diagnosis):
     icd10cm: CodedReading | None = None
 
 
+class ReaderNote(BaseModel):
+    """One place where the language-model reader and the rule reader read a field differently,
+    and what was done about it (the rule reader stays the authority; merging only adds caution).
+
+    action: added (a list item only the model read), filled (a field the rules left empty),
+    kept_rules (both read a value; the rules' is used), ignored (not found in the text, or it
+    would have removed a check), unavailable (the model reader gave no usable answer)."""
+
+    field: str
+    action: Literal["added", "filled", "kept_rules", "ignored", "unavailable"]
+    rules: Any = None
+    llm: Any = None
+    message: str
+
+
 class ConsultationResult(BaseModel):
     """The structured result of one turn: the API's `rxassist` field."""
 
@@ -143,6 +158,8 @@ class ConsultationResult(BaseModel):
     advice: list[str] = Field(default_factory=list)
     setting: str | None = None
     setting_assumed: bool = False
+    reader: str | None = None              # rules | llm | both (left out for rules)
+    reader_notes: list[ReaderNote] = Field(default_factory=list)   # left out when empty
     # The model's own text, for eval records; never on the wire (answers are not logged).
     answer_text: str | None = Field(None, exclude=True)
 
@@ -161,13 +178,15 @@ class ConsultationResult(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict the API sends (None-valued optional extras left out)."""
         d = self.model_dump(mode="json")
-        for key in ("refusal", "model_output", "usage"):
+        for key in ("refusal", "model_output", "usage", "reader"):
             if d.get(key) is None:
                 d.pop(key, None)
+        if not d.get("reader_notes"):
+            d.pop("reader_notes", None)
         return d
 
 
 __all__ = ["MAX_RECOMMENDATIONS", "MAX_RECOMMENDATIONS_CAP", "MAX_CANDIDATES", "MAX_OFFERED",
            "MODEL_MARGIN", "Recommendation",
            "ChoiceAnswer", "answer_model", "answer_schema", "RecommendationRow", "ExcludedRow",
-           "ConsultationResult", "Diagnosis", "Patient", "Flag"]
+           "ConsultationResult", "ReaderNote", "Diagnosis", "Patient", "Flag"]

@@ -62,6 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--request-timeout", type=float,
                    default=_default(ServeConfig, "request_timeout_s"),
                    help="seconds the assistant waits for one model answer")
+    p.add_argument("--reader", default="rules", choices=["rules", "llm", "both"],
+                   help="who reads the consultation: rules (default), llm (the served model "
+                        "through LangChain structured output; for comparison) or both (the "
+                        "rules stay the authority; the model may only add caution)")
     p.add_argument("--adapter-rescan", type=float, default=_default(ServeConfig, "adapter_rescan_s"),
                    help="seconds between scans for new adapters (0: never)")
     _add_speed_options(p)
@@ -229,7 +233,7 @@ def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
         api_key=cfg.engine.api_key.get_secret_value(),   # the model API's own key
         # Two CPU cores with LoRA can take minutes per answer under load; the API client's own
         # timeout still bounds what a caller waits.
-        request_timeout_s=cfg.request_timeout_s))
+        request_timeout_s=cfg.request_timeout_s, reader=args.reader))
 
     from assistant.budget import PromptBudget
 

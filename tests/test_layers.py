@@ -23,6 +23,8 @@ LAYERS: dict[str, int] = {
     "serving": 4,
 }
 CLI_LAYER = max(LAYERS.values()) + 1
+# Entry points that wrap the whole assistant for another framework sit with the CLI, on top.
+ENTRY_POINTS = {"rxassist.langchain"}
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -37,7 +39,7 @@ def layer_of(module: str) -> tuple[int, str] | None:
     package = module.split(".")[0]
     if package not in LAYERS:
         return None
-    if module.split(".")[-1] == "cli":
+    if module.split(".")[-1] == "cli" or module in ENTRY_POINTS:
         return CLI_LAYER, "cli"
     return LAYERS[package], package
 

@@ -67,3 +67,9 @@ def test_engine_dying_at_startup_reports_its_log(tmp_path):
     assert "the model engine exited" in r.stderr and "Last lines of" in r.stderr
     with socket.socket() as s:  # nothing left listening
         s.bind(("127.0.0.1", model))
+
+
+def test_unknown_reader_exits_2_naming_the_choices():
+    r = serve("--reader", "gpt", "--port", str(free_port()), timeout=60)
+    assert r.returncode == 2
+    assert "--reader" in r.stderr and "rules" in r.stderr and "both" in r.stderr
