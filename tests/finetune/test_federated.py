@@ -32,8 +32,9 @@ def test_server_sees_only_b_arrays_and_aggregate_metrics(tiny_model_dir, tmp_pat
     cfg = config(tiny_model_dir, tmp_path, rounds=2)
     report = run_federated(cfg, observer=seen.append)
 
-    case_text = {c["diagnosis"]["text"] for c in CASES} | {c["id"] for c in CASES} | {
-        d for c in CASES for d in c["drugs"]}
+    # long enough that random float bytes cannot contain them by chance
+    case_text = {c["diagnosis"]["text"] for c in CASES} | {
+        d for c in CASES for d in c["drugs"] if len(d) >= 8}
     assert len(seen) == 2 * 2  # two sites, two rounds
     for msg in seen:
         assert not msg.has_error()
@@ -61,21 +62,15 @@ def test_server_sees_only_b_arrays_and_aggregate_metrics(tiny_model_dir, tmp_pat
     assert any("lora_B" in k and np.abs(v).sum() > 0 for k, v in weights.items())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".adapter")]  # no leftovers
 
-
-@pytest.mark.slow
-def test_fedavg_is_the_example_weighted_mean_of_site_b(tiny_model_dir, tmp_path):
-    seen = []
-    cfg = config(tiny_model_dir, tmp_path)
-    run_federated(cfg, observer=seen.append)
-    weights = [m.content["metrics"]["num-examples"] for m in seen]
-    site_b = [{k: a.numpy() for k, a in m.content["arrays"].items()} for m in seen]
-    from safetensors.numpy import load_file
-    saved = load_file(str(cfg.out / "adapter_model.safetensors"))
-    for key, value in saved.items():
+    # FedAvg: the adapter's B is the example-weighted mean of the last round's site B
+    last = seen[-2:]
+    weights_n = [m.content["metrics"]["num-examples"] for m in last]
+    site_b = [{k: a.numpy() for k, a in m.content["arrays"].items()} for m in last]
+    for key, value in weights.items():
         if "lora_B" not in key:
             continue
         full = next(k for k in site_b[0] if k.replace(".default", "") == key)
-        mean = sum(w * b[full] for w, b in zip(weights, site_b)) / sum(weights)
+        mean = sum(w * b[full] for w, b in zip(weights_n, site_b)) / sum(weights_n)
         np.testing.assert_allclose(value, mean, rtol=1e-5, atol=1e-7)
 
 
