@@ -103,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(one_variant(args.variant, args)))
         return 0
 
-    passthrough = [a for a in (argv if argv is not None else sys.argv[1:])
-                   if not a.startswith("--json")]
+    passthrough = ["--cases", str(args.cases), "--cases-limit", str(args.cases_limit),
+                   "--rank", str(args.rank), "--batch-size", str(args.batch_size),
+                   "--warmup", str(args.warmup), "--steps", str(args.steps),
+                   "--threads", str(args.threads)]
+    if args.base_model:
+        passthrough += ["--base-model", args.base_model]
     runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
     for _ in range(args.repeats):
         for v in VARIANTS:

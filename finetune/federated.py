@@ -113,14 +113,16 @@ def run_federated(config: FederatedConfig, *, observer=None, verbose: bool = Fal
                 "noise_multiplier": config.noise_multiplier,
                 "clipping_norm": config.clipping_norm, "delta": config.delta}
     config.out.parent.mkdir(parents=True, exist_ok=True)
+    # Staging next to --out (same file system: the final rename is atomic); the sites' case
+    # files in the system's temporary folder, never beside an adapter.
     work = Path(tempfile.mkdtemp(prefix=f".{config.out.name}.federated-", dir=config.out.parent))
+    site_dir = Path(tempfile.mkdtemp(prefix="rxassist-sites-"))
     result: dict = {}
     started = time.perf_counter()
     _quiet_flower(verbose)
     _ray_memory_threshold()
     try:
-        (work / "sites").mkdir(mode=0o700)
-        site_files = _write_site_files(sites, work / "sites")
+        site_files = _write_site_files(sites, site_dir)  # mkdtemp: mode 0700
         server = make_server_app(settings, result, observer)
         client = make_client_app(site_files, dp=config.dp, threads=config.threads)
         run_simulation(server_app=server, client_app=client, num_supernodes=len(sites),
@@ -145,6 +147,7 @@ def run_federated(config: FederatedConfig, *, observer=None, verbose: bool = Fal
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(site_dir, ignore_errors=True)
 
 
 def _report(config: FederatedConfig, sites: list[Site], result: dict, counts: dict, runtime,
