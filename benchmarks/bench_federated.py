@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TRAIN = ROOT / "data/cases/nhanes-2013-2014-train.jsonl"
-TEST = ROOT / "data/cases/nhanes-2013-2014-test.jsonl"
+TEST = ROOT / "data/cases/nhanes-2013-2014-test-200.jsonl"
 SYNTHEA = ROOT / "data/cases/synthea-sample.jsonl"
 KEY = "bench-federated-model-key-" + os.urandom(6).hex()
 

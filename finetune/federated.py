@@ -24,13 +24,19 @@ import time
 from pathlib import Path
 
 from rxassist.cases import Case, read_cases
-from rxassist.errors import ConfigError, InvalidInput, NotFound
+from rxassist.errors import ConfigError, InvalidInput, NotFound, RxAssistError
 from rxassist.prompt import PROMPT_VERSION
 
 from finetune.fed_config import FederatedConfig
 from finetune.partition import Site, dirichlet_split
 
 REPORT_FILE = "federated_report.json"
+
+
+class FederatedRunFailed(RxAssistError):
+    """The simulation runtime itself failed (Ray start-up, a worker killed for memory)."""
+
+    error_type, exit_code = "federated_run_failed", 1
 
 
 def _read(path: Path, option: str) -> list[Case]:
@@ -125,12 +131,18 @@ def run_federated(config: FederatedConfig, *, observer=None, verbose: bool = Fal
         site_files = _write_site_files(sites, site_dir)  # mkdtemp: mode 0700
         server = make_server_app(settings, result, observer)
         client = make_client_app(site_files, dp=config.dp, threads=config.threads)
-        run_simulation(server_app=server, client_app=client, num_supernodes=len(sites),
-                       backend_config={"client_resources": {"num_cpus": 1},
-                                       "init_args": {"num_cpus": config.parallel_sites,
-                                                     "include_dashboard": False,
-                                                     "log_to_driver": verbose}},
-                       verbose_logging=verbose)
+        try:
+            run_simulation(server_app=server, client_app=client, num_supernodes=len(sites),
+                           backend_config={"client_resources": {"num_cpus": 1},
+                                           "init_args": {"num_cpus": config.parallel_sites,
+                                                         "include_dashboard": False,
+                                                         "log_to_driver": verbose}},
+                           verbose_logging=verbose)
+        except RxAssistError:
+            raise
+        except Exception as e:  # boundary: Ray/Flower runtime failures become one clear error
+            raise FederatedRunFailed(f"the Flower simulation failed ({type(e).__name__}: "
+                                     f"{str(e)[:200]}); no adapter was written") from None
         if "b" not in result:
             raise ConfigError("the federated run ended without a final model; see the Flower "
                               "log above (rerun with --verbose)", param="rounds")
