@@ -101,14 +101,18 @@ def _quiet_flower(verbose: bool) -> None:
 
 def run_federated(config: FederatedConfig, *, observer=None, verbose: bool = False) -> dict:
     """Run the federated training; returns the report written beside the adapter."""
-    from flwr.simulation import run_simulation
+    _check_out(config)
+    sites = build_sites(config)
+    try:
+        from flwr.simulation import run_simulation
+    except ImportError:
+        raise ConfigError("federated training needs Flower (flwr 1.42), which scripts/setup.sh "
+                          "installs", param="sites") from None
 
     from finetune.fed_apps import make_client_app, make_server_app
     from finetune.fed_local import ModelSpec, build_model, set_b
     from finetune.params import count_params
 
-    _check_out(config)
-    sites = build_sites(config)
     spec = ModelSpec(base_model=config.base_model, rank=config.rank,
                      lora_alpha=config.alpha_lora, target_modules=config.target_modules,
                      seed=config.seed)
