@@ -62,13 +62,43 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def sdpa_ops_seen(model, batch) -> list[str]:
+    """Which SDPA kernels one forward pass really ran (aten op names from the profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        answer_loss(model, batch)
+    return sorted({e.key for e in prof.key_averages()
+                   if "scaled_dot_product" in e.key or "flash" in e.key.lower()
+                   or "efficient_attention" in e.key or "cudnn_attention" in e.key})
+
+
 def measure(shape: dict, method: str, attn: str, args, device: str, dtype) -> dict:
+    import contextlib
+
     torch.manual_seed(0)
-    cfg = LlamaConfig(**shape, attn_implementation=attn)
+    # "sdpa-flash": SDPA forced onto its FLASH_ATTENTION backend (FlashAttention-2 inside
+    # PyTorch); it raises instead of falling back when the kernel cannot run.
+    cfg = LlamaConfig(**shape, attn_implementation="sdpa" if attn == "sdpa-flash" else attn)
     with torch.device(device):
         model = LlamaForCausalLM(cfg).to(dtype)
-    model = attach_lora(model, options(method, args.rank))
-    optimizer = make_optimizer(model, options(method, args.rank))
+    opt_method = "fa-lora" if method == "fa-lora-peft" else method
+    model = attach_lora(model, options(opt_method, args.rank))
+    if method == "fa-lora-peft":  # PEFT's optimizer, pinv(A A^T + dI) recomputed every step
+        from peft.optimizers import create_lorafa_optimizer
+        optimizer = create_lorafa_optimizer(model, r=args.rank, lora_alpha=2 * args.rank, lr=1e-3)
+    else:
+        optimizer = make_optimizer(model, options(method, args.rank))
+    if attn == "sdpa-flash":
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        kernel = sdpa_kernel(SDPBackend.FLASH_ATTENTION)
+    else:
+        kernel = contextlib.nullcontext()
+    with kernel:
+        return _timed(model, optimizer, method, attn, shape, args, device)
+
+
+def _timed(model, optimizer, method, attn, shape, args, device) -> dict:
     counts = count_params(model)
     batch = synthetic_batch(shape["vocab_size"], args.batch_size, args.seq_len, args.answer_len,
                             device)
@@ -88,13 +118,14 @@ def measure(shape: dict, method: str, attn: str, args, device: str, dtype) -> di
         if i >= args.warmup:
             times.append(time.perf_counter() - t0)
     peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
+    kernels = sdpa_ops_seen(model, batch) if attn.startswith("sdpa") else []
     del model, optimizer
     if device == "cuda":
         torch.cuda.empty_cache()
     times.sort()
     return {"method": method, "attn": attn, "step_s": times[len(times) // 2],
             "peak_gib": peak, "trainable_params": counts.trainable_params,
-            "loss": loss.item()}
+            "loss": loss.item(), "sdpa_kernels": kernels}
 
 
 def param_table(shape: dict) -> list[dict]:
@@ -137,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     if device == "cpu":
         torch.set_num_threads(1)  # a smoke run on a shared CPU; threads only add contention
-    attns = ["eager", "sdpa"] + (["flash_attention_2"] if flash_attn_available() else [])
+    attns = ["eager", "sdpa"] + (["sdpa-flash"] if device == "cuda" else []) + (
+        ["flash_attention_2"] if flash_attn_available() else [])
     header = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
               "shape": "tiny" if args.tiny else "Llama-3.1-8B", **shape, "dtype": str(dtype),
               "batch_size": args.batch_size, "seq_len": args.seq_len,
@@ -149,19 +181,23 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     for attn in attns:
-        for method in ("lora", "fa-lora"):
-            r = measure(shape, method, attn, args, device, dtype)
+        for method in ("lora", "fa-lora", "fa-lora-peft"):
+            try:
+                r = measure(shape, method, attn, args, device, dtype)
+            except RuntimeError as e:  # e.g. the forced flash kernel cannot run here
+                print(json.dumps({"method": method, "attn": attn, "error": str(e)[:300]}))
+                continue
             results.append(r)
             print(json.dumps(r), flush=True)
     base = next(r for r in results if r["method"] == "lora" and r["attn"] == "eager")
     print(f"\nbaseline: lora + eager, step {base['step_s'] * 1000:.1f} ms"
           + (f", peak {base['peak_gib']:.2f} GiB" if base["peak_gib"] else ""))
-    print(f"{'method':8} {'attention':18} {'step ms':>9} {'time x':>7} {'peak GiB':>9} "
+    print(f"{'method':12} {'attention':18} {'step ms':>9} {'time x':>7} {'peak GiB':>9} "
           f"{'mem x':>6} {'trainable':>12}")
     for r in results:
         mem = f"{r['peak_gib']:9.2f} {r['peak_gib'] / base['peak_gib']:6.3f}" if r["peak_gib"] \
             else f"{'n/a':>9} {'n/a':>6}"
-        print(f"{r['method']:8} {r['attn']:18} {r['step_s'] * 1000:9.1f} "
+        print(f"{r['method']:12} {r['attn']:18} {r['step_s'] * 1000:9.1f} "
               f"{r['step_s'] / base['step_s']:7.3f} {mem} {r['trainable_params']:12,d}")
 
     full = dict(TINY if args.tiny else LLAMA_31_8B)

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
-    actions = p.add_subparsers(dest="finetune_command", metavar="[install]")
+    actions = p.add_subparsers(dest="finetune_command", metavar="[install|federated]")
     inst = actions.add_parser(
         "install", help="copy a checkpoint to RXASSIST_HOME/adapters/<name>/ for `rxassist serve`")
     inst.add_argument("checkpoint", help="a DIR/checkpoint-<step>/ folder")
@@ -64,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     inst.add_argument("--dest", default=None, help="adapters folder (default RXASSIST_HOME/adapters)")
     inst.add_argument("--overwrite", action="store_true")
     inst.set_defaults(func=_install)
+    from finetune.fed_cli import register as register_federated
+    register_federated(actions)
 
 
 def _train(args) -> int:

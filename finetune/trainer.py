@@ -111,10 +111,11 @@ def make_optimizer(model, config: FinetuneConfig):
     import torch
 
     if config.method == "fa-lora":
-        from peft.optimizers import create_lorafa_optimizer
-        # Freezes every lora_A (requires_grad=False) and projects B's gradient.
-        return create_lorafa_optimizer(model, r=config.rank, lora_alpha=config.alpha,
-                                       lr=config.lr)
+        from finetune.lorafa_cached import create_cached_lorafa_optimizer
+        # Freezes every lora_A (requires_grad=False) and projects B's gradient; PEFT's maths
+        # with the projection of each frozen A computed once instead of every step.
+        return create_cached_lorafa_optimizer(model, r=config.rank, lora_alpha=config.alpha,
+                                              lr=config.lr)
     return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                              weight_decay=0.0)
 

