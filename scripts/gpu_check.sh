@@ -81,6 +81,9 @@ if tp > 1:
 got = {k: cmd[cmd.index(k) + 1] for k in want if k in cmd}
 print("parallel pass-through", "OK" if got == want else f"MISSING {want} vs {got}")
 PY
+  if [ "$only_parallel" != 1 ]; then  # keeps the full run inside one lease
+    echo "parallel engine check: run bash scripts/gpu_check.sh --parallel-only"; return 0
+  fi
   if ! python3 -c "import vllm" 2>/dev/null; then
     echo "parallel serving check skipped: vllm is not installed on this machine"; return 0
   fi
