@@ -164,6 +164,9 @@ def read_models(cards: list[ModelCard], default: str | None, hint: str | None) -
     if default is not None and default not in ids:
         raise LookupError(default)
     base = pick_base(cards, default, hint)
+    if base.id == default:
+        raise ValueError(f"{default!r} is the base model, not an adapter; for the base model "
+                         f"without an adapter pass --default-adapter {NO_ADAPTER}")
     adapters, ignored = [], []
     for c in cards:
         if c.id == base.id:

@@ -83,6 +83,11 @@ def test_ambiguous_base_asks_for_base_model():
     assert read_models(cards(raw), None, "/models/m2").base == "m2"
 
 
+def test_base_model_named_as_default_adapter_says_how():
+    with pytest.raises(ValueError, match="--default-adapter base"):
+        read_models(cards(vllm_cards(BASE, ["a1"])), BASE, None)
+
+
 def test_missing_default_is_a_lookup_error():
     with pytest.raises(LookupError):
         read_models(cards(vllm_cards(BASE, [])), DEFAULT, None)
