@@ -1,7 +1,7 @@
-"""Stateless replicas for real: two `rxassist serve --model-url` processes share the session's
-real vLLM engine (the `rx_server` stack's model port), consultations go through both, one
-conversation hops between them, and the shipped nginx example balances them where nginx is
-installed."""
+"""Stateless replicas for real: two `rxassist serve --model-url` processes share one real vLLM
+engine (the model port of an `rxassist serve` started for this module), consultations go
+through both, one conversation hops between them, and the shipped nginx example balances them
+where nginx is installed."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import MODEL_API_KEY, free_port, tail
+from tests.conftest import MODEL_API_KEY, free_port, running_serve, tail
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# The engine's start on a busy 2-core machine can take most of the default 900 s by itself.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
 CONSULT = ("58 year old man, essential hypertension, no known allergies, currently taking "
@@ -72,11 +73,20 @@ def replica(model_url: str, tmp: Path, name: str):
 
 
 @pytest.fixture(scope="module")
-def replicas(rx_server, tmp_path_factory):
+def engine(tmp_path_factory):
+    """One engine for the module: a single LoRA engine without torch.compile (the layout a plain
+    `vllm serve --enable-lora --lora-modules ...` lists), which starts fastest; the merged
+    layout's model list is covered by test_remote_unit.py."""
+    with running_serve(tmp_path_factory, "--merge-default", "off", "--enforce-eager") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def replicas(engine, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("replicas")
     with ExitStack() as stack:
-        a = stack.enter_context(replica(rx_server.model_url, tmp, "a"))
-        b = stack.enter_context(replica(rx_server.model_url, tmp, "b"))
+        a = stack.enter_context(replica(engine.model_url, tmp, "a"))
+        b = stack.enter_context(replica(engine.model_url, tmp, "b"))
         yield a, b
 
 
@@ -93,7 +103,7 @@ def drugs(turn: dict) -> list[str]:
     return [rec["drug"] for rec in turn["rx"]["recommendations"]]
 
 
-def test_consultations_through_both_replicas_on_one_engine(rx_server, replicas):
+def test_consultations_through_both_replicas_on_one_engine(replicas):
     (a, _), (b, _) = replicas
     via_a = recommend(a, [{"role": "user", "content": CONSULT}])
     via_b = recommend(b, [{"role": "user", "content": CONSULT}])
@@ -125,9 +135,9 @@ def test_streaming_through_a_replica(replicas):
     assert chunks[-1].model_extra["rxassist"]["recommendations"]
 
 
-def test_engine_without_the_default_adapter_refuses_start(rx_server, tmp_path):
+def test_engine_without_the_default_adapter_refuses_start(engine):
     r = subprocess.run([sys.executable, "-m", "rxassist.cli", "serve", "--port",
-                        str(free_port()), "--model-url", rx_server.model_url, "--model-api-key",
+                        str(free_port()), "--model-url", engine.model_url, "--model-api-key",
                         MODEL_API_KEY, "--default-adapter", "ward-7-adapter"],
                        capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, PYTHONPATH=str(REPO)))
