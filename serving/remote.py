@@ -5,10 +5,11 @@ its `/health` whether its engine runs. What is read here, and how:
 
     probe(remote, default, base_hint) -> RemoteModels   once at start-up; every failure is one
                                                          paragraph naming the cause (exit 1/2)
-    RemoteEngine(remote, models)                         state() for /health (cached briefly, so a
-                                                         load balancer's probes do not each cost a
-                                                         round trip), refresh() for the adapter
-                                                         list a deployment changes on its own
+    RemoteEngine(remote, models)                         state() for /health: the last state a
+                                                         background check saw, so a probe never
+                                                         waits on the remote; refresh() checks
+                                                         again and follows the adapter list a
+                                                         deployment changes on its own
 
 Which card is the base model: vLLM lists a LoRA adapter with `parent` set to its base, and a
 model served as weights (a base, or an adapter merged into one) with `parent: null`. The base is
@@ -20,6 +21,7 @@ that base, plus the default adapter (which may be served merged, without a paren
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -221,14 +223,19 @@ def probe(remote: RemoteSpec, default: str | None, base_hint: str | None = None)
 
 
 class RemoteEngine:
-    """The remote as `rxassist serve` watches it: its state for /health and its adapter list."""
+    """The remote as `rxassist serve` watches it: its state for /health and its adapter list.
 
-    def __init__(self, remote: RemoteSpec, models: RemoteModels, *, cache_s: float = 2.0,
-                 health_timeout_s: float = 3.0):
+    `refresh()` asks the remote (RemoteWatcher calls it every few seconds); `state()` answers at
+    once from what the last refresh saw, so load-balancer probes never wait on a slow remote,
+    and only checks itself when no refresh ran for `stale_s` (the watcher stopped)."""
+
+    def __init__(self, remote: RemoteSpec, models: RemoteModels, *, stale_s: float = 30.0,
+                 health_timeout_s: float = 5.0):
         self.remote, self.models = remote, models
-        self.cache_s, self.health_timeout_s = cache_s, health_timeout_s
+        self.stale_s, self.health_timeout_s = stale_s, health_timeout_s
         self._lock = threading.Lock()
-        self._state: tuple[float, str] | None = None
+        # The start-up probe has just read the remote's model list.
+        self._state: tuple[float, str] = (time.monotonic(), "ready")
         self._client = httpx.Client(timeout=health_timeout_s)
 
     @property
@@ -264,12 +271,16 @@ class RemoteEngine:
         self._update(cards)
         return "ready"
 
-    def state(self) -> str:
+    def refresh(self) -> str:
         with self._lock:
-            now = time.monotonic()
-            if self._state is None or now - self._state[0] >= self.cache_s:
-                self._state = (now, self._check())
+            self._state = (time.monotonic(), self._check())
             return self._state[1]
+
+    def state(self) -> str:
+        checked_at, state = self._state
+        if time.monotonic() - checked_at >= self.stale_s:
+            return self.refresh()
+        return state
 
     def healthy(self) -> bool:
         return self.state() == "ready"
@@ -289,21 +300,28 @@ class RemoteEngine:
 
 
 class RemoteWatcher(threading.Thread):
-    """Every `interval_s`: the remote's state (which refreshes its adapter list), handed to
-    `on_adapters` when the list changed."""
+    """Refreshes the remote's state every `state_s` seconds; every `adapters_s` seconds (0:
+    never) hands a changed adapter list to `on_adapters`."""
 
     def __init__(self, engine: RemoteEngine, on_adapters, stop: threading.Event,
-                 interval_s: float):
+                 adapters_s: float, state_s: float = 2.0):
         super().__init__(name="remote-engine-watcher", daemon=True)
         self.engine, self.on_adapters, self.stop_event = engine, on_adapters, stop
-        self.interval_s = interval_s
+        self.adapters_s, self.state_s = adapters_s, state_s
 
     def run(self) -> None:
-        if self.interval_s <= 0:
-            return
         known = self.engine.adapter_names()
-        while not self.stop_event.wait(self.interval_s):
-            self.engine.state()
+        next_adapters = time.monotonic() + self.adapters_s
+        while not self.stop_event.wait(self.state_s):
+            try:
+                self.engine.refresh()
+            except Exception as e:  # the watcher must outlive one odd answer
+                print(f"rxassist serve: checking the model server failed: {type(e).__name__}",
+                      file=sys.stderr, flush=True)
+                continue
+            if self.adapters_s <= 0 or time.monotonic() < next_adapters:
+                continue
+            next_adapters = time.monotonic() + self.adapters_s
             now = self.engine.adapter_names()
             if now != known:
                 known = now

@@ -176,7 +176,7 @@ def _build_api(args, engine, models, api_keys: list[str], stop: threading.Event,
         assistant.set_adapters(names)
         _say(f"the model server now serves {len(names)} adapter(s): {', '.join(names)}")
 
-    watcher = RemoteWatcher(engine, adapters_changed, stop, args.adapter_rescan)
+    watcher = RemoteWatcher(engine, adapters_changed, stop, adapters_s=args.adapter_rescan)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):

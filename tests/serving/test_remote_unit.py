@@ -222,16 +222,26 @@ def test_remote_failures_reach_the_client_as_error_objects(replica, mode):
     assert chat(url).status_code == 200   # and the replica keeps serving
 
 
+def health_when(url: str, status: int, timeout_s: float = 15) -> httpx.Response:
+    """/health once the background check has seen the change (it runs every 2 s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = httpx.get(f"{url}/health", timeout=5)
+        if r.status_code == status or time.monotonic() > deadline:
+            return r
+        time.sleep(0.5)
+
+
 def test_health_reports_the_remote_state(replica):
     remote, url, _ = replica
     remote.mode = "unhealthy"
     try:
-        time.sleep(2.1)   # past the state cache
-        r = httpx.get(f"{url}/health")
+        r = health_when(url, 503)
         assert_error_object(r, 503)
         assert r.json()["error"]["code"] == "engine_unhealthy" and r.headers["retry-after"]
     finally:
         remote.mode = "ok"
+    assert health_when(url, 200).status_code == 200
 
 
 def test_new_remote_adapter_is_offered(replica):
@@ -253,10 +263,10 @@ def test_unreachable_remote_is_503_with_retry_after_and_recovers(replica):
     try:
         err = assert_error_object(r := chat(url), 503)
         assert int(r.headers["retry-after"]) > 0 and err["type"] == "model_unavailable"
-        time.sleep(2.1)
-        h = httpx.get(f"{url}/health")
+        h = health_when(url, 503)
         assert h.status_code == 503 and h.json()["error"]["code"] == "engine_unreachable"
         assert int(h.headers["retry-after"]) > 0
     finally:
         remote.start()   # same port: the engine is back
     assert chat(url).status_code == 200
+    assert health_when(url, 200).status_code == 200
