@@ -91,7 +91,7 @@ def replicas(engine, tmp_path_factory):
 
 
 def client(url: str) -> openai.OpenAI:
-    # Under the shared machine's load one turn has taken over 300 s; the server's deadline is 900 s.
+    # One turn took over 300 s on the shared machine; the server's deadline is 900 s.
     return openai.OpenAI(base_url=f"{url}/v1", api_key="EMPTY", max_retries=0, timeout=840)
 
 
