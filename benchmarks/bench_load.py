@@ -74,12 +74,16 @@ def start_server(api_key: str | None) -> tuple[subprocess.Popen, str]:
     raise SystemExit("rxassist serve did not become healthy")
 
 
+# The complete consultations only: every turn asks the model (the "consultations per minute").
+COMPLETE = CONSULTATIONS[:4]
+
+
 async def client(i: int, base: str, headers: dict, until: float, timeout: float,
-                 results: list) -> None:
+                 results: list, texts: list[str] = CONSULTATIONS) -> None:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout) as http:
         n = i
         while time.monotonic() < until:
-            text = CONSULTATIONS[n % len(CONSULTATIONS)]
+            text = texts[n % len(texts)]
             n += 1
             start = time.monotonic()
             try:
@@ -105,12 +109,12 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 async def run(base: str, clients: int, duration: float, api_key: str | None,
-              timeout: float) -> dict:
+              timeout: float, texts: list[str] = CONSULTATIONS) -> dict:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     results: list = []
     until = time.monotonic() + duration
     started = time.monotonic()
-    await asyncio.gather(*(client(i, base, headers, until, timeout, results)
+    await asyncio.gather(*(client(i, base, headers, until, timeout, results, texts)
                            for i in range(clients)))
     wall = time.monotonic() - started
     counts = Counter(b for b, _, _ in results)
@@ -119,7 +123,7 @@ async def run(base: str, clients: int, duration: float, api_key: str | None,
     return {"clients": clients, "duration_s": duration, "wall_s": round(wall, 1),
             "requests": len(results), "ok": counts["ok"], "busy_429": counts["busy"],
             "client_error_4xx": counts["client_error"], "server_error_5xx": counts["server_error"],
-            "lost": counts["lost"],
+            "lost": counts["lost"], "ok_per_min": round(counts["ok"] / wall * 60, 1),
             "status_codes": dict(Counter(str(s) for _, _, s in results)),
             "ok_p50_s": pct(ok, 0.5), "ok_p95_s": pct(ok, 0.95),
             "all_p50_s": pct(answered, 0.5), "all_p95_s": pct(answered, 0.95)}
@@ -142,6 +146,8 @@ def main() -> int:
     p.add_argument("--api-key", default=os.environ.get("RXASSIST_API_KEY"))
     p.add_argument("--timeout", type=float, default=1200,
                    help="client timeout per request; must exceed the server's --deadline")
+    p.add_argument("--complete-only", action="store_true",
+                   help="send only complete consultations (each one asks the model)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "load.json")
     args = p.parse_args()
     if not 1 <= args.clients <= 256 or not 1 <= args.duration <= 3600:
@@ -153,7 +159,8 @@ def main() -> int:
     if base is None:
         proc, base = start_server(args.api_key)
     try:
-        report = asyncio.run(run(base, args.clients, args.duration, args.api_key, args.timeout))
+        report = asyncio.run(run(base, args.clients, args.duration, args.api_key, args.timeout,
+                                 COMPLETE if args.complete_only else CONSULTATIONS))
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError, InvalidInput, NotFound, RxAssistError
-from rxassist.prompt import PROMPT_VERSION
+from recommend.prompt import PROMPT_VERSION
 
 from finetune.fed_config import FederatedConfig
 from finetune.partition import Site, dirichlet_split

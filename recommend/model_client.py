@@ -106,7 +106,7 @@ def _prompt_logprob(completion: Any) -> float:
     The shared prefix (system + user turns) adds the same amount to every candidate, so sums
     rank candidates exactly as the answers' own log-probabilities do.
     """
-    extra = completion.model_extra or {}
+    extra = getattr(completion, "model_extra", None) or {}  # None: not a completion at all
     entries = extra.get("prompt_logprobs")
     if not isinstance(entries, list):
         raise ModelUnavailable("the model server returned no prompt_logprobs: the logprob "
@@ -190,6 +190,10 @@ class ModelClient:
     # -- interpreting answers -------------------------------------------------------------------
     @staticmethod
     def _from_enum(completion: Any, names: Sequence[str], k: int) -> Choice:
+        if not getattr(completion, "choices", None):
+            # A proxy's HTML page or an empty answer (the openai client passes non-JSON bodies
+            # through as text): the server's fault, reported like any other unusable answer.
+            raise ModelUnavailable("the model server's answer was not a chat completion")
         choice = completion.choices[0]
         text = choice.message.content or ""
         usage = _usage(completion)

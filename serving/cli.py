@@ -69,7 +69,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapter-rescan", type=float, default=_default(ServeConfig, "adapter_rescan_s"),
                    help="seconds between scans for new adapters (0: never)")
     _add_speed_options(p)
-    p.set_defaults(func=run)
+    _add_scaling_options(p)
+    p.set_defaults(func=run, serve_defaults={a.dest: a.default for a in p._actions})
+
+
+def _add_scaling_options(p: argparse.ArgumentParser) -> None:
+    """An existing engine instead of our own; vLLM's parallelism for the one we start
+    (docs/scaling.md)."""
+    from serving.parallel import EXECUTOR_BACKENDS
+
+    g = p.add_argument_group("beyond one machine (docs/scaling.md)")
+    g.add_argument("--model-url", default=os.environ.get("RXASSIST_MODEL_URL"),
+                   help="use the OpenAI-compatible vLLM server at this URL (e.g. "
+                        "http://10.0.0.5:8001/v1) and start no engine; its /v1/models gives the "
+                        "base model and adapters; another machine needs --model-api-key "
+                        "(default: $RXASSIST_MODEL_URL)")
+    g.add_argument("--tensor-parallel-size", type=int, default=1,
+                   help="vLLM: GPUs each layer is split over (one node)")
+    g.add_argument("--pipeline-parallel-size", type=int, default=1,
+                   help="vLLM: pipeline stages, usually one per node")
+    g.add_argument("--distributed-executor-backend", default=None, choices=EXECUTOR_BACKENDS,
+                   help="vLLM: mp on one node, ray across nodes (a Ray cluster started first)")
+    g.add_argument("--max-loras", type=int, default=4,
+                   help="vLLM: adapters in one batch (LoRA engine)")
+    g.add_argument("--max-cpu-loras", type=int, default=None,
+                   help="vLLM: adapters kept loaded in CPU memory (>= --max-loras)")
 
 
 def _add_speed_options(p: argparse.ArgumentParser) -> None:
@@ -115,6 +139,10 @@ def _build_config(args):
                               reserved_cpus=args.reserved_cpus, kv_cache_gb=args.kv_cache_gb,
                               prefix_caching=args.prefix_caching,
                               merge_default=args.merge_default,
+                              tensor_parallel_size=args.tensor_parallel_size,
+                              pipeline_parallel_size=args.pipeline_parallel_size,
+                              distributed_executor_backend=args.distributed_executor_backend,
+                              max_loras=args.max_loras, max_cpu_loras=args.max_cpu_loras,
                               log_path=rxassist_home() / "logs" / f"engine-{args.model_port}.log")
         kwargs = dict(host=args.host, port=args.port, default_adapter=args.default_adapter,
                       adapter_rescan_s=args.adapter_rescan,
@@ -154,6 +182,10 @@ def run(args) -> int:
     from serving.adapters import default_adapter_name, discover
     from serving.vllm_process import PRIVACY_ENV, ensure_port_free
     from serving.engines import ServingEngines
+
+    if args.model_url:  # an existing engine: nothing of ours to start
+        from serving.remote_serve import run_remote
+        return run_remote(args, args.serve_defaults)
 
     os.environ.update(PRIVACY_ENV)  # before gradio or langchain are imported
 

@@ -48,6 +48,14 @@ class EngineConfig(BaseModel):
                           "(vLLM 0.32's CPU build saves an AOT artifact it cannot load again, so "
                           "every start recompiled; without it torch's own inductor cache is "
                           "reused) and vLLM's default on GPUs")
+    # Passed through to vLLM unchanged (serving/parallel.py, docs/scaling.md).
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs each layer is split over")
+    pipeline_parallel_size: int = Field(1, ge=1, description="pipeline stages (nodes, usually)")
+    distributed_executor_backend: str | None = Field(
+        None, pattern="^(mp|ray|uni|external_launcher)$",
+        description="vLLM's executor: mp on one node, ray across nodes; None: vLLM's choice")
+    max_cpu_loras: int | None = Field(None, ge=1, description="adapters kept in CPU memory "
+                                                              "(None: vLLM's default)")
     merge_default: str = Field("auto", pattern="^(auto|on|off)$",
                                description="serve the default adapter merged into the weights "
                                            "(auto: on CPUs, where vLLM's LoRA path is slow)")

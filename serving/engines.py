@@ -24,6 +24,7 @@ from pathlib import Path
 from rxassist.errors import ModelUnavailable
 from serving.adapters import Adapter
 from serving.config import EngineConfig
+from serving.parallel import check_parallel
 from serving.vllm_process import EngineProcess, EngineSpec, cuda_available, ensure_port_free
 
 
@@ -52,6 +53,7 @@ class ServingEngines:
         self._log = log or (lambda m: print(f"rxassist serve: {m}", file=sys.stderr, flush=True))
         default_adapter = next((a for a in adapters if a.name == default), None)
         self.merged = use_merged(cfg, default_adapter, on_gpu=self.on_gpu)
+        check_parallel(cfg, merged=self.merged)
         self.lora: EngineProcess | None = None
         self._router_thread: threading.Thread | None = None
         self._router_server = None

@@ -26,6 +26,7 @@ from serving import vllm_entry
 from serving.adapters import Adapter
 from serving.config import EngineConfig
 from serving.cpu import cpu_engine_dtype, cpu_list, usable_cpus
+from serving.parallel import parallel_args
 
 # Never phone home (patient data is sensitive, and nothing but the configured endpoints may be
 # contacted): vLLM usage stats, hub telemetry, Gradio analytics and LangChain tracing stay off,
@@ -158,7 +159,7 @@ def engine_command(cfg: EngineConfig, spec: EngineSpec, *, on_gpu: bool = False)
             cmd += ["--lora-modules", *(f"{a.name}={a.path}" for a in spec.adapters)]
     if cfg.enforce_eager:
         cmd.append("--enforce-eager")
-    return cmd
+    return cmd + parallel_args(cfg, lora=spec.lora)
 
 
 def _die_with_parent() -> None:
