@@ -16,7 +16,7 @@ from rxassist.langchain import (ConsultationInput, ConsultationOutput, consultat
 from recommend.schemas import ConsultationResult
 from tests.fake_model import FakeModel, first
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "readme" / "i19b.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "readers.md"
 SULFA = "34 yo woman, not pregnant, UTI, allergic to sulfa, on levothyroxine"
 
 
