@@ -41,13 +41,17 @@ pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 # The embedded default base model: SmolLM2-135M-Instruct, GGUF -> safetensors, once.
 "$VENV/bin/rxassist" models prepare
 
-# Browser tests drive Debian's Chromium (never a downloaded browser).
-if ! command -v chromium >/dev/null 2>&1; then
+# Browser tests drive Debian's Chromium (never a downloaded browser); the replicas test puts
+# Debian's nginx in front of two assistant replicas (deploy/nginx). Both are test-only.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-      || echo "setup: could not install chromium; browser tests will fail" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) \
+      || echo "setup: could not install$missing; the tests that need them will fail or skip" >&2
   else
-    echo "setup: install Debian's chromium for the browser test (apt-get install chromium)" >&2
+    echo "setup: install Debian's$missing for the browser and replica tests (apt-get install$missing)" >&2
   fi
 fi
 echo "rxassist is installed in $VENV. Run the tests: $VENV/bin/python -m pytest"
