@@ -250,8 +250,6 @@ def run(args) -> int:
 def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: list[str],
                args):
     """The assistant API server (not yet running); nothing here needs the engine to be up."""
-    import uvicorn
-
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
     from serving.vllm_process import health_ok
@@ -296,19 +294,29 @@ def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
         supervisor.start()
         watcher.start()
 
+    return ready_server(app, cfg.host, cfg.port, api_keys, engine, "key required",
+                        start_background)
+
+
+def ready_server(app, host: str, port: int, api_keys: list[str], engine, model_note: str,
+                 on_ready):
+    """The API's server for both `rxassist serve` modes: `on_ready` runs only once the port is
+    bound, so nothing starts behind an API that could not come up."""
+    import uvicorn
+
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):
             await super().startup(sockets)
             if self.should_exit:  # the port could not be bound
                 return
-            start_background()
-            base = f"http://{cfg.host}:{cfg.port}"
+            on_ready()
+            base = f"http://{host}:{port}"
             print(f"rxassist is ready (it supports clinicians, it does not replace them)\n"
                   f"  assistant API  {base}/v1\n  chat UI        {base}/ui\n"
-                  f"  model API      {engine.base_url}  (key required)"
+                  f"  model API      {engine.base_url}  ({model_note})"
                   + ("" if api_keys else "\n  no --api-key: open to this machine's users only"),
                   flush=True)
 
     # access_log off: URLs carry no patient data, but request logs are not needed by default.
-    return Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                  access_log=False))
