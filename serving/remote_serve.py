@@ -99,7 +99,7 @@ def run_remote(args, defaults: dict) -> int:
     import os
     os.environ.update(PRIVACY_ENV)  # before gradio or langchain are imported
 
-    from serving.cli import check_keys
+    from serving.auth import check_keys
 
     api_keys = check_keys(args)
     spec = remote_spec(args)
@@ -157,8 +157,7 @@ def _prompt_budget(assistant, models, args, base_hint):
 def _build_api(args, engine, models, api_keys: list[str], stop: threading.Event, base_hint):
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
-    from serving.app import ApiLimits, create_app
-    from serving.cli import ready_server
+    from serving.app import ApiLimits, create_app, ready_server
     from serving.remote import RemoteWatcher
 
     assistant = Assistant(AssistantConfig(
