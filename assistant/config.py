@@ -128,9 +128,9 @@ class AssistantConfig(BaseModel):
                 out.append(name)
         return out
 
-    @field_validator("default_adapter")
+    @field_validator("default_adapter", "reader_adapter")
     @classmethod
-    def _default_is_served(cls, v: str | None, info: ValidationInfo) -> str | None:
+    def _adapter_is_served(cls, v: str | None, info: ValidationInfo) -> str | None:
         adapters = info.data.get("adapters", [])
         if v is not None and v not in adapters:
             raise ValueError(f"{v!r} is not one of adapters {adapters}")
@@ -143,14 +143,6 @@ class AssistantConfig(BaseModel):
                                  offer_limit=self.offer_limit,
                                  fill_with_evidence=self.fill_with_evidence,
                                  model_margin=self.model_margin)
-
-    @field_validator("reader_adapter")
-    @classmethod
-    def _reader_adapter_is_served(cls, v: str | None, info: ValidationInfo) -> str | None:
-        adapters = info.data.get("adapters", [])
-        if v is not None and v not in adapters:
-            raise ValueError(f"{v!r} is not one of adapters {adapters}")
-        return v
 
     def model_settings(self):
         """The model client's settings (recommend.model_client): the one request definition."""

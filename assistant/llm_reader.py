@@ -96,6 +96,11 @@ def reader_messages(user_turns: Sequence[str]) -> list:
             HumanMessage(f"Note: {note_text(user_turns)}")]
 
 
+# What read and aread report as a failed reading instead of raising (LengthFinishReasonError
+# is an OpenAIError, so it is caught here too).
+_FAILURES = (openai.OpenAIError, ModelUnavailable, ValueError)
+
+
 class LLMReader:
     """Asks the served model for a PatientReading, on the ModelClient's own openai clients."""
 
@@ -131,27 +136,27 @@ class LLMReader:
         return LLMReading(None, "unparseable", time.perf_counter() - started,
                           "truncated at the token cap")
 
+    def _failed(self, e: Exception, started: float) -> LLMReading:
+        """Shared by read and aread, so the sync and async paths cannot report a failure
+        differently."""
+        if isinstance(e, openai.LengthFinishReasonError):
+            return self._truncated(started)
+        if isinstance(e, (openai.OpenAIError, ModelUnavailable)):
+            return self._unavailable(e, started)
+        # ValueError: the client's own parse of an answer outside the schema
+        return LLMReading(None, "unparseable", time.perf_counter() - started, type(e).__name__)
+
     def read(self, user_turns: Sequence[str]) -> LLMReading:
         started = time.perf_counter()
         try:
             return self._reading(self.runnable.invoke(reader_messages(user_turns)), started)
-        except openai.LengthFinishReasonError:
-            return self._truncated(started)
-        except (openai.OpenAIError, ModelUnavailable) as e:
-            return self._unavailable(e, started)
-        except ValueError as e:     # the client's own parse of an answer outside the schema
-            return LLMReading(None, "unparseable", time.perf_counter() - started,
-                              type(e).__name__)
+        except _FAILURES as e:
+            return self._failed(e, started)
 
     async def aread(self, user_turns: Sequence[str]) -> LLMReading:
         started = time.perf_counter()
         try:
             return self._reading(await self.runnable.ainvoke(reader_messages(user_turns)),
                                  started)
-        except openai.LengthFinishReasonError:
-            return self._truncated(started)
-        except (openai.OpenAIError, ModelUnavailable) as e:
-            return self._unavailable(e, started)
-        except ValueError as e:     # the client's own parse of an answer outside the schema
-            return LLMReading(None, "unparseable", time.perf_counter() - started,
-                              type(e).__name__)
+        except _FAILURES as e:
+            return self._failed(e, started)

@@ -13,10 +13,7 @@ _TRAIN_OPTIONS = ("cases", "method", "rank", "lr", "batch_size", "max_steps", "s
                   "base_model", "target_modules", "lora_alpha", "lora_dropout", "max_length",
                   "max_grad_norm", "seed", "attn", "dtype", "save_dtype", "threads")
 
-
-def _default(name: str):
-    """Defaults are declared once, on FinetuneConfig; the options only show them."""
-    return FinetuneConfig.model_fields[name].default
+_default = FinetuneConfig.default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,16 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args) -> int:
-    from rxassist.errors import ConfigError
-
-    from finetune.config import FinetuneConfig
-
-    given = {k: getattr(args, k) for k in _TRAIN_OPTIONS if getattr(args, k) is not None}
-    missing = [k for k in ("cases", "max_steps", "save_steps", "out") if k not in given]
-    if missing:
-        raise ConfigError("missing " + ", ".join(f"--{k.replace('_', '-')}" for k in missing),
-                          param=missing[0])
-    config = FinetuneConfig.build(**given, resume=args.resume)
+    config = FinetuneConfig.from_args(args, _TRAIN_OPTIONS,
+                                      ("cases", "max_steps", "save_steps", "out"),
+                                      resume=args.resume)
     from finetune.trainer import train
     report = train(config, progress=not args.no_progress)
     summary = {k: report[k] for k in ("method", "rank", "steps", "trainable_params",

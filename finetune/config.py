@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
 from rxassist.adapters import VLLM_LORA_RANKS  # noqa: F401  (re-exported by finetune)
-from rxassist.errors import config_error
+from rxassist.errors import ConfigError, config_error
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
@@ -30,10 +30,70 @@ SaveDType = Literal["same", "float32", "bfloat16", "float16"]
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-class FinetuneConfig(BaseModel):
-    """One training run. Field names are the CLI options with '-' replaced by '_'."""
+def whole_alpha(lora_alpha: float | None, rank: int) -> int | float:
+    """LoRA alpha, 2 x rank by default."""
+    alpha = lora_alpha if lora_alpha is not None else 2 * rank
+    # Whole numbers as int: adapter_config.json then reads "lora_alpha": 32, as vLLM expects.
+    return int(alpha) if float(alpha).is_integer() else alpha
+
+
+class LoraOptions(BaseModel):
+    """What every fine-tuning command's options share: the checks on `rank` and
+    `target_modules` (each subclass declares those fields itself, so that its field order, and
+    with it the order of reported errors, stays its own) and `build`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("rank", check_fields=False)
+    @classmethod
+    def _servable_rank(cls, v: int) -> int:
+        if v not in VLLM_LORA_RANKS:
+            raise ValueError(f"{v} is not a rank vLLM can serve; choose one of "
+                             f"{', '.join(map(str, VLLM_LORA_RANKS))}")
+        return v
+
+    @field_validator("target_modules", mode="before", check_fields=False)
+    @classmethod
+    def _split_modules(cls, v):
+        if isinstance(v, str):
+            v = [m.strip() for m in v.split(",") if m.strip()]
+        return v
+
+    @field_validator("target_modules", check_fields=False)
+    @classmethod
+    def _module_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in v if not _MODULE_NAME.match(m)]
+        if bad:
+            raise ValueError(f"not module names: {bad}")
+        return tuple(dict.fromkeys(v))
+
+    @classmethod
+    def build(cls, **values):
+        """Validate, turning pydantic's errors into one ConfigError naming each option."""
+        try:
+            return cls(**values)
+        except ValidationError as e:
+            raise config_error(e, option=True, first_only=False, whole="options") from None
+
+    @classmethod
+    def default(cls, name: str):
+        """Defaults are declared once, on the config; the CLI options only show them."""
+        return cls.model_fields[name].default
+
+    @classmethod
+    def from_args(cls, args, options: tuple[str, ...], required: tuple[str, ...], **fixed):
+        """`build` from the parsed CLI: argparse only collects strings, so the config validates
+        them and names the option on error; an option left out is left to the config's default."""
+        given = {k: getattr(args, k) for k in options if getattr(args, k, None) is not None}
+        missing = [k for k in required if k not in given]
+        if missing:
+            raise ConfigError("missing " + ", ".join(f"--{k.replace('_', '-')}" for k in missing),
+                              param=missing[0])
+        return cls.build(**given, **fixed)
+
+
+class FinetuneConfig(LoraOptions):
+    """One training run. Field names are the CLI options with '-' replaced by '_'."""
 
     cases: Path = Field(description="JSONL case file (docs/formats.md#case-files)")
     out: Path = Field(description="output folder: checkpoint-<step>/ and train_report.json")
@@ -56,29 +116,6 @@ class FinetuneConfig(BaseModel):
     threads: int | None = Field(None, ge=1, le=1024, description="torch CPU threads")
     resume: bool = False
 
-    @field_validator("rank")
-    @classmethod
-    def _servable_rank(cls, v: int) -> int:
-        if v not in VLLM_LORA_RANKS:
-            raise ValueError(f"{v} is not a rank vLLM can serve; choose one of "
-                             f"{', '.join(map(str, VLLM_LORA_RANKS))}")
-        return v
-
-    @field_validator("target_modules", mode="before")
-    @classmethod
-    def _split_modules(cls, v):
-        if isinstance(v, str):
-            v = [m.strip() for m in v.split(",") if m.strip()]
-        return v
-
-    @field_validator("target_modules")
-    @classmethod
-    def _module_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [m for m in v if not _MODULE_NAME.match(m)]
-        if bad:
-            raise ValueError(f"not module names: {bad}")
-        return tuple(dict.fromkeys(v))
-
     @model_validator(mode="after")
     def _consistent(self) -> "FinetuneConfig":
         if self.save_steps > self.max_steps:
@@ -88,14 +125,4 @@ class FinetuneConfig(BaseModel):
 
     @property
     def alpha(self) -> int | float:
-        alpha = self.lora_alpha if self.lora_alpha is not None else 2 * self.rank
-        # Whole numbers as int: adapter_config.json then reads "lora_alpha": 32, as vLLM expects.
-        return int(alpha) if float(alpha).is_integer() else alpha
-
-    @classmethod
-    def build(cls, **values) -> "FinetuneConfig":
-        """Validate, turning pydantic's errors into one ConfigError naming each option."""
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            raise config_error(e, option=True, first_only=False, whole="options") from None
+        return whole_alpha(self.lora_alpha, self.rank)

@@ -14,9 +14,7 @@ _OPTIONS = ("cases", "out", "sites", "partition", "alpha", "max_site_cases", "ro
             "max_length", "max_grad_norm", "seed", "base_model", "noise_multiplier",
             "clipping_norm", "delta", "parallel_sites", "threads")
 
-
-def _default(name: str):
-    return FederatedConfig.model_fields[name].default
+_default = FederatedConfig.default
 
 
 def register(actions: argparse._SubParsersAction) -> None:
@@ -66,14 +64,8 @@ def register(actions: argparse._SubParsersAction) -> None:
 
 
 def _run(args) -> int:
-    from rxassist.errors import ConfigError
-
-    given = {k: getattr(args, k) for k in _OPTIONS if getattr(args, k, None) is not None}
-    missing = [k for k in ("cases", "out", "sites", "local_steps") if k not in given]
-    if missing:
-        raise ConfigError("missing " + ", ".join(f"--{k.replace('_', '-')}" for k in missing),
-                          param=missing[0])
-    config = FederatedConfig.build(**given, site_files=args.site_file, overwrite=args.overwrite)
+    config = FederatedConfig.from_args(args, _OPTIONS, ("cases", "out", "sites", "local_steps"),
+                                       site_files=args.site_file, overwrite=args.overwrite)
     from finetune.federated import REPORT_FILE, run_federated
     report = run_federated(config, verbose=args.verbose)
     summary = {k: report[k] for k in ("rounds", "local_steps", "steps_total", "wall_seconds",

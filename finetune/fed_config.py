@@ -6,24 +6,18 @@ ConfigError naming the option, which the CLI turns into a message and exit code 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from rxassist.adapters import ADAPTER_NAME_RE, VLLM_LORA_RANKS
-from rxassist.errors import ConfigError, describe_validation
+from rxassist.adapters import ADAPTER_NAME_RE
 
-from finetune.config import DEFAULT_TARGET_MODULES
-
-_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+from finetune.config import DEFAULT_TARGET_MODULES, LoraOptions, whole_alpha
 
 
-class FederatedConfig(BaseModel):
+class FederatedConfig(LoraOptions):
     """One federated FA-LoRA run. Field names are the CLI options with '-' replaced by '_'."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     cases: Path = Field(description="JSONL cases split into the simulated hospitals")
     out: Path = Field(description="adapter folder written at the end (never partially)")
@@ -52,27 +46,6 @@ class FederatedConfig(BaseModel):
     threads: int | None = Field(None, ge=1, le=1024, description="torch threads per site")
     overwrite: bool = False
 
-    @field_validator("rank")
-    @classmethod
-    def _servable_rank(cls, v: int) -> int:
-        if v not in VLLM_LORA_RANKS:
-            raise ValueError(f"{v} is not a rank vLLM can serve; choose one of "
-                             f"{', '.join(map(str, VLLM_LORA_RANKS))}")
-        return v
-
-    @field_validator("target_modules", mode="before")
-    @classmethod
-    def _split_modules(cls, v):
-        return [m.strip() for m in v.split(",") if m.strip()] if isinstance(v, str) else v
-
-    @field_validator("target_modules")
-    @classmethod
-    def _module_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [m for m in v if not _MODULE_NAME.match(m)]
-        if bad:
-            raise ValueError(f"not module names: {bad}")
-        return tuple(dict.fromkeys(v))
-
     @field_validator("site_files", mode="before")
     @classmethod
     def _parse_site_files(cls, v):
@@ -100,8 +73,7 @@ class FederatedConfig(BaseModel):
 
     @property
     def alpha_lora(self) -> int | float:
-        alpha = self.lora_alpha if self.lora_alpha is not None else 2 * self.rank
-        return int(alpha) if float(alpha).is_integer() else alpha
+        return whole_alpha(self.lora_alpha, self.rank)
 
     @property
     def dp(self) -> bool:
@@ -110,11 +82,3 @@ class FederatedConfig(BaseModel):
     @property
     def n_sites(self) -> int:
         return self.sites + len(self.site_files)
-
-    @classmethod
-    def build(cls, **values) -> "FederatedConfig":
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            message, param = describe_validation(e.errors(), option=True, whole="options")
-            raise ConfigError(message, param=param) from None

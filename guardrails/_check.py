@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from guardrails import _dose, _flags, _rules, _text
 from guardrails._patient import most_severe_per_drug, patient_flags
 from guardrails._normalize import normalize
@@ -48,21 +50,23 @@ class Item:
         return _label(self.drug) + (" (current medication)" if self.current else "")
 
 
-def _patient(patient: Any):
-    from pydantic import ValidationError
+def _from_dict(model, value: Any, param: str, expected: str):
+    """`value` (a dict by now) as `model`, or InvalidInput naming the field under `param`."""
+    if isinstance(value, dict):
+        try:
+            return model.model_validate(value)
+        except ValidationError as e:
+            raise InvalidInput(describe_validation(e.errors(), prefix=f"{param}.")[0],
+                               param=param) from None
+    raise InvalidInput(f"{param} must be {expected}, got {type(value).__name__}", param=param)
 
+
+def _patient(patient: Any):
     if patient is None:
         return Patient()
     if isinstance(patient, Patient):
         return patient
-    if isinstance(patient, dict):
-        try:
-            return Patient.model_validate(patient)
-        except ValidationError as e:
-            raise InvalidInput(describe_validation(e.errors(), prefix="patient.")[0],
-                               param="patient") from None
-    raise InvalidInput(f"patient must be an object, got {type(patient).__name__}",
-                       param="patient")
+    return _from_dict(Patient, patient, "patient", "an object")
 
 
 def _label(d: NormalizedDrug) -> str:
@@ -256,14 +260,7 @@ def _diagnosis(diagnosis: Any):
         return diagnosis
     if isinstance(diagnosis, str):
         diagnosis = {"text": diagnosis}
-    if isinstance(diagnosis, dict):
-        try:
-            return Diagnosis.model_validate(diagnosis)
-        except ValidationError as e:
-            raise InvalidInput(describe_validation(e.errors(), prefix="diagnosis.")[0],
-                               param="diagnosis") from None
-    raise InvalidInput(f"diagnosis must be an object or a string, got {type(diagnosis).__name__}",
-                       param="diagnosis")
+    return _from_dict(Diagnosis, diagnosis, "diagnosis", "an object or a string")
 
 
 def check(drugs: list[str], patient: Any = None, diagnosis: Any = None) -> CheckResult:

@@ -8,7 +8,6 @@ ingredients (minus `except_ingredients`), a severity, a short `advice` a clinici
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cached_property
 from pathlib import Path
@@ -201,7 +200,4 @@ _cache: dict[Path, PatientRules] = {}
 
 
 def load(path: Path | str | None = None) -> PatientRules:
-    p = Path(path) if path else PATIENT_RULES_PATH
-    if p not in _cache:
-        _cache[p] = PatientRules.model_validate(json.loads(p.read_text(encoding="utf-8")))
-    return _cache[p]
+    return _rules.load_cached(_cache, PatientRules, path, PATIENT_RULES_PATH)

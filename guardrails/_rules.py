@@ -180,7 +180,12 @@ _cache: dict[Path, Rules] = {}
 
 
 def load(path: Path | str | None = None) -> Rules:
-    p = Path(path) if path else RULES_PATH
-    if p not in _cache:
-        _cache[p] = Rules.model_validate(json.loads(p.read_text(encoding="utf-8")))
-    return _cache[p]
+    return load_cached(_cache, Rules, path, RULES_PATH)
+
+
+def load_cached(cache: dict, model: type[BaseModel], path: Path | str | None, default: Path):
+    """A rule file read and validated once per path (each rule module keeps its own cache)."""
+    p = Path(path) if path else default
+    if p not in cache:
+        cache[p] = model.model_validate(json.loads(p.read_text(encoding="utf-8")))
+    return cache[p]

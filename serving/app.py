@@ -82,3 +82,27 @@ def create_app(assistant, *, engine_healthy: Callable[[], bool], ui=None,
     # Gradio reads its own (small) bodies; its uploads are off in this UI.
     guarded = BearerAuth(BodyLimit(app, limits.max_body_bytes), keys, OPEN_PATHS)
     return SafeErrors(guarded)
+
+
+def ready_server(app, host: str, port: int, api_keys: list[str], engine, model_note: str,
+                 on_ready):
+    """The API's server for both `rxassist serve` modes: `on_ready` runs only once the port is
+    bound, so nothing starts behind an API that could not come up."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.should_exit:  # the port could not be bound
+                return
+            on_ready()
+            base = f"http://{host}:{port}"
+            print(f"rxassist is ready (it supports clinicians, it does not replace them)\n"
+                  f"  assistant API  {base}/v1\n  chat UI        {base}/ui\n"
+                  f"  model API      {engine.base_url}  ({model_note})"
+                  + ("" if api_keys else "\n  no --api-key: open to this machine's users only"),
+                  flush=True)
+
+    # access_log off: URLs carry no patient data, but request logs are not needed by default.
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                 access_log=False))

@@ -113,3 +113,25 @@ class BearerAuth:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"www-authenticate", b"Bearer")]})
         await send({"type": "http.response.body", "body": self.body})
+
+
+def check_keys(args) -> list[str]:
+    """The assistant API keys; refuses a reachable server without one (exit 2, saying why).
+    Shared by `rxassist serve` and `serve --model-url` (serving.cli and serving.remote_serve)."""
+    from rxassist.errors import ConfigError
+
+    try:
+        keys = parse_keys(args.api_key)
+        if args.model_api_key:
+            parse_keys(args.model_api_key)
+    except ValueError as e:
+        raise ConfigError(f"--api-key/--model-api-key: {e}") from None
+    if not keys and not is_loopback(args.host):
+        raise ConfigError(f"--host {args.host} makes the assistant API and the chat UI (patient "
+                          "data) reachable from other machines, so a key is required: pass "
+                          "--api-key KEY or set RXASSIST_API_KEY (and put TLS in front, see "
+                          "docs/deploying.md)")
+    if not is_loopback(args.model_host) and not args.model_api_key:
+        raise ConfigError(f"--model-host {args.model_host} exposes the model API; give it a key "
+                          "its clients can know: --model-api-key KEY or RXASSIST_MODEL_API_KEY")
+    return keys

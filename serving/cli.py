@@ -154,31 +154,9 @@ def _build_config(args):
         raise config_error(e, option=True) from None
 
 
-def check_keys(args) -> list[str]:
-    """The assistant API keys; refuses a reachable server without one (exit 2, saying why)."""
-    from rxassist.errors import ConfigError
-    from serving.auth import is_loopback, parse_keys
-
-    try:
-        keys = parse_keys(args.api_key)
-        if args.model_api_key:
-            parse_keys(args.model_api_key)
-    except ValueError as e:
-        raise ConfigError(f"--api-key/--model-api-key: {e}") from None
-    if not keys and not is_loopback(args.host):
-        raise ConfigError(f"--host {args.host} makes the assistant API and the chat UI (patient "
-                          "data) reachable from other machines, so a key is required: pass "
-                          "--api-key KEY or set RXASSIST_API_KEY (and put TLS in front, see "
-                          "docs/deploying.md)")
-    if not is_loopback(args.model_host) and not args.model_api_key:
-        raise ConfigError(f"--model-host {args.model_host} exposes the model API; give it a key "
-                          "its clients can know: --model-api-key KEY or RXASSIST_MODEL_API_KEY")
-    return keys
-
-
 def run(args) -> int:
     from rxassist.errors import ConfigError, NotFound
-    from serving.auth import model_api_key, write_key_file
+    from serving.auth import check_keys, model_api_key, write_key_file
     from serving.adapters import default_adapter_name, discover
     from serving.vllm_process import PRIVACY_ENV, ensure_port_free
     from serving.engines import ServingEngines
@@ -250,12 +228,10 @@ def run(args) -> int:
 def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: list[str],
                args):
     """The assistant API server (not yet running); nothing here needs the engine to be up."""
-    import uvicorn
-
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
     from serving.vllm_process import health_ok
-    from serving.app import create_app
+    from serving.app import create_app, ready_server
     from serving.supervisor import supervise
     from serving.watcher import AdapterWatcher
 
@@ -296,19 +272,5 @@ def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
         supervisor.start()
         watcher.start()
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets=None):
-            await super().startup(sockets)
-            if self.should_exit:  # the port could not be bound
-                return
-            start_background()
-            base = f"http://{cfg.host}:{cfg.port}"
-            print(f"rxassist is ready (it supports clinicians, it does not replace them)\n"
-                  f"  assistant API  {base}/v1\n  chat UI        {base}/ui\n"
-                  f"  model API      {engine.base_url}  (key required)"
-                  + ("" if api_keys else "\n  no --api-key: open to this machine's users only"),
-                  flush=True)
-
-    # access_log off: URLs carry no patient data, but request logs are not needed by default.
-    return Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
-                                 access_log=False))
+    return ready_server(app, cfg.host, cfg.port, api_keys, engine, "key required",
+                        start_background)

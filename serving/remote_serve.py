@@ -99,7 +99,7 @@ def run_remote(args, defaults: dict) -> int:
     import os
     os.environ.update(PRIVACY_ENV)  # before gradio or langchain are imported
 
-    from serving.cli import check_keys
+    from serving.auth import check_keys
 
     api_keys = check_keys(args)
     spec = remote_spec(args)
@@ -155,11 +155,9 @@ def _prompt_budget(assistant, models, args, base_hint):
 
 
 def _build_api(args, engine, models, api_keys: list[str], stop: threading.Event, base_hint):
-    import uvicorn
-
     from assistant import Assistant, AssistantConfig
     from assistant.ui import build_ui
-    from serving.app import ApiLimits, create_app
+    from serving.app import ApiLimits, create_app, ready_server
     from serving.remote import RemoteWatcher
 
     assistant = Assistant(AssistantConfig(
@@ -178,18 +176,5 @@ def _build_api(args, engine, models, api_keys: list[str], stop: threading.Event,
 
     watcher = RemoteWatcher(engine, adapters_changed, stop, adapters_s=args.adapter_rescan)
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets=None):
-            await super().startup(sockets)
-            if self.should_exit:  # the port could not be bound
-                return
-            watcher.start()
-            base = f"http://{args.host}:{args.port}"
-            print(f"rxassist is ready (it supports clinicians, it does not replace them)\n"
-                  f"  assistant API  {base}/v1\n  chat UI        {base}/ui\n"
-                  f"  model API      {engine.base_url}  (remote; no engine started here)"
-                  + ("" if api_keys else "\n  no --api-key: open to this machine's users only"),
-                  flush=True)
-
-    return Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                                 access_log=False))
+    return ready_server(app, args.host, args.port, api_keys, engine,
+                        "remote; no engine started here", watcher.start)

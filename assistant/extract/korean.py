@@ -115,6 +115,9 @@ _TAKING = r"(?:을|를)?\s*(?:흡입기\s*)?(?:복용|투여|사용|투약|처�
 _NONE = r"없(?:음|습니다|다|고|으며|어요)"
 _UNKNOWN = r"(?:모름|불명|미상|알\s*수\s*없음|확인\s*안\s*됨|미확인)"
 _MED_WORD = r"(?:현재\s*)?(?:복용\s*중인\s*약(?:물)?|복용\s*약(?:물)?|복용약|투약\s*중인\s*약|상용약)"
+# Labels more than one rule starts from: one list of words each, so a synonym added is read by all.
+_ALLERGY_WORD = r"(?:약물\s*)?(?:알레르기|알러지)"
+_PMH_WORD = r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*"
 
 # Ordered rewrite rules: (pattern, replacement). Placeholders from _replace_names are in place.
 _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
@@ -125,9 +128,9 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     # allergies
     (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?(?:약물\s*)?(?:알레르기|알러지|과민\s*반응|과민증)"
      rf"\s*(?:있음|있다|있습니다|반응)?", r" allergic to \1 "),
-    (rf"(?:약물\s*)?(?:알레르기|알러지)\s*(?:는|은|:|：)?\s*{_NONE}", " no drug allergies "),
-    (rf"(?:약물\s*)?(?:알레르기|알러지)\s*(?:는|은|:|：)?\s*{_UNKNOWN}", " allergies unknown "),
-    (r"(?:약물\s*)?(?:알레르기|알러지)\s*(?:력|병력)?\s*[:：]", "\nAllergies: "),
+    (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_NONE}", " no drug allergies "),
+    (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_UNKNOWN}", " allergies unknown "),
+    (rf"{_ALLERGY_WORD}\s*(?:력|병력)?\s*[:：]", "\nAllergies: "),
     # current medications
     (rf"{_MED_WORD}\s*(?:은|는|:|：)?\s*{_NONE}", " no meds "),
     (rf"{_MED_WORD}\s*(?:은|는|:|：)?\s*{_UNKNOWN}", " meds unknown "),
@@ -136,8 +139,8 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     # diagnosis and history labels
     (r"(?:주\s*)?(?:진단명?|상병명?|병명)\s*(?:은|는)?\s*[:：]", "\nDiagnosis: "),
     (rf"({_X})\s*(?:의\s*)?(?:과거력|병력|기왕력)(?:이|가)?\s*(?:있음|있는|있으며)?", r" history of \1 "),
-    (r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*[:：]", "\nPMH: "),
-    (r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*", " history of "),
+    (rf"{_PMH_WORD}[:：]", "\nPMH: "),
+    (_PMH_WORD, " history of "),
     (rf"({_X})\s*가족력", r" family history of \1 "),
     # "당뇨 있는 60세 남자": a condition the patient has, beside the question
     (rf"({_X})\s*(?:이|가)?\s*있(?:는|음|고|으며|습니다)", r" known \1, "),

@@ -11,15 +11,13 @@ hold nephrotoxins and no drug. Read by benchmarks/bench_everyday.py --abstain.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rxassist.cases import Diagnosis, Patient
-from rxassist.errors import ConfigError
 
-from eval.everyday.consultations import MUST_ABSTAIN_FILE, ingredient_key
+from eval.everyday.consultations import MUST_ABSTAIN_FILE, read_case_file, readable_names
 
 
 class AbstainCase(BaseModel):
@@ -37,25 +35,8 @@ class AbstainCase(BaseModel):
     @field_validator("never")
     @classmethod
     def _readable(cls, names: list[str]) -> list[str]:
-        bad = [n for n in names if not ingredient_key(n)]
-        if bad:
-            raise ValueError(f"guardrails cannot read {bad}")
-        return names
+        return readable_names(names)
 
 
 def read_abstain_cases(path: str | Path = MUST_ABSTAIN_FILE) -> list[AbstainCase]:
-    out: list[AbstainCase] = []
-    seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                c = AbstainCase.model_validate(json.loads(raw))
-            except (json.JSONDecodeError, ValidationError) as e:
-                raise ConfigError(f"{path} line {lineno}: {e}") from None
-            if c.id in seen:
-                raise ConfigError(f"{path} line {lineno}: duplicate id {c.id}")
-            seen.add(c.id)
-            out.append(c)
-    return out
+    return read_case_file(path, AbstainCase)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from rxassist.cases import Case
 from rxassist.errors import ConfigError
@@ -26,6 +26,16 @@ def ingredient_key(name: str) -> frozenset[str]:
     return frozenset(" ".join(i.lower().split()) for i in r.ingredients) if r.known else frozenset()
 
 
+def readable_names(names: list[str]) -> list[str]:
+    """Field check shared by every case file: a drug name guardrails cannot read would make
+    the case test nothing."""
+
+    bad = [n for n in names if not ingredient_key(n)]
+    if bad:
+        raise ValueError(f"guardrails cannot read {bad}")
+    return names
+
+
 class Consultation(Case):
     message: str = Field(min_length=1, description="the consultation as a clinician types it")
     accepted: list[str] = Field(min_length=1, description="guideline-accepted first-line options")
@@ -40,10 +50,7 @@ class Consultation(Case):
     @field_validator("accepted", "must_not_first", "must_not_offer")
     @classmethod
     def _readable(cls, names: list[str]) -> list[str]:
-        bad = [n for n in names if not ingredient_key(n)]
-        if bad:
-            raise ValueError(f"guardrails cannot read {bad}")
-        return names
+        return readable_names(names)
 
     def accepts(self, ingredients: Iterable[str]) -> bool:
         key = frozenset(" ".join(i.lower().split()) for i in ingredients)
@@ -63,15 +70,20 @@ class Consultation(Case):
         return frozenset(out)
 
 
-def read_consultations(path: str | Path = CONSULTATIONS_FILE) -> list[Consultation]:
-    out: list[Consultation] = []
+_CaseT = TypeVar("_CaseT", bound=BaseModel)
+
+
+def read_case_file(path: str | Path, model: type[_CaseT]) -> list[_CaseT]:
+    """One JSONL case per line, validated as `model`; ids unique (the model needs an `id`)."""
+
+    out: list[_CaseT] = []
     seen: set[str] = set()
     with open(path, encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
             try:
-                c = Consultation.model_validate(json.loads(raw))
+                c = model.model_validate(json.loads(raw))
             except (json.JSONDecodeError, ValidationError) as e:
                 raise ConfigError(f"{path} line {lineno}: {e}") from None
             if c.id in seen:
@@ -79,3 +91,7 @@ def read_consultations(path: str | Path = CONSULTATIONS_FILE) -> list[Consultati
             seen.add(c.id)
             out.append(c)
     return out
+
+
+def read_consultations(path: str | Path = CONSULTATIONS_FILE) -> list[Consultation]:
+    return read_case_file(path, Consultation)
