@@ -14,10 +14,24 @@ CONTRACT_KEYS = {"n_cases", "model", "output_rate", "accuracy", "ingredient_accu
                  "jaccard", "f1", "appropriateness", "duplicate_rate"}
 
 
+def answerable_cases(path, n: int):
+    """The first n held-out cases the recommendation layer has candidates for, as a case file:
+    on thin evidence it abstains without asking the model, which these runs do not test."""
+    from recommend.pipeline import RecommendSettings, prepare
+    from rxassist.cases import read_cases
+
+    cases = [c for c in read_cases(SUBSET).cases
+             if prepare(c.patient, c.diagnosis, RecommendSettings()).messages is not None][:n]
+    assert len(cases) == n
+    path.write_text("".join(c.model_dump_json() + "\n" for c in cases))
+    return path
+
+
 @pytest.mark.e2e
 def test_eval_run_against_real_vllm_server(vllm_server, tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["eval", "run", "--cases", str(SUBSET), "--base-url", vllm_server.base_url,
+    cases = answerable_cases(tmp_path / "cases.jsonl", 3)
+    argv = ["eval", "run", "--cases", str(cases), "--base-url", vllm_server.base_url,
             "--model", vllm_server.model_name, "--out", str(out), "--limit", "3",
             "--no-progress", "--max-tokens", "200"]
     assert main(argv) == 0
@@ -42,7 +56,8 @@ def test_eval_run_against_real_assistant_api(rx_server, tmp_path):
     base_url = f"{rx_server.api_url}/v1"
     model = httpx.get(f"{base_url}/models", timeout=30).json()["data"][0]["id"]
     out = tmp_path / "assistant"
-    assert main(["eval", "run", "--cases", str(SUBSET), "--target", "assistant",
+    cases = answerable_cases(tmp_path / "cases.jsonl", 2)
+    assert main(["eval", "run", "--cases", str(cases), "--target", "assistant",
                  "--base-url", base_url, "--model", model, "--out", str(out),
                  "--limit", "2", "--no-progress"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
