@@ -183,3 +183,14 @@ def _kill_listener(port: int) -> None:
 def vllm_server(rx_server) -> RxServer:
     """The model API (vLLM's own OpenAI server) of the running stack."""
     return rx_server
+
+
+# Flower's Ray simulation rebinds process-wide state (sys.stdout/stderr, the flwr and ray log
+# handlers, Ray's background threads) to the capture stream of the test that ran it; a test
+# that runs later in the same process can then write to a closed file and take the whole run
+# down ("lost sys.stderr"). The tests that start a simulation therefore run last.
+_SIMULATION_MODULES = ("test_federated.py", "test_e2e_federated.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: item.path.name in _SIMULATION_MODULES)
