@@ -63,6 +63,8 @@ class Assistant:
         self.prompt_budget: PromptCheck | None = None
         self._llm_reader = None
         if config.reader != "rules":
+            # LangChain loads only when a model reader is asked for: the default `rules`
+            # never imports it.
             from assistant.llm_reader import LLMReader
             self._llm_reader = LLMReader(self._client,
                                          config.reader_adapter or config.base_model,
