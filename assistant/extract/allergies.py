@@ -49,6 +49,29 @@ _DRUG_THEN_REACTION = _compiled((
 _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
 
 
+# "pen allergy (hives)", "PCN (anaphylaxis), codeine (nausea)": the reaction in parentheses
+# belongs to the allergen before it.
+_ITEM_REACTION = re.compile(r"([A-Za-z][\w\- ]*?)\s*(?:allerg\w*|intoleran\w*)?\s*\(([^()]{1,60})\)")
+_REACTION_AFTER = re.compile(r"[ \t]*\(([^()]{1,60})\)")
+
+
+def take_reactions(t: Text, f: Findings, start: int, end: int) -> int:
+    """Record the reactions written in parentheses inside an allergy clause or right after it
+    as notes ("penicillin allergy: hives"); returns where the clause ends, reactions included."""
+    after = _REACTION_AFTER.match(t.s, end)
+    if after and t.free(after.start(), after.end()):
+        end = after.end()
+    for m in _ITEM_REACTION.finditer(t.s, start, end):
+        allergen = re.sub(r"^(?:allergic to|allergy to|allergies|allergy)\s*:?\s*", "",
+                          m.group(1).strip(), flags=re.I)
+        allergen = ALLERGEN_SYNONYMS.get(allergen.lower(), allergen)
+        note = f"{allergen} allergy: {m.group(2).strip()}" if allergen else \
+            f"allergic reaction: {m.group(2).strip()}"
+        if note not in f.notes:
+            f.notes.append(note)
+    return end
+
+
 def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
     for m in t.matches(_NO_ALLERGY):
         f.values["allergies"] = []
@@ -76,7 +99,7 @@ def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
             if items:
                 found += ([n for item in items for n in named(item)] if strict
                           else split_drugs(items, finder))
-                t.take(m.start(), item_end)
+                t.take(m.start(), take_reactions(t, f, m.start(), item_end))
     for pattern, strict in _DRUG_THEN_REACTION:
         accept = allergen_like if strict else not_excluded
         for m in t.matches(pattern):
@@ -87,7 +110,8 @@ def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
                 if accept(name):
                     # "then amoxicillin" reads as a drug because it contains one: keep the drug.
                     found += named(name) if strict else [name]
-                    t.take(m.end(1) - len(name), m.end())
+                    t.take(m.end(1) - len(name), take_reactions(t, f, m.end(1) - len(name),
+                                                                m.end()))
                     break
     found = [ALLERGEN_SYNONYMS.get(a.lower(), a) for a in found]
     if found:
