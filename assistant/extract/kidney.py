@@ -30,7 +30,8 @@ _CRCL_RE = re.compile(r"\b(?:crcl|cr\s?cl|clcr|creatinine clearance)\s*(?:of|is|
 _STAGE_RE = re.compile(r"\b(?:ckd|chronic kidney disease|chronic renal (?:failure|disease))"
                        r"\s*(?:,\s*)?(?:stage\s*|g\s*)?(-?\d{1,2})\s*([ab])?\b"
                        r"|\bstage\s*(-?\d{1,2})\s*([ab])?\s*(?:ckd|chronic kidney disease)\b"
-                       r"|(?:만성\s*(?:신장|콩팥)\s*병|만성\s*신부전|ckd|chronic kidney disease)"
+                       r"|(?:(?:만성\s*)?(?:신장|콩팥)\s*병|만성\s*신부전|ckd|chronic kidney disease|"
+                       r"kidney (?:disorder|disease))"
                        r"\s*(-?\d{1,2})\s*([ab])?\s*기",
                        re.I)
 _ESKD_RE = re.compile(r"\b(?:esrd|eskd|end[- ]stage (?:renal|kidney) (?:disease|failure))\b", re.I)

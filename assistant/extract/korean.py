@@ -21,8 +21,10 @@ from functools import lru_cache
 from importlib import resources
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_DRUG, _DX, _ALLERGEN = "D", "X", "A"
-_SLOT = re.compile(r"\u27e6([DXA]):([^\u27e7]+)\u27e7")
+# A drug slot becomes a taken-medication slot ("M") once read as "on X", so a later allergy rule
+# cannot take it into its list ("와파린 복용 중, 페니실린 알레르기").
+_DRUG, _DX, _ALLERGEN, _TAKEN = "D", "X", "A", "M"
+_SLOT = re.compile(r"\u27e6([DXAM]):([^\u27e7]+)\u27e7")
 
 # Allergen classes that are not single ingredients (the guardrails know them as classes).
 ALLERGEN_CLASSES_KO: dict[str, str] = {
@@ -35,6 +37,15 @@ ALLERGEN_CLASSES_KO: dict[str, str] = {
     "아편유사제": "opioids", "계란": "egg", "달걀": "egg", "라텍스": "latex", "스타틴": "statins",
     "안지오텐신 전환효소 억제제": "ace inhibitors", "ACE 억제제": "ace inhibitors",
     "테트라사이클린": "tetracyclines", "요오드": "iodine", "땅콩": "peanut", "갑각류": "shellfish",
+}
+
+
+# Medicines named by what they are rather than an ingredient; the English shorthand the reader
+# spells out (assistant/data/extract_vocabulary.json, medication_abbreviations).
+MEDICINES_KO: dict[str, str] = {
+    "경구 피임약": "OCP", "피임약": "OCP", "호르몬 대체 요법": "HRT", "호르몬 치료": "HRT",
+    "칼슘제": "calcium", "비타민 D": "vitamin D", "비타민D": "vitamin D", "철분제": "iron",
+    "종합 비타민": "multivitamin", "종합비타민": "multivitamin",
 }
 
 
@@ -82,6 +93,8 @@ def _names_re() -> tuple[re.Pattern, dict[str, tuple[str, str]]]:
         names[ko] = (_DRUG, english)
     for ko, english in ALLERGEN_CLASSES_KO.items():
         names[ko] = (_ALLERGEN, english)
+    for ko, english in MEDICINES_KO.items():
+        names[ko] = (_DRUG, english)
     # Longest first; a space inside a name also matches no space ("제2형당뇨병").
     alts = sorted(names, key=len, reverse=True)
     pattern = "|".join(re.escape(n).replace(r"\ ", r"\s*") for n in alts)
@@ -119,12 +132,17 @@ _MED_WORD = r"(?:현재\s*)?(?:복용\s*중인\s*약(?:물)?|복용\s*약(?:물)
 _ALLERGY_WORD = r"(?:약물\s*)?(?:알레르기|알러지)"
 _PMH_WORD = r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*"
 
+def _taken(drugs: str) -> str:
+    return drugs.replace(f"\u27e6{_DRUG}:", f"\u27e6{_TAKEN}:").replace(f"\u27e6{_ALLERGEN}:",
+                                                                      f"\u27e6{_TAKEN}:")
+
+
 # Ordered rewrite rules: (pattern, replacement). Placeholders from _replace_names are in place.
-_RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
+_RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     # on X for Y: "협심증으로 이소소르비드 일질산염 복용 중"
     (rf"({_X})\s*(?:으로|로|때문에|에\s*대해|치료\s*위해|치료로)\s*({_DRUG_LIST})\s*{_TAKING}",
-     r" on \2 for \1 "),
-    (rf"({_DRUG_LIST})\s*{_TAKING}", r" on \1 "),
+     lambda m: f" on {_taken(m.group(2))} for {m.group(1)} "),
+    (rf"({_DRUG_LIST})\s*{_TAKING}", lambda m: f" on {_taken(m.group(1))} "),
     # allergies
     (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?(?:약물\s*)?(?:알레르기|알러지|과민\s*반응|과민증)"
      rf"\s*(?:있음|있다|있습니다|반응)?", r" allergic to \1 "),
@@ -172,6 +190,11 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r"여자|여성|부인", " female "),
     (r"(?<![가-힣])남(?![가-힣])", " male "),
     (r"(?<![가-힣])여(?![가-힣])", " female "),
+    # how long (ages and pregnancy weeks are read above): "불면증 3개월", "기침 5일째"
+    (r"(\d{1,3})\s*개월\s*(?:전부터|째|간|동안|정도)?", r" x \1 months "),
+    (r"(\d{1,3})\s*(?:주일?|週)\s*(?:전부터|째|간|동안|정도)?(?![가-힣])", r" x \1 weeks "),
+    (r"(\d{1,3})\s*일\s*(?:전부터|째|간|동안|정도)?(?![가-힣])", r" x \1 days "),
+    (r"(\d{1,2})\s*년\s*(?:전부터|째|간|동안)?(?![가-힣])", r" x \1 years "),
     # side and conjunctions
     (r"및|그리고", ", "),
     (r"[、，]", ", "),
