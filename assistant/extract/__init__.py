@@ -20,13 +20,15 @@ explains from the span mask in `text`, so later steps never read them):
  5. requests     "recommend X", "can I give X" (never a diagnosis or a medication) diagnosis.py
  6. allergies    "allergic to sulfa", "NKDA", "anaphylaxis after amoxicillin"   allergies.py
  7. medications  "on X for Y" (longest drug match; Y a comorbidity), "on          medications.py
-                 levothyroxine", "takes metformin 500 mg bid", "no meds"
+                 levothyroxine", "takes metformin 500 mg bid", "no meds"; the
+                 condition just before the cue ("AF on apixaban") is marked background
  8. sex words    "woman", "he"                                                   demographics.py
  9. questions    "what should I give?"                                          diagnosis.py
 10. other drug mentions (lexicon)  -> current medications                       medications.py
 11. what remains, split into clauses, read with their context (negated, past,  diagnosis.py
-    family, hypothetical, "now"/"new" focus; context.py) -> the diagnosis and
-    the comorbidities
+    family, hypothetical, "now"/"new"/"c/o" focus; context.py) -> the diagnosis
+    and the comorbidities; background by place ("AF on apixaban", "PMH HTN,
+    CKD") is the question only when nothing else is
 12. a lone number among other facts is the age; pregnant implies female
 
 A field stated as unknown is recorded in `unknown`, which counts as answered. A value no patient

@@ -101,9 +101,14 @@ _LEADING_FILLER = re.compile(r"^(?:(?:and|also|plus|but|with|w/|has|had|have|who
                              r"patient|pt|she|he|they)\s+)+", re.I)
 
 
+def without_lead_words(raw: str) -> str:
+    """The clause without leading conjunctions and pronouns ("and prior MI" -> "prior MI")."""
+    return _LEADING_FILLER.sub("", " ".join(raw.split()))
+
+
 def read_clause_loose(raw: str) -> ClauseContext:
     """read_clause after leading conjunctions and pronouns ("and prior MI", "he has known CAD")."""
-    return read_clause(_LEADING_FILLER.sub("", " ".join(raw.split())))
+    return read_clause(without_lead_words(raw))
 
 
 def comorbidity_text(term: str) -> str:
@@ -138,8 +143,10 @@ def _section_rules() -> list[tuple[re.Pattern, str]]:
 
 
 _NUMBERED = re.compile(r"(?:(?<=:)|(?<=\s))\d{1,2}[.)]\s+(?=[A-Za-z])")
-# Chart shorthand: "w/" and "w/o"; "M/45", "45/F" (sex and age in either order).
+# Chart shorthand: "w/" and "w/o"; "M/45", "45/F" (sex and age in either order); an arrow
+# ("dysuria -> cystitis", "NKDA -> question: ...") separates clauses.
 _SHORTHAND: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"\s*(?:-+>|=+>|→|⇒)\s*"), ", "),
     (re.compile(r"(?<![\w/])w/o(?![\w/])", re.I), "without"),
     (re.compile(r"(?<![\w/])w/(?=\s|[A-Za-z])", re.I), "with "),
     (re.compile(r"(?<![\w/])([MF])\s*/\s*(\d{1,3})(?![\w/.])"), r"\2 \1"),

@@ -52,6 +52,10 @@ _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|ge
                         r"\b(?:currently |is )?pregnant(?: at \d{1,2} weeks)?\b|"
                         r"\b(?:gravid|expecting a baby|g\d\s*p\d|"
                         r"(?:first|second|third|1st|2nd|3rd) trimester)\b", re.I)
+# "postpartum", "6 weeks postpartum": delivered, so not pregnant; in "postpartum depression" the
+# word belongs to the diagnosis and stays there.
+_POSTPARTUM = re.compile(r"\b(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?post-?(?:partum|natal)"
+                         r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
 _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|her baby))\b", re.I)
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
@@ -142,6 +146,12 @@ def read_pregnancy(t: Text, f: Findings) -> None:
     for m in t.matches(_BREASTFEEDING):
         f.notes.append("breastfeeding")
         t.take(m.start(), m.end())
+    for m in t.matches(_POSTPARTUM):
+        if "pregnant" not in f.values and "pregnant" not in f.unknown:
+            f.values["pregnant"] = False
+        if m.group("alone") is not None:
+            f.notes.append(m.group(0).strip())
+            t.take(m.start(), m.end())
     for pattern, value in ((_PREG_FALSE, False), (_PREG_TRUE, True)):
         for m in t.matches(pattern):
             if "pregnant" not in f.values and "pregnant" not in f.unknown:

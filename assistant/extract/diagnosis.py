@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
+from assistant.extract.coding import code_diagnosis
+from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose, \
+    without_lead_words
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -30,6 +32,18 @@ _ADMISSION_CLAUSE = re.compile(
     r"^(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)\b", re.I)
 _COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
+# A wish to act names no condition: "wants to add a second agent", "keen to stop the statin".
+_ACTION_CLAUSE = re.compile(r"^(?:(?:she|he|they|patient|pt)\s+)?(?:needs?|requires?|wants?|"
+                            r"would like|keen|asking|asks|requests?|requesting|hoping|plan(?:s|ning)?)"
+                            r"\s+to\s+\w+", re.I)
+# A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
+_TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
+# History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
+_LIST_HISTORY = re.compile(r"^(?:(?:a\s+)?(?:past\s+)?(?:medical\s+)?(?:history|hx)\b|h/o|pmhx?\b|"
+                           r"background|comorbid|underlying|known)", re.I)
+_LIST_SEPARATOR = re.compile(r"^[\s,]*(?:(?:and|&|\+)\s+)?$", re.I)
+_PIECE_BREAK = re.compile(r"[\x00,;\n]+|\.(?!\d)|!|\s+with\s+(?=(?:a\s+)?(?:prior|previous|"
+                          r"history|h/o|hx|known|background|past)\b)")
 _FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
 _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
@@ -42,7 +56,9 @@ _REQUEST_RE = re.compile(
     r"how about|(?:can|could|should|may) (?:i|we|you) (?:use|give|start|prescribe|recommend|try)|"
     r"is it (?:ok|okay|safe) to (?:use|give|start|prescribe)|what (?:do|would|should|can) (?:you|i|we)"
     r"(?: \w+)?|what to (?:give|prescribe|use)|options? for|alternatives? to|"
-    r"treat(?:ment)? options?|what antibiotics?|which (?:drug|antibiotic|medication)s?)"
+    r"treat(?:ment)? options?|what antibiotics?|which (?:drug|antibiotic|medication)s?|"
+    r"(?:wants?|would like|planning|plans?|considering|thinking of|keen|hoping) to (?:start|begin|add|"
+    r"try|commence|switch to|use)|consider(?:ing)? (?:starting|adding)|to start)"
     r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
     r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)", re.I)
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
@@ -91,10 +107,17 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     focus: list[str] = []
     history: list[str] = []
     complaints: list[str] = []
-    for piece in re.split(r"[\x00,;\n]+|\.(?!\d)|!|\s+with\s+(?=(?:a\s+)?(?:prior|previous|"
-                          r"history|h/o|hx|known|background|past)\b)", t.leftover()):
-        raw = piece.strip()
+    # Background by place, ranked below the question but above "history of": a condition
+    # named with its drug ("AF on apixaban", t.background), and the bare items that continue a
+    # history list ("PMH HTN, CKD"). Alone, they are the question ("history of MI, hypertension").
+    soft: list[str] = []
+    in_history_list = False
+    left = t.leftover()
+    for raw_piece, start, end, sep in _pieces(left):
+        raw = raw_piece.strip()
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
+        continues_list = in_history_list and bool(_LIST_SEPARATOR.match(sep))
+        in_history_list = False
         if not raw or _short_answer(raw, f):
             continue
         # Context per concept (context.py): negated, family and hypothetical clauses are notes,
@@ -103,7 +126,8 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         cleaned = clean_piece(ctx.term if not EXPLICIT_DIAGNOSIS.match(raw) else raw)
         if not cleaned or not is_condition_word(cleaned):
             continue
-        if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned):
+        if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
+                or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned):
             f.notes.append(clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
             f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
@@ -111,11 +135,16 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             f.diagnosis_explicit = True
         elif ctx.historical:
             history += [h for h in re.split(r"\s+(?:and|&|\+)\s+", cleaned) if h]
+            in_history_list = bool(_LIST_HISTORY.match(without_lead_words(raw)))
+        elif not ctx.focus and not _COMPLAINT.match(raw) and (
+                continues_list or t.in_background(start, end) or _YEARS.search(raw)):
+            soft.append(cleaned)
+            in_history_list = continues_list
         else:
-            if _COMPLAINT.match(raw):
+            if _COMPLAINT.match(raw) and is_symptom(cleaned):
                 complaints.append(cleaned)
-            if ctx.focus:
-                focus.append(cleaned)
+            elif ctx.focus or _COMPLAINT.match(raw):
+                focus.append(cleaned)    # "c/o insomnia": a complaint that names a condition
             f.diagnosis_candidates.append(cleaned)
     background = [p for p in f.diagnosis_candidates if _HISTORY_CLAUSE.match(p)
                   or (need_stated and _ADMISSION_CLAUSE.match(p))]
@@ -124,22 +153,92 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         f.notes.extend(background)
     if complaints and len(complaints) < len(f.diagnosis_candidates):
         # "c/o dysuria x2d, uncomplicated UTI": the named condition is the question, the
-        # complaint its symptom.
+        # complaint its symptom. ("c/o insomnia, HTN": the complaint is the question, above.)
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in complaints]
         focus = [p for p in focus if p not in complaints]
         f.notes.extend(complaints)
+    symptoms = [p for p in f.diagnosis_candidates if p not in focus and _coded_symptom(p)]
+    if symptoms and len(symptoms) < len(f.diagnosis_candidates):
+        # "3 days of dysuria, acute cystitis": the condition named explains the symptom.
+        f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in symptoms]
+        f.notes.extend(symptoms)
     if focus and len(focus) < len(f.diagnosis_candidates):
         # "HTN, DM2, new gout flare": the unmarked conditions are background to the question.
         history += [p for p in f.diagnosis_candidates if p not in focus]
         f.diagnosis_candidates = focus
+    asked = bool(f.diagnosis_candidates or "diagnosis" in f.values or dx_segments)
+    if soft and not asked:
+        f.diagnosis_candidates = soft        # only background by place: that is the question
+    elif soft:
+        history += soft
     if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
         f.add_items("comorbidities", [comorbidity_text(h) for h in history])
 
 
+def is_symptom(term: str) -> bool:
+    """A complaint that a named condition may explain: a symptom code (ICD-10-CM chapter R),
+    pain, or no code at all ("c/o dysuria", "c/o knee pain", "c/o feeling tired")."""
+    coded = code_diagnosis(term)
+    return coded is None or coded.code.startswith("R") or "pain" in coded.title.lower()
+
+
+def _coded_symptom(term: str) -> bool:
+    coded = code_diagnosis(term)
+    return coded is not None and coded.code.startswith("R")
+
+
+def _pieces(left: str):
+    """Clauses of what is left, each with its span and the separator before it."""
+    pos, sep = 0, ""
+    for m in _PIECE_BREAK.finditer(left):
+        yield left[pos:m.start()], pos, m.start(), sep
+        pos, sep = m.end(), m.group(0)
+    yield left[pos:], pos, len(left), sep
+
+
+# How long, not what: "insomnia x 3 months", "cough x2d", "sinusitis for 10 days", "3 days of
+# dysuria", "pain since yesterday" (UK shorthand "x 3/7" is days, "/52" weeks, "/12" months).
+_COUNT = r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|couple(?: of)?)"
+_UNIT = (r"(?:/7|/52|/12|d|days?|wks?|weeks?|w|mo|mos|months?|m|y|yrs?|years?|h|hrs?|hours?)"
+         r"(?![\w/])")
+_DURATION_END = re.compile(
+    rf"(?:\s+|(?<=\w)(?=[x×]\d))(?:(?:[x×]|for|over(?:\s+the)?(?:\s+(?:past|last))?)\s*)?"
+    rf"{_COUNT}\s*{_UNIT}(?:'?s?\s+(?:duration|history|hx))?(?:\s+ago)?\s*$|"
+    r"\s+since\s+(?:yesterday|last\s+\w+|this\s+\w+|\w+day|\d+\s*\w+\s+ago)\s*$", re.I)
+# Years of it: long-standing, background beside another condition ("T2DM x 10 years, ED").
+_YEARS = re.compile(r"(?:\s|^)(?:[x×]\s*|for\s+|over\s+)?\d+\s*(?:y|yrs?|years?)\b(?!\s+ago)|"
+                    r"\blong-?standing\b", re.I)
+_DURATION_START = re.compile(
+    rf"^(?:[x×]\s*)?{_COUNT}\s*-?\s*{_UNIT}(?:'s?)?\s+(?:(?:of|hx of|history of)\s+)?(?=[^\d\s])", re.I)
+
+
+# The visit, not the condition: "BP review", "asthma follow-up", "diabetes check", "UTI sx".
+_VISIT_END = re.compile(r"\s+(?:annual\s+|routine\s+|medication\s+|med\s+)?(?:review|follow[- ]?up|f/u|"
+                        r"check(?:[- ]?up)?|re-?check|visit|appointment|appt)\s*$|"
+                        r"\s+(?:sx|symptoms?)\s*$", re.I)
+_BLOOD_PRESSURE = re.compile(r"^(?:bp|blood pressure|high bp|high blood pressure|raised bp)$", re.I)
+
+
+def without_visit(s: str) -> str:
+    new = _VISIT_END.sub("", s).strip(" ,.-")
+    if not re.search(r"[A-Za-z]{2,}", new):
+        return s
+    return "hypertension" if _BLOOD_PRESSURE.match(new) else new
+
+
+def without_duration(s: str) -> str:
+    s = _DURATION_START.sub("", s)
+    new = _DURATION_END.sub("", s).strip(" ,.-")
+    return new if re.search(r"[A-Za-z]{2,}", new) else s
+
+
 def clean_piece(piece: str) -> str:
     s = re.sub(r"\s+", " ", piece.replace("\x00", " ")).strip(" .:;,-'\"")
+    if s.count("(") != s.count(")"):     # "asthma (" when "(on salbutamol)" was read
+        s = s.strip(" ()").strip(" .:;,-")
+    s = without_visit(without_duration(s))
     for _ in range(6):
         new = _LEAD_CUE_RE.sub("", s).strip(" .:-,")
         if new == s:

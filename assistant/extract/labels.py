@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from assistant.extract import demographics
+from assistant.extract.allergies import ALLERGEN_SYNONYMS, take_reactions
+from assistant.extract.medications import abbreviation
 from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
 from assistant.extract.text import Findings, Text, read_list, sentence_end
 from assistant.extract.vocabulary import NONE_WORDS, UNKNOWN_WORDS, unknownish
@@ -16,7 +18,7 @@ LABELS: dict[str, str] = {
     "sex": r"sex|gender",
     "pregnant": r"pregnant|pregnancy(?: status)?",
     "weight_kg": r"weight|wt|body weight",
-    "allergies": r"(?:drug |known |medication )?allerg(?:y|ies|ens?)",
+    "allergies": r"(?:drug |known |medication )?allerg(?:y|ies|ens?|ic)",
     "current_medications": r"(?:current |home |regular |active )?(?:medications?|meds|medicines|"
                            r"drugs)(?: list)?",
     "diagnosis": r"(?:working |primary |main )?(?:diagnosis|diagnoses|dx|indication|condition|"
@@ -118,6 +120,11 @@ def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
                 continue
             items, item_end = read_list(t, start, end, lambda _item: True)
             if items:
+                if name == "current_medications":    # "Meds: GTN prn, ASA 81"
+                    items = [abbreviation(i) or i for i in items]
+                if name == "allergies":     # "Allergies: PCN (hives)" -> penicillin, and a note
+                    items = [ALLERGEN_SYNONYMS.get(i.lower(), i) for i in items]
+                    item_end = take_reactions(t, f, start, item_end)
                 f.values.setdefault(name, [])
                 f.add_items(name, items)
                 t.take(start, item_end)
@@ -129,20 +136,46 @@ def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
     return diagnosis_segments
 
 
+# Where a history list ends: another fact starts ("PMH: HTN, AF, on warfarin, NKDA").
+_COMORBIDITY_STOP = re.compile(
+    r"^(?:on|takes?|taking|using|meds?|medications?|current|allerg\w*|nkda|nka|nkma|no known|"
+    r"no (?:drug |medication )?allerg\w*|c/o|complain\w*|presents?|presenting|here|now|new|today|"
+    r"dx|diagnos\w*|needs?|wants?|pregnant|not pregnant|\d)\b", re.I)
+# "AF on warfarin": the condition is history, the drug is left for the medication reader.
+_ON_DRUG = re.compile(r"\s+(?:on|taking|takes|using|maintained on|treated with)\s+", re.I)
+_ITEM_BREAK = re.compile(r"\s*(?:,|/|\+|&|\band\b)\s*", re.I)
+
+
 def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
-    """"PMH: HTN, HLD, CKD 3" -> comorbidities; "none" -> []; negated or family items skipped."""
+    """"PMH: HTN, HLD, CKD 3" -> comorbidities; "none" -> []; negated or family items skipped.
+    The list ends where another fact starts; a drug named with its condition is left unread."""
     value = t.s[start:end]
-    t.take(start, end)
+    f.values.setdefault("comorbidities", [])
     if re.match(rf"^\s*{NONE_WORDS}\s*$", value, re.I):
-        f.values.setdefault("comorbidities", [])
+        t.take(start, end)
         return
     items = []
-    for piece in re.split(r"\s*(?:,|/|\+|&|\band\b)\s*", value):
+    pos = start
+    bounds = [m.span() for m in _ITEM_BREAK.finditer(t.s, start, end)] + [(end, end)]
+    for brk_start, brk_end in bounds:
+        a, b = pos, brk_start
+        pos = brk_end
+        piece = t.s[a:b]
+        if not piece.strip():
+            continue
+        if _COMORBIDITY_STOP.match(piece.strip()):
+            break
+        on = _ON_DRUG.search(piece)
+        if on:
+            b = a + on.start()
+            piece = t.s[a:b]
         ctx = read_clause_loose(piece)
-        term = re.sub(r"\s+", " ", ctx.term).strip(" .:-")
+        term = re.sub(r"\s+", " ", ctx.term).strip(" .:-()")
         if term and is_condition_word(term) and not (ctx.negated or ctx.family or ctx.hypothetical):
             items.append(comorbidity_text(term))
-    f.values.setdefault("comorbidities", [])
+        t.take(a, b if on else brk_end)
+        if on:
+            break
     f.add_items("comorbidities", items)
 
 

@@ -17,12 +17,36 @@ from assistant.extract.vocabulary import alternation, vocabulary
 # Shorthand for medicines that are not one ingredient ("on OCP"): kept, spelled out, so the
 # clinician sees it and the guardrails report what they cannot check.
 MED_ABBREVIATIONS: dict[str, str] = vocabulary()["medication_abbreviations"]
+# Three-letter drug abbreviations ("GTN", "MTX"): the ingredient, which the guardrails check.
+SHORT_NAMES: dict[str, str] = vocabulary()["medication_short_names"]
+_FORM_WORD = re.compile(r"\s+(?:sprays?|patch(?:es)?|tablets?|tabs?|caps(?:ules)?|inhalers?|puffers?|"
+                        r"sl|s/l|prn|cream|gel|drops|injections?|supplements?)\s*$", re.I)
+_SHORT_NAME_RE = re.compile(r"(?<![\w/-])(?:" + "|".join(k.upper() for k in SHORT_NAMES)
+                            + r")(?![\w/-])")
+
+
+def abbreviation(item: str) -> str | None:
+    """What a medication abbreviation stands for: "GTN spray for angina" -> "glyceryl
+    trinitrate", "OCP" -> "oral contraceptive (OCP)"; None for anything else."""
+    key = re.sub(r"\s+\d+(?:\.\d+)?$", "", split_indication(item)[0].lower().strip())
+    for _ in range(3):
+        hit = SHORT_NAMES.get(key) or MED_ABBREVIATIONS.get(key)
+        if hit:
+            return hit
+        shorter = _FORM_WORD.sub("", key)
+        if shorter == key:
+            return None
+        key = shorter
+    return None
 
 # Cue words read per turn and cue kind: a consultation names a few; a pasted wall of "on on on"
 # must stay linear. Drugs past the cap are still found by read_drug_mentions.
 MAX_CUES = 40
 _MED_CUE_STRONG = re.compile(rf"\b(?:{alternation('medication_cues_regex')})\s+", re.I)
 _MED_CUE_WEAK = re.compile(r"\b(?:on|also on|already on)\s+", re.I)
+_INNER_CUE = re.compile(r"\b(?:on|to|for|with|and|or|takes?|taking|start\w*|stop\w*|switch\w*|"
+                        r"add\w*|wants?|needs?)\b", re.I)
+_DENIED = re.compile(r"\s*\?\s*(?:[-,:]\s*)?(?:no|nope|not yet|never)\b(?:\s*[-,:]?\s*not yet)?", re.I)
 _NO_MEDS = re.compile(rf"\b(?:{alternation('no_medication_phrases_regex')})\b", re.I)
 
 
@@ -31,7 +55,18 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
         f.values["current_medications"] = []
         t.take(m.start(), m.end())
     found: list[str] = []
-    known = lambda item: is_known_drug(finder, item) or item.lower() in MED_ABBREVIATIONS  # noqa
+
+    def known(item: str) -> bool:
+        """The item is a drug: it starts with one, after at most two words ("low-dose aspirin");
+        "HTN on amlodipine" or "wants to start insulin" only mention one."""
+        if abbreviation(item) is not None:
+            return True
+        name = split_indication(item)[0]
+        for d in finder(name):
+            if getattr(d, "name", None):
+                before = name[:name.lower().find(d.input.lower())]
+                return len(before.split()) <= 2 and not _INNER_CUE.search(before)
+        return False
 
     def not_a_condition(item: str) -> bool:
         return known(item) or not (names_condition(item) or read_clause(item).focus)
@@ -42,15 +77,21 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
         for m in islice(t.matches(cue), MAX_CUES):
             end = sentence_end(t.s, m.end())
             items, item_end = read_list(t, m.end(), end, accept)
+            denied = _DENIED.match(t.s, item_end) if items else None
+            if denied:    # "on tamsulosin? no - not yet": asked about and denied
+                f.notes.append(f"not on {', '.join(items)}")
+                t.take(m.start(), denied.end())
+                continue
             if items:
                 drugs = []
                 for item in items:
                     drug, condition = split_indication(item)
-                    drugs.append(MED_ABBREVIATIONS.get(drug.lower(), drug))
+                    drugs.append(abbreviation(drug) or drug)
                     if condition:
                         add_comorbidity(f, condition)
                 found += split_drugs(drugs, finder)
                 t.take(m.start(), item_end)
+                mark_treated_condition(t, m.start(), item_end)
     if found:
         f.add_items("current_medications", found)
         f.unknown.discard("current_medications")
@@ -105,6 +146,8 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
                 break
             meds.append(t.s[pos:drug_end])
             add_comorbidity(f, condition)
+            if not took_any:
+                mark_treated_condition(t, m.start(), cond_end)
             t.take(m.start() if not took_any else pos, cond_end)
             took_any = True
             nd = _NEXT_DRUG.match(t.s, cond_end)
@@ -114,6 +157,31 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
     if meds:
         f.add_items("current_medications", meds)
         f.unknown.discard("current_medications")
+
+
+_CLAUSE_BREAK = re.compile(r"[,;.\n:()]")
+# "UTI on nitrofurantoin, not improving": the condition under treatment is still the question.
+_FAILING = re.compile(r"^\W*(?:(?:but|and|yet)\s+)?(?:not improving|no improvement|no better|"
+                      r"not (?:working|responding|settling)|fail(?:ed|ing)|worse(?:ning)?|still|"
+                      r"day \d|despite|persist\w*|recurr\w*)", re.I)
+_CONTROL_WORDS = re.compile(r"\s+(?:(?:well|poorly|badly)[- ])?(?:controlled|managed|stable|maintained|"
+                            r"treated)\s*$", re.I)
+
+
+def mark_treated_condition(t: Text, cue_start: int, list_end: int) -> None:
+    """"AF on apixaban", "Parkinson's on levodopa": the words of the same clause just before the
+    drug cue name a condition already treated, background to the question (see read_leftover)."""
+    if _FAILING.match(t.s[list_end:list_end + 40]):
+        return
+    a = cue_start
+    while a > 0 and not t.used[a - 1] and not _CLAUSE_BREAK.match(t.s[a - 1]):
+        a -= 1
+    chunk = t.s[a:cue_start]
+    if re.search(r"[A-Za-z]{2,}", chunk) and len(chunk.split()) <= 6:
+        t.mark_background(a, cue_start)
+        control = _CONTROL_WORDS.search(chunk)
+        if control:   # "HTN well controlled on amlodipine": the condition is "HTN"
+            t.take(a + control.start(), cue_start)
 
 
 def add_comorbidity(f: Findings, condition: str) -> None:
@@ -145,5 +213,10 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
             found.append(t.s[a:b])
             t.take(a, b)
             break
+    for m in t.matches(_SHORT_NAME_RE):     # "PMH IHD, GTN prn": capitals only
+        if not any(s <= m.start() < e for s, e in dx_segments) and \
+                not _CAUSE_BEFORE.search(t.s[max(0, m.start() - 40):m.start()]):
+            found.append(SHORT_NAMES[m.group(0).lower()])
+            t.take(m.start(), m.end())
     if found:
         f.add_items("current_medications", found)

@@ -61,12 +61,21 @@ class Text:
     def __init__(self, text: str):
         self.s = text
         self.used = bytearray(len(text))
+        # Conditions named as background by their place ("AF on apixaban"), left for the
+        # diagnosis reader to rank below the question.
+        self.background: list[tuple[int, int]] = []
 
     def free(self, a: int, b: int) -> bool:
         return not any(self.used[a:b])
 
     def take(self, a: int, b: int) -> None:
         self.used[a:b] = b"\x01" * max(0, min(b, len(self.s)) - a)
+
+    def mark_background(self, a: int, b: int) -> None:
+        self.background.append((a, b))
+
+    def in_background(self, a: int, b: int) -> bool:
+        return any(s < b and a < e for s, e in self.background)
 
     def matches(self, pattern: re.Pattern, start: int = 0, end: int | None = None):
         end = len(self.s) if end is None else end
@@ -85,7 +94,8 @@ _LIST_STOP = re.compile(
     r"^(?:on|takes|taking|currently|current|meds|medications?|pregnant|\d+|age|aged|weight|weighs|"
     r"dx|diagnos\w*|has|had|have|with|presents?|presenting|complain\w*|c/o|g\d|not|is|was|who|"
     r"she|he|her|his|their|patient|pt|allerg\w*|nkda|no|also|now|today|here|for|but|which|"
-    r"otherwise|recommend\w*|please|what|and|nothing|none|uti|pneumonia|infection|otitis|"
+    r"otherwise|recommend\w*|please|what|and|nothing|none|uti|pneumonia|infection|otitis|wants?|"
+    r"would|needs?|requires?|plan\w*|to|"
     r"\w+itis)\b", re.I)
 _DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%|mmol)\b.*$", re.I)
 _FREQ_TAIL = re.compile(r"\s*\b(?:daily|once|twice|bid|tid|qid|qd|od|prn|nightly|weekly|monthly|"

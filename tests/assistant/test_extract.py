@@ -207,7 +207,8 @@ def test_several_fields_unknown_at_once(ex):
     ("Mrs Smith, 72, with CHF on furosemide and metoprolol succinate 50mg, allergic to ACE "
      "inhibitors (cough). Needs treatment for gout flare.",
      {"sex": "female", "age": 72.0, "allergies": ["ACE inhibitors"],
-      "current_medications": ["furosemide", "metoprolol succinate"]}, ["CHF", "gout flare"]),
+      "current_medications": ["furosemide", "metoprolol succinate"],
+      "comorbidities": ["CHF (congestive heart failure)"]}, ["gout flare"]),
     ("29 year old female G1P0 at 10 weeks gestation with nausea and vomiting of pregnancy, NKDA",
      {"age": 29.0, "sex": "female", "pregnant": True, "allergies": []},
      ["nausea and vomiting of pregnancy"]),
