@@ -1,0 +1,146 @@
+"""The rule reader on the way clinicians write a consultation: the presenting complaint is the
+question, conditions named with their drug or in a history list are background, reactions stay
+with their allergy, three-letter drug abbreviations and Korean forms are read.
+(The same phrasings, with gold fields, are in eval/phrasing/phrasing_extra.jsonl.)"""
+
+from __future__ import annotations
+
+import pytest
+
+import guardrails
+from assistant.extract import Extractor
+
+
+@pytest.fixture(scope="module")
+def ex():
+    return Extractor(guardrails.find_drug_mentions)
+
+
+@pytest.mark.parametrize("text, question, comorbidities", [
+    # the complaint is the question; "X on drug" and a PMH list are background
+    ("Pt 81F, c/o insomnia x 3 months, PMH HTN, AF on apixaban", ["insomnia"],
+     ["HTN (hypertension)", "AF (atrial fibrillation)"]),
+    ("71M, Parkinson's on levodopa, c/o constipation x 2 weeks", ["constipation"], ["Parkinson's"]),
+    ("77F with CHF on furosemide and lisinopril, c/o cough x 5 days, r/o pneumonia", ["cough"],
+     ["CHF (congestive heart failure)"]),
+    ("66 y/o F, osteoporosis, on alendronate, c/o acid reflux, NKDA", ["acid reflux"],
+     ["osteoporosis"]),
+    ("70 M, COPD exacerbation, PMH HTN, CKD, meds: amlodipine, tiotropium, NKDA",
+     ["COPD exacerbation"], ["HTN (hypertension)", "CKD (chronic kidney disease)"]),
+    ("63M s/p CABG, PMH DM2, presenting with new onset AF", ["AF"],
+     ["DM2 (type 2 diabetes mellitus)"]),
+    ("60 M, T2DM x 10 years, on metformin, erectile dysfunction", ["erectile dysfunction"],
+     ["T2DM (type 2 diabetes mellitus)"]),
+    ("74M afib, CKD, on furosemide, NKDA -> question: anticoagulation for AF",
+     ["anticoagulation for AF"], ["afib (atrial fibrillation)", "CKD (chronic kidney disease)"]),
+])
+def test_the_complaint_is_the_question_and_background_is_comorbidity(ex, text, question,
+                                                                     comorbidities):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values["comorbidities"] == comorbidities
+
+
+@pytest.mark.parametrize("text, question", [
+    # alone, background by place is still what is asked about
+    ("AF on apixaban", ["AF"]),
+    ("60 M, history of MI, hypertension", ["hypertension"]),
+    # a condition failing its treatment stays a candidate (with "AF on apixaban" it would not)
+    ("HTN, UTI on nitrofurantoin, not improving", ["HTN", "UTI"]),
+    ("HTN, AF on apixaban", ["HTN"]),
+    # a symptom beside the condition that explains it is a note
+    ("34F c/o dysuria x2d, uncomplicated UTI", ["uncomplicated UTI"]),
+    ("55F, 3 days of dysuria, acute cystitis", ["acute cystitis"]),
+    # what is left of the clause is the condition, not its duration, visit or test
+    ("Pt 55F c/o heartburn x 2 weeks, NKDA", ["heartburn"]),
+    ("42F presents with sinusitis for 10 days", ["sinusitis"]),
+    ("58M here for BP review, known T2DM on metformin", ["hypertension"]),
+    ("36M here w/ GERD sx x 6 weeks", ["GERD"]),
+    ("26 yo F 16/40 pregnant c/o dysuria, MSU +ve", ["dysuria"]),
+    ("56M with T2DM, on metformin, wants to add second agent", ["T2DM"]),
+    ("59F known T2DM, on metformin, wants to start insulin? NKDA", ["T2DM"]),
+    ("90F nursing home resident, UTI, PMH dementia", ["UTI"]),
+])
+def test_the_question(ex, text, question):
+    assert ex.extract(text).diagnosis_candidates == question
+
+
+def test_a_drug_named_in_a_wish_or_denied_is_not_taken(ex):
+    f = ex.extract("59F known T2DM, on metformin, wants to start insulin? NKDA")
+    assert f.values["current_medications"] == ["metformin"]
+    f = ex.extract("48M, erectile dysfunction, on sildenafil? no - on nitrates for angina")
+    assert "not on sildenafil" in f.notes
+    assert f.values["current_medications"] == ["nitrate (drug class; which one?)"]
+    assert f.values["comorbidities"] == ["angina"]
+
+
+@pytest.mark.parametrize("text, allergies, note", [
+    ("AOM R ear, pen allergy (hives)", ["penicillin"], "penicillin allergy: hives"),
+    ("34 M, CAP, PCN allergy (anaphylaxis)", ["penicillin"], "penicillin allergy: anaphylaxis"),
+    ("29F, UTI, allergic to sulfa (rash)", ["sulfa"], "sulfa allergy: rash"),
+    ("42F sinusitis, allergies: PCN (hives), codeine (nausea)", ["penicillin", "codeine"],
+     "codeine allergy: nausea"),
+    ("85F, recurrent UTIs, allergic: nitrofurantoin (pulmonary reaction)", ["nitrofurantoin"],
+     "nitrofurantoin allergy: pulmonary reaction"),
+])
+def test_the_reaction_stays_with_its_allergy(ex, text, allergies, note):
+    f = ex.extract(text)
+    assert f.values["allergies"] == allergies
+    assert note in f.notes
+    assert not any("(" in d or ")" in d for d in f.diagnosis_candidates)
+
+
+@pytest.mark.parametrize("text, meds", [
+    ("58 y/o male, erectile dysfunction, on GTN spray for angina", ["glyceryl trinitrate"]),
+    ("54 yo F w/ RA on MTX, cellulitis R arm", ["methotrexate"]),
+    ("PMH IHD, GTN prn, ED", ["glyceryl trinitrate"]),
+    ("67M gout, meds: metformin, ramipril, ASA 81", ["metformin", "ramipril", "aspirin"]),
+    ("85 F osteoporosis, on calcium + vitamin D", ["calcium", "vitamin D"]),
+    ("Pt is 62 y/o male c/o ED. Hx: IHD on GTN prn, HTN on amlodipine. NKDA",
+     ["glyceryl trinitrate", "amlodipine"]),
+])
+def test_medication_abbreviations(ex, text, meds):
+    assert ex.extract(text).values["current_medications"] == meds
+
+
+def test_a_history_list_ends_where_another_fact_starts(ex):
+    f = ex.extract("PMH: HTN, AF on warfarin and metoprolol, NKDA. Gout flare")
+    assert f.values["comorbidities"] == ["HTN (hypertension)", "AF (atrial fibrillation)"]
+    assert f.values["current_medications"] == ["warfarin", "metoprolol"]
+    assert f.values["allergies"] == []
+    assert f.diagnosis_candidates == ["Gout flare"]
+
+
+def test_postpartum_is_not_pregnant_and_not_the_question(ex):
+    f = ex.extract("33 yo F, postpartum, breastfeeding, mastitis, NKDA")
+    assert f.values["pregnant"] is False and f.diagnosis_candidates == ["mastitis"]
+    f = ex.extract("31F, postpartum depression")
+    assert f.values["pregnant"] is False and f.diagnosis_candidates == ["postpartum depression"]
+
+
+@pytest.mark.parametrize("text, values, question", [
+    ("72세 여자, 불면증 3개월, 고혈압으로 암로디핀 복용 중, 페니실린 알레르기",
+     {"age": 72.0, "sex": "female", "allergies": ["penicillin"],
+      "current_medications": ["amlodipine"], "comorbidities": ["essential hypertension"]},
+     ["insomnia"]),
+    # a drug taken is never read into the allergy list after it
+    ("80세 여성, 심방세동, 와파린 복용 중, 페니실린 알레르기(두드러기)",
+     {"age": 80.0, "sex": "female", "allergies": ["penicillin"],
+      "current_medications": ["warfarin"]}, ["atrial fibrillation"]),
+    ("73세 남자, 통풍, 신장병 3기, 알로푸리놀 복용 중",
+     {"age": 73.0, "sex": "male", "current_medications": ["allopurinol"], "ckd_stage": 3,
+      "comorbidities": ["chronic kidney disease stage 3 (N18.30)"]}, ["gout flare"]),
+    ("28세 여성, 편두통, 피임약 복용 중, 알레르기 없음",
+     {"age": 28.0, "sex": "female", "allergies": [],
+      "current_medications": ["oral contraceptive (OCP)"]}, ["migraine"]),
+    ("55세 여자, 3일 전부터 배뇨통, 방광염, 알레르기 없음, 복용약 없음",
+     {"age": 55.0, "sex": "female", "allergies": [], "current_medications": []},
+     ["acute cystitis"]),
+    ("68세 남성, 과거력: 고혈압, 심방세동, 와파린 복용 중, 통풍, 알레르기 없음",
+     {"age": 68.0, "sex": "male", "allergies": [], "current_medications": ["warfarin"],
+      "comorbidities": ["essential hypertension", "atrial fibrillation"]}, ["gout flare"]),
+])
+def test_korean_consultations(ex, text, values, question):
+    f = ex.extract(text)
+    assert {k: f.values.get(k) for k in values} == values
+    assert f.diagnosis_candidates == question
