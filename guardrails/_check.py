@@ -32,7 +32,8 @@ _ALLERGY_NOISE_RE = re.compile(
     r"product|medication)\)|hx\s+of\s+|history\s+of\s+)", re.I)
 KIND_ORDER = {"allergy": 0, "contraindication": 1, "withdrawn": 1, "renal": 1, "condition": 1,
               "older_adult": 1, "breastfeeding": 1, "interaction": 2, "cns_depressant": 2,
-              "serotonergic": 2, "bleeding": 2, "hypotension": 2, "angioedema": 2, "dose": 3, "name_guess": 4,
+              "serotonergic": 2, "bleeding": 2, "hypotension": 2, "angioedema": 2, "electrolyte": 2,
+              "dose": 3, "name_guess": 4,
               "duplicate_ingredient": 5, "duplicate_class": 6, "unknown_drug": 7,
               "unresolved_allergy": 8}
 

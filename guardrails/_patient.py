@@ -10,7 +10,8 @@ Kinds (each flag names its source in `basis`):
     breastfeeding   not during breastfeeding
     withdrawn       withdrawn or discontinued in the US (never offered)
     condition       against the diagnosis itself or a comorbidity (one table, one check)
-    cns_depressant, serotonergic, bleeding, hypotension, angioedema   a new drug with a current one
+    cns_depressant, serotonergic, bleeding, hypotension, angioedema, electrolyte
+                    a new drug with a current one
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
 
 Only new drugs are judged, each against the patient: the pairs and the same class are a new drug
@@ -32,7 +33,7 @@ from guardrails._types import SEVERITY_ORDER, Flag
 
 PATIENT_KINDS = frozenset({"renal", "older_adult", "contraindication", "breastfeeding",
                            "withdrawn", "condition", "cns_depressant", "serotonergic",
-                           "bleeding", "hypotension", "angioedema"})
+                           "bleeding", "hypotension", "angioedema", "electrolyte"})
 OLDER_ADULT_AGE = 65
 # KDIGO GFR categories, mL/min/1.73 m2: G1 >= 90, G2 60-89, G3 30-59, G4 15-29, G5 < 15.
 STAGE_RANGE = {1: (90.0, 200.0), 2: (60.0, 89.9), 3: (30.0, 59.9), 4: (15.0, 29.9),
@@ -128,10 +129,12 @@ def most_severe_per_drug(flags: list[Flag], kind: str) -> list[Flag]:
     return [f for f in flags if f.kind != kind or keep[(f.drugs[0], f.ingredient)] is f]
 
 
-def _renal(new, patient, conditions, rules) -> list[Flag]:
+def _renal(new, patient, conditions, dx, rules) -> list[Flag]:
     flags = []
     for it in new:
         for r in rules.kidney:
+            if r.only_diagnosis is not None and not _dx_matches(r.only_diagnosis, dx):
+                continue
             ing = _hit(rules, r.drugs, it.drug.ingredients)
             k = kidney_of(patient, conditions, r.measure) if ing else None
             if k is None or k.low >= r.below:
@@ -307,7 +310,7 @@ def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
     others = conditions[1:] if dx else conditions
     systemic = [it for it in new if not it.dose.local]
     return [*_withdrawn(new, rules),
-            *_renal(systemic, patient, conditions, rules),
+            *_renal(systemic, patient, conditions, dx, rules),
             *_age_rules(systemic, patient, dx, rules),
             *_breastfeeding(systemic, patient, rules),
             *_conditions(new, patient, dx, others, rules),

@@ -70,6 +70,9 @@ class KidneyRule(Rule):
     below: float = Field(gt=0, le=120, description="applies when kidney function < below")
     measure: str = Field(pattern="^(egfr|crcl)$", description="what the source states the "
                          "threshold in; the other measure is used when only it is known")
+    only_diagnosis: Match | None = Field(None, description="applies only to this diagnosis "
+                                           "(an SGLT2 inhibitor's weak glucose lowering matters "
+                                           "for diabetes, not for heart failure or CKD)")
 
 
 class AgeRule(Rule):
@@ -90,7 +93,8 @@ class Withdrawn(_Strict):
 
 class Combination(Rule):
     name: str
-    kind: str = Field(pattern="^(cns_depressant|serotonergic|bleeding|hypotension|angioedema)$")
+    kind: str = Field(pattern="^(cns_depressant|serotonergic|bleeding|hypotension|angioedema|"
+                      "electrolyte)$")
     a: Drugs
     b: Drugs
     severity_older: Sev | None = Field(None, description="severity at 65 or older")

@@ -1,10 +1,12 @@
 """Candidate drugs per diagnosis, from open evidence, each with its basis.
 
     load_index() -> CandidateIndex                  the shipped, built index (loads once)
-    idx.candidates(diagnosis_text, code=None, limit=12, *, pregnant=None) -> list[Candidate]
-    idx.lookup(diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None) -> Lookup
-                                                    candidates + what was held back and why
-    idx.match_info(diagnosis_text, code=None, *, pregnant=None) -> MatchInfo
+    idx.candidates(diagnosis_text, code=None, limit=12, *, pregnant=None, age=None)
+                                                    -> list[Candidate]
+    idx.lookup(diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None, age=None)
+                                                    -> Lookup: candidates + what was held
+                                                    back and why
+    idx.match_info(diagnosis_text, code=None, *, pregnant=None, age=None) -> MatchInfo
                                                     how the diagnosis was read
 
 Evidence sources: prescribing priors from the NHANES training split (exact ICD-10 code, then

@@ -47,6 +47,7 @@ W_POPULARITY = 0.1
 CONCEPT_MIN_SCORE = 88.0
 CONCEPT_MARGIN = 0.0  # only the best-matching concepts (ties kept)
 CODE_NAME_MIN_SCORE = 90.0
+CHILD_AGE = 18  # below it, a children's concept of the disease supersedes the plain one
 INDICATION_MIN_QUALITY = 0.75
 _LABEL_SOURCE = {"drugcentral": "DrugCentral 2016", "labeledin": "LabeledIn, FDA label"}
 
@@ -108,9 +109,11 @@ class CandidateIndex:
 
     # ---- reading the diagnosis -------------------------------------------------------------
 
-    def _concepts_for(self, text: str, code: str | None,
-                      pregnant: bool | None = None) -> list[ConceptMatch]:
+    def _concepts_for(self, text: str, code: str | None, pregnant: bool | None = None,
+                      child: bool = False) -> list[ConceptMatch]:
         found: dict[str, ConceptMatch] = {}
+        populations = ([("pregnan", "in pregnancy")] if pregnant else []) + \
+            ([("child", "in children")] if child else [])
         known = self._codes.get(code) if code else None
         if code:
             # The most specific code family wins: J44.1 (COPD exacerbation) over J44 (COPD),
@@ -129,12 +132,13 @@ class CandidateIndex:
                     continue
                 found[c["name"]] = ConceptMatch(name=c["name"], term=code, score=100.0,
                                                 how="code")
-        if pregnant and found:
+        for stem, suffix in populations:
             # For a pregnant patient a pregnancy concept of the same disease supersedes the
-            # plain one ("essential hypertension" -> "hypertension in pregnancy").
+            # plain one ("essential hypertension" -> "hypertension in pregnancy"); for a child,
+            # a children's concept ("insomnia" -> "insomnia in children").
             for name in list(found):
-                best = max(((_text.term_score(f"{name} in pregnancy", t), c["name"])
-                            for c in self._concepts if "pregnan" in c["name"]
+                best = max(((_text.term_score(f"{name} {suffix}", t), c["name"])
+                            for c in self._concepts if stem in c["name"]
                             for t in c["terms"]), default=(0.0, ""))
                 if best[0] >= CONCEPT_MIN_SCORE and best[1] not in found:
                     del found[name]
@@ -143,9 +147,13 @@ class CandidateIndex:
         # A code with its own training records says what the diagnosis is; the text then
         # only adds concepts where no code was given or the code is unknown.
         if text and known is None:
-            # A pregnant patient's diagnosis is read as "... in pregnancy": a pregnancy concept
-            # (its own guideline) then wins by the one word; the plain concept still matches.
-            read = f"{text} in pregnancy" if pregnant and "pregnan" not in text.lower() else text
+            # A pregnant patient's diagnosis is read as "... in pregnancy", a child's as "... in
+            # children": such a concept (its own guideline) then wins by the words; the plain
+            # concept still matches where there is none.
+            read = text
+            for stem, suffix in populations:
+                if stem not in read.lower():
+                    read = f"{read} {suffix}"
             scored = []
             for c in self._concepts:
                 best = max(((_text.term_score(read, t), t) for t in c["terms"]),
@@ -224,9 +232,10 @@ class CandidateIndex:
         return sorted(out, key=lambda m: (-m.quality, m.indication))
 
     def match_info(self, diagnosis_text: str, code: str | None = None, *,
-                   pregnant: bool | None = None) -> MatchInfo:
+                   pregnant: bool | None = None, age: float | None = None) -> MatchInfo:
         """How the diagnosis was read: codes whose priors count, concepts, label indications.
-        `pregnant=True` prefers a pregnancy-specific concept where one exists."""
+        `pregnant=True` prefers a pregnancy-specific concept where one exists, an `age` under
+        CHILD_AGE a children's concept ("insomnia in children")."""
         text = " ".join((diagnosis_text or "").split())
         if not text and not (code or "").strip():
             raise InvalidInput("a diagnosis needs text or an ICD-10 code", param="diagnosis")
@@ -235,7 +244,8 @@ class CandidateIndex:
         if code and code.strip() and ncode is None:
             note = (f"code {code!r} is not an ICD-10 code; the diagnosis was matched by its "
                     "text only")
-        concepts = self._concepts_for(text, ncode, pregnant)
+        concepts = self._concepts_for(text, ncode, pregnant,
+                                      child=age is not None and age < CHILD_AGE)
         codes = self._prior_codes(text, ncode, concepts)
         if ncode and codes and codes[0].how != "code" and codes[0].how != "category":
             note = f"code {ncode} has no training records; priors from {codes[0].code}"
@@ -248,22 +258,25 @@ class CandidateIndex:
     # ---- ranking ------------------------------------------------------------------------
 
     def candidates(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
-                   pregnant: bool | None = None, setting: str | None = None) -> list[Candidate]:
+                   pregnant: bool | None = None, setting: str | None = None,
+                   age: float | None = None) -> list[Candidate]:
         """Ranked candidates for a diagnosis (ICD-10 code and/or free text); [] when nothing
         is known about it. `pregnant=True` (the patient's pregnancy) prefers a pregnancy
         concept ("UTI" -> "urinary tract infection in pregnancy"); `setting` ('outpatient',
-        'inpatient', 'icu') prefers that setting's guideline rows. Current medications and
-        safety (guardrails.check) are the caller's job."""
+        'inpatient', 'icu') prefers that setting's guideline rows; `age` (years) under 18
+        prefers a children's concept. Current medications and safety (guardrails.check) are
+        the caller's job."""
         return self.lookup(diagnosis_text, code, limit, pregnant=pregnant,
-                           setting=setting).candidates
+                           setting=setting, age=age).candidates
 
     def lookup(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
-               pregnant: bool | None = None, setting: str | None = None) -> Lookup:
+               pregnant: bool | None = None, setting: str | None = None,
+               age: float | None = None) -> Lookup:
         """candidates() plus what was considered and held back (below the evidence floor,
         co-occurrence only, not for this presentation) and the setting assumed."""
         if limit < 1:
             raise InvalidInput(f"limit must be at least 1, got {limit}", param="limit")
-        info = self.match_info(diagnosis_text, code, pregnant=pregnant)
+        info = self.match_info(diagnosis_text, code, pregnant=pregnant, age=age)
         where, assumed = _setting.resolve(setting, [
             r.get("setting", "any") for m in info.concepts
             for r in self._guidelines.get(m.name, [])])

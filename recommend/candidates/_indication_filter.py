@@ -16,7 +16,15 @@ else than treatment, and matching them to a diagnosis recommends the wrong drug:
   treats hypokalaemia, a glucose-lowering drug never treats hypoglycaemia, a rate-slowing drug
   never treats bradycardia.
 - mapping: a row whose ingredient is not the drug of the label (DrugCentral lists
-  phentermine, an anorectic, for acute hypotension: the vasopressor is phenylephrine).
+  phentermine, an anorectic, for acute hypotension: the vasopressor is phenylephrine). Most
+  come from combination products whose every ingredient inherits the product's indications:
+  the sleep indication of an analgesic "PM" product (ibuprofen or acetaminophen with
+  diphenhydramine) is the antihistamine's, the headache indication of a cold or antacid
+  product is the analgesic's, the heartburn indication of an aspirin-antacid product is the
+  antacid's. Others are errors of the source (ciprofloxacin and oxycodone for heartburn) or a
+  route the question never means (epidural clonidine for severe cancer pain read as
+  "neuralgia"; the "thyroiditis" of glucocorticoid labels is nonsuppurative (subacute)
+  thyroiditis, not the autoimmune thyroiditis of hypothyroidism).
 
 `screen(ingredient, indication)` returns the reason a row is dropped, or None to keep it. The
 build counts every dropped row by reason in the index's `stats.dropped_indication_rows`.
@@ -48,6 +56,10 @@ torsemide ethacrynic acetazolamide""".split())
 LOWERS_GLUCOSE = frozenset("""
 insulin glipizide glyburide glimepiride tolbutamide chlorpropamide repaglinide nateglinide
 metformin""".split())
+NSAIDS = frozenset("""
+aspirin ibuprofen naproxen diclofenac celecoxib meloxicam ketorolac indomethacin etodolac
+nabumetone piroxicam sulindac oxaprozin ketoprofen flurbiprofen diflunisal""".split())
+ANALGESICS = NSAIDS | {"acetaminophen", "dexibuprofen", "salicylamide", "magnesium salicylate"}
 SLOWS_HEART_RATE = frozenset("""
 acebutolol atenolol betaxolol bisoprolol carvedilol esmolol labetalol metoprolol nadolol
 nebivolol pindolol propranolol timolol sotalol diltiazem verapamil digoxin amiodarone
@@ -66,6 +78,8 @@ _DIRECTION = (
      "direction: a glucose-lowering drug does not treat hypoglycaemia"),
     (r"bradycard", SLOWS_HEART_RATE,
      "direction: a rate-slowing drug does not treat bradycardia"),
+    (r"dyspepsia|heartburn", NSAIDS,
+     "direction: an NSAID causes dyspepsia and heartburn, it does not treat them"),
 )
 
 _PROCEDURE = re.compile(
@@ -86,6 +100,23 @@ _GENERIC_PHRASES = frozenset({
 # Rows whose ingredient is not the drug the label speaks of: (ingredient, indication pattern).
 _MAPPING = (
     ("phentermine", r"hypotension"),
+    ("ciprofloxacin", r"heartburn|dyspepsia"),
+    ("oxycodone", r"heartburn|dyspepsia"),
+    ("clonidine", r"neuralgia|neuropath"),
+    ("lithium", r"headache"),   # cluster-headache prevention, off label, read as any headache
+)
+_GLUCOCORTICOIDS = frozenset("""
+betamethasone cortisone dexamethasone hydrocortisone methylprednisolone prednisolone prednisone
+triamcinolone""".split())
+# (indication pattern, ingredients that never carry it themselves, whose indication it is)
+_COMBINATION_PARTNER = (
+    (r"insomnia|sleep", ANALGESICS, "the antihistamine's in an analgesic 'PM' product"),
+    (r"^(headache|headache disorder|tension-type headache)$", frozenset({
+        "guaifenesin", "pseudoephedrine", "phenylephrine", "ephedrine", "dextromethorphan",
+        "diphenhydramine", "doxylamine", "chlorpheniramine", "pheniramine", "pyrilamine",
+        "phenyltoloxamine", "citric acid", "sodium bicarbonate", "calcium carbonate",
+        "calcium gluconate", "algeldrate", "trolnitrate"}),
+     "the analgesic's in a cold, sleep or antacid combination"),
 )
 
 
@@ -104,6 +135,12 @@ def screen(ingredient: str, indication: str) -> str | None:
     for ing, pattern in _MAPPING:
         if ingredient == ing and re.search(pattern, text):
             return f"mapping: {ingredient} is not the drug this label speaks of"
+    for pattern, members, whose in _COMBINATION_PARTNER:
+        if re.search(pattern, text) and ingredient in members:
+            return f"mapping: the {text} indication is {whose}, not {ingredient}'s"
+    if text == "thyroiditis" and ingredient in _GLUCOCORTICOIDS:
+        return ("mapping: glucocorticoid labels mean nonsuppurative (subacute) thyroiditis, "
+                "not autoimmune thyroiditis with hypothyroidism")
     for pattern, members, reason in _DIRECTION:
         if re.search(pattern, text) and _member(ingredient, members):
             return reason

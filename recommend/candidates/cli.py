@@ -37,6 +37,8 @@ def register(subparsers) -> None:
     s.add_argument("--limit", type=int, default=12, help="how many candidates (default 12)")
     s.add_argument("--pregnant", action="store_true",
                    help="the patient is pregnant (prefers a pregnancy-specific concept)")
+    s.add_argument("--age", type=float,
+                   help="the patient's age in years (under 18 prefers a children's concept)")
     s.add_argument("--json", action="store_true", help="JSON: candidates and match info")
     s.add_argument("--index", type=Path, help="an index file (default: the shipped one)")
     s.set_defaults(func=_show)
@@ -82,8 +84,9 @@ def _show(args) -> int:
         raise InvalidInput("give a diagnosis text (or --code)", param="diagnosis")
     idx = CandidateIndex.from_file(args.index) if args.index else load_index()
     pregnant = True if args.pregnant else None
-    info = idx.match_info(args.diagnosis, args.code, pregnant=pregnant)
-    cands = idx.candidates(args.diagnosis, args.code, limit=args.limit, pregnant=pregnant)
+    info = idx.match_info(args.diagnosis, args.code, pregnant=pregnant, age=args.age)
+    cands = idx.candidates(args.diagnosis, args.code, limit=args.limit, pregnant=pregnant,
+                           age=args.age)
     if args.json:
         json.dump({"index_version": idx.version,
                    "candidates": [dict(c.model_dump(), evidence_text=c.evidence_text())

@@ -95,6 +95,17 @@ def test_heterogeneous_categories_are_not_pooled():
     ("potassium chloride", "Hyperkalemia", "direction"),
     ("insulin glargine", "Hypoglycemia", "direction"),
     ("metoprolol", "Bradycardia", "direction"),
+    # combination products: the indication is another ingredient's (DrugCentral 2016)
+    ("ibuprofen", "Insomnia", "mapping"),
+    ("aspirin", "Insomnia", "mapping"),
+    ("guaifenesin", "Headache Disorder", "mapping"),
+    ("aspirin", "Dyspepsia", "direction"),
+    # source errors and routes the question never means
+    ("oxycodone", "Heartburn", "mapping"),
+    ("ciprofloxacin", "Heartburn", "mapping"),
+    ("clonidine", "Neuralgia", "mapping"),
+    ("lithium", "Headache Disorder", "mapping"),
+    ("prednisone", "Thyroiditis", "mapping"),
 ])
 def test_rows_that_do_not_mean_treatment_are_dropped(ingredient, indication, kind):
     why = _indication_filter.screen(ingredient, indication)
@@ -105,6 +116,9 @@ def test_rows_that_do_not_mean_treatment_are_dropped(ingredient, indication, kin
     ("norepinephrine", "Acute Hypotension"), ("midodrine", "Symptomatic Orthostatic Hypotension"),
     ("glucagon", "Hypoglycemia"), ("patiromer", "Hyperkalemia"),
     ("tamoxifen", "Breast Neoplasms"), ("lisinopril", "Hypertension"),
+    ("diphenhydramine", "Insomnia"), ("famotidine", "Heartburn"), ("acetaminophen", "Headache"),
+    ("pseudoephedrine", "Sinus Headache"), ("levothyroxine", "Hashimoto Thyroiditis"),
+    ("pregabalin", "Neuralgia"),
 ])
 def test_rows_that_mean_treatment_are_kept(ingredient, indication):
     assert _indication_filter.screen(ingredient, indication) is None

@@ -51,10 +51,14 @@ def _dx(match):
 def test_each_kidney_rule(i):
     r = RULES.kidney[i]
     drug = _member(r.drugs)
+    dx = _dx(r.only_diagnosis)
     below = {r.measure: max(1.0, r.below - 0.5)}
-    assert _at_least(_flags([drug], below, "renal"), r.severity), (drug, r.basis)
+    assert _at_least(_flags([drug], below, "renal", dx), r.severity), (drug, r.basis)
     above = {r.measure: r.below + 1}
-    assert all(r.advice not in f.message for f in _flags([drug], above, "renal"))
+    assert all(r.advice not in f.message for f in _flags([drug], above, "renal", dx))
+    if r.only_diagnosis is not None:
+        other = {"text": "heart failure with reduced ejection fraction", "code": "I50.22"}
+        assert all(r.advice not in f.message for f in _flags([drug], below, "renal", other))
 
 
 @pytest.mark.parametrize("i", range(len(RULES.dialysis)))
@@ -195,6 +199,27 @@ def test_each_condition_rule_as_comorbidity_and_as_diagnosis(ci, ri):
     ("tramadol", {"current_medications": ["sertraline"]}, "back pain", "serotonergic",
      "warning", "serotonin"),
     ("codeine", {"breastfeeding": True}, "pain", "breastfeeding", "critical", "2017"),
+    # pediatric minimum ages and diagnoses (labels, AAP, pediatric insomnia consensus)
+    ("fluticasone and salmeterol", {"age": 3}, "asthma", "contraindication", "critical",
+     "Advair Diskus"),
+    ("budesonide and formoterol", {"age": 4}, "asthma", "contraindication", "critical",
+     "Symbicort"),
+    ("tiotropium", {"age": 5}, "asthma", "contraindication", "critical", "Spiriva Respimat"),
+    ("azithromycin", {"age": 7}, "acute bronchitis", "contraindication", "critical",
+     "AAP 2014 bronchiolitis"),
+    ("ipratropium", {"age": 7}, {"text": "acute bronchitis", "code": "J20.9"},
+     "contraindication", "critical", "ipratropium FDA label"),
+    ("hydroxyzine", {"age": 12}, "insomnia", "contraindication", "critical", "Owens"),
+    ("diphenhydramine", {"age": 9}, "insomnia", "contraindication", "critical", "21 CFR 338"),
+    ("diphenhydramine", {"age": 14}, "insomnia", "contraindication", "warning", "AASM 2017"),
+    ("amobarbital", {"age": 12}, "insomnia", "contraindication", "critical", "Owens"),
+    # pairs with a current medication
+    ("metolazone", {"current_medications": ["furosemide"]}, "edema", "electrolyte", "warning",
+     "2022 AHA/ACC/HFSA"),
+    ("tramadol", {"age": 79, "current_medications": ["warfarin"]}, "knee osteoarthritis",
+     "bleeding", "warning", "Ultram"),
+    ("sertraline", {"current_medications": ["apixaban"]}, "depression", "bleeding", "warning",
+     "SSRI and SNRI FDA labels"),
 ])
 def test_clinical_case(drug, patient, diagnosis, kind, severity, source):
     got = _flags([drug], patient, kind, diagnosis)
@@ -208,6 +233,46 @@ def test_same_class_as_a_current_medication():
     assert _flags(["naproxen"], {"current_medications": ["ibuprofen"]}, "duplicate_class")
     assert _flags(["losartan"], {"current_medications": ["lisinopril"]}, "duplicate_class")
     assert not _flags(["metformin"], {"current_medications": ["glipizide"]}, "duplicate_class")
+
+
+def test_pediatric_rules_stay_out_of_their_labelled_ages_and_other_diagnoses():
+    # Advair Diskus from 4, Breo/Dulera from 5, Spiriva Respimat (asthma) from 6 (FDA labels)
+    assert not _flags(["fluticasone and salmeterol"], {"age": 8}, "contraindication", "asthma")
+    assert not _flags(["tiotropium"], {"age": 8}, "contraindication", "asthma")
+    # antibiotics stay right for a child's pertussis or pneumonia; adults are not this rule's
+    assert not _flags(["azithromycin"], {"age": 7}, "contraindication", "pertussis")
+    assert not _flags(["amoxicillin"], {"age": 7}, "contraindication", "pneumonia")
+    assert not _flags(["azithromycin"], {"age": 40}, "contraindication", "acute bronchitis")
+    # hydroxyzine for a child's itch or anxiety is labelled; only sleep is ruled out
+    assert not _flags(["hydroxyzine"], {"age": 10}, "contraindication", "pruritus")
+
+
+def test_h1_antihistamines_and_relievers_are_one_class_each():
+    """Therapeutic duplication (cetirizine is hydroxyzine's metabolite; one SABA reliever,
+    GINA 2024/NAEPP 2020)."""
+    for new, current in (("cetirizine", "hydroxyzine"), ("levocetirizine", "loratadine"),
+                         ("fexofenadine", "desloratadine"), ("albuterol", "levalbuterol")):
+        got = _flags([new], {"current_medications": [current]}, "duplicate_class")
+        assert got and got[0].severity == "warning", (new, current)
+    assert not _flags(["cetirizine"], {"current_medications": ["meclizine"]}, "duplicate_class")
+
+
+def test_a_thiazide_on_a_loop_diuretic_is_flagged_not_excluded():
+    """Metolazone with a loop is deliberate in diuretic resistance (2022 AHA/ACC/HFSA): a
+    warning in either order, never critical, and no same-class duplication."""
+    for new, current in (("metolazone", "furosemide"), ("torsemide", "hydrochlorothiazide")):
+        got = guardrails.check([new], {"current_medications": [current]}).flags
+        assert [f.severity for f in got if f.kind == "electrolyte"] == ["warning"]
+        assert not [f for f in got if f.kind == "duplicate_class" or f.severity == "critical"]
+
+
+def test_sglt2_glucose_warnings_only_for_diabetes():
+    """Little glucose lowering below eGFR 45 (dapagliflozin label) matters for diabetes; in
+    heart failure the drug is started from eGFR 25 (2022 AHA/ACC/HFSA)."""
+    hf = {"text": "heart failure with reduced ejection fraction"}
+    assert not _flags(["dapagliflozin"], {"egfr": 28}, "renal", hf)
+    assert _flags(["dapagliflozin"], {"egfr": 28}, "renal", "type 2 diabetes")
+    assert _flags(["dapagliflozin"], {"egfr": 22}, "renal", hf)[0].severity == "critical"
 
 
 def test_a_stage_that_spans_the_threshold_warns_and_says_so():
