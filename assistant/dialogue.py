@@ -19,6 +19,7 @@ from typing import Any
 
 from rxassist.cases import Diagnosis, Patient
 from rxassist.patient_text import read_diagnosis
+from recommend.schemas import CodedReading, DiagnosisRecord
 
 from assistant.shorthand import expand_abbreviations
 from assistant.extract.coding import code_diagnosis
@@ -94,18 +95,17 @@ class Consultation:
         return Diagnosis(text=expand_abbreviations(text), code=coded.index_code,
                          system="ICD-10-CM")
 
-    def diagnosis_record(self) -> dict[str, Any] | None:
+    def diagnosis_record(self) -> DiagnosisRecord | None:
         """The diagnosis for the API's `rxassist` field: what the index was sent, plus the
         reading and its ICD-10-CM code (shown even where the index reads the text)."""
         dx = self.diagnosis()
         if dx is None:
             return None
-        record = dx.model_dump()
         coded = code_diagnosis(self.values["diagnosis"], self.values.get("pregnant"))
-        record["reading"] = self.diagnosis_reading()
-        record["icd10cm"] = ({"code": coded.code, "title": coded.title, "how": coded.how}
-                             if coded else None)
-        return record
+        return DiagnosisRecord(
+            **dx.model_dump(), reading=self.diagnosis_reading(),
+            icd10cm=CodedReading(code=coded.code, title=coded.title, how=coded.how)
+            if coded else None)
 
     def diagnosis_reading(self) -> str | None:
         """How the diagnosis was read, for the clinician: "cellulitis left shin -> cellulitis of
