@@ -22,7 +22,7 @@ from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, lis
                                    pregnant_text, weight_text)
 
 from assistant.core import Assistant
-from assistant.dialogue import content_text
+from assistant.messages import join_parts
 from assistant.feedback import VERDICTS, feedback_path, save_feedback
 from assistant.answer_html import ANSWER_CSS, PAGE_CSS, answer_html
 from assistant.chart import chart_summary
@@ -139,7 +139,7 @@ def _history(chat: list[dict] | None) -> list[dict]:
     for m in chat or []:
         if m.get("role") not in ("user", "assistant"):
             continue
-        text = content_text(m.get("content"))
+        text = join_parts(m.get("content"))
         out.append({"role": m["role"],
                     "content": unescape_markdown(text) if m["role"] == "user" else text})
     return out
