@@ -11,12 +11,12 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
 from rxassist.adapters import VLLM_LORA_RANKS  # noqa: F401  (re-exported by finetune)
-from rxassist.errors import ConfigError, config_error
+from rxassist.errors import ConfigError, validated
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
@@ -70,10 +70,7 @@ class LoraOptions(BaseModel):
     @classmethod
     def build(cls, **values):
         """Validate, turning pydantic's errors into one ConfigError naming each option."""
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            raise config_error(e, option=True, first_only=False, whole="options") from None
+        return validated(cls, option=True, first_only=False, whole="options", **values)
 
     @classmethod
     def default(cls, name: str):
