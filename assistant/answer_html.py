@@ -1,7 +1,7 @@
 """The chat's answer panel as HTML: the same order and grouping as the Markdown reply
 (assistant.render), laid out for a screen.
 
-    answer_html(result, lang, reply)   recommendations (rank, drug, one-line reason, severity
+    answer_html(result, lang, reply)   the typed result (None: no answer yet): recommendations (rank, drug, one-line reason, severity
                                        chips, each option's flags under it), excluded drugs
                                        (collapsed, with their count), other flags
     ANSWER_CSS                         wrapping, chips and contrast (WCAG AA on white)
@@ -15,6 +15,9 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+
+from guardrails import Flag
+from recommend.schemas import ConsultationResult, ExcludedRow, RecommendationRow
 
 from assistant.flagview import (details_message, flag_line, grouped, kind_label, reason_parts,
                                 says_kind, severity_word, sources, worst_first)
@@ -80,7 +83,7 @@ def chip(severity: str | None, lang: str, count: int | None = None) -> str:
     return f'<span class="rx-chip rx-{esc(severity or "info")}">{esc(shown)}</span>'
 
 
-def _details(flag: dict[str, Any], lang: str) -> str:
+def _details(flag: Flag, lang: str) -> str:
     lab = labels(lang)
     rows = []
     message = details_message(flag, lang)
@@ -101,60 +104,60 @@ def _details(flag: dict[str, Any], lang: str) -> str:
             f'<dl>{"".join(rows)}</dl></details>')
 
 
-def flag_item(flag: dict[str, Any], lang: str, drug: str | None = None,
+def flag_item(flag: Flag, lang: str, drug: str | None = None,
               subject: str | None = None) -> str:
     """One flag, one line: severity chip, kind, the line; `subject` names the drug it is about
     where the list does not (excluded drugs)."""
-    sev = flag.get("severity") or "info"
+    sev = flag.severity or "info"
     about = f"<b>{esc(subject)}</b>: " if subject else ""
     kind = ("" if says_kind(flag, lang) else
-            f'<span class="rx-kind">{esc(kind_label(flag.get("kind"), lang))}</span> — ')
+            f'<span class="rx-kind">{esc(kind_label(flag.kind, lang))}</span> — ')
     return (f'<li class="rx-flag rx-sev-{esc(sev)}">{chip(sev, lang)} '
             f'{kind}{about}<span class="rx-line">{esc(flag_line(flag, lang, drug))}</span>'
             f'{_details(flag, lang)}</li>')
 
 
-def _chips(flags: list[dict[str, Any]], lang: str) -> str:
+def _chips(flags: list[Flag], lang: str) -> str:
     counts: dict[str, int] = {}
     for f in worst_first(flags):
-        counts[f.get("severity") or "info"] = counts.get(f.get("severity") or "info", 0) + 1
+        counts[f.severity or "info"] = counts.get(f.severity or "info", 0) + 1
     if not counts:
         return f'<span class="rx-chip rx-none">{esc(labels(lang)["no_flags_for_drug"])}</span>'
     return " ".join(chip(sev, lang, n) for sev, n in counts.items())
 
 
-def _recommendation(rank: int, rec: dict[str, Any], mine: list[dict], lang: str) -> str:
+def _recommendation(rank: int, rec: RecommendationRow, mine: list[Flag], lang: str) -> str:
     lab = labels(lang)
-    ingredients = ", ".join(rec.get("ingredients") or []) or lab["ingredients_unknown"]
-    shown = ("" if ingredients == rec["drug"].replace("; ", ", ")
+    ingredients = ", ".join(rec.ingredients) or lab["ingredients_unknown"]
+    shown = ("" if ingredients == rec.drug.replace("; ", ", ")
              else f' <span class="rx-ingredients">({esc(ingredients)})</span>')
-    reason, rest = reason_parts(rec.get("rationale") or "")
+    reason, rest = reason_parts(rec.rationale)
     evidence = (f'<details class="rx-evidence"><summary>{esc(lab["evidence"])}</summary>'
                 f'<p>{esc(rest)}</p></details>' if rest else "")
-    flags = (f'<ul class="rx-flags" aria-label="{esc(lab["ui"]["flags"])}: {esc(rec["drug"])}">'
-             f'{"".join(flag_item(f, lang, rec["drug"]) for f in mine)}</ul>' if mine else "")
+    flags = (f'<ul class="rx-flags" aria-label="{esc(lab["ui"]["flags"])}: {esc(rec.drug)}">'
+             f'{"".join(flag_item(f, lang, rec.drug) for f in mine)}</ul>' if mine else "")
     return (f'<li class="rx-rec" data-rank="{rank}"><div class="rx-head">'
-            f'<span class="rx-rank">{rank}.</span> <span class="rx-drug">{esc(rec["drug"])}</span>'
+            f'<span class="rx-rank">{rank}.</span> <span class="rx-drug">{esc(rec.drug)}</span>'
             f'{shown} {_chips(mine, lang)}</div>'
             f'<p class="rx-reason">{esc(reason or lab["no_rationale"])}</p>{evidence}{flags}</li>')
 
 
-def _excluded(excluded: list[dict], lang: str) -> str:
+def _excluded(excluded: list[ExcludedRow], lang: str) -> str:
     if not excluded:
         return ""
     lab = labels(lang)
     items = []
     for e in excluded:
-        flags = worst_first(e.get("flags") or [])
+        flags = worst_first(e.flags)
         if flags:
-            items.append(flag_item(flags[0], lang, e["drug"], subject=e["drug"]))
+            items.append(flag_item(flags[0], lang, e.drug, subject=e.drug))
         else:
-            items.append(f'<li class="rx-flag"><b>{esc(e["drug"])}</b>: {esc(e["reason"])}</li>')
+            items.append(f'<li class="rx-flag"><b>{esc(e.drug)}</b>: {esc(e.reason)}</li>')
     return (f'<details id="excluded"><summary>{esc(lab["excluded"].format(n=len(excluded)))}'
             f'</summary><ul class="rx-flags">{"".join(items)}</ul></details>')
 
 
-def _others(flags: list[dict], lang: str) -> str:
+def _others(flags: list[Flag], lang: str) -> str:
     if not flags:
         return ""
     title = labels(lang)["other_flags"].format(n=len(flags))
@@ -173,26 +176,26 @@ def _reply_text(reply: str) -> str:
     return f'<div class="rx-message">{"".join(paragraphs)}</div>'
 
 
-def answer_html(result: dict[str, Any], lang: str = "en", reply: str = "") -> str:
+def answer_html(result: ConsultationResult | None, lang: str = "en", reply: str = "") -> str:
     lab = labels(lang)
-    status = result.get("status")
+    status = result.status if result else None
     if not status:
         body = f'<p class="rx-note">{esc(lab["ui"]["answer_empty"])}</p>'
-    elif status == "recommended" and result.get("recommendations"):
-        recs = result["recommendations"]
-        per_drug, others = grouped(recs, result.get("flags") or [])
+    elif status == "recommended" and result.recommendations:
+        recs = result.recommendations
+        per_drug, others = grouped(recs, result.flags)
         options = enumerate(zip(recs, per_drug), 1)
-        dx = (result.get("diagnosis") or {}).get("text") or lab["this_diagnosis"]
+        dx = (result.diagnosis.text if result.diagnosis else None) or lab["this_diagnosis"]
         body = (f'<h2>{esc(lab["recommendations_for"].format(diagnosis=dx))}</h2>'
                 f'<p class="rx-note">{esc(lab["alternatives_note"])}</p>'
                 f'<ol id="recommendations" class="rx-recs">'
                 f'{"".join(_recommendation(i, r, m, lang) for i, (r, m) in options)}'
-                f'</ol>{_excluded(result.get("excluded") or [], lang)}{_others(others, lang)}')
+                f'</ol>{_excluded(result.excluded, lang)}{_others(others, lang)}')
     elif status in ("recommended", "nothing_survives"):
         # No option to show: the reply says why; exclusions and flags follow as for an answer.
         first = (reply or "").split("\n\n")[0]
-        body = (_reply_text(first) + _excluded(result.get("excluded") or [], lang)
-                + _others(worst_first(result.get("flags") or []), lang))
+        body = (_reply_text(first) + _excluded(result.excluded, lang)
+                + _others(worst_first(result.flags), lang))
     else:
         body = _reply_text(reply.split("\n\n")[0] if status == "recommended" else reply)
     return (f'<section id="answer-body" lang="{esc(lang)}" aria-label="{esc(lab["ui"]["answer"])}"'

@@ -23,6 +23,11 @@ from recommend.pipeline import RecommendSettings
 from recommend.schemas import (MAX_CANDIDATES, MAX_OFFERED, MAX_RECOMMENDATIONS,
                               MAX_RECOMMENDATIONS_CAP, MODEL_MARGIN)
 
+def _model_default(name: str):
+    """A model-call default: the model client's own (recommend.model_client.ModelSettings)."""
+    return ModelSettings.model_fields[name].default
+
+
 MODEL_PREFIX = "rxassist"
 BASE_SUFFIX = "base"
 
@@ -39,21 +44,21 @@ class AssistantConfig(BaseModel):
     adapters: list[str] = Field(default_factory=list, description="LoRA adapter names vLLM serves")
     default_adapter: str | None = Field(
         None, description="adapter behind model id 'rxassist' (None -> base model)")
-    api_key: str = Field("EMPTY", description="API key vLLM expects, if any")
+    api_key: str = Field(_model_default("api_key"), description="API key vLLM expects, if any")
     # A CPU engine under load writes a few tokens a second: raise this there.
-    # Defaults are the model client's own (recommend.model_client.ModelSettings).
-    request_timeout_s: float = Field(ModelSettings.model_fields["timeout_s"].default, gt=0,
+    request_timeout_s: float = Field(_model_default("timeout_s"), gt=0,
                                      description="per model request, seconds")
-    max_tokens: int = Field(ModelSettings.model_fields["max_tokens"].default, ge=16, strict=True,
+    max_tokens: int = Field(_model_default("max_tokens"), ge=16, strict=True,
                             description="cap on the model's JSON answer")
-    temperature: float = Field(ModelSettings.model_fields["temperature"].default, ge=0, le=2,
+    temperature: float = Field(_model_default("temperature"), ge=0, le=2,
                                description="0 = reproducible recommendations")
     compact_json: bool = Field(
-        False, description="also ask vLLM for JSON without free whitespace (vLLM-only "
-                           "structured_outputs option)")
+        _model_default("compact_json"), description="also ask vLLM for JSON without free "
+                                                    "whitespace (vLLM-only structured_outputs "
+                                                    "option)")
     recommendations: int = Field(MAX_RECOMMENDATIONS, ge=1, le=MAX_RECOMMENDATIONS_CAP,
                                  strict=True, description="ranked recommendations per answer")
-    choice: str = Field("enum", pattern="^(enum|logprob)$",
+    choice: str = Field(_model_default("choice"), pattern="^(enum|logprob)$",
                         description="how the model chooses among candidates: enum (structured "
                                     "output) or logprob")
     fill_with_evidence: bool = Field(

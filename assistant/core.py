@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 import guardrails
 from recommend.candidates import CandidateIndex
 from recommend.model_client import ModelClient
 from recommend.pipeline import PromptCheck, arecommend
 from recommend.prompt import PROMPT_VERSION
-from recommend.schemas import ConsultationResult, DiagnosisRecord
+from recommend.schemas import ConsultationResult
 
 from assistant import render
 from assistant.bounds import check_values
@@ -41,12 +40,8 @@ from assistant.reading import apply_reader
 @dataclass
 class AssistantTurn:
     content: str                  # the answer the clinician reads
-    result: ConsultationResult    # the typed result; the API's `rxassist` field
-
-    @property
-    def rxassist(self) -> dict[str, Any]:
-        """The result as the API sends it (JSON-ready)."""
-        return self.result.to_dict()
+    # The typed result; the API serialises it as its `rxassist` field (serving.protocol).
+    result: ConsultationResult
 
 
 class Assistant:
@@ -147,15 +142,14 @@ class Assistant:
             "model": base["model"], "notes": base["notes"], "unknown_fields": not_checked,
             "injection_ignored": base["injection_ignored"],
             "reader": base.get("reader"), "reader_notes": base.get("reader_notes", []),
-            "diagnosis": DiagnosisRecord.model_validate(base["diagnosis"])})
-        # The renderer reads the result as it goes on the wire.
-        d = result.to_dict()
+            "diagnosis": base["diagnosis"]})
         if result.status == "nothing_survives":
-            return AssistantTurn(render.nothing_survives(c, d["excluded"], d["flags"], not_checked,
-                                                         lang, advice=result.advice), result)
-        content = render.recommendation(c, d["recommendations"], d["flags"],
+            return AssistantTurn(render.nothing_survives(c, result.excluded, result.flags,
+                                                         not_checked, lang, advice=result.advice),
+                                 result)
+        content = render.recommendation(c, result.recommendations, result.flags,
                                         unparseable=result.model_output == "unparseable",
                                         not_checked=not_checked,
                                         truncated=result.model_output == "truncated",
-                                        excluded=d["excluded"], lang=lang)
+                                        excluded=result.excluded, lang=lang)
         return AssistantTurn(content, result)

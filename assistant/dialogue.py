@@ -19,7 +19,9 @@ from typing import Any
 
 from rxassist.cases import Diagnosis, Patient
 from rxassist.patient_text import read_diagnosis
+from recommend.schemas import CodedReading, DiagnosisRecord
 
+from assistant.messages import join_parts
 from assistant.shorthand import expand_abbreviations
 from assistant.extract.coding import code_diagnosis
 from assistant.extract import Extractor, Findings
@@ -94,18 +96,17 @@ class Consultation:
         return Diagnosis(text=expand_abbreviations(text), code=coded.index_code,
                          system="ICD-10-CM")
 
-    def diagnosis_record(self) -> dict[str, Any] | None:
+    def diagnosis_record(self) -> DiagnosisRecord | None:
         """The diagnosis for the API's `rxassist` field: what the index was sent, plus the
         reading and its ICD-10-CM code (shown even where the index reads the text)."""
         dx = self.diagnosis()
         if dx is None:
             return None
-        record = dx.model_dump()
         coded = code_diagnosis(self.values["diagnosis"], self.values.get("pregnant"))
-        record["reading"] = self.diagnosis_reading()
-        record["icd10cm"] = ({"code": coded.code, "title": coded.title, "how": coded.how}
-                             if coded else None)
-        return record
+        return DiagnosisRecord(
+            **dx.model_dump(), reading=self.diagnosis_reading(),
+            icd10cm=CodedReading(code=coded.code, title=coded.title, how=coded.how)
+            if coded else None)
 
     def diagnosis_reading(self) -> str | None:
         """How the diagnosis was read, for the clinician: "cellulitis left shin -> cellulitis of
@@ -212,18 +213,6 @@ def _extract_answer(extractor: Extractor, text: str, asked: set[str]) -> Finding
     return f
 
 
-def content_text(content: Any) -> str:
-    """OpenAI message content: a string, or a list of parts of which text parts count."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content
-                         if isinstance(p, dict) and p.get("type") == "text")
-    return str(content)
-
-
 def fold(messages: list[dict], extractor: Extractor, *,
          childbearing_age: tuple[float, float] = CHILDBEARING_AGE) -> Folded:
     """Replay the history. Refused user turns contribute nothing to the consultation."""
@@ -233,7 +222,7 @@ def fold(messages: list[dict], extractor: Extractor, *,
     last_findings: Findings | None = None
     for msg in messages:
         role = msg.get("role")
-        text = content_text(msg.get("content"))
+        text = join_parts(msg.get("content"))
         if role == "assistant":
             asked = asked_fields(text)
             continue

@@ -1,8 +1,9 @@
 """How a flag reaches the clinician: under the drug it concerns, one line in the consultation's
 language, its source and original rule text kept apart for "details".
 
-Shared by the Markdown reply (assistant.render) and the chat's HTML (assistant.ui), so both
-group and word flags the same way. Flags arrive as dicts (ConsultationResult.to_dict()).
+Shared by the Markdown reply (assistant.render), the chat's HTML (assistant.answer_html) and
+the chart summary (assistant.chart), so all three group and word flags the same way. They read
+the typed result (recommend.schemas); only the API turns it into JSON.
 
     grouped(recs, flags)      (each recommendation's flags, the flags no recommendation owns)
     flag_line(flag, lang, drug)   the visible line, without the severity word
@@ -13,12 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from guardrails import Flag
+from recommend.schemas import RecommendationRow
 from assistant.labels import labels, text_language
 from rxassist.severity import SEVERITY_ORDER
 
-Flag = dict[str, Any]
 _ALSO_LISTED = re.compile(r"\s*Also listed by: [^.]*\.?")
 
 
@@ -31,20 +32,21 @@ class Source:
 
 
 def worst_first(flags: list[Flag]) -> list[Flag]:
-    return sorted(flags, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+    return sorted(flags, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
 
 
-def concerns(flag: Flag, rec: dict[str, Any]) -> bool:
+def concerns(flag: Flag, rec: RecommendationRow) -> bool:
     """Whether `flag` is about recommendation `rec` (by name or by one of its ingredients)."""
-    return (rec.get("drug") in (flag.get("drugs") or [])
-            or (flag.get("ingredient") is not None
-                and flag.get("ingredient") in (rec.get("ingredients") or [])))
+    return (rec.drug in flag.drugs
+            or (flag.ingredient is not None and flag.ingredient in rec.ingredients))
 
 
-def grouped(recs: list[dict], flags: list[Flag]) -> tuple[list[list[Flag]], list[Flag]]:
+def grouped(recs: list[RecommendationRow],
+            flags: list[Flag]) -> tuple[list[list[Flag]], list[Flag]]:
     per_drug = [worst_first([f for f in flags if concerns(f, r)]) for r in recs]
-    owned = {id(f) for group in per_drug for f in group}
-    return per_drug, worst_first([f for f in flags if id(f) not in owned])
+    # By position, not identity or equality: the same finding may stand in the list twice.
+    others = [f for f in flags if not any(concerns(f, r) for r in recs)]
+    return per_drug, worst_first(others)
 
 
 def severity_word(severity: str | None, lang: str) -> str:
@@ -62,12 +64,12 @@ def flag_line(flag: Flag, lang: str, drug: str | None = None) -> str:
     another language gets its catalogue's phrase for the kind, naming the other drugs involved,
     and the English message goes behind "details" (see `details_message`)."""
     if lang == "en":
-        message = str(flag.get("message") or kind_label(flag.get("kind"), lang))
+        message = flag.message or kind_label(flag.kind, lang)
         # Which other database also lists the pair is for "details", not for the line.
         return _ALSO_LISTED.sub("", message).strip()
-    others = [d for d in flag.get("drugs") or [] if d != drug] or (
-        [flag["ingredient"]] if flag.get("ingredient") else [])
-    template = labels(lang)["kind_line"].get(flag.get("kind") or "",
+    others = [d for d in flag.drugs if d != drug] or (
+        [flag.ingredient] if flag.ingredient else [])
+    template = labels(lang)["kind_line"].get(flag.kind or "",
                                              labels(lang)["kind_line"]["other"])
     line = template.format(drugs=", ".join(others) or drug or "")
     if "{drugs}" not in template and others:
@@ -77,13 +79,13 @@ def flag_line(flag: Flag, lang: str, drug: str | None = None) -> str:
 
 def details_message(flag: Flag, lang: str) -> str | None:
     """The guardrails' whole message when the visible line is not all of it, else None."""
-    message = flag.get("message") or None
+    message = flag.message or None
     return None if message is None or flag_line(flag, lang) == message else message
 
 
 def says_kind(flag: Flag, lang: str) -> bool:
     """Whether the visible line already starts with the flag's kind ("Interaction ...")."""
-    return flag_line(flag, lang).lower().startswith(kind_label(flag.get("kind"), lang).lower())
+    return flag_line(flag, lang).lower().startswith(kind_label(flag.kind, lang).lower())
 
 
 def reason_parts(rationale: str) -> tuple[str, str]:
@@ -101,7 +103,7 @@ def sources(flag: Flag) -> list[Source]:
     """The basis split into its sources: "<citation>, entry <ENTRY>: <text>" (interaction
     tables) or "<citation>: <text>"; several sources are joined by " | "."""
     out = []
-    for part in str(flag.get("basis") or "").split(" | "):
+    for part in (flag.basis or "").split(" | "):
         part = part.strip()
         if not part:
             continue

@@ -37,12 +37,25 @@ class TextPart(BaseModel):
     _text = field_validator("text")(classmethod(lambda cls, v: no_surrogates(v)))
 
 
-def join_parts(content: str | list[TextPart] | None) -> str:
+def _part_text(part: Any) -> str | None:
+    if isinstance(part, TextPart):
+        return part.text
+    if isinstance(part, dict) and part.get("type") == "text":
+        return str(part.get("text", ""))
+    return None     # an image or file part: no text for the consultation
+
+
+def join_parts(content: Any) -> str:
+    """OpenAI message content as one text, for a validated message and for the chat UI's
+    history (whose parts are plain dicts) alike."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    return "\n".join(p.text for p in content)
+    if isinstance(content, list):
+        texts = (_part_text(p) for p in content)
+        return "\n".join(t for t in texts if t is not None)
+    return str(content)
 
 
 class ChatMessage(BaseModel):

@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from guardrails import Flag
+from recommend.schemas import ExcludedRow, RecommendationRow
+
 from assistant.dialogue import Consultation
 from assistant.flagview import flag_line, grouped, reason_parts, severity_word, worst_first
 from assistant.labels import DEFAULT, labels
@@ -98,29 +101,26 @@ def refusal(kind: str, lang: str = DEFAULT) -> str:
     return lab["refusal_injection"] if kind == "injection" else lab["refusal_other"]
 
 
-def _flag_line(flag: dict[str, Any], lang: str = DEFAULT, drug: str | None = None,
+def _flag_line(flag: Flag, lang: str = DEFAULT, drug: str | None = None,
                indent: str = "") -> str:
     # The rule's source and original text stay in the structured field's `basis` (and behind
     # the chat's "details"): a reply line carries what the clinician acts on.
-    return f"{indent}- {mark(flag.get('severity'), lang)} · {md(flag_line(flag, lang, drug))}"
+    return f"{indent}- {mark(flag.severity, lang)} · {md(flag_line(flag, lang, drug))}"
 
 
-def _excluded_lines(excluded: list[dict], lang: str = DEFAULT) -> list[str]:
+def _excluded_lines(excluded: list[ExcludedRow], lang: str = DEFAULT) -> list[str]:
     if not excluded:
         return []
     lines = ["", f"**{labels(lang)['excluded'].format(n=len(excluded))}:**"]
     for e in excluded:
-        flags = worst_first(e.get("flags") or [])
-        if flags and lang != DEFAULT:
-            reason = flag_line(flags[0], lang, e["drug"])
-        else:
-            reason = e["reason"]
-        severity = mark(flags[0].get("severity"), lang) + " " if flags else ""
-        lines.append(f"- {md(e['drug'])}: {severity}{md(reason)}")
+        flags = worst_first(e.flags)
+        reason = flag_line(flags[0], lang, e.drug) if flags and lang != DEFAULT else e.reason
+        severity = mark(flags[0].severity, lang) + " " if flags else ""
+        lines.append(f"- {md(e.drug)}: {severity}{md(reason)}")
     return lines
 
 
-def _other_flag_lines(flags: list[dict], lang: str) -> list[str]:
+def _other_flag_lines(flags: list[Flag], lang: str) -> list[str]:
     if not flags:
         return []
     return (["", f"**{labels(lang)['other_flags'].format(n=len(flags))}:**"]
@@ -151,7 +151,7 @@ def setting_note(setting: str, assumed: bool, lang: str = DEFAULT) -> str:
     return (lab["setting_assumed"] if assumed else lab["setting"]).format(where=where)
 
 
-def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[dict],
+def nothing_survives(c: Consultation, excluded: list[ExcludedRow], patient_flags: list[Flag],
                      not_checked: list[str], lang: str = DEFAULT,
                      advice: list[str] | None = None) -> str:
     """No candidate left to offer: said plainly, with what was excluded and why; a question.
@@ -160,7 +160,7 @@ def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[
     lab = labels(lang)
     what = _diagnosis(c, lang)
     abstain = bool(advice) or bool(excluded) and all(
-        e.get("excluded_by") == "evidence" for e in excluded)
+        e.excluded_by == "evidence" for e in excluded)
     if abstain:
         lines = [lab["abstain_no_evidence"].format(diagnosis=what)]
         lines += [lab["guideline_advice"].format(advice=md(a)) for a in advice or []]
@@ -173,9 +173,9 @@ def nothing_survives(c: Consultation, excluded: list[dict], patient_flags: list[
     return "\n".join(lines + _patient_tail(c, not_checked, lang))
 
 
-def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparseable: bool,
-                   not_checked: list[str], truncated: bool = False,
-                   excluded: list[dict] | None = None, lang: str = DEFAULT) -> str:
+def recommendation(c: Consultation, recs: list[RecommendationRow], flags: list[Flag],
+                   unparseable: bool, not_checked: list[str], truncated: bool = False,
+                   excluded: list[ExcludedRow] | None = None, lang: str = DEFAULT) -> str:
     """The answer first: the options (each with its flags), then exclusions, then other flags.
     Options are alternatives, so a flag is listed under the option it concerns."""
     lab = labels(lang)
@@ -189,13 +189,13 @@ def recommendation(c: Consultation, recs: list[dict], flags: list[dict], unparse
         lines.append(f"**{lab['recommendations_for'].format(diagnosis=_diagnosis(c, lang))}:**")
         lines.append(f"_{lab['alternatives_note']}_")
         for i, (r, mine) in enumerate(zip(recs, per_drug), 1):
-            ingredients = ", ".join(r["ingredients"]) or lab["ingredients_unknown"]
-            shown = "" if ingredients == r["drug"].replace("; ", ", ") else f" ({md(ingredients)})"
-            chips = " ".join(dict.fromkeys(mark(f.get("severity"), lang) for f in mine))
-            reason = reason_parts(r.get("rationale") or "")[0] or lab["no_rationale"]
-            line = f"{i}. **{md(r['drug'])}**{shown} — {md(reason)}"
+            ingredients = ", ".join(r.ingredients) or lab["ingredients_unknown"]
+            shown = "" if ingredients == r.drug.replace("; ", ", ") else f" ({md(ingredients)})"
+            chips = " ".join(dict.fromkeys(mark(f.severity, lang) for f in mine))
+            reason = reason_parts(r.rationale)[0] or lab["no_rationale"]
+            line = f"{i}. **{md(r.drug)}**{shown} — {md(reason)}"
             lines.append(line + (f" · {chips}" if chips else ""))
-            lines += [_flag_line(f, lang, r["drug"], indent="   ") for f in mine]
+            lines += [_flag_line(f, lang, r.drug, indent="   ") for f in mine]
             if not mine:
                 lines.append(f"   - {lab['no_flags_for_drug']}")
     lines += _excluded_lines(excluded or [], lang)

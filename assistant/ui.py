@@ -14,16 +14,15 @@ import traceback
 
 import gradio as gr
 
-from guardrails import Flag
 from recommend.schemas import ConsultationResult
+from rxassist.cases import Patient
 from rxassist.errors import RxAssistError
 from rxassist.patient_more import optional_lines
-from rxassist.severity import SEVERITY_ORDER
 from rxassist.patient_text import (DIAGNOSIS_LABEL, PATIENT_LABELS, UNKNOWN, list_text,
                                    pregnant_text, weight_text)
 
 from assistant.core import Assistant
-from assistant.dialogue import content_text
+from assistant.messages import join_parts
 from assistant.feedback import VERDICTS, feedback_path, save_feedback
 from assistant.answer_html import ANSWER_CSS, PAGE_CSS, answer_html
 from assistant.chart import chart_summary
@@ -64,14 +63,15 @@ def last_reply(history: list[dict]) -> str:
 
 
 def patient_values(result: ConsultationResult | None) -> tuple:
-    p = result.patient.model_dump() if result else {}
+    p = result.patient if result else Patient()
     unknown = set(result.unknown_fields if result else [])
 
     def shown(name, text):
         """The field as the prompt writes it; blank when it was never given (not unknown)."""
-        if p.get(name) is None:
+        value = getattr(p, name)
+        if value is None:
             return UNKNOWN if name in unknown else ""
-        return text(p[name])
+        return text(value)
 
     def listed(name):
         return shown(name, list_text)
@@ -79,7 +79,7 @@ def patient_values(result: ConsultationResult | None) -> tuple:
     sex = shown("sex", str)
     preg = shown("pregnant", pregnant_text)
     dx = result.diagnosis.text if result and result.diagnosis else ""
-    return (p.get("age"), sex, preg, p.get("weight_kg"), listed("allergies"),
+    return (p.age, sex, preg, p.weight_kg, listed("allergies"),
             listed("current_medications"), dx)
 
 
@@ -139,7 +139,7 @@ def _history(chat: list[dict] | None) -> list[dict]:
     for m in chat or []:
         if m.get("role") not in ("user", "assistant"):
             continue
-        text = content_text(m.get("content"))
+        text = join_parts(m.get("content"))
         out.append({"role": m["role"],
                     "content": unescape_markdown(text) if m["role"] == "user" else text})
     return out
@@ -163,10 +163,9 @@ def build_ui(assistant: Assistant, feedback: bool = False, lang: str = DEFAULT) 
     def outputs_for(history, result: ConsultationResult | None, keep_text=""):
         drugs = [r.drug for r in result.recommendations] if result else []
         answer_lang = consultation_language(history) if history else lang
-        wire = result.to_dict() if result else {}   # the views read the result as the API sends it
         return (keep_text, _display(history), result, *patient_values(result),
-                answer_html(wire, answer_lang, last_reply(history)),
-                chart_summary(wire, answer_lang),
+                answer_html(result, answer_lang, last_reply(history)),
+                chart_summary(result, answer_lang),
                 gr.Dropdown(choices=drugs, value=drugs[0] if drugs else None),
                 patient_more_text(result))
 
@@ -215,7 +214,7 @@ def build_ui(assistant: Assistant, feedback: bool = False, lang: str = DEFAULT) 
         result_state = gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
-                answer = gr.HTML(answer_html({}, lang), elem_id="answer", label=ui["answer"],
+                answer = gr.HTML(answer_html(None, lang), elem_id="answer", label=ui["answer"],
                                  css_template=ANSWER_CSS, padding=False,
                                  head=f"<style>{PAGE_CSS}</style>")
                 text = gr.Textbox(label=ui["message"], elem_id="chat-input", lines=1, max_lines=8,

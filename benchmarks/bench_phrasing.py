@@ -102,6 +102,8 @@ def rules_reader(turns: list[str]) -> Reading:
     # still reads it, so the same command measures before and after.)
     record = c.diagnosis_record() if hasattr(c, "diagnosis_record") else (
         c.diagnosis().model_dump() if c.diagnosis() else None)
+    if record is not None and not isinstance(record, dict):
+        record = record.model_dump()   # typed since the result stopped carrying dicts
     diagnosis = None
     if record:
         coded = record.get("icd10cm") or {}

@@ -116,9 +116,9 @@ def register(subparsers) -> None:
                     "reference judge (default: data/cases/nhanes-2013-2014-train.jsonl)")
     su.add_argument("--no-baseline", action="store_true",
                     help="skip the frequency and prior baselines")
-    su.add_argument("--top-k", type=_positive_int, default=3,
+    su.add_argument("--top-k", type=_positive_int, default=default("top_k"),
                     help="drugs per case: the most each model may choose (1-5), and the "
-                    "baselines' k (default 3)")
+                    f"baselines' k (default {default('top_k')})")
     su.add_argument("--baseline-top-k", type=_positive_int, action="append", default=[],
                     metavar="K", help="also run the frequency baseline with k=K (repeatable), "
                     "e.g. the models' average number of recommendations")
@@ -201,19 +201,20 @@ def _suite(args: argparse.Namespace) -> int:
         from rxassist.errors import ConfigError
         raise ConfigError("give --model NAME (repeatable) or --all-served")
     configs = [] if args.no_baseline else [
-        RunConfig(out=args.out / "frequency-baseline", target="frequency", **common),
-        RunConfig(out=args.out / "prior-baseline", target="prior", **common)]
+        RunConfig.build(out=args.out / "frequency-baseline", target="frequency", **common),
+        RunConfig.build(out=args.out / "prior-baseline", target="prior", **common)]
     for k in ([] if args.no_baseline else args.baseline_top_k):
         if k != args.top_k:
-            configs.append(RunConfig(out=args.out / f"frequency-top{k}", target="frequency",
+            configs.append(RunConfig.build(out=args.out / f"frequency-top{k}", target="frequency",
                                      **{**common, "top_k": k}))
     for model in models:
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", model)
-        configs.append(RunConfig(out=args.out / name, base_url=args.base_url, model=model,
-                                 choice=args.choice, **common))
+        configs.append(RunConfig.build(out=args.out / name, base_url=args.base_url,
+                                       model=model, choice=args.choice, **common))
         if args.model_only:
-            configs.append(RunConfig(out=args.out / f"{name}-model-only", base_url=args.base_url,
-                                     model=model, choice=args.choice, fill=False, **common))
+            configs.append(RunConfig.build(out=args.out / f"{name}-model-only",
+                                           base_url=args.base_url, model=model,
+                                           choice=args.choice, fill=False, **common))
     failed = sum(run_eval(c).failed for c in configs)
     md = write_report([c.out for c in configs], args.out)
     print(md, end="")

@@ -11,14 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from rxassist.errors import ConfigError
 from rxassist.patient_text import consultation_lines
 
 from recommend.model_client import ModelClient, ModelSettings, RequestRejected
-from eval.config import default
 from eval.matching import plain
 from eval.records import JudgeRecord, SolverRecord, Verdict
 
@@ -96,30 +94,25 @@ def parse_verdicts(text: str | None, drugs: list[str]) -> tuple[list[Verdict], b
     return out, False
 
 
-@dataclass
 class LLMJudge:
-    base_url: str
-    model: str
-    api_key: str = "EMPTY"
-    prompt_path: Path | None = None
-    structured_output: bool = True
-    timeout_s: float = default("timeout_s")
-    max_retries: int = default("max_retries")
+    """`endpoint` is the judge's model API with its one model (eval.config.RunConfig
+    .judge_endpoint); its `structured_output` sends the verdict schema as response_format."""
 
-    def __post_init__(self):
-        self.prompt, self.prompt_version = load_prompt(self.prompt_path)
+    def __init__(self, endpoint: ModelSettings, prompt_path: Path | None = None):
+        if not endpoint.model:
+            raise ConfigError("the judge needs a model (--judge-model)", param="judge_model")
+        self.endpoint, self.model = endpoint, endpoint.model
+        self.prompt, self.prompt_version = load_prompt(prompt_path)
         self.name = f"llm:{self.model}"
         # The one model client (retries with backoff and Retry-After are the openai client's).
-        self.client = ModelClient(ModelSettings(base_url=self.base_url, api_key=self.api_key,
-                                                timeout_s=self.timeout_s,
-                                                max_retries=self.max_retries))
+        self.client = ModelClient(endpoint)
 
     def messages(self, record: SolverRecord) -> list[dict]:
         return [{"role": "system", "content": self.prompt},
                 {"role": "user", "content": judge_user_message(record)}]
 
     def response_format(self) -> dict | None:
-        if not self.structured_output:
+        if not self.endpoint.structured_output:
             return None
         return {"type": "json_schema", "json_schema": {
             "name": "verdicts", "schema": VERDICT_SCHEMA, "strict": True}}

@@ -123,15 +123,9 @@ def load(config: RunConfig, log: Callable[[str], None]) -> Loaded:
 
 def make_target(config: RunConfig):
     """The system under test: the model API, the assistant API or the frequency baseline."""
-    from eval.targets import EndpointSettings, make_target as _make
+    from eval.targets import make_target as _make
 
-    endpoint = None
-    if config.target not in ("frequency", "prior"):
-        endpoint = EndpointSettings(base_url=config.base_url, model=config.model,
-                                    api_key=config.api_key, timeout_s=config.timeout_s,
-                                    temperature=config.temperature, max_tokens=config.max_tokens,
-                                    structured_output=config.structured_output,
-                                    max_retries=config.max_retries, choice=config.choice)
+    endpoint = None if config.target in ("frequency", "prior") else config.endpoint()
     return _make(config.target, endpoint=endpoint, train_cases=config.train_cases,
                  top_k=config.top_k, fill=config.fill, offer=config.offer,
                  margin=config.margin)
@@ -143,10 +137,7 @@ def make_judge(config: RunConfig):
 
     if not config.judge_model:
         return None
-    return LLMJudge(base_url=config.judge_base_url, model=config.judge_model,
-                    api_key=config.judge_api_key, prompt_path=config.judge_prompt,
-                    structured_output=config.judge_structured_output,
-                    timeout_s=config.timeout_s, max_retries=config.max_retries)
+    return LLMJudge(config.judge_endpoint(), prompt_path=config.judge_prompt)
 
 
 def _extend(config: RunConfig, filename: str, have: dict, items: Sequence, fn: Callable,

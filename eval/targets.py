@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import ValidationError
 
 from rxassist.cases import Case, read_cases
-from rxassist.errors import ConfigError, config_error, describe_validation
+from rxassist.errors import ConfigError, describe_validation, validated
 from rxassist.patient_text import DIAGNOSIS_LABEL, diagnosis_text, patient_lines
 from recommend.candidates import load_index
 from recommend.model_client import ModelClient, ModelSettings, RequestRejected
@@ -34,7 +33,6 @@ from recommend.pipeline import RecommendSettings, recommend
 from recommend.schemas import MAX_OFFERED, MODEL_MARGIN, ConsultationResult, RecommendationRow
 from recommend.shortlist import Shortlist, shortlist
 
-from eval.config import default
 from eval.records import RecommendedDrug, SolverRecord
 
 
@@ -66,42 +64,19 @@ def _chosen(sl: Shortlist, names: list[str]) -> list[RecommendedDrug]:
     return out
 
 
-@dataclass
-class EndpointSettings:
-    base_url: str
-    model: str
-    # Defaults are `eval run`'s own (eval.config.RunConfig), declared once there.
-    api_key: str = "EMPTY"
-    timeout_s: float = default("timeout_s")
-    temperature: float = default("temperature")
-    max_tokens: int = default("max_tokens")
-    structured_output: bool = default("structured_output")
-    max_retries: int = default("max_retries")
-    choice: str = default("choice")
-
-    def client(self) -> ModelClient:
-        # Without structured output the enum is still named in the prompt and every answer
-        # is validated against the shortlist; only the decoding is free.
-        return ModelClient(ModelSettings(
-            base_url=self.base_url, api_key=self.api_key, timeout_s=self.timeout_s,
-            max_retries=self.max_retries, temperature=self.temperature,
-            max_tokens=min(self.max_tokens, 4096), choice=self.choice,
-            structured_output=self.structured_output))
-
-
 class ModelTarget:
+    """`endpoint` is the model API with its one model (eval.config.RunConfig.endpoint)."""
+
     name = "model"
 
-    def __init__(self, settings: EndpointSettings, top_k: int = 3, fill: bool = True,
+    def __init__(self, endpoint: ModelSettings, top_k: int = 3, fill: bool = True,
                  offer: int = MAX_OFFERED, margin: float | None = MODEL_MARGIN):
-        self.s = settings
+        self.s = endpoint
         # fill: as the assistant answers, the model's choices, then evidence order
-        try:
-            self.settings = RecommendSettings(recommendations=top_k, offer_limit=offer,
-                                              fill_with_evidence=fill, model_margin=margin)
-        except ValidationError as e:
-            raise config_error(e, whole="target") from None
-        self.client = settings.client()
+        self.settings = validated(RecommendSettings, whole="target", recommendations=top_k,
+                                  offer_limit=offer, fill_with_evidence=fill,
+                                  model_margin=margin)
+        self.client = ModelClient(endpoint)
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
@@ -147,9 +122,9 @@ def consultation_message(case: Case) -> str:
 class AssistantTarget:
     name = "assistant"
 
-    def __init__(self, settings: EndpointSettings):
-        self.s = settings
-        self.client = settings.client()
+    def __init__(self, endpoint: ModelSettings):
+        self.s = endpoint
+        self.client = ModelClient(endpoint)
 
     def solve(self, case: Case) -> SolverRecord:
         started = time.monotonic()
@@ -236,7 +211,7 @@ TARGETS: dict[str, str] = {
 IN_PROCESS = ("prior", "frequency")
 
 
-def make_target(name: str, *, endpoint: EndpointSettings | None, train_cases: Path,
+def make_target(name: str, *, endpoint: ModelSettings | None, train_cases: Path,
                 top_k: int, fill: bool = True, offer: int = MAX_OFFERED,
                 margin: float | None = MODEL_MARGIN) -> Target:
     if name not in TARGETS:

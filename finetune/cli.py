@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from finetune.config import DEFAULT_TARGET_MODULES, VLLM_LORA_RANKS, FinetuneConfig
+from finetune.config import FinetuneConfig
 
 # argparse only collects strings; FinetuneConfig validates and names the option on error.
 _TRAIN_OPTIONS = ("cases", "method", "rank", "lr", "batch_size", "max_steps", "save_steps", "out",
@@ -23,21 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "trains only B (LoRA-FA). Checkpoints are PEFT adapter folders vLLM serves.")
     p.add_argument("--cases", help="training cases, JSONL (docs/formats.md#case-files)")
     p.add_argument("--method", default=_default("method"), help="fa-lora or lora (default %(default)s)")
-    p.add_argument("--rank", default=_default("rank"), help=f"LoRA rank, one of {VLLM_LORA_RANKS} (default %(default)s)")
-    p.add_argument("--lr", default=_default("lr"), help="learning rate, constant (default %(default)s)")
-    p.add_argument("--batch-size", default=_default("batch_size"), help="examples per step (default %(default)s)")
     p.add_argument("--max-steps", help="optimizer steps in total")
     p.add_argument("--save-steps", help="write DIR/checkpoint-<step>/ every K steps and at the end")
     p.add_argument("--out", help="output folder DIR")
-    p.add_argument("--base-model", default=None,
-                   help="model folder or hub id (default: the embedded SmolLM2-135M-Instruct)")
-    p.add_argument("--target-modules", default=",".join(DEFAULT_TARGET_MODULES),
-                   help="comma-separated module names (default: all attention and MLP "
-                        "projections)")
-    p.add_argument("--lora-alpha", default=None, help="LoRA alpha (default 2 x rank)")
+    FinetuneConfig.add_lora_options(p)
     p.add_argument("--lora-dropout", default=_default("lora_dropout"))
-    p.add_argument("--max-length", default=_default("max_length"), help="skip examples longer than this (tokens)")
-    p.add_argument("--max-grad-norm", default=_default("max_grad_norm"), help="gradient clipping")
     p.add_argument("--seed", default=_default("seed"))
     p.add_argument("--attn", default=_default("attn"),
                    help="auto (FlashAttention-2 on CUDA with flash-attn, else sdpa), "

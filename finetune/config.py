@@ -6,17 +6,18 @@ below can trust its inputs.
 
 from __future__ import annotations
 
+import argparse
 import re
 import warnings
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The ranks vLLM's --max-lora-rank accepts (vllm.config.lora.MaxLoRARanks); an adapter of any
 # other rank could not be served side by side with the others. tests/finetune pins this to vLLM.
 from rxassist.adapters import VLLM_LORA_RANKS  # noqa: F401  (re-exported by finetune)
-from rxassist.errors import ConfigError, config_error
+from rxassist.errors import ConfigError, validated
 
 # All attention and MLP projections of Llama-style models (the source paper's setting).
 DEFAULT_TARGET_MODULES: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj",
@@ -70,15 +71,34 @@ class LoraOptions(BaseModel):
     @classmethod
     def build(cls, **values):
         """Validate, turning pydantic's errors into one ConfigError naming each option."""
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            raise config_error(e, option=True, first_only=False, whole="options") from None
+        return validated(cls, option=True, first_only=False, whole="options", **values)
 
     @classmethod
     def default(cls, name: str):
         """Defaults are declared once, on the config; the CLI options only show them."""
         return cls.model_fields[name].default
+
+    @classmethod
+    def add_lora_options(cls, p: argparse.ArgumentParser) -> None:
+        """The adapter and optimizer options `finetune` and `finetune federated` share, with
+        this config's defaults (argparse collects strings; `from_args` validates them)."""
+        p.add_argument("--rank", default=cls.default("rank"),
+                       help=f"LoRA rank, one of {VLLM_LORA_RANKS} (default %(default)s)")
+        p.add_argument("--lora-alpha", default=None, help="LoRA alpha (default 2 x rank)")
+        p.add_argument("--target-modules", default=None,
+                       help="comma-separated module names (default: all attention and MLP "
+                            f"projections, {','.join(DEFAULT_TARGET_MODULES)})")
+        p.add_argument("--lr", default=cls.default("lr"),
+                       help="learning rate, constant (default %(default)s)")
+        p.add_argument("--batch-size", default=cls.default("batch_size"),
+                       help="examples per step (default %(default)s)")
+        p.add_argument("--max-length", default=cls.default("max_length"),
+                       help="skip examples longer than this (tokens; default %(default)s)")
+        p.add_argument("--max-grad-norm", default=cls.default("max_grad_norm"),
+                       help="gradient clipping per optimizer step (default %(default)s)")
+        p.add_argument("--base-model", default=None,
+                       help="model folder or hub id (default: the embedded "
+                            "SmolLM2-135M-Instruct)")
 
     @classmethod
     def from_args(cls, args, options: tuple[str, ...], required: tuple[str, ...], **fixed):

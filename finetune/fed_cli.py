@@ -36,18 +36,9 @@ def register(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--max-site-cases", help="sample at most this many cases per site")
     p.add_argument("--rounds", default=_default("rounds"), help="federated rounds (default %(default)s)")
     p.add_argument("--local-steps", help="optimizer steps per site per round")
-    p.add_argument("--batch-size", default=_default("batch_size"))
-    p.add_argument("--lr", default=_default("lr"))
-    p.add_argument("--rank", default=_default("rank"))
-    p.add_argument("--lora-alpha", default=None, help="LoRA alpha (default 2 x rank)")
-    p.add_argument("--target-modules", default=None, help="comma-separated module names")
-    p.add_argument("--max-length", default=_default("max_length"))
-    p.add_argument("--max-grad-norm", default=_default("max_grad_norm"),
-                   help="per-step gradient clipping inside a site")
+    FederatedConfig.add_lora_options(p)
     p.add_argument("--seed", default=_default("seed"),
                    help="seeds the shared frozen A, the split and each site's data order")
-    p.add_argument("--base-model", default=None,
-                   help="model folder or hub id (default: the embedded SmolLM2-135M-Instruct)")
     p.add_argument("--noise-multiplier", default=_default("noise_multiplier"),
                    help="site-level DP: Gaussian noise std = multiplier x clipping norm / sites; "
                         "0 = no DP (default %(default)s)")

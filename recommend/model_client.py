@@ -41,11 +41,15 @@ class RequestRejected(ModelUnavailable):
 
 
 class ModelSettings(BaseModel):
-    """Where the model is and how it is asked; one declaration of each default."""
+    """Where the model is and how it is asked; one declaration of each default. The assistant,
+    `eval run`'s targets and its judge each hold one (assistant.config, eval.config)."""
 
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field(pattern=r"^https?://\S+$")
+    # The one model an eval target or judge asks; the assistant names a served model (adapter)
+    # per request instead, so it leaves this empty.
+    model: str | None = None
     api_key: str = Field("EMPTY", repr=False)
     # A CPU engine under load writes a few tokens a second: raise this there.
     timeout_s: float = Field(120.0, gt=0)

@@ -12,6 +12,10 @@ command line) translate them, each in one place.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
 
 class RxAssistError(Exception):
     status_code = 500
@@ -75,3 +79,16 @@ def config_error(e, *, option: bool = False, first_only: bool = True,
     message, param = describe_validation(e.errors(), option=option, first_only=first_only,
                                          whole=whole)
     return ConfigError(message, param=param)
+
+
+Config = TypeVar("Config")
+
+
+def validated(config: type[Config], *, option: bool = False, first_only: bool = True,
+              whole: str = "config", **values: Any) -> Config:
+    """`config(**values)`, its ValidationError raised as `config_error` says: every options
+    model of the CLIs and the eval targets is built through here."""
+    try:
+        return config(**values)
+    except ValidationError as e:
+        raise config_error(e, option=option, first_only=first_only, whole=whole) from None

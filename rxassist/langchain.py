@@ -83,8 +83,7 @@ async def _aconsult(assistant: "Assistant", inp: ConsultationInput) -> Consultat
     except RxAssistError as e:
         # The agent reads the message and can fix its call; a server-side failure included.
         raise ToolException(f"{type(e).__name__}: {e}") from e
-    return ConsultationOutput(answer=turn.content,
-                              result=ConsultationResult.model_validate(turn.rxassist))
+    return ConsultationOutput(answer=turn.content, result=turn.result)
 
 
 def _run(coro) -> Any:

@@ -24,12 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Starts vLLM's OpenAI server with every adapter found, then the "
                                    "assistant API with the Gradio chat at /ui. Ctrl-C or SIGTERM "
                                    "stops everything.")
-    p.add_argument("--host", default="127.0.0.1",
+    p.add_argument("--host", default=_default(ServeConfig, "host"),
                    help="address of the assistant API and UI; anything but loopback needs --api-key")
     p.add_argument("--api-key", default=os.environ.get("RXASSIST_API_KEY"),
                    help="key(s) for the assistant API (Authorization: Bearer KEY) and the chat UI "
                         "(password); several comma-separated (default: $RXASSIST_API_KEY)")
-    p.add_argument("--model-host", default="127.0.0.1",
+    p.add_argument("--model-host", default=_default(EngineConfig, "host"),
                    help="address of the model API (default loopback: only this machine)")
     p.add_argument("--model-api-key", default=os.environ.get("RXASSIST_MODEL_API_KEY"),
                    help="the model API's own key (default: $RXASSIST_MODEL_API_KEY, else a new "
@@ -43,8 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--feedback", action="store_true",
                    help="let the chat UI store per-drug feedback (patient summary included) in "
                         "$RXASSIST_HOME/feedback/reviews.csv (owner-only); off by default")
-    p.add_argument("--port", type=int, default=8000, help="assistant API and UI port")
-    p.add_argument("--model-port", type=int, default=8001, help="vLLM model API port")
+    p.add_argument("--port", type=int, default=_default(ServeConfig, "port"),
+                   help="assistant API and UI port")
+    p.add_argument("--model-port", type=int, default=_default(EngineConfig, "port"),
+                   help="vLLM model API port")
     p.add_argument("--base-model", default=None,
                    help="local model folder or hub id (default: embedded SmolLM2-135M-Instruct)")
     p.add_argument("--adapter-dir", action="append", type=Path, default=None,
@@ -52,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and $RXASSIST_HOME/adapters)")
     p.add_argument("--default-adapter", default=None,
                    help="adapter behind model id 'rxassist' (default: the shipped default)")
-    p.add_argument("--max-lora-rank", type=int, default=32)
-    p.add_argument("--max-model-len", type=int, default=2048)
+    p.add_argument("--max-lora-rank", type=int, default=_default(EngineConfig, "max_lora_rank"))
+    p.add_argument("--max-model-len", type=int, default=_default(EngineConfig, "max_model_len"))
     p.add_argument("--enforce-eager", action="store_true",
                    help="skip torch.compile in the engine: faster start, slower answers")
     p.add_argument("--startup-timeout", type=float,
@@ -62,7 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--request-timeout", type=float,
                    default=_default(ServeConfig, "request_timeout_s"),
                    help="seconds the assistant waits for one model answer")
-    p.add_argument("--reader", default="rules", choices=["rules", "llm", "both"],
+    # No default here: the assistant's own (AssistantConfig.reader) applies, and parsing the
+    # options does not import the assistant.
+    p.add_argument("--reader", default=None, choices=["rules", "llm", "both"],
                    help="who reads the consultation: rules (default), llm (the served model "
                         "through LangChain structured output; for comparison) or both (the "
                         "rules stay the authority; the model may only add caution)")
@@ -84,13 +88,15 @@ def _add_scaling_options(p: argparse.ArgumentParser) -> None:
                         "http://10.0.0.5:8001/v1) and start no engine; its /v1/models gives the "
                         "base model and adapters; another machine needs --model-api-key "
                         "(default: $RXASSIST_MODEL_URL)")
-    g.add_argument("--tensor-parallel-size", type=int, default=1,
+    g.add_argument("--tensor-parallel-size", type=int,
+                   default=_default(EngineConfig, "tensor_parallel_size"),
                    help="vLLM: GPUs each layer is split over (one node)")
-    g.add_argument("--pipeline-parallel-size", type=int, default=1,
+    g.add_argument("--pipeline-parallel-size", type=int,
+                   default=_default(EngineConfig, "pipeline_parallel_size"),
                    help="vLLM: pipeline stages, usually one per node")
     g.add_argument("--distributed-executor-backend", default=None, choices=EXECUTOR_BACKENDS,
                    help="vLLM: mp on one node, ray across nodes (a Ray cluster started first)")
-    g.add_argument("--max-loras", type=int, default=4,
+    g.add_argument("--max-loras", type=int, default=_default(EngineConfig, "max_loras"),
                    help="vLLM: adapters in one batch (LoRA engine)")
     g.add_argument("--max-cpu-loras", type=int, default=None,
                    help="vLLM: adapters kept loaded in CPU memory (>= --max-loras)")
@@ -99,7 +105,7 @@ def _add_scaling_options(p: argparse.ArgumentParser) -> None:
 def _add_speed_options(p: argparse.ArgumentParser) -> None:
     """Engine settings chosen from measurements (docs/benchmarks.md); each overridable."""
     g = p.add_argument_group("engine speed (defaults measured on a 2-core AVX2 CPU)")
-    g.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+    g.add_argument("--dtype", default=_default(EngineConfig, "dtype"), choices=["auto", "float32", "bfloat16", "float16"],
                    help="engine dtype; auto: bfloat16 on CPUs with native bf16 (avx512_bf16/"
                         "amx_bf16), else float32 (2.3x faster than bf16 here); the model's own "
                         "on GPUs")
@@ -109,49 +115,44 @@ def _add_speed_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reserved-cpus", type=int, default=None,
                    help="cores kept free of engine threads (VLLM_CPU_NUM_OF_RESERVED_CPU; "
                         "default: that variable if set, else 0)")
-    g.add_argument("--kv-cache-gb", type=int, default=1,
+    g.add_argument("--kv-cache-gb", type=int, default=_default(EngineConfig, "kv_cache_gb"),
                    help="CPU KV cache per engine in GiB (default 1: 22 full contexts of the "
                         "embedded model; VLLM_CPU_KVCACHE_SPACE wins if set)")
-    g.add_argument("--prefix-caching", action=argparse.BooleanOptionalAction, default=True,
+    g.add_argument("--prefix-caching", action=argparse.BooleanOptionalAction,
+                   default=_default(EngineConfig, "prefix_caching"),
                    help="reuse the KV cache of a prompt prefix shared by requests")
-    g.add_argument("--merge-default", default="auto", choices=["auto", "on", "off"],
+    g.add_argument("--merge-default", default=_default(EngineConfig, "merge_default"),
+                   choices=["auto", "on", "off"],
                    help="serve the default adapter merged into the weights, in an engine without "
                         "LoRA (auto: on CPUs; other adapters keep a LoRA engine)")
 
 
 def _build_config(args):
-    from pydantic import ValidationError
-
-    from rxassist.errors import config_error
+    from rxassist.errors import validated
     from rxassist.paths import SHIPPED_ADAPTERS_DIR, resolve_base_model, user_adapters_dir
 
     base = resolve_base_model(args.base_model)
     served_name = Path(base).name if Path(base).exists() else base
-    try:
-        engine = EngineConfig(base_model=base, served_name=served_name, host=args.model_host,
-                              api_key=args.model_api_key_resolved,
-                              adapter_dirs=args.adapter_dir or [SHIPPED_ADAPTERS_DIR,
-                                                               user_adapters_dir()],
-                              port=args.model_port, max_model_len=args.max_model_len,
-                              max_lora_rank=args.max_lora_rank, enforce_eager=args.enforce_eager,
-                              startup_timeout_s=args.startup_timeout,
-                              dtype=args.dtype, cpu_threads_bind=args.cpu_threads_bind,
-                              reserved_cpus=args.reserved_cpus, kv_cache_gb=args.kv_cache_gb,
-                              prefix_caching=args.prefix_caching,
-                              merge_default=args.merge_default,
-                              tensor_parallel_size=args.tensor_parallel_size,
-                              pipeline_parallel_size=args.pipeline_parallel_size,
-                              distributed_executor_backend=args.distributed_executor_backend,
-                              max_loras=args.max_loras, max_cpu_loras=args.max_cpu_loras,
-                              log_path=rxassist_home() / "logs" / f"engine-{args.model_port}.log")
-        kwargs = dict(host=args.host, port=args.port, default_adapter=args.default_adapter,
-                      adapter_rescan_s=args.adapter_rescan,
-                      request_timeout_s=args.request_timeout, engine=engine)
-        if args.adapter_dir:
-            kwargs["adapter_dirs"] = args.adapter_dir
-        return ServeConfig(**kwargs)
-    except ValidationError as e:
-        raise config_error(e, option=True) from None
+    engine = validated(
+        EngineConfig, option=True, base_model=base, served_name=served_name,
+        host=args.model_host, api_key=args.model_api_key_resolved,
+        adapter_dirs=args.adapter_dir or [SHIPPED_ADAPTERS_DIR, user_adapters_dir()],
+        port=args.model_port, max_model_len=args.max_model_len,
+        max_lora_rank=args.max_lora_rank, enforce_eager=args.enforce_eager,
+        startup_timeout_s=args.startup_timeout, dtype=args.dtype,
+        cpu_threads_bind=args.cpu_threads_bind, reserved_cpus=args.reserved_cpus,
+        kv_cache_gb=args.kv_cache_gb, prefix_caching=args.prefix_caching,
+        merge_default=args.merge_default, tensor_parallel_size=args.tensor_parallel_size,
+        pipeline_parallel_size=args.pipeline_parallel_size,
+        distributed_executor_backend=args.distributed_executor_backend,
+        max_loras=args.max_loras, max_cpu_loras=args.max_cpu_loras,
+        log_path=rxassist_home() / "logs" / f"engine-{args.model_port}.log")
+    kwargs = dict(host=args.host, port=args.port, default_adapter=args.default_adapter,
+                  adapter_rescan_s=args.adapter_rescan, request_timeout_s=args.request_timeout,
+                  engine=engine)
+    if args.adapter_dir:
+        kwargs["adapter_dirs"] = args.adapter_dir
+    return validated(ServeConfig, option=True, **kwargs)
 
 
 def run(args) -> int:
@@ -241,7 +242,8 @@ def _build_api(cfg, engine, default_adapter, stop: threading.Event, api_keys: li
         api_key=cfg.engine.api_key.get_secret_value(),   # the model API's own key
         # Two CPU cores with LoRA can take minutes per answer under load; the API client's own
         # timeout still bounds what a caller waits.
-        request_timeout_s=cfg.request_timeout_s, reader=args.reader))
+        request_timeout_s=cfg.request_timeout_s,
+        **({"reader": args.reader} if args.reader else {})))
 
     from assistant.budget import PromptBudget
 

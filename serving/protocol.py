@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, \
-    model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer, \
+    field_validator, model_serializer, model_validator
 
 from recommend.schemas import ConsultationResult
 # The assistant owns the size policy (its UI path never passes through HTTP); the API rejects
@@ -56,6 +56,11 @@ class ChatCompletionRequest(BaseModel):
         return [{"role": m.role, "content": m.text()} for m in self.messages]
 
 
+# The typed result becomes JSON here and nowhere else on the way out: docs/formats.md's shape
+# (optional extras left out when empty), for the whole response and the last stream chunk.
+WireResult = Annotated[ConsultationResult, PlainSerializer(ConsultationResult.to_dict)]
+
+
 def _completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
@@ -81,11 +86,7 @@ class ChatCompletionResponse(BaseModel):
     created: int = Field(default_factory=_now)
     model: str
     choices: list[CompletionChoice]
-    rxassist: ConsultationResult
-
-    @field_serializer("rxassist")
-    def _result(self, result: ConsultationResult) -> dict[str, Any]:
-        return result.to_dict()
+    rxassist: WireResult
 
 
 class DeltaMessage(BaseModel):
@@ -109,15 +110,13 @@ class ChatCompletionChunk(BaseModel):
     created: int
     model: str
     choices: list[StreamChoice]
-    rxassist: ConsultationResult | None = None     # on the last chunk only
+    rxassist: WireResult | None = None     # on the last chunk only
 
     @model_serializer(mode="wrap")
     def _without_empty_result(self, handler) -> dict[str, Any]:
         d = handler(self)
         if self.rxassist is None:
             d.pop("rxassist", None)
-        else:
-            d["rxassist"] = self.rxassist.to_dict()
         return d
 
 

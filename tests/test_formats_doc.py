@@ -71,7 +71,7 @@ def test_chat_request_validates_and_response_matches_the_assistant():
     a = Assistant(AssistantConfig(model_base_url="http://127.0.0.1:9/v1", base_model="smollm2"),
                   model_client=fake.client())
     turn = asyncio.run(a.respond(request.plain_messages()))
-    got = turn.rxassist
+    got = turn.result.to_dict()
     assert turn.content == ex["chat-response"]["choices"][0]["message"]["content"]
     assert turn.content.startswith("**Recommendations for ")
     assert set(documented) <= set(got)

@@ -12,7 +12,8 @@ import json
 
 from assistant.config import AssistantConfig
 from assistant.core import Assistant
-from eval.targets import EndpointSettings, ModelTarget, consultation_message
+from eval.targets import ModelTarget, consultation_message
+from recommend.model_client import ModelSettings
 from finetune.examples import training_pair
 from rxassist.cases import Case, read_cases
 from rxassist.paths import SHIPPED_DATA_DIR
@@ -42,7 +43,7 @@ def _training(case: Case) -> bytes | None:
 
 def _evaluation(case: Case) -> bytes | None:
     fake = FakeModel(first())
-    target = ModelTarget(EndpointSettings(base_url="http://fake-model/v1", model="m"), top_k=3)
+    target = ModelTarget(ModelSettings(base_url="http://fake-model/v1", model="m"), top_k=3)
     target.client = fake.client()
     target.solve(case)
     return _bytes(fake.requests[0]["messages"]) if fake.requests else None

@@ -34,7 +34,7 @@ def test_consultation_with_fake_model(make_assistant, consultation):
         reply = asyncio.run(assistant.respond(list(history), model="rxassist"))
         history.append({"role": "assistant", "content": reply.content})
         if i < len(per_turn):
-            check(per_turn[i], reply.content, reply.rxassist, f"{consultation['id']} turn {i + 1}")
+            check(per_turn[i], reply.content, reply.result.to_dict(), f"{consultation['id']} turn {i + 1}")
     where = consultation["id"]
-    check(consultation["expect"], reply.content, reply.rxassist, where)
-    check(consultation.get("expect_fake", {}), reply.content, reply.rxassist, where + " (fake)")
+    check(consultation["expect"], reply.content, reply.result.to_dict(), where)
+    check(consultation.get("expect_fake", {}), reply.content, reply.result.to_dict(), where + " (fake)")

@@ -86,7 +86,7 @@ def test_stated_kidney_function_reaches_the_patient_and_the_rules(make_assistant
     a, _ = make_assistant()
     reply = asyncio.run(a.respond([{"role": "user", "content":
                                     "55 M, new type 2 diabetes, eGFR 25, NKDA, no meds"}]))
-    rx = reply.rxassist
+    rx = reply.result.to_dict()
     assert rx["patient"]["egfr"] == 25.0
     assert "metformin" not in [r["drug"] for r in rx["recommendations"]]
     assert "metformin" in [e["drug"] for e in rx["excluded"]]

@@ -89,12 +89,12 @@ def test_on_x_for_y_the_model_reads_the_nitrate_and_the_guardrails_then_exclude_
     # "on isosorbide mononitrate for angina": both readers take the nitrate, so the
     # nitrate interaction is checked and the PDE-5 inhibitors are excluded.
     before, _ = make(scripted(reading()), reader="rules")
-    rx_rules = respond(before, NITRATE).rxassist
+    rx_rules = respond(before, NITRATE).result.to_dict()
     a, fake = make(scripted(reading(age_years=62, sex="male", allergies=[],
                                     current_medications=["isosorbide mononitrate"],
                                     diagnosis="erectile dysfunction")))
     reply = respond(a, NITRATE)
-    rx = reply.rxassist
+    rx = reply.result.to_dict()
     assert "isosorbide mononitrate" in rx["patient"]["current_medications"]
     assert rx["reader"] == "both"
     # The rule reader now reads "on X for Y" itself; the model's agreeing reading adds nothing.
@@ -166,7 +166,7 @@ def test_a_disagreement_is_kept_as_the_rules_read_it_and_shown_to_the_clinician(
                                  current_medications=["levothyroxine"])))
     reply = respond(a, "43 yo woman, not pregnant, UTI, allergic to sulfa, on levothyroxine. "
                        "First seen at 34 years.")
-    rx = reply.rxassist
+    rx = reply.result.to_dict()
     assert rx["patient"]["age"] == 43
     [age] = [n for n in rx["reader_notes"] if n["field"] == "age"]
     assert age["action"] == "kept_rules" and age["rules"] == 43 and age["llm"] == 34
@@ -177,7 +177,7 @@ def test_a_failed_model_reading_never_blocks_the_rules_answer():
     def answer(names, body):
         return "{oops" if is_reader_request(body) else json.dumps({"choices": names[:1]})
     a, _ = make(answer)
-    rx = respond(a, "34 yo woman, not pregnant, UTI, allergic to sulfa, on levothyroxine").rxassist
+    rx = respond(a, "34 yo woman, not pregnant, UTI, allergic to sulfa, on levothyroxine").result.to_dict()
     assert rx["status"] == "recommended"
     assert rx["reader_notes"][0]["action"] == "unavailable"
 
@@ -185,7 +185,7 @@ def test_a_failed_model_reading_never_blocks_the_rules_answer():
 def test_llm_mode_uses_the_models_grounded_reading_alone():
     a, _ = make(scripted(reading(age_years=62, sex="male", current_medications=[
         "isosorbide mononitrate", "warfarin"], diagnosis="erectile dysfunction")), reader="llm")
-    rx = respond(a, NITRATE).rxassist
+    rx = respond(a, NITRATE).result.to_dict()
     assert rx["patient"]["current_medications"] == ["isosorbide mononitrate"]
     assert rx["diagnosis"]["text"] == "erectile dysfunction" and rx["reader"] == "llm"
 
@@ -195,7 +195,7 @@ def test_reader_markup_from_the_model_never_reaches_the_reply():
     a, _ = make(scripted(reading(age_years=50, sex="male", allergies=["<img src=x>"],
                                  current_medications=["amlodipine"], diagnosis="hypertension")))
     reply = respond(a, text)
-    assert "<img src=x>" not in reply.rxassist["patient"]["allergies"]
+    assert "<img src=x>" not in reply.result.to_dict()["patient"]["allergies"]
 
 
 def test_the_reader_setting_is_validated():

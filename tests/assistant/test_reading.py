@@ -64,9 +64,9 @@ def test_non_purulent_is_part_of_the_term_not_a_negation(ex):
     c = consult(ex, "40 yo male, non-purulent cellulitis left shin, no meds, no allergies")
     assert c.missing() == []
     dx = c.diagnosis_record()
-    assert dx["text"].startswith("non-purulent cellulitis")
-    assert dx["icd10cm"]["code"] == "L03.116"
-    assert "cellulitis of left lower limb (L03.116)" in dx["reading"]
+    assert dx.text.startswith("non-purulent cellulitis")
+    assert dx.icd10cm.code == "L03.116"
+    assert "cellulitis of left lower limb (L03.116)" in dx.reading
 
 
 def test_prior_mi_is_a_comorbidity_not_the_question(ex):
@@ -163,7 +163,7 @@ def test_the_korean_probe_reaches_a_recommendation(ex):
     assert c.missing() == []
     assert (c.values["age"], c.values["sex"]) == (67, "male")
     assert c.values["allergies"] == [] and c.values["current_medications"] == []
-    assert c.diagnosis_record()["icd10cm"]["code"] == "I10"
+    assert c.diagnosis_record().icd10cm.code == "I10"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -7,7 +7,8 @@ from assistant import render
 from assistant.dialogue import Consultation, asked_fields
 from assistant.flagview import reason_parts, sources
 from assistant.labels import labels, language_of, languages, text_language
-from recommend.schemas import ConsultationResult, RecommendationRow
+from guardrails import Flag
+from recommend.schemas import ConsultationResult, ExcludedRow, RecommendationRow
 from tests.fake_model import first
 
 from .test_assistant import talk
@@ -25,7 +26,7 @@ def _pairs(rx):
 def test_the_answer_comes_first_and_alternatives_are_not_paired(make_assistant):
     a, _ = make_assistant(first(3), fill_with_evidence=True)
     [reply] = talk(a, [WARFARIN])
-    rx, content = reply.rxassist, reply.content
+    rx, content = reply.result.to_dict(), reply.content
     assert rx["status"] == "recommended" and len(rx["recommendations"]) == 3
     assert content.startswith("**Recommendations for knee osteoarthritis")
     assert not _pairs(rx)
@@ -36,7 +37,8 @@ def test_the_answer_comes_first_and_alternatives_are_not_paired(make_assistant):
         assert f"Interaction {rec['drug']} + warfarin" in block
         assert any(word in block for word in ("**WARNING**", "INFO"))
     # The French rule text of the interaction table is never in the reply.
-    originals = [s.original for f in rx["flags"] for s in sources(f) if s.language != "en"]
+    originals = [s.original for f in reply.result.flags for s in sources(f)
+                 if s.language != "en"]
     assert originals and not [o for o in originals if o[:40] in content]
     assert content.index("Recommendations") < content.index("excluded") < content.index(
         "Patient as understood")
@@ -46,19 +48,19 @@ def test_the_structured_field_keeps_its_schema(make_assistant):
     a, _ = make_assistant(first(3), fill_with_evidence=True)
     [reply] = talk(a, [WARFARIN])
     # Presentation changed; the structured result did not: the same fields, rows and flags.
-    assert set(reply.rxassist) <= set(ConsultationResult.model_fields)
+    assert set(reply.result.to_dict()) <= set(ConsultationResult.model_fields)
     assert {"status", "patient", "diagnosis", "recommendations", "flags", "excluded",
-            "missing_fields"} <= set(reply.rxassist)
-    for row in reply.rxassist["recommendations"]:
+            "missing_fields"} <= set(reply.result.to_dict())
+    for row in reply.result.to_dict()["recommendations"]:
         assert set(row) == set(RecommendationRow.model_fields)
-    for flag in reply.rxassist["flags"]:
+    for flag in reply.result.to_dict()["flags"]:
         assert set(flag) == {"kind", "severity", "ingredient", "drugs", "message", "basis"}
 
 
 def test_user_text_never_reaches_the_reply_as_markup(make_assistant):
     a, _ = make_assistant(first(3), fill_with_evidence=True)
     replies = talk(a, [PROBE, "60 yo man, NKDA, no medications"])
-    assert replies[-1].rxassist["status"] in ("recommended", "nothing_survives")
+    assert replies[-1].result.to_dict()["status"] in ("recommended", "nothing_survives")
     for reply in replies:
         content = reply.content
         assert "<img" not in content.replace("\\<img", "")
@@ -94,19 +96,20 @@ def test_the_reply_language_follows_the_consultation():
 def test_a_korean_consultation_gets_korean_labels(make_assistant):
     a, _ = make_assistant(first(3))
     [reply] = talk(a, ["무릎 통증으로 왔습니다"])
-    assert reply.rxassist["status"] == "needs_info"
+    assert reply.result.to_dict()["status"] == "needs_info"
     assert "추가로 필요한 정보:" in reply.content and "Still needed" not in reply.content
     # The question is read back from the Korean line like the English one.
-    assert asked_fields(reply.content) == set(reply.rxassist["missing_fields"])
+    assert asked_fields(reply.content) == set(reply.result.to_dict()["missing_fields"])
 
 
-FLAG = {"kind": "interaction", "severity": "warning", "ingredient": None,
+FLAG = Flag(**{"kind": "interaction", "severity": "warning", "ingredient": None,
         "drugs": ["ibuprofen", "warfarin"],
         "message": "Interaction ibuprofen + warfarin (current medication): risk of bleeding.",
         "basis": "ANSM Thesaurus (2020 edition), entry AINS + ANTICOAGULANTS ORAUX: Association "
-                 "DECONSEILLEE. Avec les anticoagulants oraux : majoration du risque"}
-REC = {"drug": "ibuprofen", "ingredients": ["ibuprofen"], "flags": ["interaction"],
-       "severity": "warning", "rationale": "first-line per ACR 2019 (NSAID; oral); label: OA"}
+                 "DECONSEILLEE. Avec les anticoagulants oraux : majoration du risque"})
+REC = RecommendationRow(drug="ibuprofen", ingredients=["ibuprofen"], flags=["interaction"],
+                        severity="warning",
+                        rationale="first-line per ACR 2019 (NSAID; oral); label: OA")
 
 
 def _consultation():
@@ -139,9 +142,9 @@ def test_model_and_source_text_is_escaped_in_every_field(monkeypatch):
     """Whatever a rationale, a drug name or a flag message carries, the reply shows it as text."""
     monkeypatch.setattr(Consultation, "diagnosis", lambda self: type("Dx", (), {"text": PROBE}))
     hostile = "<img src=x onerror=alert(1)> ![x](http://example.com/x.png)"
-    rec = {**REC, "drug": f"ibuprofen {hostile}", "rationale": hostile}
-    flag = {**FLAG, "drugs": [rec["drug"]], "message": hostile}
-    excluded = [{"drug": hostile, "reason": hostile, "flags": [flag]}]
+    rec = REC.model_copy(update={"drug": f"ibuprofen {hostile}", "rationale": hostile})
+    flag = FLAG.model_copy(update={"drugs": [rec.drug], "message": hostile})
+    excluded = [ExcludedRow(drug=hostile, reason=hostile, flags=[flag])]
     for lang in languages():
         out = render.recommendation(_consultation(), [rec], [flag], False, [], excluded=excluded,
                                     lang=lang)

@@ -32,7 +32,7 @@ def test_the_last_stated_setting_wins():
 def test_thin_evidence_abstains_with_reasons_and_a_question(make_assistant):
     a, fake = make_assistant()
     [reply] = talk(a, ["66 yo man, acute kidney injury, NKDA, no medications"])
-    rx = reply.rxassist
+    rx = reply.result.to_dict()
     assert rx["status"] == "nothing_survives" and rx["recommendations"] == []
     assert fake.requests == []
     assert "I have no reliable evidence" in reply.content
@@ -42,7 +42,7 @@ def test_thin_evidence_abstains_with_reasons_and_a_question(make_assistant):
 def test_hypotension_gets_no_drug(make_assistant):
     a, fake = make_assistant()
     [reply] = talk(a, ["80 yo woman, hypotension, NKDA, on lisinopril"])
-    rx = reply.rxassist
+    rx = reply.result.to_dict()
     assert rx["recommendations"] == [] and "no reliable evidence" in reply.content
     assert all(e["excluded_by"] == "evidence" for e in rx["excluded"])
 
@@ -50,7 +50,7 @@ def test_hypotension_gets_no_drug(make_assistant):
 def test_the_answer_names_the_setting(make_assistant):
     a, _ = make_assistant()
     [reply] = talk(a, ["70 M admitted with community-acquired pneumonia, NKDA, no medications"])
-    rx = reply.rxassist
+    rx = reply.result.to_dict()
     assert any(n.startswith("setting: inpatient") for n in rx["notes"])
     assert "setting: inpatient" in reply.content
     assert "azithromycin; ceftriaxone" in rx["candidates"][:2]

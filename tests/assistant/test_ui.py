@@ -32,7 +32,8 @@ RESULT = ConsultationResult.model_validate({
                      "drugs": ["Bactrim DS"], "message": "sulfa <allergy>", "basis": "rules"}]})
 
 
-NSAIDS = {"status": "recommended", "patient": {"age": 79.0, "sex": "female", "weight_kg": 62.0,
+NSAIDS = ConsultationResult.model_validate({
+          "status": "recommended", "model": "rxassist", "prompt_version": "test", "patient": {"age": 79.0, "sex": "female", "weight_kg": 62.0,
                                              "allergies": [],
                                              "current_medications": ["warfarin"]},
           "diagnosis": {"text": "knee osteoarthritis"}, "unknown_fields": [],
@@ -53,11 +54,11 @@ NSAIDS = {"status": "recommended", "patient": {"age": 79.0, "sex": "female", "we
                         "flags": [{"kind": "interaction", "severity": "critical",
                                    "ingredient": None, "drugs": ["aspirin", "warfarin"],
                                    "message": "Interaction aspirin + warfarin: contraindicated.",
-                                   "basis": "rules"}]}]}
+                                   "basis": "rules"}]}]})
 
 
 def test_answer_html_puts_each_flag_under_its_drug_and_escapes():
-    out = answer_html(RESULT.to_dict())
+    out = answer_html(RESULT)
     assert "&lt;allergy&gt;" in out and "<allergy>" not in out
     assert out.index("Bactrim DS") < out.index("CRITICAL") < out.index("cephalexin")
     assert 'class="rx-chip rx-critical">CRITICAL<' in out     # a word, not colour alone
@@ -94,7 +95,8 @@ def test_chart_summary_is_plain_text():
     assert "1. ibuprofen — first-line per ACR/AF 2019 (oral NSAID; topical)" in text
     assert "   - WARNING: Interaction ibuprofen + warfarin" in text
     assert "aspirin: CRITICAL" in text and "<" not in text and "**" not in text
-    assert chart_summary({"status": "needs_info"}) == ""
+    assert chart_summary(RESULT.model_copy(update={"status": "needs_info"})) == ""
+    assert chart_summary(None) == ""
 
 
 def test_patient_panel_round_trip():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from guardrails import Flag
 from assistant.flagview import sources
 
 from .ui_screen import (CHROMIUM, CHROMIUM_ARGS, assert_copy_gives_the_chart_summary,
@@ -93,5 +94,6 @@ def test_the_api_content_starts_with_the_recommendations(served, name):
     assert content.startswith("**Recommendations for "), content[:200]
     names = {r["drug"] for r in rx["recommendations"]}
     assert not [f for f in rx["flags"] if len(set(f["drugs"]) & names) > 1]
-    originals = [s.original for f in rx["flags"] for s in sources(f) if s.language != "en"]
+    originals = [s.original for f in rx["flags"] for s in sources(Flag(**f))
+                 if s.language != "en"]
     assert not [o for o in originals if o[:40] in content]

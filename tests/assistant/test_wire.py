@@ -27,7 +27,7 @@ def test_request_carries_the_shared_prompt_and_the_candidate_enum():
     fake = FakeModel(first())
     reply = asyncio.run(assistant_over(fake).respond(MESSAGE, model="rxassist:base"))
     body = fake.requests[0]
-    names = reply.rxassist["candidates"]
+    names = reply.result.to_dict()["candidates"]
     assert body["model"] == "smollm2" and names and "amoxicillin" in names
     assert body["response_format"] == response_format(names, 3)
     assert "structured_outputs" not in body and body["max_tokens"] == 96
@@ -36,8 +36,8 @@ def test_request_carries_the_shared_prompt_and_the_candidate_enum():
     assert user.startswith("Patient:\nAge: 40 years")
     assert all(f"- {n}:" in user for n in names)        # the prompt carries the shortlist
     assert len(body["messages"]) == 2   # only the shared prompt, never the chat history
-    assert reply.rxassist["recommendations"][0]["drug"] == names[0]
-    assert reply.rxassist["usage"] == {"prompt_tokens": 100, "completion_tokens": 10}
+    assert reply.result.to_dict()["recommendations"][0]["drug"] == names[0]
+    assert reply.result.to_dict()["usage"] == {"prompt_tokens": 100, "completion_tokens": 10}
     asyncio.run(assistant_over(fake, compact_json=True, recommendations=2).respond(MESSAGE))
     assert fake.requests[1]["model"] == "fa"
     assert fake.requests[1]["structured_outputs"]["disable_any_whitespace"] is True
@@ -48,7 +48,7 @@ def test_request_carries_the_shared_prompt_and_the_candidate_enum():
 def test_cut_off_json_is_reported_not_guessed():
     fake = FakeModel('{"choices": ["amox', finish_reason="length")
     reply = asyncio.run(assistant_over(fake).respond(MESSAGE))
-    assert reply.rxassist["model_output"] == "truncated" and not reply.rxassist["recommendations"]
+    assert reply.result.to_dict()["model_output"] == "truncated" and not reply.result.to_dict()["recommendations"]
     assert "cut off" in reply.content
 
 

@@ -61,7 +61,7 @@ def ask(text: str):
 ])
 def test_the_reported_overdose_questions_are_refused(text):
     turn, prompts = ask(text)
-    assert turn.rxassist["status"] == "refused" and not prompts
+    assert turn.result.to_dict()["status"] == "refused" and not prompts
 
 
 @pytest.mark.parametrize("text", [
@@ -70,7 +70,7 @@ def test_the_reported_overdose_questions_are_refused(text):
 ])
 def test_their_clinical_neighbours_are_not_refused(text):
     turn, _ = ask(text)
-    assert turn.rxassist["status"] != "refused", turn.content
+    assert turn.result.to_dict()["status"] != "refused", turn.content
 
 
 @pytest.mark.parametrize("payload", [
