@@ -83,7 +83,7 @@ class OneCandidateIndex:
     def candidates(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None):
         return [self.cand]
 
-    def lookup(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None):
+    def lookup(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None, age=None):
         from recommend.candidates import Lookup, MatchInfo
         info = MatchInfo(diagnosis_text=diagnosis_text, code=code, prior_codes=[], concepts=[],
                          indications=[])
