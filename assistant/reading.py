@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 from recommend.schemas import ReaderNote
 
 from assistant.dialogue import Consultation
+from assistant.extract.allergies import is_allergen
 
 if TYPE_CHECKING:   # the reader itself (LangChain, openai) loads only when a mode needs it
     from assistant.llm_reader import LLMReading, PatientReading
@@ -89,6 +90,10 @@ class _Grounding:
         self.text = text
         self.low = text.casefold()
         self._find = finder
+
+    @property
+    def finder(self) -> DrugFinder:
+        return self._find
 
     def item(self, raw: str) -> str | None:
         item = " ".join(raw.split()).strip(" .,;:-'\"")
@@ -213,6 +218,13 @@ def _merge_list(c: Consultation, name: str, items: list[str], g: _Grounding,
     avoid = list(c.values.get(other) or [])
     for raw in items:
         item = g.drug(raw) if name == "current_medications" else g.item(raw)
+        if item is not None and name == "allergies" and not is_allergen(g.finder, item):
+            # A small model lists the reaction or the diagnosis ("hives", "herpes zoster") as
+            # an allergy; only a drug or drug class can change what is prescribed.
+            notes.append(ReaderNote(field=name, action="ignored", llm=raw,
+                                    message=f"{label} proposed by the language model is not a "
+                                            "drug or drug class"))
+            continue
         if item is None:
             notes.append(ReaderNote(field=name, action="ignored", llm=raw,
                                     message=f"{label} proposed by the language model is not a "

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -164,7 +165,10 @@ class DiagnosisMatcher:
 
 def item_key(field: str, item: str) -> frozenset[str]:
     import guardrails
-    return frozenset(guardrails.ingredients_of(item)) | {" ".join(item.casefold().split())}
+    # The rule reader writes an abbreviation beside its expansion ("oral contraceptive (OCP)").
+    bare = re.sub(r"\s*\([^)]*\)", " ", item)
+    return frozenset(guardrails.ingredients_of(item)) | {" ".join(x.casefold().split())
+                                                         for x in (item, bare)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,7 +57,11 @@ class ReaderOutput:
 
 def _gold_from(obj: dict) -> dict[str, Any]:
     if isinstance(obj.get("gold"), dict):
-        return dict(obj["gold"])
+        gold = dict(obj["gold"])
+        if isinstance(gold.get("diagnosis"), dict):   # the phrasing files' {"text", "code"}
+            dx = gold["diagnosis"]
+            gold["diagnosis"], gold["diagnosis_code"] = dx.get("text"), dx.get("code")
+        return gold
     gold = dict(obj.get("patient") or {})
     dx = obj.get("diagnosis")
     if isinstance(dx, dict):
@@ -97,8 +101,10 @@ class _Count:
     gold: int = 0
     invented: int = 0
 
-    def row(self) -> dict[str, Any]:
-        p = self.tp / self.predicted if self.predicted else None
+    def row(self, annotated: bool = True) -> dict[str, Any]:
+        # A field no case of the file annotates (the phrasing files give no weights) has no
+        # precision: every value read would count as wrong.
+        p = self.tp / self.predicted if self.predicted and annotated else None
         r = self.tp / self.gold if self.gold else None
         return {"precision": _round(p), "recall": _round(r), "tp": self.tp,
                 "predicted": self.predicted, "gold": self.gold, "invented": self.invented}
@@ -173,7 +179,8 @@ def score(cases: Iterable[PhrasingCase], outputs: dict[str, ReaderOutput], *,
     n = len(rows)
     return {
         "n": n,
-        "fields": {f: counts[f].row() for f in FIELDS},
+        "fields": {f: counts[f].row(annotated=f not in SCALARS or counts[f].gold > 0)
+                   for f in FIELDS},
         "all_fields_correct": {lang: _round(sum(v) / len(v)) for lang, v in per_lang.items()},
         "diagnosis_correct": _round(sum(r["diagnosis_ok"] for r in rows) / n) if n else None,
         "blocked": blocked,

@@ -72,6 +72,11 @@ def take_reactions(t: Text, f: Findings, start: int, end: int) -> int:
     return end
 
 
+def is_allergen(finder: DrugFinder, item: str) -> bool:
+    """A drug or a drug class ("sulfa", "penicillins"): what a prescribing check can use."""
+    return item.lower() in ALLERGEN_CLASSES or is_known_drug(finder, item)
+
+
 def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
     for m in t.matches(_NO_ALLERGY):
         f.values["allergies"] = []
@@ -79,7 +84,7 @@ def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
         t.take(m.start(), m.end())
 
     def allergen_like(item: str) -> bool:
-        return item.lower() in ALLERGEN_CLASSES or is_known_drug(finder, item)
+        return is_allergen(finder, item)
 
     def named(item: str) -> list[str]:
         """"cephalexin last year" -> "cephalexin": only the drug of a loosely cued item."""

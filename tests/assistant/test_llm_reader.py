@@ -242,3 +242,18 @@ def test_a_current_medication_the_model_calls_an_allergy_stays_a_medication():
     assert note.action == "kept_rules"
     assert note.message == ("the language model read 'furosemide' as an allergy; kept as a "
                             "current medication (please check)") and note.message in c.notes
+
+
+def test_a_reaction_or_the_diagnosis_the_model_lists_as_an_allergy_is_not_added():
+    # The 135M model's own answers on the phrasing test split: "hives", "herpes zoster".
+    import guardrails
+    text = "23 y/o F herpes zoster, PCN allergy (hives), not pregnant"
+    c = rules(text)
+    proposal = PatientReading(age_years=23, sex="female", pregnant=False, weight_kg=None,
+                              allergies=["hives", "herpes zoster", "penicillin"],
+                              current_medications=[], diagnosis="herpes zoster")
+    notes = merge_both(c, LLMReading(proposal, "parsed", 0.1), text,
+                       guardrails.find_drug_mentions, guardrails.ingredients_of)
+    assert not {"hives", "herpes zoster"} & set(c.values["allergies"])
+    not_drugs = {n.llm for n in notes if n.action == "ignored" and "drug class" in n.message}
+    assert not_drugs == {"hives", "herpes zoster"}

@@ -53,7 +53,8 @@ def test_precision_recall_invented_and_blocked(tmp_path):
     assert f["age"] == {"precision": 1.0, "recall": 0.5, "tp": 1, "predicted": 1, "gold": 2,
                         "invented": 0}
     assert f["sex"]["precision"] == 0.0 and f["sex"]["recall"] == 0.0
-    assert f["weight_kg"]["precision"] == 0.0 and f["weight_kg"]["recall"] is None
+    # No case of this file annotates a weight: a weight read is not counted either way.
+    assert f["weight_kg"]["precision"] is None and f["weight_kg"]["recall"] is None
     assert f["current_medications"]["recall"] == 1.0
     assert f["current_medications"]["precision"] == 0.5
     assert f["current_medications"]["invented"] == 1
@@ -62,3 +63,21 @@ def test_precision_recall_invented_and_blocked(tmp_path):
     assert r["all_fields_correct"] == {"en": 0.0, "ko": 0.0}
     assert r["latency_s"]["median"] == 0.3
     assert "| x | 1.00/0.50 |" in table({"x": r})
+
+
+def test_a_value_read_where_the_file_annotates_that_field_elsewhere_is_wrong(tmp_path):
+    p = write(tmp_path, [
+        {"id": "1", "text": ".", "gold": {"weight_kg": 20, "diagnosis": "otitis"}},
+        {"id": "2", "text": ".", "gold": {"diagnosis": "gout"}}])
+    cases, _ = read_cases(p)
+    outputs = {"1": ReaderOutput({"weight_kg": 20.0, "diagnosis": "otitis"}, latency_s=0.1),
+               "2": ReaderOutput({"weight_kg": 70.0, "diagnosis": "gout"}, latency_s=0.1)}
+    f = score(cases, outputs, same_diagnosis=same_dx, item_key=key)["fields"]
+    assert f["weight_kg"]["precision"] == 0.5 and f["weight_kg"]["recall"] == 1.0
+
+
+def test_a_phrasing_files_coded_diagnosis_is_compared_as_text_and_code(tmp_path):
+    p = write(tmp_path, [{"id": "1", "text": ".", "gold": {
+        "diagnosis": {"text": "gout", "code": "M10.9", "system": "ICD-10-CM"}}}])
+    cases, _ = read_cases(p)
+    assert cases[0].gold["diagnosis"] == "gout" and cases[0].gold["diagnosis_code"] == "M10.9"
