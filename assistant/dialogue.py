@@ -25,6 +25,7 @@ from assistant.messages import join_parts
 from assistant.shorthand import expand_abbreviations
 from assistant.extract.coding import code_diagnosis
 from assistant.extract import Extractor, Findings
+from assistant.extract.context import comorbidity_text
 from assistant.screen import Screen, screen
 
 PATIENT_FIELDS = ("age", "sex", "pregnant", "weight_kg", "allergies", "current_medications",
@@ -57,6 +58,9 @@ class Consultation:
     # Fields last stated with a value no patient can have, until a plausible one replaces it.
     rejected: dict[str, str] = field(default_factory=dict)
     childbearing_age: tuple[float, float] = CHILDBEARING_AGE
+    # The diagnosis names several conditions with no cue to the question ("HTN, T2DM"): which
+    # one the prescription is for is asked, not guessed.
+    diagnosis_choices: list[str] = field(default_factory=list)
 
     def pregnancy_relevant(self) -> bool:
         if self.values.get("sex") != "female":
@@ -74,13 +78,17 @@ class Consultation:
 
     def missing(self) -> list[str]:
         return [f for f in self.required()
-                if f not in self.values and (f == "diagnosis" or f not in self.unknown)]
+                if (f not in self.values and (f == "diagnosis" or f not in self.unknown))
+                or (f == "diagnosis" and self.diagnosis_choices)]
 
     def patient(self) -> Patient:
         data = {k: self.values[k] for k in (*PATIENT_FIELDS, *OPTIONAL_FIELDS) if k in self.values}
         if self.values.get("sex") == "male":
             data["pregnant"] = None
         return Patient.model_validate(data)
+
+    def _coded(self, text: str):
+        return code_diagnosis(text, self.values.get("pregnant"), self.values.get("breastfeeding"))
 
     def diagnosis(self) -> Diagnosis | None:
         text = self.values.get("diagnosis")
@@ -90,7 +98,7 @@ class Consultation:
         dx = read_diagnosis(text)
         if dx.code:
             return dx.model_copy(update={"text": expand_abbreviations(dx.text)})
-        coded = code_diagnosis(text, self.values.get("pregnant"))
+        coded = self._coded(text)
         if coded is None or coded.index_code is None:
             return Diagnosis(text=expand_abbreviations(text))
         return Diagnosis(text=expand_abbreviations(text), code=coded.index_code,
@@ -102,7 +110,7 @@ class Consultation:
         dx = self.diagnosis()
         if dx is None:
             return None
-        coded = code_diagnosis(self.values["diagnosis"], self.values.get("pregnant"))
+        coded = self._coded(self.values["diagnosis"])
         return DiagnosisRecord(
             **dx.model_dump(), reading=self.diagnosis_reading(),
             icd10cm=CodedReading(code=coded.code, title=coded.title, how=coded.how)
@@ -114,7 +122,7 @@ class Consultation:
         text = self.values.get("diagnosis")
         if not text:
             return None
-        coded = code_diagnosis(text, self.values.get("pregnant"))
+        coded = self._coded(text)
         return f"{text} -> {coded.reading}" if coded else expand_abbreviations(text)
 
     def unknown_fields(self) -> list[str]:
@@ -144,6 +152,14 @@ def asked_fields(assistant_text: str) -> set[str]:
     return {f for f, phrase in QUESTIONS.items() if phrase.split(" (")[0] in line}
 
 
+def _same_condition(a: str, b: str) -> bool:
+    """"T2DM" and "the diabetes": the same words, or the same ICD-10-CM category."""
+    if a.lower() in b.lower() or b.lower() in a.lower():
+        return True
+    ca, cb = code_diagnosis(a), code_diagnosis(b)
+    return bool(ca and cb and ca.code[:3] == cb.code[:3])
+
+
 def _merge(c: Consultation, f: Findings, asked: set[str]) -> None:
     for name in f.unknown:
         if name in LIST_FIELDS and c.values.get(name):
@@ -163,13 +179,23 @@ def _merge(c: Consultation, f: Findings, asked: set[str]) -> None:
             c.values[name] = value
         c.unknown.discard(name)
     # The diagnosis: stated ones replace; loose clauses fill it only when it is wanted.
+    if c.diagnosis_choices and "diagnosis" in asked and ("diagnosis" in f.values
+                                                         or f.diagnosis_candidates):
+        # "HTN, T2DM" then "the diabetes": the conditions not chosen are background.
+        chosen = f.values.get("diagnosis") or ", ".join(f.diagnosis_candidates)
+        others = [comorbidity_text(x) for x in c.diagnosis_choices
+                  if not _same_condition(x, chosen)]
+        existing = c.values.get("comorbidities") or []
+        c.values["comorbidities"] = existing + [x for x in others if x not in existing]
     if "diagnosis" in f.values:
         c.values["diagnosis"] = f.values["diagnosis"]
         c.unknown.discard("diagnosis")
+        c.diagnosis_choices = []
     elif f.diagnosis_candidates and ("diagnosis" not in c.values or "diagnosis" in asked
                                      or f.correction):
         c.values["diagnosis"] = ", ".join(f.diagnosis_candidates)
         c.unknown.discard("diagnosis")
+        c.diagnosis_choices = list(f.diagnosis_choices)
     # Bare answers ("none", "unknown", "yes", "45") answer the questions just asked.
     open_asked = [a for a in asked if a not in f.values and a not in f.unknown]
     if f.bare_none and f.bare_no and {"allergies", "pregnant"} <= set(open_asked):

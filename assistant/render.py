@@ -90,7 +90,14 @@ def needs_info(c: Consultation, missing: list[str], lang: str = DEFAULT) -> str:
     lab = labels(lang)
     lines = [f"{lab['understood_so_far']}: {understood(c, lang)}.",
              f"{lab['still_needed']} {', '.join(lab['questions'][m] for m in missing)}"]
-    lines.append(lab["if_unknown"] if missing != ["diagnosis"] else lab["need_diagnosis"])
+    if "diagnosis" in missing and c.diagnosis_choices:
+        # "HTN, T2DM": which one the prescription is for.
+        lines.append(lab["which_diagnosis"].format(
+            options=lab["or"].join(md(x) for x in c.diagnosis_choices)))
+        if missing != ["diagnosis"]:
+            lines.append(lab["if_unknown"])
+    else:
+        lines.append(lab["if_unknown"] if missing != ["diagnosis"] else lab["need_diagnosis"])
     if c.injections:
         lines.append(lab["injection_note"])
     return "\n".join(lines)

@@ -7,15 +7,19 @@
 Vocabulary: the ICD-10-CM titles (CMS/NCHS, public domain; assistant/data/icd10cm_titles.tsv.gz,
 written from `simple-icd-10-cm` by scripts/build_icd10cm.py)
 plus curated synonyms and abbreviations: the candidate index's concept terms
-(recommend/candidates/data/concepts.tsv) and the English readings of the KCD table
-(assistant/data/ko_diagnoses.tsv). Three steps, the first that answers wins:
+(recommend/candidates/data/concepts.tsv), the English readings of the KCD table
+(assistant/data/ko_diagnoses.tsv) and clinician shorthand (assistant/data/dx_synonyms.tsv:
+"IDA", "UC flare", "smoking cessation"). Three steps, the first that answers wins (steps 1 and
+2 also on the text with plurals made singular: "recurrent UTIs"):
 
  1. exact    the whole diagnosis (or its spelled-out abbreviation) is a title or synonym
  2. concept  a synonym names the condition inside the text; the most specific ICD-10-CM code
              under that concept whose title words (with body sites and sides read as ICD
              words: shin -> lower limb, lt -> left) all appear in the text, else the concept's
-             own code
- 3. similar  one title or synonym within a small edit distance (typos); flagged as similar
+             own code; a shorthand phrase beside sides, sites and severity words only
+             ("mastitis L breast")
+ 3. similar  one title or synonym within a small edit distance (typos, "hypertenshun"), never
+             reading one real word as another; flagged as similar
 
 Only a single condition is coded: "hypertension, hyperlipidemia" names two questions, so no
 code is given and the candidate index reads the text as before.
@@ -33,6 +37,7 @@ from importlib import resources
 from assistant.shorthand import expand_abbreviations
 
 SIMILAR_MIN_SCORE = 90.0     # rapidfuzz ratio; typos in one or two letters of a 15+ letter name
+SIMILAR_MAX_EDITS = 2        # letters changed or swapped (OSA), in a text of ten letters or more
 _STOP = frozenset("of the a an in and or by to nos unspecified site".split())
 # Words people write for the sites and sides ICD-10-CM titles name.
 _SITE_WORDS = {
@@ -113,8 +118,23 @@ def _concepts() -> list[tuple[str, list[str], str]]:
 
 
 @lru_cache(maxsize=1)
+def _shorthand() -> dict[str, str]:
+    """Normalised clinician phrase -> code (assistant/data/dx_synonyms.tsv)."""
+    out: dict[str, str] = {}
+    path = resources.files("assistant").joinpath("data/dx_synonyms.tsv")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        code, phrases = line.split("\t")[:2]
+        for phrase in phrases.split("|"):
+            out.setdefault(_norm(phrase), code.strip())
+    return out
+
+
+@lru_cache(maxsize=1)
 def _synonyms() -> dict[str, str]:
-    """Normalised phrase -> code: ICD-10-CM titles, then curated terms (which win)."""
+    """Normalised phrase -> code: ICD-10-CM titles, clinician shorthand, then curated terms
+    (which win)."""
     out: dict[str, str] = {}
     for code, title in _icd().items():
         out.setdefault(_norm(title), code)     # _norm drops "(primary)": the plain title
@@ -126,6 +146,7 @@ def _synonyms() -> dict[str, str]:
             continue
         code, english = line.split("\t")[:2]
         out[_norm(english)] = code
+    out.update(_shorthand())
     for code, terms, _ in _concepts():
         for term in terms:
             out[_norm(term)] = code
@@ -185,6 +206,41 @@ def _concept(text: str) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
+# Words that only say where, which side, how bad or how often: a shorthand phrase names the
+# condition inside a longer diagnosis only beside these ("mastitis L breast", "recurrent UTIs",
+# "UC flare"); "tooth abscess" is not a skin abscess.
+_QUALIFIERS = frozenset(
+    "left right l r lt rt bilateral bilat both mild moderate severe acute chronic recurrent "
+    "recurring persistent flare flareup up exacerbation episode new worsening ongoing "
+    "uncomplicated simple suspected probable likely early breast ear ears eye eyes side".split()
+    ) | frozenset(_SITE_WORDS)
+
+
+def _shorthand_inside(text: str) -> str | None:
+    """The code of the longest shorthand phrase inside the text, beside qualifiers only."""
+    words = _norm(expand_abbreviations(text)).split()
+    short = _shorthand()
+    for n in range(len(words), 0, -1):
+        for i in range(len(words) - n + 1):
+            code = short.get(" ".join(words[i:i + n]))
+            rest = words[:i] + words[i + n:]
+            if code and all(w in _QUALIFIERS or w.isdigit() for w in rest):
+                return code
+    return None
+
+
+def _singular(text: str) -> str:
+    """Plural words made singular, for a second look: "recurrent UTIs", "kidney stones"."""
+    def one(m: re.Match) -> str:
+        w = m.group(0)
+        if re.fullmatch(r"[A-Z]{2,}s", w):
+            return w[:-1]
+        if len(w) > 4 and w.endswith("s") and not re.search(r"(?:ss|is|us|ous)$", w.lower()):
+            return w[:-1]
+        return w
+    return re.sub(r"[A-Za-z]+", one, text)
+
+
 def _refine(text: str, concept_code: str, prefixes: str) -> str:
     """The most specific ICD-10-CM code of the concept whose title words all appear."""
     words = _tokens(expand_abbreviations(text))
@@ -198,14 +254,30 @@ def _refine(text: str, concept_code: str, prefixes: str) -> str:
     return best[2] if best and best[0] > len(_tokens(_title(concept_code)) & words) else concept_code
 
 
+@lru_cache(maxsize=1)
+def _vocabulary_words() -> frozenset[str]:
+    return frozenset(w for phrase in _synonyms() for w in phrase.split())
+
+
 def _similar(text: str) -> str | None:
+    """One title or synonym spelled within a few letters of the text: rapidfuzz ratio of at
+    least SIMILAR_MIN_SCORE, or few letters changed or swapped: one in a text of six to nine
+    letters ("pnuemonia"), SIMILAR_MAX_EDITS in a longer one ("hypertenshun"). Never where a
+    real word would be read as another ("hypotension", "dysphasia")."""
     from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import OSA
+    from recommend.candidates import lookalike_conflict
     key = _norm(expand_abbreviations(text))
     if len(key) < 6:
         return None
-    hit = process.extractOne(key, list(_synonyms()), scorer=fuzz.ratio,
-                             score_cutoff=SIMILAR_MIN_SCORE)
-    return _synonyms()[hit[0]] if hit else None
+    keys = list(_synonyms())
+    hit = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=SIMILAR_MIN_SCORE)
+    if hit is None:
+        hit = process.extractOne(key, keys, scorer=OSA.distance,
+                                 score_cutoff=SIMILAR_MAX_EDITS if len(key) >= 10 else 1)
+    if hit is None or lookalike_conflict(key, hit[0], _vocabulary_words()):
+        return None
+    return _synonyms()[hit[0]]
 
 
 def _single_condition(text: str) -> bool:
@@ -216,26 +288,37 @@ def _single_condition(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def names_condition(text: str) -> bool:
     """Whether the text is, or contains, a condition the vocabulary knows (no similarity)."""
-    return bool(text.strip()) and (_exact(text) is not None or _concept(text) is not None)
+    return bool(text.strip()) and (_exact(text) is not None or _concept(text) is not None
+                                   or _shorthand_inside(text) is not None)
 
 
 @lru_cache(maxsize=2048)
-def code_diagnosis(text: str, pregnant: bool | None = None) -> CodedDiagnosis | None:
+def code_diagnosis(text: str, pregnant: bool | None = None,
+                   lactating: bool | None = None) -> CodedDiagnosis | None:
     """The ICD-10-CM reading of one written diagnosis, or None where no code fits. For a
-    pregnant patient a pregnancy code of the same condition (chapter O) is preferred."""
+    pregnant patient a pregnancy code of the same condition (chapter O) is preferred; for a
+    breastfeeding one the lactation code ("mastitis" -> O91.23) where one exists."""
     if not text or not text.strip() or not _single_condition(text):
         return None
     if pregnant and "pregnan" not in text.lower():
         in_pregnancy = code_diagnosis(f"{text} in pregnancy")
         if in_pregnancy and in_pregnancy.code.startswith("O"):
             return in_pregnancy
-    found = _concept(text)
-    code = _exact(text)
-    if code:
-        return CodedDiagnosis(code, _title(code), "exact", found is not None)
-    if found:
-        code = _refine(text, *found)
-        return CodedDiagnosis(code, _title(code), "concept", True)
+    if lactating and not pregnant and "lactat" not in text.lower():
+        in_lactation = code_diagnosis(f"lactational {text}")
+        if in_lactation and in_lactation.code.startswith("O"):
+            return in_lactation
+    for variant in dict.fromkeys((text, _singular(text))):
+        found = _concept(variant)
+        code = _exact(variant)
+        if code:
+            return CodedDiagnosis(code, _title(code), "exact", found is not None)
+        if found:
+            code = _refine(variant, *found)
+            return CodedDiagnosis(code, _title(code), "concept", True)
+        code = _shorthand_inside(variant)
+        if code:
+            return CodedDiagnosis(code, _title(code), "concept")
     code = _similar(text)
     if code:
         return CodedDiagnosis(code, _title(code), "similar")

@@ -34,6 +34,11 @@ def _cues() -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def context_cues() -> dict:
+    """The cue lists of assistant/data/extract_context.json."""
+    return _cues()
+
+
 def _alt(name: str) -> str:
     return "|".join(_cues()[name])
 
@@ -142,6 +147,15 @@ def _section_rules() -> list[tuple[re.Pattern, str]]:
     ]
 
 
+# A wish to stop smoking is the diagnosis it names, not a wish to act ("wants to quit smoking").
+_QUIT = (r"(?:wants?|wanting|would like|keen|trying|tries|ready|hoping|hopes|plans?|planning|"
+         r"motivated|needs?|asking for help|seeking help|help|support)\s+(?:to\s+|with\s+)?"
+         r"(?:quit|stop|give up|giving up|quitting|stopping|cut out)\s+")
+# "ED" is a place after a preposition or before a visit word ("seen in ED for chest pain").
+_ED_PLACE = re.compile(r"(?:(?<=\s)|^)(?:(?P<pre>(?:in|to|at|from|via|into|through|attended|attends|"
+                       r"attending|left|leaving)\s+(?:the\s+)?)(?:ED|A&E|ER)(?![\w&/])|"
+                       r"(?:ED|A&E|ER)(?=\s+(?:visit|attendance|presentation|admission|doctor|team|"
+                       r"triage|stay|review)\b))")
 _NUMBERED = re.compile(r"(?:(?<=:)|(?<=\s))\d{1,2}[.)]\s+(?=[A-Za-z])")
 # Chart shorthand: "w/" and "w/o"; "M/45", "45/F" (sex and age in either order); an arrow
 # ("dysuria -> cystitis", "NKDA -> question: ...") separates clauses.
@@ -151,6 +165,16 @@ _SHORTHAND: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?<![\w/])w/(?=\s|[A-Za-z])", re.I), "with "),
     (re.compile(r"(?<![\w/])([MF])\s*/\s*(\d{1,3})(?![\w/.])"), r"\2 \1"),
     (re.compile(r"(?<![\w/.])(\d{1,3})\s*/\s*([MF])(?![\w/])"), r"\1 \2"),
+    (re.compile(rf"\b{_QUIT}(?:smoking|cigarettes|cigs|tobacco)\b", re.I), "smoking cessation"),
+    (re.compile(rf"\b{_QUIT}(?:vaping|e-?cigarettes|vapes?)\b", re.I), "vaping cessation"),
+    (_ED_PLACE, lambda m: (m.group("pre") or "") + "emergency department"),
+    # Where the patient was seen is not the diagnosis: "seen in ED for chest pain, NSTEMI".
+    (re.compile(r"\b(?:(?:was|were|is)\s+)?(?:seen|presented|presents|presenting|attended|attends|"
+                r"reviewed|assessed|brought in|came|went)\s+(?:in|to|at|into)\s+(?:the\s+)?"
+                r"(?:emergency department|hospital)\s+(?:for|with)\s+", re.I), ", "),
+    # "H. pylori", "C. diff", "E. coli": one name, not a sentence end.
+    (re.compile(r"(?<![\w.])([A-Z])\.\s?(?=(?:pylori|diff|difficile|coli|aureus|pneumoniae|"
+                r"pyogenes|trachomatis|vaginalis|albicans)\b)", re.I), r"\1 "),
 ]
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from assistant.extract.coding import code_diagnosis
-from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose, \
-    without_lead_words
+from assistant.extract.context import comorbidity_text, context_cues, is_condition_word, \
+    read_clause_loose, without_lead_words
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -31,6 +31,9 @@ _HISTORY_CLAUSE = re.compile(r"^(?:(?:a\s+)?(?:history|hx|pmh|background)\s+of|k
 _ADMISSION_CLAUSE = re.compile(
     r"^(?:admitted|hospitali[sz]ed|presenting|presented)\s+(?:with|for)\b", re.I)
 _COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
+# "ED" as a condition of a man is erectile dysfunction; as a place it became "emergency
+# department" (context.py), and for anyone else it stays as written (an eating disorder?).
+_ED = re.compile(r"^ED$")
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 # A wish to act names no condition: "wants to add a second agent", "keen to stop the statin".
 _ACTION_CLAUSE = re.compile(r"^(?:(?:she|he|they|patient|pt)\s+)?(?:needs?|requires?|wants?|"
@@ -42,12 +45,13 @@ _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 _LIST_HISTORY = re.compile(r"^(?:(?:a\s+)?(?:past\s+)?(?:medical\s+)?(?:history|hx)\b|h/o|pmhx?\b|"
                            r"background|comorbid|underlying|known)", re.I)
 _LIST_SEPARATOR = re.compile(r"^[\s,]*(?:(?:and|&|\+)\s+)?$", re.I)
+_AFTER_DRUG_SEPARATOR = re.compile(r"^\x00+\s*,[\s,]*(?:(?:and|&|\+)\s+)?$", re.I)
 _PIECE_BREAK = re.compile(r"[\x00,;\n]+|\.(?!\d)|!|\s+with\s+(?=(?:a\s+)?(?:prior|previous|"
                           r"history|h/o|hx|known|background|past)\b)")
 _FILLER_RE = re.compile(rf"^(?:{alternation('filler_phrases_regex')})\b[\s!.]*$", re.I)
 _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
-                            r"with|of|and|at|on|who|is)\s*$", re.I)
+                            r"with|of|and|at|on|who|is|after|following|from)\s*$", re.I)
 
 # A request ("recommend oxycodone", "can I give nitrofurantoin") names what is asked about, not
 # what the patient takes: the verb and its object (up to "for/to/in/with" or punctuation) go.
@@ -112,11 +116,15 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     # history list ("PMH HTN, CKD"). Alone, they are the question ("history of MI, hypertension").
     soft: list[str] = []
     in_history_list = False
+    after_drug = False       # the piece before was named with its drug ("PMH AF on warfarin")
     left = t.leftover()
     for raw_piece, start, end, sep in _pieces(left):
         raw = raw_piece.strip()
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
-        continues_list = in_history_list and bool(_LIST_SEPARATOR.match(sep))
+        # "PMH: AF on warfarin, COPD": the list goes on after the drug named with an item.
+        continues_list = in_history_list and bool(
+            _LIST_SEPARATOR.match(sep) or (after_drug and _AFTER_DRUG_SEPARATOR.match(sep)))
+        after_drug = bool(raw) and t.in_background(start, end)
         in_history_list = False
         if not raw or _short_answer(raw, f):
             continue
@@ -124,6 +132,8 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         # past ones comorbidities, "now with" / "new" ones the question.
         ctx = read_clause_loose(raw)
         cleaned = clean_piece(ctx.term if not EXPLICIT_DIAGNOSIS.match(raw) else raw)
+        if _ED.match(cleaned) and f.values.get("sex") == "male":
+            cleaned = "erectile dysfunction"    # "62M c/o ED" (the place was read in context.py)
         if not cleaned or not is_condition_word(cleaned):
             continue
         if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
@@ -166,6 +176,10 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         # "HTN, DM2, new gout flare": the unmarked conditions are background to the question.
         history += [p for p in f.diagnosis_candidates if p not in focus]
         f.diagnosis_candidates = focus
+    loose = not ("diagnosis" in f.values or dx_segments)
+    if loose and not focus:
+        _urine_infection(f, left)
+        _acute_beside_chronic(f, history)
     asked = bool(f.diagnosis_candidates or "diagnosis" in f.values or dx_segments)
     if soft and not asked:
         f.diagnosis_candidates = soft        # only background by place: that is the question
@@ -175,6 +189,59 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
         f.add_items("comorbidities", [comorbidity_text(h) for h in history])
+
+
+# Symptom plus test: lower urinary tract symptoms with a positive urine culture or nitrite are a
+# urinary tract infection (culture-proven, or nitrite: specific for bacteriuria); leucocytes
+# alone are not. "c/o dysuria, MSU +ve", "frequency and dysuria, urine dip nitrite+".
+_URINARY_SYMPTOM = re.compile(
+    r"^(?:dysuria|(?:urinary\s+)?(?:frequency|urgency)|haematuria|hematuria|suprapubic (?:pain|"
+    r"discomfort|tenderness)|cloudy urine|smelly urine|(?:burning|stinging|pain(?:ful)?)\s+(?:on|"
+    r"when|with|while)?\s*(?:urination|micturition|passing urine|peeing|voiding))$", re.I)
+_POSITIVE_URINE_TEST = re.compile(
+    r"\b(?:msu|urine culture|urine c/?s|urine mc&s|urine cx)\s*:?\s*(?:\+\s*ve\b|\+|positive|"
+    r"pos\b|grew|growing)|\bnitrites?\s*:?\s*(?:\+\s*ve\b|\++|positive|pos\b|present)|"
+    r"\b(?:positive|\+ve)\s+(?:for\s+)?nitrites?\b|\bnitrite[- ]positive\b", re.I)
+
+
+def _urine_infection(f: Findings, left: str) -> None:
+    """Only urinary symptoms are left, and a urine test is positive: the question is the UTI."""
+    parts = [p for c in f.diagnosis_candidates for p in re.split(r"\s+(?:and|&|\+|with)\s+|/", c)]
+    if not parts or not all(_URINARY_SYMPTOM.match(p.strip()) for p in parts):
+        return
+    test = _POSITIVE_URINE_TEST.search(left.replace("\x00", " "))
+    if test:
+        f.notes.append(f"{', '.join(f.diagnosis_candidates)} with {test.group(0).strip()}: "
+                       "read as a urinary tract infection")
+        f.diagnosis_candidates = ["urinary tract infection"]
+
+
+def _chronic(code: str) -> bool:
+    return code.startswith(tuple(context_cues()["chronic_icd10"]))
+
+
+_DIFFERENTIAL = re.compile(r"\s(?:vs\.?|versus|or)\s|\?", re.I)
+_ACUTE_WORDS = re.compile(r"\b(?:exacerbation|exac|flare|acute|decompensat\w*|attack|crisis)\b", re.I)
+
+
+def _acute_beside_chronic(f: Findings, history: list[str]) -> None:
+    """Several conditions named with no cue ("HTN, UTI"): one acute condition beside long-term
+    ones is the question, the others background; otherwise, with two or more conditions, which
+    one the prescription is for is asked (Findings.diagnosis_choices), never guessed."""
+    if len(f.diagnosis_candidates) < 2:
+        return
+    coded = [code_diagnosis(c) for c in f.diagnosis_candidates]
+    if any(c is None for c in coded) or any(_DIFFERENTIAL.search(c) for c in f.diagnosis_candidates):
+        return       # a clause that names no condition the coder knows, or weighs two: as before
+    if len({c.code[:3] for c in coded}) == 1:
+        return       # one condition named twice ("GERD sx, GERD")
+    acute = [t for t, c in zip(f.diagnosis_candidates, coded)
+             if not _chronic(c.code) or _ACUTE_WORDS.search(t)]
+    if len(acute) == 1:
+        history += [t for t in f.diagnosis_candidates if t not in acute]
+        f.diagnosis_candidates = acute
+    else:
+        f.diagnosis_choices = list(f.diagnosis_candidates)
 
 
 def is_symptom(term: str) -> bool:

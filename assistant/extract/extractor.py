@@ -13,17 +13,24 @@ from assistant.extract.diagnosis import read_leftover, read_questions, read_requ
 from assistant.extract.kidney import read_kidney
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
 from assistant.extract.context import normalise_sections
-from assistant.extract.medications import read_drug_mentions, read_indications, read_medications
-from assistant.extract.text import DrugFinder, Findings, Text
+from assistant.extract.medications import misspelt_drug, read_drug_mentions, read_indications, \
+    read_medications
+from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text
 
 _CORRECTION = re.compile(r"^\s*(?:correction|update|amend(?:ment)?|change)\s*[:\-]", re.I)
 
 
 class Extractor:
-    """Extracts Findings from a user turn; `drug_finder` is guardrails.find_drug_mentions."""
+    """Extracts Findings from a user turn; `drug_finder` is guardrails.find_drug_mentions.
+    `drug_normalizer` (guardrails.normalize unless given) reads a misspelt drug name after a
+    medication cue ("on metfromin"): kept as written, the guardrails flag it as a name guess."""
 
-    def __init__(self, drug_finder: DrugFinder):
+    def __init__(self, drug_finder: DrugFinder, drug_normalizer: DrugNormalizer | None = None):
         self._find = drug_finder
+        if drug_normalizer is None:
+            import guardrails      # the layer below; imported here so tests may pass a stub
+            drug_normalizer = guardrails.normalize
+        self._guess = misspelt_drug(drug_normalizer)
 
     def extract(self, text: str) -> Findings:
         f = Findings()
@@ -34,7 +41,7 @@ class Extractor:
         t = Text(normalise_sections(stripped))          # chart headers -> labels
         for m in t.matches(PATIENT_HEADER_RE):
             t.take(m.start(), m.end())
-        dx_segments = read_labels(t, f)                 # 1
+        dx_segments = read_labels(t, f, self._find)     # 1
         read_unknowns(t, f)                             # 2
         # Numbers first, so "80 kg" or "34 yo" never end up inside a drug list.
         read_kidney(t, f)                               # 3 (eGFR, CKD stage, dialysis, ...)
@@ -45,7 +52,7 @@ class Extractor:
         read_requests(t)                                # 5
         read_allergies(t, f, self._find)                # 6
         read_indications(t, f, self._find)              # 7: "on X for Y"
-        read_medications(t, f, self._find)              # 7
+        read_medications(t, f, self._find, self._guess)   # 7
         demo.read_sex(t, f, dx_segments)                # 8
         read_questions(t)                               # 9
         read_drug_mentions(t, f, self._find, dx_segments)   # 10

@@ -7,9 +7,11 @@ import re
 
 from assistant.extract import demographics
 from assistant.extract.allergies import ALLERGEN_SYNONYMS, take_reactions
+from assistant.extract.coding import names_condition
 from assistant.extract.medications import abbreviation
 from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
-from assistant.extract.text import Findings, Text, read_list, sentence_end
+from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
+    sentence_end
 from assistant.extract.vocabulary import NONE_WORDS, UNKNOWN_WORDS, unknownish
 
 # Labels people (and recommend.prompt.user_message) put before a value.
@@ -89,7 +91,7 @@ def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
     return other.start() + 1 if other else end
 
 
-def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
+def read_labels(t: Text, f: Findings, finder: DrugFinder | None = None) -> list[tuple[int, int]]:
     """Labelled values; returns the diagnosis segments, read last (diagnosis.read_leftover)."""
     found = list(_LABEL_RE.finditer(t.s))
     diagnosis_segments: list[tuple[int, int]] = []
@@ -118,7 +120,9 @@ def read_labels(t: Text, f: Findings) -> list[tuple[int, int]]:
                 f.values[name] = []
                 t.take(start, end)
                 continue
-            items, item_end = read_list(t, start, end, lambda _item: True)
+            is_drug = (lambda x: is_known_drug(finder, x)) if finder else (lambda x: False)
+            items, item_end = read_list(t, start, end, lambda _item: True, products=(
+                is_drug if name == "current_medications" else None))
             if items:
                 if name == "current_medications":    # "Meds: GTN prn, ASA 81"
                     items = [abbreviation(i) or i for i in items]
@@ -148,7 +152,8 @@ _ITEM_BREAK = re.compile(r"\s*(?:,|/|\+|&|\band\b)\s*", re.I)
 
 def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
     """"PMH: HTN, HLD, CKD 3" -> comorbidities; "none" -> []; negated or family items skipped.
-    The list ends where another fact starts; a drug named with its condition is left unread."""
+    The list ends where another fact starts; a drug named with its condition is left unread, and
+    after it only conditions continue the list ("AF on warfarin, COPD")."""
     value = t.s[start:end]
     f.values.setdefault("comorbidities", [])
     if re.match(rf"^\s*{NONE_WORDS}\s*$", value, re.I):
@@ -156,6 +161,7 @@ def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
         return
     items = []
     pos = start
+    after_drug = False
     bounds = [m.span() for m in _ITEM_BREAK.finditer(t.s, start, end)] + [(end, end)]
     for brk_start, brk_end in bounds:
         a, b = pos, brk_start
@@ -165,6 +171,8 @@ def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
             continue
         if _COMORBIDITY_STOP.match(piece.strip()):
             break
+        if after_drug and not names_condition(piece):
+            break    # "AF on warfarin, digoxin": the drug list goes on; left for the drug readers
         on = _ON_DRUG.search(piece)
         if on:
             b = a + on.start()
@@ -174,8 +182,8 @@ def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
         if term and is_condition_word(term) and not (ctx.negated or ctx.family or ctx.hypothetical):
             items.append(comorbidity_text(term))
         t.take(a, b if on else brk_end)
-        if on:
-            break
+        # "PMH: AF on warfarin, COPD": the list goes on after the drug, with conditions only.
+        after_drug = after_drug or bool(on)
     f.add_items("comorbidities", items)
 
 

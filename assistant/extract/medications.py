@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from itertools import islice
+from typing import Callable
 
 from assistant.extract.coding import names_condition
 from assistant.extract.context import comorbidity_text, read_clause, read_clause_loose, \
     split_indication
-from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
-    sentence_end, split_drugs
+from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text, is_known_drug, \
+    read_list, sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
 
 # Shorthand for medicines that are not one ingredient ("on OCP"): kept, spelled out, so the
@@ -50,7 +51,21 @@ _DENIED = re.compile(r"\s*\?\s*(?:[-,:]\s*)?(?:no|nope|not yet|never)\b(?:\s*[-,
 _NO_MEDS = re.compile(rf"\b(?:{alternation('no_medication_phrases_regex')})\b", re.I)
 
 
-def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
+def misspelt_drug(normalize: DrugNormalizer) -> Callable[[str], bool]:
+    """Whether one written word is a drug name misspelt ("metfromin", "lisinoprill"): the
+    guardrails read it by similarity (status "fuzzy", their thresholds), and it names no
+    condition. Such a name is kept as written; the guardrails' name_guess flag asks the
+    clinician to confirm it."""
+    def guess(item: str) -> bool:
+        word = item.strip()
+        if not re.fullmatch(r"[A-Za-z][a-z-]{4,}", word) or names_condition(word):
+            return False
+        return getattr(normalize(word), "status", None) == "fuzzy"
+    return guess
+
+
+def read_medications(t: Text, f: Findings, finder: DrugFinder,
+                     guess: Callable[[str], bool] = lambda _item: False) -> None:
     for m in t.matches(_NO_MEDS):
         f.values["current_medications"] = []
         t.take(m.start(), m.end())
@@ -59,7 +74,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
     def known(item: str) -> bool:
         """The item is a drug: it starts with one, after at most two words ("low-dose aspirin");
         "HTN on amlodipine" or "wants to start insulin" only mention one."""
-        if abbreviation(item) is not None:
+        if abbreviation(item) is not None or guess(item):
             return True
         name = split_indication(item)[0]
         for d in finder(name):
@@ -76,7 +91,8 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder) -> None:
     for cue, accept in ((_MED_CUE_STRONG, not_a_condition), (_MED_CUE_WEAK, known)):
         for m in islice(t.matches(cue), MAX_CUES):
             end = sentence_end(t.s, m.end())
-            items, item_end = read_list(t, m.end(), end, accept)
+            items, item_end = read_list(t, m.end(), end, accept,
+                                        products=lambda x: is_known_drug(finder, x))
             denied = _DENIED.match(t.s, item_end) if items else None
             if denied:    # "on tamsulosin? no - not yet": asked about and denied
                 f.notes.append(f"not on {', '.join(items)}")

@@ -18,6 +18,7 @@ class DrugMention(Protocol):
 
 
 DrugFinder = Callable[[str], "list[DrugMention]"]
+DrugNormalizer = Callable[[str], DrugMention]     # guardrails.normalize: status "fuzzy" = a guess
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Findings:
     unknown: set[str] = field(default_factory=set)
     diagnosis_explicit: bool = False      # "Diagnosis: ...", "diagnosed with ..."
     diagnosis_candidates: list[str] = field(default_factory=list)   # free clauses left over
+    # Two or more conditions named with no cue to the question ("HTN, T2DM"): ask which.
+    diagnosis_choices: list[str] = field(default_factory=list)
     bare_none: bool = False               # a clause that is just "none"/"NKDA"
     bare_unknown: bool = False            # a clause that is just "unknown"/"not recorded"
     bare_yes: bool = False
@@ -115,19 +118,39 @@ def _clean_item(item: str) -> str:
     return re.sub(r"\s+", " ", item).strip(" .:-'\"")
 
 
+_LIST_ITEM = re.compile(r"[^,/&+]+?(?=\s*(?:,|\band\b|\bor\b|/|&|\+|$))", re.I)
+# Medications: "x/y" is one combination product, and a bracket is never split.
+_PRODUCT_ITEM = re.compile(r"[^,&+]+?(?=\s*(?:,|\band\b|\bor\b|&|\+|$))", re.I)
+
+
+def _masked_brackets(s: str) -> str:
+    """The text with what is inside brackets hidden (same length), so no list splits there."""
+    return re.sub(r"\([^()]*\)", lambda m: "(" + "\x01" * (len(m.group(0)) - 2) + ")", s)
+
+
 def read_list(t: Text, start: int, end: int, accept: Callable[[str], bool],
-              accept_rest: Callable[[str], bool] | None = None) -> tuple[list[str], int]:
+              accept_rest: Callable[[str], bool] | None = None, *,
+              products: Callable[[str], bool] | None = None) -> tuple[list[str], int]:
     """Items of a comma/and-separated list starting at `start`; stops at the first item that is
-    not accepted (e.g. "on levothyroxine" after an allergy list). Returns items and where they end."""
+    not accepted (e.g. "on levothyroxine" after an allergy list). Returns items and where they end.
+
+    With `products` (is this a drug?) the list is of medicines: "x/y" is one combination
+    product, a bracket is one piece with its item, and a bracket that names a drug is the item
+    ("OCP (ethinyl estradiol/norgestimate)" -> "ethinyl estradiol/norgestimate")."""
     items: list[str] = []
     pos = start
     last_end = start
-    for m in re.finditer(r"[^,/&+]+?(?=\s*(?:,|\band\b|\bor\b|/|&|\+|$))", t.s[start:end], re.I):
-        raw = m.group(0)
+    pattern = _PRODUCT_ITEM if products else _LIST_ITEM
+    masked = _masked_brackets(t.s[start:end]) if products else t.s[start:end]
+    for m in pattern.finditer(masked):
+        raw = t.s[start + m.start():start + m.end()]
         a, b = start + m.start(), start + m.end()
         if a < pos:
             continue
         stripped = re.sub(r"^\s*(?:and|or)\s+", "", raw, flags=re.I)
+        inner = re.search(r"\(([^()]+)\)", stripped) if products else None
+        if inner and products(_clean_item(inner.group(1))):
+            stripped = inner.group(1)
         item = _clean_item(stripped)
         if not item:
             continue
@@ -144,6 +167,9 @@ def split_drugs(items: list[str], finder: DrugFinder) -> list[str]:
     """"lisinopril metformin" (no separator) -> both, when the lexicon finds several drugs."""
     out: list[str] = []
     for item in items:
+        if "/" in item:      # "sacubitril/valsartan": one combination product
+            out.append(item)
+            continue
         found = [d.input for d in finder(item) if getattr(d, "name", None)]
         out += found if len(found) > 1 else [item]
     return out
