@@ -87,7 +87,7 @@ def test_mastitis_while_breastfeeding_gets_the_lactation_code(ex):
     assert code_diagnosis("mastitis", lactating=True).code == "O91.23"
     assert code_diagnosis("cellulitis", lactating=True).code.startswith("L03")
     c, _ = _consult(ex, "Pt 33F, breastfeeding, 3 weeks postpartum, c/o mastitis L breast, NKDA")
-    assert c.diagnosis_record()["icd10cm"]["code"] == "O91.23"
+    assert c.diagnosis_record().icd10cm.code == "O91.23"
 
 
 @pytest.mark.parametrize("text", [
@@ -126,7 +126,7 @@ def test_urinary_symptoms_with_a_positive_urine_test_are_a_uti(ex, text, questio
 
 def test_a_pregnant_woman_with_dysuria_and_positive_msu_gets_the_pregnancy_code(ex):
     c, _ = _consult(ex, "26 yo F 16/40 pregnant c/o dysuria, MSU +ve, NKDA")
-    assert c.diagnosis_record()["icd10cm"]["code"].startswith("O23")
+    assert c.diagnosis_record().icd10cm.code.startswith("O23")
 
 
 @pytest.mark.parametrize("text, meds", [
@@ -194,7 +194,7 @@ def test_two_conditions_with_no_cue_are_asked_about_not_guessed(ex):
     assert "Which condition is the prescription for: HTN or T2DM?" in reply
     c, reply = _consult(ex, "60M HTN, T2DM, NKDA", "the diabetes")
     assert c.missing() == []
-    assert c.diagnosis_record()["icd10cm"]["code"].startswith("E11")
+    assert c.diagnosis_record().icd10cm.code.startswith("E11")
     assert c.values["comorbidities"] == ["HTN (hypertension)"]
 
 
