@@ -95,6 +95,7 @@ _GENERIC_PHRASES = frozenset({
     "inflammation", "metastatic cancer", "neoplastic disease", "kidney diseases",
     "kidney disease", "liver diseases", "liver disease", "heart diseases", "heart disease",
     "lung diseases", "lung disease", "skin diseases", "eye diseases", "bone diseases",
+    "vascular disease",
     "vascular diseases", "communicable diseases"})
 
 # Rows whose ingredient is not the drug the label speaks of: (ingredient, indication pattern).
@@ -104,6 +105,12 @@ _MAPPING = (
     ("oxycodone", r"heartburn|dyspepsia"),
     ("clonidine", r"neuralgia|neuropath"),
     ("lithium", r"headache"),   # cluster-headache prevention, off label, read as any headache
+    ("lithium", r"arthritis"),  # DrugCentral lists osteoarthritis: no lithium label carries it
+    ("chloramine t", r"vascular"),  # an antiseptic
+    ("sodium chloride", r"breast"),  # a diluent in an injection kit
+    # DrugCentral 2016 gives esaprazole (an unmarketed gastroprotective) every indication of
+    # esomeprazole and of aripiprazole: a name collision, none of its rows is its own.
+    ("esaprazole", r""),
 )
 _GLUCOCORTICOIDS = frozenset("""
 betamethasone cortisone dexamethasone hydrocortisone methylprednisolone prednisolone prednisone
@@ -117,6 +124,11 @@ _COMBINATION_PARTNER = (
         "phenyltoloxamine", "citric acid", "sodium bicarbonate", "calcium carbonate",
         "calcium gluconate", "algeldrate", "trolnitrate"}),
      "the analgesic's in a cold, sleep or antacid combination"),
+    # naproxen/esomeprazole, lansoprazole/naproxen, diclofenac/misoprostol, ibuprofen/famotidine:
+    # the gastroprotective partner prevents the NSAID's ulcer, it does not treat the arthritis.
+    (r"arthritis|ankylosing spondylitis", frozenset({
+        "esomeprazole", "lansoprazole", "omeprazole", "misoprostol", "famotidine"}),
+     "the NSAID's in a combination with a stomach-protecting drug"),
 )
 
 

@@ -36,6 +36,22 @@ def _first_line(idx, text, **kw) -> dict[str, str]:
     ("acute dental pain", {"ibuprofen", "naproxen", "acetaminophen"}, "ADA 2023"),
     ("acute low back pain", {"ibuprofen", "naproxen"}, "ACP 2017"),
     ("postherpetic neuralgia", {"lidocaine", "gabapentin", "pregabalin"}, "AAN 2004"),
+    ("panic disorder", {"sertraline", "paroxetine", "fluoxetine", "venlafaxine"}, "APA 2009"),
+    ("post-traumatic stress disorder", {"sertraline", "paroxetine", "venlafaxine"},
+     "VA/DoD 2023"),
+    ("acute mania", {"lithium", "valproic acid", "quetiapine", "risperidone"}, "CANMAT/ISBD 2018"),
+    ("psychosis", {"risperidone", "aripiprazole", "olanzapine"}, "APA 2020"),
+    ("crohn's disease", {"budesonide", "azathioprine", "infliximab"}, "ACG 2018"),
+    ("er positive breast cancer", {"anastrozole", "letrozole", "tamoxifen"}, "ASCO 2018"),
+    ("carpal tunnel syndrome", {"prednisone"}, "AAOS 2016"),
+    ("spastic hemiplegia", {"baclofen", "tizanidine"}, "AHA/ASA 2016"),
+    ("kidney stones", {"hydrochlorothiazide", "potassium citrate", "allopurinol"}, "AUA 2014"),
+    ("renal colic", {"tamsulosin"}, "AUA/Endourological Society 2016"),
+    ("renal colic", {"ibuprofen", "diclofenac"}, "EAU 2023"),
+    ("intermittent claudication", {"cilostazol", "aspirin", "clopidogrel", "atorvastatin"},
+     "2016 AHA/ACC"),
+    ("xerosis cutis", {"ammonium lactate"}, "FDA label"),
+    ("dietary calcium deficiency", {"calcium carbonate"}, "IOM 2011"),
 ])
 def test_gap_is_filled_with_cited_rows(idx, text, drugs, source):
     rows = _first_line(idx, text)
@@ -108,3 +124,61 @@ def test_hfref_sglt2_inhibitors_lead_at_egfr_28():
                            current_medications=["furosemide", "lisinopril", "metoprolol"]),
                    Diagnosis(text="heart failure with reduced ejection fraction"), offer=None)
     assert set(sl.names[:2]) == {"dapagliflozin", "empagliflozin"}
+
+
+@pytest.mark.parametrize("text, code, drug, source", [
+    ("Crohn's disease [regional enteritis]", "K50", "mesalamine", "ACG 2018"),
+    ("Post-traumatic stress disorder (PTSD)", "F43.1", "alprazolam", "VA/DoD 2023"),
+    ("Manic episode", "F30", "lamotrigine", "CANMAT/ISBD 2018"),
+    ("Carpal tunnel syndrome", "G56.0", "ibuprofen", "AAOS 2016"),
+    ("Atherosclerosis of native arteries of extremities", "I70.2", "pentoxifylline",
+     "2016 AHA/ACC"),
+    ("Malignant neoplasm of breast", "C50", "estradiol", "ASCO 2018"),
+    ("Malignant neoplasm of breast", "C50", "docetaxel", "ASCO 2018"),
+    ("osteoarthritis of knee", None, "prednisone", "ACR/AF 2019"),
+    ("osteoarthritis of knee", None, "methylprednisolone", "ACR/AF 2019"),
+    ("osteoarthritis of knee", None, "triamcinolone", "ACR/AF 2019"),
+])
+def test_held_back_where_the_guideline_says_not_for_this(idx, text, code, drug, source):
+    r = idx.lookup(text, code)
+    held = {h.name: h.reason for h in r.held_back}
+    assert drug not in [c.name for c in r.candidates]
+    assert held[drug].startswith("not for") and source in held[drug], held.get(drug)
+
+
+def test_the_nhanes_codes_of_the_gaps_read_their_concepts(idx):
+    """The validation split's abstentions with a first-line drug now get candidates by code;
+    a breast cancer named without a code or receptor status still asks oncology."""
+    for text, code, concept in [
+            ("Panic disorder [episodic paroxysmal anxiety] without agoraphobia", "F41.0",
+             "panic disorder"),
+            ("Manic episode", "F30", "acute mania"),
+            ("Unspecified psychosis not due to a substance or known physiological condition",
+             "F29", "psychosis"),
+            ("Spastic hemiplegia", "G81.1", "spasticity"),
+            ("Calculus of kidney", "N20.0", "kidney stones"),
+            ("Malignant neoplasm of breast", "C50", "hormone receptor-positive breast cancer")]:
+        r = idx.lookup(text, code)
+        assert [m.name for m in r.info.concepts] == [concept]
+        assert r.candidates
+    assert not idx.lookup("breast cancer").candidates
+
+
+def test_asymptomatic_hyperuricaemia_gets_advice_not_a_drug(idx):
+    """ACR 2020 gout guideline: conditionally against urate-lowering therapy without gout."""
+    r = idx.lookup("Hyperuricemia without signs of inflammatory arthritis and tophaceous "
+                   "disease", "E79.0")
+    assert not r.candidates and "ACR 2020" in r.advice[0]
+
+
+def test_osteoarthritis_labels_of_a_stomach_protecting_partner_are_not_evidence(idx):
+    """Lansoprazole, esomeprazole and misoprostol carry the NSAID's arthritis indication in a
+    combination product; lithium's and esaprazole's rows are source errors."""
+    names = [c.name for c in idx.lookup("osteoarthritis", limit=40).candidates]
+    for drug in ("lansoprazole", "esomeprazole", "misoprostol", "lithium", "esaprazole"):
+        assert drug not in names
+    first = _first_line(idx, "osteoarthritis of knee")
+    assert "topical gel first" in idx.lookup("osteoarthritis of knee").candidates[
+        [c.name for c in idx.lookup("osteoarthritis of knee").candidates].index("diclofenac")
+    ].evidence_text()
+    assert "ACR/AF 2019" in first["diclofenac"]
