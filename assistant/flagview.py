@@ -68,13 +68,28 @@ def flag_line(flag: Flag, lang: str, drug: str | None = None) -> str:
         # Which other database also lists the pair is for "details", not for the line.
         return _ALSO_LISTED.sub("", message).strip()
     others = [d for d in flag.drugs if d != drug] or (
-        [flag.ingredient] if flag.ingredient else [])
+        [flag.ingredient] if flag.ingredient and flag.ingredient != drug else [])
     template = labels(lang)["kind_line"].get(flag.kind or "",
                                              labels(lang)["kind_line"]["other"])
     line = template.format(drugs=", ".join(others) or drug or "")
     if "{drugs}" not in template and others:
         line += f": {', '.join(others)}"
     return line
+
+
+def line_with_reason(flag: Flag, lang: str, drug: str | None = None) -> str:
+    """The one-line flag for a reply without "details" (Markdown): another language's phrase
+    for the kind keeps the guardrails' own reason beside it, in English, because a kind alone
+    ("older adult") does not say what to weigh."""
+    line = flag_line(flag, lang, drug)
+    if lang == "en" or not flag.message:
+        return line
+    reason = _ALSO_LISTED.sub("", flag.message).strip()
+    for name in (drug, flag.ingredient):
+        if name and reason.casefold().startswith(f"{name.casefold()}: "):
+            reason = reason[len(name) + 2:]
+            break
+    return f"{line} — {reason}"
 
 
 def details_message(flag: Flag, lang: str) -> str | None:

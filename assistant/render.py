@@ -17,7 +17,8 @@ from guardrails import Flag
 from recommend.schemas import ExcludedRow, RecommendationRow
 
 from assistant.dialogue import Consultation
-from assistant.flagview import flag_line, grouped, reason_parts, severity_word, worst_first
+from assistant.flagview import (grouped, line_with_reason, reason_parts, severity_word,
+                                worst_first)
 from assistant.labels import DEFAULT, labels
 
 DISCLAIMER = labels(DEFAULT)["disclaimer"]
@@ -112,7 +113,7 @@ def _flag_line(flag: Flag, lang: str = DEFAULT, drug: str | None = None,
                indent: str = "") -> str:
     # The rule's source and original text stay in the structured field's `basis` (and behind
     # the chat's "details"): a reply line carries what the clinician acts on.
-    return f"{indent}- {mark(flag.severity, lang)} · {md(flag_line(flag, lang, drug))}"
+    return f"{indent}- {mark(flag.severity, lang)} · {md(line_with_reason(flag, lang, drug))}"
 
 
 def _excluded_lines(excluded: list[ExcludedRow], lang: str = DEFAULT) -> list[str]:
@@ -121,7 +122,8 @@ def _excluded_lines(excluded: list[ExcludedRow], lang: str = DEFAULT) -> list[st
     lines = ["", f"**{labels(lang)['excluded'].format(n=len(excluded))}:**"]
     for e in excluded:
         flags = worst_first(e.flags)
-        reason = flag_line(flags[0], lang, e.drug) if flags and lang != DEFAULT else e.reason
+        reason = (line_with_reason(flags[0], lang, e.drug) if flags and lang != DEFAULT
+                  else e.reason)
         severity = mark(flags[0].severity, lang) + " " if flags else ""
         lines.append(f"- {md(e.drug)}: {severity}{md(reason)}")
     return lines

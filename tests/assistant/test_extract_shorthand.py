@@ -43,7 +43,7 @@ def test_every_shorthand_code_is_an_icd10cm_code():
     ("LBP", "M54.50"), ("URTI", "J06.9"), ("LRTI", "J22"), ("CAP", "J18.9"), ("PE", "I26"),
     ("COPD exacerbation", "J44.1"), ("AECOPD", "J44.1"), ("HFrEF", "I50.9"), ("CCF", "I50.9"),
     ("T2DM", "E11"), ("diabetes", "E11.9"), ("IDA", "D50.9"), ("UC flare", "K51.90"),
-    ("Crohn's", "K50.90"), ("migraine without aura", "G43.009"), ("MDD", "F32.9"),
+    ("Crohn's", "K50"), ("migraine without aura", "G43.009"), ("MDD", "F32.9"),
     ("GAD", "F41.9"), ("Parkinson's", "G20"), ("hypothyroid", "E03.9"), ("PMR", "M35.3"),
     ("PCOS", "E28.2"), ("PHN", "B02.29"), ("Alzheimer's", "G30.9"), ("hyperK", "E87.5"),
     ("hyponatraemia", "E87.1"), ("GI bleed", "K92.2"), ("OSA", "G47.33"), ("croup", "J05.0"),

@@ -131,6 +131,19 @@ def test_korean_labels_in_the_rendered_answer(monkeypatch):
     assert "   - **WARNING** · Interaction ibuprofen + warfarin" in en
 
 
+def test_a_korean_reply_keeps_the_guardrails_reason_for_an_excluded_drug(monkeypatch):
+    """A Korean reply without "details" (the API's Markdown) still says why a drug is out."""
+    monkeypatch.setattr(Consultation, "diagnosis", lambda self: type("Dx", (), {"text": "insomnia"}))
+    beers = Flag(kind="older_adult", severity="critical", ingredient="zolpidem",
+                 drugs=["zolpidem"], basis="AGS Beers Criteria 2023",
+                 message="zolpidem: Z-drug hypnotics: delirium, falls, fractures; avoid (age 80).")
+    excluded = [ExcludedRow(drug="zolpidem", reason=beers.message, flags=[beers])]
+    ko = render.recommendation(_consultation(), [REC], [], False, [], excluded=excluded,
+                               lang="ko")
+    assert ("zolpidem: **위험** 고령자 주의 약물 — Z-drug hypnotics: delirium, falls, "
+            "fractures; avoid (age 80)." in ko)
+
+
 def test_a_basis_splits_into_citation_and_original_text():
     [s] = sources(FLAG)
     assert s.citation == "ANSM Thesaurus (2020 edition)" and s.language == "fr"
