@@ -60,5 +60,15 @@ def find_drug_mentions(text: str) -> list[NormalizedDrug]:
                 i += n
                 break
         else:
+            out += _hyphenated_parts(words[i].group(0), kb)
             i += 1
     return out
+
+
+def _hyphenated_parts(word: str, kb: _kb.KnowledgeBase) -> list[NormalizedDrug]:
+    """"hydrocodone-acetaminophen", "carbidopa-levodopa": a combination written with a hyphen
+    names each of its drugs, as "hydrocodone/acetaminophen" does."""
+    parts = word.split("-")
+    if len(parts) < 2 or not all(_acceptable(_text.key(p), kb) for p in parts):
+        return []
+    return [normalize(p) for p in parts]

@@ -59,6 +59,14 @@ def _patterns() -> dict[str, re.Pattern]:
     }
 
 
+# "hyperlipidemia on atorvastatin 40 mg, LDL above goal": the treatment is not at its target, so
+# the condition is the question (to intensify or add), not background.
+NOT_AT_GOAL = re.compile(
+    r"(?:^|[\s,;(])(?:(?:ldl|ldl-c|cholesterol|lipids|bp|blood pressure|a1c|hba1c|glucose|sugars?|"
+    r"inr|tsh|symptoms?|pain|control|it)\s+(?:is\s+|are\s+)?(?:still\s+)?)?(?:(?:above|not at|not to|"
+    r"off|over|short of)\s+(?:goal|target)|(?:un|not |poorly |inadequately |sub-?optimally )"
+    r"controlled|not (?:at|to) (?:goal|target)|high despite|uncontrolled)", re.I)
+
 @dataclass(frozen=True)
 class ClauseContext:
     """How a clause names its condition; `term` is the condition without its cue words."""

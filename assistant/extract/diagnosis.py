@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from assistant.extract.coding import code_diagnosis
-from assistant.extract.context import comorbidity_text, context_cues, is_condition_word, \
-    read_clause_loose, without_lead_words
+from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, context_cues,
+                                       is_condition_word, read_clause_loose, without_lead_words)
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -137,7 +137,8 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         if not cleaned or not is_condition_word(cleaned):
             continue
         if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
-                or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned):
+                or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned) \
+                or NOT_AT_GOAL.match(" " + cleaned):
             f.notes.append(clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
             f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
@@ -183,6 +184,12 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     asked = bool(f.diagnosis_candidates or "diagnosis" in f.values or dx_segments)
     if soft and not asked:
         f.diagnosis_candidates = soft        # only background by place: that is the question
+    elif soft and loose and not focus and not f.diagnosis_choices \
+            and _long_term(f.diagnosis_candidates):
+        # "T2DM on metformin, HFrEF": a treated long-term condition beside another long-term
+        # one, with no complaint: either may be what the prescription is for. Asked, not guessed.
+        f.diagnosis_candidates = f.diagnosis_candidates + soft
+        f.diagnosis_choices = list(f.diagnosis_candidates)
     elif soft:
         history += soft
     if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
@@ -242,6 +249,12 @@ def _acute_beside_chronic(f: Findings, history: list[str]) -> None:
         f.diagnosis_candidates = acute
     else:
         f.diagnosis_choices = list(f.diagnosis_candidates)
+
+
+def _long_term(conditions: list[str]) -> bool:
+    coded = [code_diagnosis(c) for c in conditions]
+    return all(c is not None and _chronic(c.code) for c in coded) and not any(
+        _ACUTE_WORDS.search(c) for c in conditions)
 
 
 def is_symptom(term: str) -> bool:

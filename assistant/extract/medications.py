@@ -9,8 +9,8 @@ from itertools import islice
 from typing import Callable
 
 from assistant.extract.coding import names_condition
-from assistant.extract.context import comorbidity_text, read_clause, read_clause_loose, \
-    split_indication
+from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, read_clause,
+                                       read_clause_loose, split_indication)
 from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text, is_known_drug, \
     read_list, sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
@@ -79,8 +79,10 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder,
         name = split_indication(item)[0]
         for d in finder(name):
             if getattr(d, "name", None):
-                before = name[:name.lower().find(d.input.lower())]
-                return len(before.split()) <= 2 and not _INNER_CUE.search(before)
+                at = name.lower().find(d.input.lower())
+                before, after = name[:at], name[at + len(d.input):]
+                return (len(before.split()) <= 2 and not _INNER_CUE.search(before)
+                        and not _POISONING_AFTER.match(after))   # "digoxin toxicity"
         return False
 
     def not_a_condition(item: str) -> bool:
@@ -187,7 +189,8 @@ _CONTROL_WORDS = re.compile(r"\s+(?:(?:well|poorly|badly)[- ])?(?:controlled|man
 def mark_treated_condition(t: Text, cue_start: int, list_end: int) -> None:
     """"AF on apixaban", "Parkinson's on levodopa": the words of the same clause just before the
     drug cue name a condition already treated, background to the question (see read_leftover)."""
-    if _FAILING.match(t.s[list_end:list_end + 40]):
+    after = t.s[list_end:list_end + 60]
+    if _FAILING.match(after) or NOT_AT_GOAL.search(re.split(r"[.;\n]", after, maxsplit=1)[0]):
         return
     a = cue_start
     while a > 0 and not t.used[a - 1] and not _CLAUSE_BREAK.match(t.s[a - 1]):
@@ -211,6 +214,10 @@ _CAUSE_BEFORE = re.compile(r"\b(?:after|following|post|from|secondary to|due to|
                            r"\s+(?:a\s+)?(?:recent\s+)?(?:course of\s+)?$", re.I)
 
 
+_POISONING_AFTER = re.compile(r"\s*(?:overdose|overdosage|od\b|poisoning|toxicity|intoxication|"
+                              r"ingestion|overuse)", re.I)
+
+
 def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
                        dx_segments: list[tuple[int, int]]) -> None:
     """Any other drug the lexicon finds in what is left is taken as a current medication."""
@@ -222,6 +229,8 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
             a, b = m.start(), m.end()
             if not t.free(a, b) or any(s <= a < e for s, e in dx_segments):
                 continue
+            if _POISONING_AFTER.match(t.s[b:b + 30]):
+                continue     # "paracetamol overdose": the diagnosis names the drug
             if _CAUSE_BEFORE.search(t.s[max(0, a - 40):a]):
                 f.notes.append(f"{t.s[a:b]} (named as a cause, not a current medication)")
                 t.take(a, b)
