@@ -186,10 +186,16 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         f.diagnosis_candidates = soft        # only background by place: that is the question
     elif soft and loose and not focus and not f.diagnosis_choices \
             and _long_term(f.diagnosis_candidates):
-        # "T2DM on metformin, HFrEF": a treated long-term condition beside another long-term
-        # one, with no complaint: either may be what the prescription is for. Asked, not guessed.
-        f.diagnosis_candidates = f.diagnosis_candidates + soft
-        f.diagnosis_choices = list(f.diagnosis_candidates)
+        # "T2DM on metformin, HFrEF", "depression, epilepsy on levetiracetam": long-term
+        # conditions only, one named with its drug, no complaint. The first named is the
+        # question, as a problem list is written; the clinician is told, to correct it.
+        named = f.diagnosis_candidates + soft
+        first = min(named, key=lambda x: _position(left, x))
+        history += [x for x in named if x != first]
+        f.diagnosis_candidates = [first]
+        f.notes.append(f"read as the question: {first}; "
+                       f"{', '.join(x for x in named if x != first)} taken as background "
+                       "(say so if the prescription is for another)")
     elif soft:
         history += soft
     if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
@@ -249,6 +255,11 @@ def _acute_beside_chronic(f: Findings, history: list[str]) -> None:
         f.diagnosis_candidates = acute
     else:
         f.diagnosis_choices = list(f.diagnosis_candidates)
+
+
+def _position(text: str, term: str) -> int:
+    at = text.casefold().find(term.casefold())
+    return at if at >= 0 else len(text)
 
 
 def _long_term(conditions: list[str]) -> bool:

@@ -213,7 +213,9 @@ _PARTICLES = re.compile(
 _FILLER_KO = re.compile(
     r"(?<![가-힣])(?:환자|환아|님|씨|입니다|있음|있습니다|현재|내원|내원함|방문|진단됨|진단|상태|"
     r"증상|소견|확인됨|있고|있으며|하였음|했음|함|중|그|이|저|좀|요|바랍니다|감사합니다|"
-    r"안녕하세요|새로|새로운|최근|오늘|어제|처음)(?![가-힣])")
+    r"안녕하세요|새로|새로운|최근|오늘|어제|처음|"
+    # places of care: read from the raw text by assistant.setting, never a diagnosis
+    r"입원|입원함|입원중|입원\s*중|중환자실|집중치료실|응급실|병동|외래)(?![가-힣])")
 
 
 # Whole-turn answers to the assistant's questions ("없음" to "drug allergies?").

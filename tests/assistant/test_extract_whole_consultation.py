@@ -70,12 +70,28 @@ def test_a_hyphenated_word_that_is_not_two_drugs_is_not_a_medication():
     assert guardrails.find_drug_mentions("well-being, x-ray, follow-up") == []
 
 
-def test_two_treated_long_term_conditions_without_a_complaint_are_asked_about(ex):
-    c, _, p = read(ex, "68 M, type 2 diabetes on metformin, heart failure with reduced EF, NKDA")
-    assert c.missing() == ["diagnosis"] and len(c.diagnosis_choices) == 2
-    assert p.current_medications == ["metformin"]
-    c, _, _ = read(ex, "71 M, HTN, AF on apixaban, NKDA")
-    assert c.missing() == ["diagnosis"] and len(c.diagnosis_choices) == 2
+@pytest.mark.parametrize("text, question, background", [
+    ("68 M, type 2 diabetes on metformin, heart failure with reduced EF, NKDA",
+     "type 2 diabetes", "heart failure with reduced EF"),
+    ("55 M, depression, epilepsy on levetiracetam, NKDA", "depression", "epilepsy"),
+    ("71 M, HTN, AF on apixaban, NKDA", "HTN", "AF"),
+])
+def test_of_treated_long_term_conditions_the_first_named_is_the_question_and_said(
+        ex, text, question, background):
+    c, dx, p = read(ex, text)
+    assert dx.text.startswith(question) and not c.missing()
+    assert any(x.startswith(background) for x in p.comorbidities)
+    assert any(n.startswith(f"read as the question: {question}") for n in c.notes)
     # A complaint or an acute condition beside them is the question, as before.
     _, dx, _ = read(ex, "65 F, AF on apixaban, UTI, NKDA")
     assert dx.text.startswith("UTI")
+
+
+@pytest.mark.parametrize("text, diagnosis", [
+    ("67세 남자, 패혈증으로 입원, 약물 알레르기 없음, 복용약 없음", "sepsis"),
+    ("62세 남자 급성 관상동맥 증후군으로 입원, 알레르기 없음, 복용약 없음", "acute coronary syndrome"),
+    ("70세 남자, 폐렴으로 입원, 알레르기 없음, 복용약 없음", "community-acquired pneumonia"),
+])
+def test_korean_hospital_diagnoses_are_read_without_the_place_of_care(ex, text, diagnosis):
+    _, dx, _ = read(ex, text)
+    assert dx.text == diagnosis
