@@ -101,11 +101,14 @@ class _Count:
     gold: int = 0
     invented: int = 0
 
+    gold_hit: int | None = None     # gold items found, where one read item may be several
+
     def row(self, annotated: bool = True) -> dict[str, Any]:
         # A field no case of the file annotates (the phrasing files give no weights) has no
         # precision: every value read would count as wrong.
         p = self.tp / self.predicted if self.predicted and annotated else None
-        r = self.tp / self.gold if self.gold else None
+        found = self.tp if self.gold_hit is None else self.gold_hit
+        r = found / self.gold if self.gold else None
         return {"precision": _round(p), "recall": _round(r), "tp": self.tp,
                 "predicted": self.predicted, "gold": self.gold, "invented": self.invented}
 
@@ -126,7 +129,9 @@ def score(cases: Iterable[PhrasingCase], outputs: dict[str, ReaderOutput], *,
     """Per-field precision/recall for one reader. `same_diagnosis(read, gold)` compares dicts
     with `diagnosis` and `diagnosis_code`; `item_key(field, item)` maps a list item to what
     makes two items the same (e.g. active ingredients)."""
-    counts = {f: _Count() for f in FIELDS}
+    cases = list(cases)
+    counts = {f: _Count(gold_hit=0 if f in LISTS else None) for f in FIELDS}
+    annotated = {f for f in SCALARS if any(c.gold.get(f) is not None for c in cases)}
     per_lang: dict[str, list[bool]] = {}
     blocked, latencies, rows, statuses = 0, [], [], {}
     for case in cases:
@@ -136,6 +141,8 @@ def score(cases: Iterable[PhrasingCase], outputs: dict[str, ReaderOutput], *,
         gold, got = case.gold, out.values
         wrong: list[str] = []
         for name in SCALARS:
+            if name not in annotated:
+                continue
             want, have = gold.get(name), got.get(name)
             c = counts[name]
             c.gold += want is not None
@@ -158,14 +165,15 @@ def score(cases: Iterable[PhrasingCase], outputs: dict[str, ReaderOutput], *,
             matched = set()
             for item in have_items:
                 key = item_key(name, item)
-                hit = next((i for i, k in enumerate(want_keys)
-                            if i not in matched and k & key), None)
-                if hit is None:
+                # One product may be several gold items ("budesonide/formoterol inhaler").
+                hits = {i for i, k in enumerate(want_keys) if i not in matched and k & key}
+                if not hits:
                     c.invented += 1
                     wrong.append(f"{name}+{item}")
                 else:
-                    matched.add(hit)
+                    matched |= hits
                     c.tp += 1
+                    c.gold_hit += len(hits)
             if len(matched) < len(want_keys):
                 wrong.append(f"{name}-missed")
         stated = {k for k, v in gold.items() if v is not None}
@@ -179,7 +187,7 @@ def score(cases: Iterable[PhrasingCase], outputs: dict[str, ReaderOutput], *,
     n = len(rows)
     return {
         "n": n,
-        "fields": {f: counts[f].row(annotated=f not in SCALARS or counts[f].gold > 0)
+        "fields": {f: counts[f].row(annotated=f not in SCALARS or f in annotated)
                    for f in FIELDS},
         "all_fields_correct": {lang: _round(sum(v) / len(v)) for lang, v in per_lang.items()},
         "diagnosis_correct": _round(sum(r["diagnosis_ok"] for r in rows) / n) if n else None,

@@ -81,3 +81,16 @@ def test_a_phrasing_files_coded_diagnosis_is_compared_as_text_and_code(tmp_path)
         "diagnosis": {"text": "gout", "code": "M10.9", "system": "ICD-10-CM"}}}])
     cases, _ = read_cases(p)
     assert cases[0].gold["diagnosis"] == "gout" and cases[0].gold["diagnosis_code"] == "M10.9"
+
+
+def test_one_combination_product_finds_each_of_its_gold_ingredients(tmp_path):
+    p = write(tmp_path, [{"id": "1", "text": ".", "gold": {
+        "current_medications": ["budesonide", "formoterol"], "diagnosis": "asthma"}}])
+    cases, _ = read_cases(p)
+    outputs = {"1": ReaderOutput({"current_medications": ["budesonide/formoterol inhaler"],
+                                  "diagnosis": "asthma"}, latency_s=0.1)}
+    combo = {"budesonide/formoterol inhaler": {"budesonide", "formoterol"}}
+    f = score(cases, outputs, same_diagnosis=same_dx,
+              item_key=lambda _f, x: frozenset(combo.get(x, {x})))["fields"]
+    assert f["current_medications"]["recall"] == 1.0
+    assert f["current_medications"]["precision"] == 1.0
