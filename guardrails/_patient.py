@@ -96,6 +96,9 @@ def kidney_of(patient, conditions: list[str], measure: str) -> Kidney | None:
 
 
 def _hit(rules: PatientRules, drugs, ingredients) -> str | None:
+    if drugs.in_product_with and not set(ingredients) & set(
+            map(_patient_rules.moiety, drugs.in_product_with)):
+        return None
     members = rules.members(drugs)
     found = sorted(set(ingredients) & members)
     return found[0] if found else None
@@ -207,7 +210,19 @@ def _withdrawn(new, rules) -> list[Flag]:
     return flags
 
 
-def _conditions(new, patient, dx, others, rules) -> list[Flag]:
+def _marker(rules: PatientRules, cond, items) -> str | None:
+    """A current medication that implies the condition (clopidogrel: arterial disease)."""
+    if cond.markers is None:
+        return None
+    for it in items:
+        if it.current and it.drug.known and not it.dose.local:
+            ing = _hit(rules, cond.markers, it.drug.ingredients)
+            if ing:
+                return it.drug.input
+    return None
+
+
+def _conditions(new, items, patient, dx, others, rules) -> list[Flag]:
     flags = []
     for cond in rules.conditions:
         if cond.min_age is not None and (patient.age is None or patient.age < cond.min_age):
@@ -216,6 +231,8 @@ def _conditions(new, patient, dx, others, rules) -> list[Flag]:
             said = "the diagnosis"
         elif any(cond.match.matches(c) for c in others):
             said = "a known condition"
+        elif marker := _marker(rules, cond, items):
+            said = f"implied by the current {marker}"
         else:
             continue
         for it in new:
@@ -241,7 +258,7 @@ def _pairs(new, items, patient, rules) -> list[Flag]:
             if set(x.drug.ingredients) & set(y.drug.ingredients):
                 continue
             for c in rules.combinations:
-                for p, q in ((c.a, c.b), (c.b, c.a)):
+                for p, q in ((c.a, c.b),) if c.one_way else ((c.a, c.b), (c.b, c.a)):
                     ix = _hit(rules, p, x.drug.ingredients)
                     iy = _hit(rules, q, y.drug.ingredients)
                     if not (ix and iy):
@@ -313,7 +330,7 @@ def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
             *_renal(systemic, patient, conditions, dx, rules),
             *_age_rules(systemic, patient, dx, rules),
             *_breastfeeding(systemic, patient, rules),
-            *_conditions(new, patient, dx, others, rules),
+            *_conditions(new, items, patient, dx, others, rules),
             *_pairs(new, items, patient, rules),
             *_cns_burden(new, items, patient, rules),
             *_same_class(new, items, rules)]

@@ -30,6 +30,9 @@ class Drugs(_Strict):
     classes: list[str] = Field(default_factory=list)
     ingredients: list[str] = Field(default_factory=list)
     except_ingredients: list[str] = Field(default_factory=list)
+    in_product_with: list[str] = Field(default_factory=list, description=(
+        "only a product that also contains one of these: a combination product's own label "
+        "(budesonide/formoterol from 6 years, mometasone/formoterol from 5)"))
 
     @model_validator(mode="after")
     def _some(self):
@@ -98,6 +101,9 @@ class Combination(Rule):
     a: Drugs
     b: Drugs
     severity_older: Sev | None = Field(None, description="severity at 65 or older")
+    one_way: bool = Field(False, description="only a NEW drug of `a` with a current one of `b` "
+                          "(an SNRI started on an NSAID); the reverse is left to the "
+                          "interaction table, which flags without demoting")
     drugs: Drugs | None = None  # type: ignore[assignment]  (a pair: `a` with `b`)
 
 
@@ -121,6 +127,9 @@ class Condition(_Strict):
     terms: list[str]
     rules: list[Rule] = Field(min_length=1)
     min_age: float | None = None
+    markers: Drugs | None = Field(None, description="current medications that imply the "
+                                  "condition where no comorbidity says it (clopidogrel or a "
+                                  "nitrate: coronary or other arterial disease)")
 
     @cached_property
     def match(self) -> Match:
@@ -147,6 +156,7 @@ class PatientRules(_Strict):
                                  *self.children, *self.breastfeeding]]
         out += [d for c in self.combinations for d in (c.a, c.b)]
         out += [r.drugs for c in self.conditions for r in c.rules]
+        out += [c.markers for c in self.conditions if c.markers is not None]
         return out
 
     @model_validator(mode="after")
@@ -183,7 +193,8 @@ class PatientRules(_Strict):
         """Rule ingredients the knowledge base does not know (a test keeps this empty)."""
         kb = _kb.load()
         names = {m for c in self.classes.values() for m in c.members}
-        names |= {i for d in self._drug_sets() for i in (*d.ingredients, *d.except_ingredients)}
+        names |= {i for d in self._drug_sets()
+                  for i in (*d.ingredients, *d.except_ingredients, *d.in_product_with)}
         names |= {w.ingredient for w in self.withdrawn}
         return sorted(n for n in names if moiety(n) not in kb.ingredients)
 

@@ -138,6 +138,17 @@ def test_hfref_sglt2_inhibitors_lead_at_egfr_28():
     ("osteoarthritis of knee", None, "prednisone", "ACR/AF 2019"),
     ("osteoarthritis of knee", None, "methylprednisolone", "ACR/AF 2019"),
     ("osteoarthritis of knee", None, "triamcinolone", "ACR/AF 2019"),
+    # clinician review of held-out cases
+    ("Hypothyroidism, unspecified", "E03.9", "liothyronine", "ATA 2014"),
+    ("Nontoxic single thyroid nodule", "E04.1", "levothyroxine", "2015 ATA"),
+    ("Nontoxic goiter, unspecified", "E04.9", "liothyronine", "2015 ATA"),
+    ("Elevated blood glucose level", "R73.9", "metformin; sitagliptin", "ADA Standards"),
+    ("Elevated blood glucose level", "R73.9", "glipizide", "ADA Standards"),
+    ("Prediabetes", "R73.03", "insulin detemir", "ADA Standards"),
+    ("Pain in right knee", "M25.561", "acetaminophen; hydrocodone", "CDC Clinical Practice"),
+    ("Pain in left knee", "M25.562", "tramadol", "CDC Clinical Practice"),
+    ("Unspecified chronic bronchitis", "J42", "amoxicillin", "GOLD 2024"),
+    ("Chronic obstructive pulmonary disease, unspecified", "J44.9", "amoxicillin", "GOLD 2024"),
 ])
 def test_held_back_where_the_guideline_says_not_for_this(idx, text, code, drug, source):
     r = idx.lookup(text, code)
@@ -182,3 +193,24 @@ def test_osteoarthritis_labels_of_a_stomach_protecting_partner_are_not_evidence(
         [c.name for c in idx.lookup("osteoarthritis of knee").candidates].index("diclofenac")
     ].evidence_text()
     assert "ACR/AF 2019" in first["diclofenac"]
+
+
+def test_clinician_review_rows_keep_what_the_guidelines_recommend(idx):
+    """Joint pain: nonopioids first (CDC 2022); stable chronic bronchitis: bronchodilators
+    (GOLD 2024); prediabetes: metformin only (ADA 2024 sec. 3); a benign nodule: no drug."""
+    assert {"acetaminophen", "ibuprofen", "naproxen"} <= set(
+        c.name for c in idx.lookup("Pain in right knee", "M25.561").candidates[:3])
+    assert idx.lookup("Unspecified chronic bronchitis", "J42").candidates[0].name == "tiotropium"
+    assert [c.name for c in idx.lookup("Elevated blood glucose level", "R73.9").candidates] == [
+        "metformin"]
+    r = idx.lookup("Nontoxic single thyroid nodule", "E04.1")
+    assert not r.candidates and "2015 ATA" in r.advice[0]
+
+
+def test_an_exacerbation_keeps_its_antibiotics(idx):
+    """GOLD 2024: antibiotics for exacerbations with purulent sputum, whatever the wording."""
+    for text, code in [("COPD with acute exacerbation", "J44.1"),
+                       ("acute exacerbation of chronic bronchitis", None),
+                       ("copd exacerbation", None)]:
+        r = idx.lookup(text, code)
+        assert "doxycycline" in [c.name for c in r.candidates], (text, r.held_back[:3])

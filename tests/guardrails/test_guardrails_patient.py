@@ -86,6 +86,8 @@ def test_each_older_adult_rule(i):
 def test_each_children_rule(i):
     r = RULES.children[i]
     drug = _member(r.drugs)
+    if r.drugs.in_product_with:
+        drug = f"{r.drugs.in_product_with[0]} and {drug}"
     dx = _dx(r.only_diagnosis)
     age = max(r.min_age, r.max_age - 0.5) if r.max_age > 1 else r.max_age / 2
     got = _flags([drug], {"age": age}, "contraindication", dx)
@@ -220,11 +222,60 @@ def test_each_condition_rule_as_comorbidity_and_as_diagnosis(ci, ri):
      "bleeding", "warning", "Ultram"),
     ("sertraline", {"current_medications": ["apixaban"]}, "depression", "bleeding", "warning",
      "SSRI and SNRI FDA labels"),
+    # clinician review of held-out cases
+    ("azithromycin", {"age": 10}, {"text": "Bronchitis, not specified as acute or chronic",
+                                   "code": "J40"}, "contraindication", "critical", "AAP 2014"),
+    ("tiotropium", {"age": 10}, {"text": "Bronchitis, not specified as acute or chronic",
+                                 "code": "J40"}, "contraindication", "critical", "tiotropium and ipratropium FDA"),
+    ("budesonide and formoterol", {"age": 5}, "asthma", "contraindication", "critical",
+     "Symbicort"),
+    ("fluticasone", {"age": 0.5}, "asthma", "contraindication", "critical", "Pulmicort"),
+    ("fluticasone", {"age": 2}, "asthma", "contraindication", "warning", "Flovent HFA"),
+    ("desmopressin", {"age": 73}, {"text": "nocturia", "code": "R35.1"}, "older_adult",
+     "critical", "Beers"),
+    ("flavoxate", {"age": 73}, "nocturia", "older_adult", "warning", "Beers"),
+    ("trazodone", {"age": 78}, "insomnia", "older_adult", "warning", "AASM 2017"),
+    ("metformin", {"age": 74}, {"text": "Elevated blood glucose level", "code": "R73.9"},
+     "condition", "warning", "ADA Standards"),
+    ("febuxostat", {"age": 70, "current_medications": ["clopidogrel"]}, "chronic gout",
+     "condition", "warning", "FDA Drug Safety Communication February 2019"),
+    ("simvastatin", {"age": 70, "current_medications": ["nitroglycerin"]},
+     "hypercholesterolemia", "condition", "warning", "2018 AHA/ACC"),
+    ("olanzapine", {"age": 45, "current_medications": ["sitagliptin"]}, "schizophrenia",
+     "condition", "warning", "ADA/APA"),
+    ("ibuprofen", {"age": 66, "current_medications": ["sertraline"]}, "back pain",
+     "interaction", "warning", "ANSM"),
+    ("venlafaxine", {"age": 80, "current_medications": ["meloxicam"]}, "anxiety", "bleeding",
+     "warning", "SSRI and SNRI FDA labels"),
 ])
 def test_clinical_case(drug, patient, diagnosis, kind, severity, source):
     got = _flags([drug], patient, kind, diagnosis)
     assert got, f"no {kind} flag for {drug}"
     assert got[0].severity == severity and source.lower() in got[0].basis.lower(), got[0]
+
+
+def test_combination_and_age_rules_stay_within_their_labels():
+    """Dulera from 5, Symbicort from 6; nebulized budesonide from 12 months; febuxostat and
+    metformin keep no warning without the condition; a child's chronic bronchitis is not
+    acute."""
+    assert not _flags(["mometasone and formoterol"], {"age": 5}, "contraindication", "asthma")
+    assert not _flags(["budesonide and formoterol"], {"age": 6}, "contraindication", "asthma")
+    assert not _flags(["budesonide"], {"age": 2}, "contraindication", "asthma")
+    assert not _flags(["fluticasone"], {"age": 2}, "contraindication", "allergic rhinitis")
+    assert not _flags(["febuxostat"], {"age": 70, "current_medications": ["lisinopril"]},
+                      "condition", "chronic gout")
+    assert not _flags(["metformin"], {"age": 50}, "condition",
+                      {"text": "Prediabetes", "code": "R73.03"})
+    assert not _flags(["olanzapine"], {"age": 45, "current_medications": ["metformin"]},
+                      "condition", "schizophrenia")
+    assert not _flags(["amoxicillin"], {"age": 10}, "contraindication",
+                      {"text": "protracted bacterial bronchitis"})
+    # an NSAID started on an SSRI keeps the interaction table's flag and its rank (ACP 2017)
+    assert not _flags(["ibuprofen"], {"age": 60, "current_medications": ["sertraline"]},
+                      "bleeding", "chronic low back pain")
+    (f,) = _flags(["febuxostat"], {"age": 70, "current_medications": ["clopidogrel"]},
+                  "condition", "chronic gout")
+    assert "implied by the current clopidogrel" in f.message
 
 
 def test_same_class_as_a_current_medication():
