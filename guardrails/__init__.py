@@ -8,6 +8,7 @@
                                              withdrawn, ... (docs/formats.md#guardrails-check)
     PATIENT_KINDS                            the flag kinds about this patient (guardrails._patient)
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
+    drug_classes(ingredient) -> frozenset[str]          its therapeutic classes
 
 The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`), the interaction
 table (data/interactions.json.gz, built with it) and the rules (data/rules.json) load once per
@@ -18,7 +19,8 @@ from guardrails._check import check
 from guardrails._mentions import find_drug_mentions
 from guardrails._normalize import ingredients_of, normalize
 from guardrails._patient import PATIENT_KINDS
+from guardrails._patient_rules import drug_classes
 from guardrails._types import CheckResult, Flag, NormalizedDrug
 
 __all__ = ["normalize", "ingredients_of", "check", "find_drug_mentions",
-           "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS"]
+           "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS", "drug_classes"]

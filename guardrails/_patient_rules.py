@@ -9,7 +9,7 @@ ingredients (minus `except_ingredients`), a severity, a short `advice` a clinici
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import lru_cache, cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -216,3 +216,23 @@ _cache: dict[Path, PatientRules] = {}
 
 def load(path: Path | str | None = None) -> PatientRules:
     return _rules.load_cached(_cache, PatientRules, path, PATIENT_RULES_PATH)
+
+
+# Classes that gather unrelated drugs for one shared risk, not one treatment.
+_NOT_THERAPEUTIC = frozenset({"systemic_antibiotics_common", "serotonergic_other",
+                              "vasodilators_other"})
+
+
+def drug_classes(ingredient: str) -> frozenset[str]:
+    """The therapeutic classes (rules.json and the patient rules) an ingredient belongs to."""
+    return _classes_of().get(moiety(ingredient), frozenset())
+
+
+@lru_cache(maxsize=1)
+def _classes_of() -> dict[str, frozenset[str]]:
+    inv: dict[str, set[str]] = {}
+    for cid, members in load().class_members.items():
+        if cid not in _NOT_THERAPEUTIC:
+            for m in members:
+                inv.setdefault(m, set()).add(cid)
+    return {m: frozenset(c) for m, c in inv.items()}

@@ -39,6 +39,17 @@ PRIOR_ALONE_MIN_PATIENTS = 5
 PRIOR_ALONE_MIN_SHARE = 0.1
 HOSPITAL_SETTINGS = frozenset({"inpatient", "icu"})
 
+# Where a guideline names the treatments of the diagnosis, a drug that only a label indication
+# supports (no guideline row, no records) is not offered: the label sources keep indications of
+# drugs never or no longer marketed here and of one ingredient of a combination (exifone and
+# calcium dobesilate for hypothyroidism, terodiline for incontinence filled the slots the
+# guideline's own drugs left). A drug of a class the guideline names stays (benazepril beside
+# lisinopril). Without a guideline, a label indication still counts.
+LABEL_ALONE_BESIDE_GUIDELINE = False
+LABEL_ALONE_REASON = ("a label indication alone, where a guideline names the treatments of this "
+                      "diagnosis and neither this drug nor its class (and no records show it "
+                      "used)")
+
 # Categories whose codes call for different or opposite treatment.
 HETEROGENEOUS = {
     "E87": "hyper- and hypo- states of sodium, potassium and acid-base",

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from rxassist.errors import ConfigError, InvalidInput
 
+import guardrails
+
 from recommend.candidates import _floor, _setting, _text
 from recommend.candidates._build import INDEX_FORMAT, INDEX_PATH
 from recommend.candidates._sources import category, normalise_code
@@ -269,6 +271,12 @@ class CandidateIndex:
         return self.lookup(diagnosis_text, code, limit, pregnant=pregnant,
                            setting=setting, age=age).candidates
 
+    def _classes(self, keys: list[str]) -> frozenset[str]:
+        """Therapeutic classes of these products' ingredients (a label-only drug of a class the
+        guideline names, benazepril beside lisinopril, is the guideline's choice too)."""
+        return frozenset(c for k in keys for i in self._products[k]["ingredients"]
+                         for c in guardrails.drug_classes(i))
+
     def lookup(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
                pregnant: bool | None = None, setting: str | None = None,
                age: float | None = None) -> Lookup:
@@ -286,10 +294,20 @@ class CandidateIndex:
         self._add_priors(info, acc, short)
         self._add_labels(info, acc)
         self._add_guidelines(info, acc, where)
+        treats = any(row["line"] in W_GUIDELINE for m in info.concepts
+                     for row in self._guidelines.get(m.name, []))
+        named_classes = self._classes([k for k, a in acc.items() if a.guideline])
         ranked: list[Candidate] = []
         held: list[HeldBack] = []
         for key, a in acc.items():
             prod = self._products[key]
+            if treats and a.label and not (a.guideline or a.prior or a.avoid) \
+                    and not _floor.LABEL_ALONE_BESIDE_GUIDELINE \
+                    and not self._classes([key]) & named_classes:
+                held.append(HeldBack(name=prod["name"], ingredients=prod["ingredients"],
+                                     reason=_floor.LABEL_ALONE_REASON,
+                                     evidence=_evidence_line(a)))
+                continue
             if a.avoid or (_floor.REQUIRE_TREATMENT_EVIDENCE and not (a.label or a.guideline)
                            and not _prior_alone(a, where)):
                 reason = a.avoid or (
@@ -314,8 +332,6 @@ class CandidateIndex:
         advice = [f"{row['note']} ({_short_citation(row['citation'])})"
                   for m in info.concepts for row in self._guidelines.get(m.name, [])
                   if row["line"] == "none"]
-        treats = any(row["line"] in W_GUIDELINE for m in info.concepts
-                     for row in self._guidelines.get(m.name, []))
         if advice and not treats:
             # A guideline says no drug treats this itself (acute kidney injury): whatever the
             # labels or records suggest is held back, and the advice is the answer. Where the

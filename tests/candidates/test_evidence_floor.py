@@ -213,3 +213,16 @@ def test_most_specific_code_family_wins(idx):
         == ["COPD exacerbation"]
     assert [c.name for c in idx.match_info("", "I50.23").concepts] \
         == ["acute decompensated heart failure"]
+
+
+def test_a_label_alone_does_not_fill_beside_a_guideline(idx):
+    # ATA 2014 names levothyroxine; label rows of drugs never marketed here (exifone, calcium
+    # dobesilate) filled the slots its held-back alternatives left.
+    found = idx.lookup("hypothyroidism", code="E03.9", limit=6)
+    assert [c.name for c in found.candidates] == ["levothyroxine"]
+    assert any(h.reason == _floor.LABEL_ALONE_REASON for h in found.held_back)
+
+
+def test_a_label_only_drug_of_a_class_the_guideline_names_stays(idx):
+    names = {c.name for c in idx.candidates("hypertension", code="I10", limit=40)}
+    assert {"lisinopril", "benazepril"} <= names        # both ACE inhibitors
