@@ -168,18 +168,27 @@ def main(argv=None) -> int:
             os.killpg(serve.pid, signal.SIGKILL)
     (out / "table.json").write_text(json.dumps({"steps_total": steps, "batch_size":
                                                 args.batch_size, "rows": rows}, indent=2))
-    lines = [f"| row | ingredient accuracy | Jaccard | wall time (train) | bytes/round (LoRA) "
-             f"| epsilon (delta) |", "|---|---:|---:|---:|---:|---:|"]
+    lines = table_lines(rows)
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def table_lines(rows: list[dict]) -> list[str]:
+    """The Markdown table; a row whose adapter answered nothing has no accuracy ("—")."""
+    def num(x):
+        return "—" if x is None else f"{x:.3f}"
+    lines = ["| row | output rate | ingredient accuracy | Jaccard | wall time (train) | "
+             "bytes/round (LoRA) | epsilon (delta) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         b = (f"{r['bytes_per_round'] / 2**20:.1f} MiB ({r['lora_bytes_per_round'] / 2**20:.1f})"
              if r.get("bytes_per_round") else "—")
         eps = f"{r['epsilon']:.1f} ({r['delta']:g})" if r.get("epsilon") else "—"
         wall = f"{r['wall_s']:.0f} s" if r.get("wall_s") else "—"
-        lines.append(f"| {r['row']} | {r['ingredient_accuracy']:.3f} | {r['jaccard']:.3f} | "
-                     f"{wall} | {b} | {eps} |")
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+        lines.append(f"| {r['row']} | {num(r.get('output_rate'))} | "
+                     f"{num(r.get('ingredient_accuracy'))} | {num(r.get('jaccard'))} | {wall} | "
+                     f"{b} | {eps} |")
+    return lines
 
 
 if __name__ == "__main__":
