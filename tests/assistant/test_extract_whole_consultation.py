@@ -95,3 +95,13 @@ def test_of_treated_long_term_conditions_the_first_named_is_the_question_and_sai
 def test_korean_hospital_diagnoses_are_read_without_the_place_of_care(ex, text, diagnosis):
     _, dx, _ = read(ex, text)
     assert dx.text == diagnosis
+
+
+@pytest.mark.parametrize("text, diagnosis", [
+    ("42 F hypothyroidism, TSH 12, not pregnant, NKDA, no meds", "hypothyroidism"),
+    ("45 M, potassium 2.9, hypokalemia, NKDA, no meds", "hypokalemia"),
+    ("60 F, vitamin D deficiency, NKDA, no meds", "vitamin D deficiency"),
+])
+def test_a_lab_value_is_a_note_never_part_of_the_diagnosis(ex, text, diagnosis):
+    _, dx, _ = read(ex, text)
+    assert dx.text == diagnosis
