@@ -214,3 +214,16 @@ def test_an_exacerbation_keeps_its_antibiotics(idx):
                        ("copd exacerbation", None)]:
         r = idx.lookup(text, code)
         assert "doxycycline" in [c.name for c in r.candidates], (text, r.held_back[:3])
+
+
+def test_unspecified_urinary_incontinence_gets_beta3_agonists_not_label_only_antispasmodics(idx):
+    # ACP 2014 (urgency incontinence: drug after bladder training) and AUA/SUFU 2024 (beta-3
+    # agonists first-line); flavoxate, methantheline and terodiline had label rows only.
+    found = idx.lookup("Unspecified urinary incontinence", code="R32", limit=6)
+    names = [c.name for c in found.candidates]
+    assert names[:2] == ["mirabegron", "vibegron"]
+    assert not {"flavoxate", "methantheline", "terodiline"} & set(names)
+    assert "ACP 2014" in found.candidates[0].evidence_text()
+    # Stress incontinence is not this concept: no drug is first-line for it.
+    assert "mirabegron" not in [c.name for c in idx.candidates("stress incontinence",
+                                                                 code="N39.3")]
