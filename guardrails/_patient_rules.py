@@ -9,7 +9,7 @@ ingredients (minus `except_ingredients`), a severity, a short `advice` a clinici
 from __future__ import annotations
 
 import re
-from functools import lru_cache, cached_property
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -179,6 +179,12 @@ class PatientRules(_Strict):
                                                             if cs & epc}
         return out
 
+    @cached_property
+    def therapeutic_classes_of(self) -> dict[str, frozenset[str]]:
+        """ingredient -> the treatment classes it belongs to (not the shared-risk groups)."""
+        return _rules.classes_by_member({cid: m for cid, m in self.class_members.items()
+                                         if cid not in _NOT_THERAPEUTIC})
+
     def members(self, drugs: Drugs) -> frozenset[str]:
         found = set(map(moiety, drugs.ingredients))
         for c in drugs.classes:
@@ -225,14 +231,4 @@ _NOT_THERAPEUTIC = frozenset({"systemic_antibiotics_common", "serotonergic_other
 
 def drug_classes(ingredient: str) -> frozenset[str]:
     """The therapeutic classes (rules.json and the patient rules) an ingredient belongs to."""
-    return _classes_of().get(moiety(ingredient), frozenset())
-
-
-@lru_cache(maxsize=1)
-def _classes_of() -> dict[str, frozenset[str]]:
-    inv: dict[str, set[str]] = {}
-    for cid, members in load().class_members.items():
-        if cid not in _NOT_THERAPEUTIC:
-            for m in members:
-                inv.setdefault(m, set()).add(cid)
-    return {m: frozenset(c) for m, c in inv.items()}
+    return load().therapeutic_classes_of.get(moiety(ingredient), frozenset())

@@ -158,11 +158,7 @@ class Rules(_Strict):
     @cached_property
     def classes_of(self) -> dict[str, frozenset[str]]:
         """ingredient -> class ids"""
-        inv: dict[str, set[str]] = {}
-        for cid, members in self.class_members.items():
-            for m in members:
-                inv.setdefault(m, set()).add(cid)
-        return {m: frozenset(c) for m, c in inv.items()}
+        return classes_by_member(self.class_members)
 
     def members_of(self, rule: RuleTarget) -> frozenset[str]:
         return self.class_members[rule.cls] if rule.cls else frozenset(rule.ingredients)
@@ -177,6 +173,15 @@ class Rules(_Strict):
 
 
 _cache: dict[Path, Rules] = {}
+
+
+def classes_by_member(class_members: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """class id -> its ingredients, turned into ingredient -> its class ids."""
+    inv: dict[str, set[str]] = {}
+    for cid, members in class_members.items():
+        for m in members:
+            inv.setdefault(m, set()).add(cid)
+    return {m: frozenset(c) for m, c in inv.items()}
 
 
 def load(path: Path | str | None = None) -> Rules:

@@ -248,8 +248,7 @@ def _acute_beside_chronic(f: Findings, history: list[str]) -> None:
         return       # a clause that names no condition the coder knows, or weighs two: as before
     if len({c.code[:3] for c in coded}) == 1:
         return       # one condition named twice ("GERD sx, GERD")
-    acute = [t for t, c in zip(f.diagnosis_candidates, coded)
-             if not _chronic(c.code) or _ACUTE_WORDS.search(t)]
+    acute = [t for t, c in zip(f.diagnosis_candidates, coded) if not _is_long_term(t, c)]
     if len(acute) == 1:
         history += [t for t in f.diagnosis_candidates if t not in acute]
         f.diagnosis_candidates = acute
@@ -262,10 +261,13 @@ def _position(text: str, term: str) -> int:
     return at if at >= 0 else len(text)
 
 
+def _is_long_term(text: str, coded) -> bool:
+    """A long-term condition as written: a chronic code, no "flare" or "exacerbation"."""
+    return coded is not None and _chronic(coded.code) and not _ACUTE_WORDS.search(text)
+
+
 def _long_term(conditions: list[str]) -> bool:
-    coded = [code_diagnosis(c) for c in conditions]
-    return all(c is not None and _chronic(c.code) for c in coded) and not any(
-        _ACUTE_WORDS.search(c) for c in conditions)
+    return all(_is_long_term(c, code_diagnosis(c)) for c in conditions)
 
 
 def is_symptom(term: str) -> bool:
