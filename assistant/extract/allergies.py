@@ -53,6 +53,10 @@ _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", 
 # belongs to the allergen before it.
 _ITEM_REACTION = re.compile(r"([A-Za-z][\w\- ]*?)\s*(?:allerg\w*|intoleran\w*)?\s*\(([^()]{1,60})\)")
 _REACTION_AFTER = re.compile(r"[ \t]*\(([^()]{1,60})\)")
+# "PCN allergy - anaphylaxis": a known reaction word after a dash belongs to the allergy too.
+_DASH_REACTION = re.compile(r"[ \t]*[-\u2013:][ \t]*(" + "|".join(
+    re.escape(w) for w in sorted(_VOCAB["allergic_reactions"], key=len, reverse=True)) + r")\b",
+    re.I)
 
 
 def take_reactions(t: Text, f: Findings, start: int, end: int) -> int:
@@ -61,6 +65,12 @@ def take_reactions(t: Text, f: Findings, start: int, end: int) -> int:
     after = _REACTION_AFTER.match(t.s, end)
     if after and t.free(after.start(), after.end()):
         end = after.end()
+    dash = _DASH_REACTION.match(t.s, end)
+    if dash and t.free(dash.start(), dash.end()):
+        note = f"allergic reaction: {dash.group(1)}"
+        if note not in f.notes:
+            f.notes.append(note)
+        end = dash.end()
     for m in _ITEM_REACTION.finditer(t.s, start, end):
         allergen = re.sub(r"^(?:allergic to|allergy to|allergies|allergy)\s*:?\s*", "",
                           m.group(1).strip(), flags=re.I)

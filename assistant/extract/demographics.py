@@ -29,12 +29,17 @@ AGE_PATTERNS: list[tuple[re.Pattern, float]] = [
     (re.compile(r"\b(?:in (?:her|his|their) )?(?:early |mid |late )?(\d)0'?s\b", re.I), -1.0),
     # "34F", "34 M", "34yo F" style shorthand; the sex letter is read by _AGE_SEX below.
     (re.compile(r"(?<![\d.])\b(\d{1,3})\s?(?:f|m)\b(?!\s*/)", re.I), 1.0),
+    # "F 29", "M 45": the sex letter first, at the start of a clause (read by _SEX_AGE below).
+    (re.compile(r"(?:^|(?<=[,;\n]))\s*[fm]\s?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|mg|%|/|\.\d|"
+                r"weeks?|wks?|days?|months?))", re.I), 1.0),
     # "34 years, female" only at the start of a clause: "for 10 years" is a duration.
     (re.compile(r"(?:^|[,;\n]\s*)(?:patient\s+|pt\s+)?(\d{1,3})\s*(?:years?|yrs?)\b(?!\s*(?:ago|of|"
                 r"history|duration))", re.I), 1.0),
 ]
 _AGE_SEX = re.compile(r"(?<![\d.])\b\d{1,3}\s?(?:yo|y/o|y\.o\.?|years? old|-year-old)?\s?"
                       r"(?P<s>f|m)\b(?!\s*/)", re.I)
+
+_SEX_AGE = re.compile(r"\s*(?P<s>[fm])\s?\d", re.I)
 
 _SEX_RES = [
     (re.compile(rf"\b(?:{words('female_strong')})\b\.?", re.I), "female", 1),
@@ -175,7 +180,7 @@ def read_age(t: Text, f: Findings) -> None:
                 continue
             f.values.setdefault("age", age)
             f.unknown.discard("age")
-            sex = _AGE_SEX.match(t.s, m.start())
+            sex = _AGE_SEX.match(t.s, m.start()) or _SEX_AGE.match(t.s, m.start())
             if sex and "sex" not in f.values:
                 f.values["sex"] = "female" if sex.group("s").lower() == "f" else "male"
                 t.take(m.start(), sex.end())

@@ -105,3 +105,25 @@ def test_korean_hospital_diagnoses_are_read_without_the_place_of_care(ex, text, 
 def test_a_lab_value_is_a_note_never_part_of_the_diagnosis(ex, text, diagnosis):
     _, dx, _ = read(ex, text)
     assert dx.text == diagnosis
+
+
+def test_sex_before_age_and_nil_allergies(ex):
+    c, _, p = read(ex, "F 29, 3/7 dysuria + frequency, LMP 2/52 ago, nil allergies, takes nothing")
+    assert (p.age, p.sex, p.allergies) == (29.0, "female", [])
+
+
+def test_a_pasted_notes_presenting_complaint_is_the_question(ex):
+    _, dx, p = read(ex, "Hx: HTN, T2DM, IHD s/p PCI 2021. Meds: aspirin, metformin 1g bd. "
+                        "Allergy: codeine (vomiting). PC: new onset AF, HR 130")
+    assert dx.text.startswith("new onset AF")
+    assert any(x.startswith("T2DM") for x in p.comorbidities)
+
+
+@pytest.mark.parametrize("text, diagnosis", [
+    ("8 y/o boy 25kg, strep throat, PCN allergy - anaphylaxis", "strep throat"),
+    ("75F nursing home, CAP, on warfarin for AF, allergic to erythromycin", "CAP"),
+])
+def test_a_reaction_after_a_dash_and_a_place_of_residence_leave_the_diagnosis(ex, text, diagnosis):
+    _, dx, p = read(ex, text)
+    assert dx.text.startswith(diagnosis) and "anaphylaxis" not in dx.text
+    assert "nursing" not in dx.text and p.allergies
