@@ -296,7 +296,8 @@ class CandidateIndex:
         self._add_guidelines(info, acc, where)
         treats = any(row["line"] in W_GUIDELINE for m in info.concepts
                      for row in self._guidelines.get(m.name, []))
-        named_classes = self._classes([k for k, a in acc.items() if a.guideline])
+        named_classes = (self._classes([k for k, a in acc.items() if a.guideline]) if treats
+                         else frozenset())
         ranked: list[Candidate] = []
         held: list[HeldBack] = []
         for key, a in acc.items():
