@@ -163,6 +163,8 @@ def test_each_condition_rule_as_comorbidity_and_as_diagnosis(ci, ri):
     ("metformin", {"age": 55, "ckd_stage": 4}, None, "renal", "critical", "FDA label"),
     ("zolpidem", {"age": 80}, "chronic insomnia", "older_adult", "critical", "Beers"),
     ("zolpidem", {"age": 12}, "insomnia", "contraindication", "critical", "FDA"),
+    ("suvorexant", {"age": 40, "current_medications": ["hydrocodone"]}, "insomnia",
+     "cns_depressant", "warning", "FDA"),
     ("trazodone", {"age": 12}, "insomnia", "contraindication", "critical", "AASM"),
     ("citalopram", {"age": 8}, "depression", "contraindication", "critical", "boxed warning"),
     ("bupropion", {"age": 8}, "ADHD", "contraindication", "critical", "boxed warning"),
