@@ -13,6 +13,9 @@ from rxassist.paths import SHIPPED_DATA_DIR
 from recommend.model_client import ModelSettings
 from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, MODEL_MARGIN
 
+# Targets that run in this process with no model API (eval.targets).
+IN_PROCESS_TARGETS = ("evidence", "prior", "frequency")
+
 DEFAULT_TRAIN_CASES = SHIPPED_DATA_DIR / "cases" / "nhanes-2013-2014-train.jsonl"
 
 
@@ -88,7 +91,7 @@ class RunConfig(BaseModel):
     def validate_combination(self) -> None:
         if self.max_retries < 0:
             raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
-        if self.target not in ("frequency", "prior") and not (self.base_url and self.model):
+        if self.target not in IN_PROCESS_TARGETS and not (self.base_url and self.model):
             raise ConfigError(f"--target {self.target} needs --base-url and --model")
         if bool(self.judge_base_url) != bool(self.judge_model):
             raise ConfigError("give both --judge-base-url and --judge-model, or neither")
@@ -111,7 +114,7 @@ class RunConfig(BaseModel):
 
     @property
     def label(self) -> str:
-        if self.target in ("frequency", "prior"):
+        if self.target in IN_PROCESS_TARGETS:
             return f"{self.target}-top{self.top_k}"
         return self.model or self.target
 

@@ -14,6 +14,8 @@ from typing import Sequence
 
 from rxassist.errors import InvalidInput, NotFound
 
+from eval.config import IN_PROCESS_TARGETS
+
 PAPER_COLUMNS = [("adapter", "Adapter"), ("rank", "Rank"), ("step", "Step"),
                  ("n_cases", "Cases"), ("output_rate", "Output rate"),
                  ("accuracy", "Accuracy"), ("appropriateness", "Appropriateness")]
@@ -45,7 +47,7 @@ def describe(m: dict) -> dict:
     """Fill adapter / rank / step from the model name when the run did not label them."""
     m = dict(m)
     name = str(m.get("model") or "")
-    if m.get("target") in ("frequency", "prior"):
+    if m.get("target") in IN_PROCESS_TARGETS:
         m.setdefault("adapter", None)
         m["adapter"] = m["adapter"] or f"{m['target']} baseline"
     if m.get("rank") is None and (hit := _RANK.search(name)):

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from rxassist.cases import Case, read_cases
 from rxassist.errors import ConfigError, ModelUnavailable, NotFound
 
-from eval.config import DEFAULT_TRAIN_CASES, RunConfig  # noqa: F401  (eval.runner.RunConfig)
+from eval.config import DEFAULT_TRAIN_CASES, IN_PROCESS_TARGETS, RunConfig  # noqa: F401  (eval.runner.RunConfig)
 from eval.metrics import CaseScore, compute_metrics, score_case
 from eval.records import Appender, JudgeRecord, SolverRecord, read_records
 
@@ -125,7 +125,7 @@ def make_target(config: RunConfig):
     """The system under test: the model API, the assistant API or the frequency baseline."""
     from eval.targets import make_target as _make
 
-    endpoint = None if config.target in ("frequency", "prior") else config.endpoint()
+    endpoint = None if config.target in IN_PROCESS_TARGETS else config.endpoint()
     return _make(config.target, endpoint=endpoint, train_cases=config.train_cases,
                  top_k=config.top_k, fill=config.fill, offer=config.offer,
                  margin=config.margin)

@@ -5,6 +5,9 @@
                shortlist in the one prompt, the model chooses up to --top-k of them
     assistant  the assistant API: one complete consultation message in natural language; the
                reply's top-level `rxassist.recommendations` is scored
+    evidence   in-process: the same shortlist in its evidence order (recommend.candidates score,
+               patient warnings' penalty included), top-k, no model: the answer the assistant
+               serves when the model defers to the evidence
     prior      in-process: the same shortlist ranked by the prescribing prior alone
                (Candidate.prior; ties keep the index's order), top-k, no model: what the model
                adds over the evidence it is given
@@ -111,6 +114,22 @@ class PriorTarget:
                        error=None if names else "no candidate survives for this diagnosis")
 
 
+class EvidenceTarget:
+    """The shortlist's first k candidates in evidence order, one product per ingredient: no
+    model."""
+
+    name = "evidence"
+
+    def __init__(self, top_k: int = 3, offer: int | None = MAX_OFFERED):
+        self.k, self.offer = top_k, offer
+
+    def solve(self, case: Case) -> SolverRecord:
+        sl = shortlist(case.patient, case.diagnosis, offer=self.offer)
+        names = [name for name, _ in sl.ranked(sl.names, self.k, fill=False)]
+        return _record(case, _chosen(sl, names), candidates=list(sl.names),
+                       error=None if names else "no candidate survives for this diagnosis")
+
+
 def consultation_message(case: Case) -> str:
     """One complete consultation: every patient field, unknown ones stated as unknown."""
     return ("I am seeing a patient and would like your drug recommendations.\n"
@@ -204,11 +223,12 @@ class FrequencyTarget:
 TARGETS: dict[str, str] = {
     "model": "requires --base-url and --model; chooses up to --top-k candidates",
     "assistant": "requires --base-url (the assistant API, e.g. http://127.0.0.1:8000/v1) and --model",
+    "evidence": "in-process; the first --top-k candidates of each case's shortlist in evidence "
+                "order, no model",
     "prior": "in-process; the --top-k candidates of each case's shortlist with the highest "
              "prescribing prior, no model",
     "frequency": "in-process; uses --train-cases and --top-k",
 }
-IN_PROCESS = ("prior", "frequency")
 
 
 def make_target(name: str, *, endpoint: ModelSettings | None, train_cases: Path,
@@ -221,6 +241,8 @@ def make_target(name: str, *, endpoint: ModelSettings | None, train_cases: Path,
         return FrequencyTarget.from_file(train_cases, top_k)
     if name == "prior":
         return PriorTarget(top_k)
+    if name == "evidence":
+        return EvidenceTarget(top_k, offer)
     if endpoint is None:
         raise ConfigError(f"--target {name} {TARGETS[name]}")
     return (ModelTarget(endpoint, top_k, fill, offer, margin) if name == "model"
