@@ -298,6 +298,23 @@ def test_prior_target_ranks_the_shortlist_by_prior_without_a_model(cases_file, t
     assert m["mean_recommended"] == pytest.approx(2)
 
 
+def test_evidence_target_is_the_shortlist_in_evidence_order_without_a_model(cases_file,
+                                                                          tmp_path):
+    out = tmp_path / "evidence"
+    assert main(["eval", "run", "--cases", str(cases_file), "--target", "evidence", "--top-k",
+                 "2", "--out", str(out), "--no-progress"]) == 0
+    records = {json.loads(line)["id"]: json.loads(line)
+               for line in (out / "cases.jsonl").read_text().splitlines()}
+    for record in records.values():
+        if record["output"]:
+            # The served answer when the model defers: the first candidates, in their order.
+            assert [d["drug"] for d in record["output"]] == record["candidates"][:2]
+    assert records["c2"]["output"][0]["drug"] == "metformin"
+    assert "ADA Standards" in records["c2"]["output"][0]["rationale"]
+    m = metrics(out)
+    assert m["model"] == "evidence-top2" and m["outside_candidates"] == 0
+
+
 def test_model_target_records_candidates_and_never_goes_outside(cases_file, tmp_path):
     # The fake model answers lisinopril for I10, metformin + empagliflozin for E11 and a name that
     # is no candidate for J45: that answer is rejected, never scored as a recommendation.
