@@ -1,0 +1,64 @@
+"""Rows written after reading the served answers of held-out NHANES cases as a clinician: the
+guideline's own order and alternatives, each row naming its source."""
+
+from __future__ import annotations
+
+import pytest
+
+from recommend.candidates import CandidateIndex, load_index
+from recommend.shortlist import shortlist
+from rxassist.cases import Diagnosis, Patient
+
+
+@pytest.fixture(scope="module")
+def idx() -> CandidateIndex:
+    return load_index()
+
+
+def _guideline(idx, text, code=None) -> dict[str, str]:
+    """Candidate name -> the evidence text of its guideline row."""
+    return {c.name: c.evidence_text() for c in idx.lookup(text, code).candidates
+            if any(e.source == "guideline" for e in c.evidence)}
+
+
+def test_type_2_diabetes_keeps_the_lower_cost_options_and_basal_insulin(idx):
+    """ADA 2024 sec. 9: sulfonylureas, a TZD and a DPP-4 inhibitor where cost matters, basal
+    insulin for marked hyperglycaemia; metformin stays first."""
+    rows = _guideline(idx, "Type 2 diabetes mellitus", "E11")
+    for drug in ("glipizide", "glimepiride", "pioglitazone", "sitagliptin", "insulin glargine"):
+        assert "alternative" in rows[drug] and "ADA Standards" in rows[drug]
+    assert idx.lookup("Type 2 diabetes mellitus", "E11").candidates[0].name == "metformin"
+
+
+def test_sulfonylureas_do_not_lead_for_an_older_adult():
+    """AGS Beers 2023: sulfonylureas avoided as first or second line in older adults."""
+    sl = shortlist(Patient(age=78, sex="female"), Diagnosis(text="Type 2 diabetes mellitus",
+                                                             code="E11"))
+    assert sl.names[0] == "metformin"
+    assert "glipizide" not in sl.names[:3] and "glimepiride" not in sl.names[:3]
+
+
+def test_anxiety_offers_sertraline_first_then_another_ssri_or_an_snri(idx):
+    """NICE CG113: sertraline first (most cost-effective); another SSRI or an SNRI after."""
+    r = idx.lookup("Anxiety disorder, unspecified", "F41.9")
+    assert r.candidates[0].name == "sertraline"
+    rows = _guideline(idx, "Anxiety disorder, unspecified", "F41.9")
+    assert "alternative" in rows["venlafaxine"] and "NICE CG113" in rows["venlafaxine"]
+
+
+def test_unspecified_back_pain_reads_as_low_back_pain_nsaids_before_opioids(idx):
+    """ACP 2017: NSAIDs or a skeletal muscle relaxant first; opioids only after they fail."""
+    r = idx.lookup("Dorsalgia, unspecified", "M54.9")
+    assert [m.name for m in r.info.concepts] == ["acute low back pain"]
+    assert {c.name for c in r.candidates[:2]} == {"ibuprofen", "naproxen"}
+    held = {h.name: h.reason for h in r.held_back}
+    assert "ACP 2017" in held["acetaminophen; hydrocodone"]
+
+
+@pytest.mark.parametrize("drug", ["bupropion", "sertraline", "citalopram", "escitalopram"])
+def test_no_antidepressant_alone_for_bipolar_disorder(idx, drug):
+    """CANMAT/ISBD 2018: antidepressant monotherapy is not recommended in bipolar I disorder."""
+    r = idx.lookup("Bipolar disorder, unspecified", "F31.9")
+    held = {h.name: h.reason for h in r.held_back}
+    assert drug not in [c.name for c in r.candidates]
+    assert held[drug].startswith("not for") and "CANMAT/ISBD 2018" in held[drug]
