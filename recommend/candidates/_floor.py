@@ -64,6 +64,8 @@ HETEROGENEOUS = {
     "D64": "anaemias of different causes",
     "D69": "purpura and thrombocytopenias of different causes",
     "G47": "insomnia, sleep apnoea, narcolepsy",
+    "G25": "essential tremor, restless legs, myoclonus, chorea, tics and drug-induced movement "
+           "disorders",
     "M79": "soft-tissue disorders of different kinds",
     "J98": "other respiratory disorders",
     "I99": "other circulatory disorders",
