@@ -15,7 +15,7 @@ warning (an allergy cross-reactivity, a pregnancy or age caution) costs it WARNI
 its score, so an equally supported option without one ranks first ("oral fluconazole in
 pregnancy" below topical clotrimazole, "cephalexin after penicillin anaphylaxis" below
 clindamycin); a warning-level interaction with a current medication costs INTERACTION_PENALTY
-more (ibuprofen on sertraline at 70 below acetaminophen). Training
+more (naproxen at 70 on clopidogrel below acetaminophen). Training
 (finetune.examples), evaluation (eval.targets) and the assistant all call this, so the model
 is trained on exactly the lists it is served.
 """
@@ -46,7 +46,7 @@ from guardrails import Flag
 #   chronic low back pain on sertraline, a diagnosis with no guideline row yet. It is as large as a
 #   patient caution (the pair kinds always cost 0.4): more than one guideline tier (0.3), so a
 #   first-line drug with it ranks below the guideline's alternative without it; with a patient
-#   caution as well (an NSAID at 70 on sertraline: 0.8) it falls below label-only drugs.
+#   caution as well (an NSAID at 70 on clopidogrel: 0.8) it falls below label-only drugs.
 #   Info-level interactions ("take into account") cost nothing; critical ones exclude. Each
 #   candidate is checked alone, so such a flag is always with a current medication, never with
 #   another candidate (candidates are alternatives, not a regimen).
