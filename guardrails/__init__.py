@@ -7,6 +7,7 @@
                                              name_guess, dose, renal, older_adult, condition,
                                              withdrawn, ... (docs/formats.md#guardrails-check)
     PATIENT_KINDS                            the flag kinds about this patient (guardrails._patient)
+    PAIR_KINDS                               those of them about a new drug with a current one
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
     drug_classes(ingredient) -> frozenset[str]          its therapeutic classes
 
@@ -18,9 +19,10 @@ process, on first use. Nothing here imports torch or vLLM.
 from guardrails._check import check
 from guardrails._mentions import find_drug_mentions
 from guardrails._normalize import ingredients_of, normalize
-from guardrails._patient import PATIENT_KINDS
+from guardrails._patient import PAIR_KINDS, PATIENT_KINDS
 from guardrails._patient_rules import drug_classes
 from guardrails._types import CheckResult, Flag, NormalizedDrug
 
 __all__ = ["normalize", "ingredients_of", "check", "find_drug_mentions",
-           "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS", "drug_classes"]
+           "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS", "PAIR_KINDS",
+           "drug_classes"]

@@ -13,6 +13,8 @@ Kinds (each flag names its source in `basis`):
     cns_depressant, serotonergic, bleeding, hypotension, angioedema, electrolyte
                     a new drug with a current one
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
+    add_on          a drug a guideline adds to a background therapy the patient does not take
+                    (ezetimibe without a statin for hypercholesterolaemia)
 
 Only new drugs are judged, each against the patient: the pairs and the same class are a new drug
 with a CURRENT medication (two new drugs together are the interaction table's and rules.json's
@@ -31,9 +33,11 @@ from guardrails import _patient_rules
 from guardrails._patient_rules import PatientRules
 from guardrails._types import SEVERITY_ORDER, Flag
 
+# The kinds of a new drug with a current medication (the combinations of the rules file).
+PAIR_KINDS = frozenset({"cns_depressant", "serotonergic", "bleeding", "hypotension",
+                        "angioedema", "electrolyte"})
 PATIENT_KINDS = frozenset({"renal", "older_adult", "contraindication", "breastfeeding",
-                           "withdrawn", "condition", "cns_depressant", "serotonergic",
-                           "bleeding", "hypotension", "angioedema", "electrolyte"})
+                           "withdrawn", "condition", "add_on"}) | PAIR_KINDS
 OLDER_ADULT_AGE = 65
 # KDIGO GFR categories, mL/min/1.73 m2: G1 >= 90, G2 60-89, G3 30-59, G4 15-29, G5 < 15.
 STAGE_RANGE = {1: (90.0, 200.0), 2: (60.0, 89.9), 3: (30.0, 59.9), 4: (15.0, 29.9),
@@ -315,6 +319,44 @@ def _same_class(new, items, rules) -> list[Flag]:
     return flags
 
 
+def _cannot_take(rules: PatientRules, background, patient) -> bool:
+    """An allergy to a drug of `background` (or naming its class) in the patient's record."""
+    from guardrails._check import resolve_allergy   # _check imports this module
+
+    members = rules.members(background)
+    for text in patient.allergies or []:
+        al = resolve_allergy(text)
+        if al is not None and (al.ingredients & members or al.named_classes
+                               & set(background.classes)):
+            return True
+    return False
+
+
+def _add_on_only(new, items, patient, dx, others, rules) -> list[Flag]:
+    flags = []
+    current = [it for it in items if it.current and it.drug.known and not it.dose.local]
+    for r in rules.add_on_only:
+        if not _dx_matches(r.only_diagnosis, dx):
+            continue
+        on = next((it for it in current if _hit(rules, r.background, it.drug.ingredients)),
+                  None)
+        intolerant = r.unless_condition is not None and any(
+            r.unless_condition.matches(c) for c in others)
+        if on is not None or intolerant or _cannot_take(rules, r.background, patient):
+            continue
+        for it in new:
+            ing = _hit(rules, r.drugs, it.drug.ingredients)
+            if not ing or _hit(rules, r.background, it.drug.ingredients):
+                continue
+            known = patient.current_medications is not None
+            sev = r.severity if known else "warning"
+            said = ("no current medication is one" if known
+                    else "current medications unknown: confirm one is taken")
+            flags.append(_flag("add_on", sev, ing, it, f"{r.advice} ({r.name}; {said})",
+                               r.basis))
+    return _best(flags)
+
+
 def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
     """Flags for check()'s new items against the patient, the diagnosis and the current
     medications (items with `.current`)."""
@@ -333,4 +375,5 @@ def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
             *_conditions(new, items, patient, dx, others, rules),
             *_pairs(new, items, patient, rules),
             *_cns_burden(new, items, patient, rules),
-            *_same_class(new, items, rules)]
+            *_same_class(new, items, rules),
+            *_add_on_only(systemic, items, patient, dx, others, rules)]

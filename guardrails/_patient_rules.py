@@ -101,10 +101,21 @@ class Combination(Rule):
     a: Drugs
     b: Drugs
     severity_older: Sev | None = Field(None, description="severity at 65 or older")
-    one_way: bool = Field(False, description="only a NEW drug of `a` with a current one of `b` "
-                          "(an SNRI started on an NSAID); the reverse is left to the "
-                          "interaction table, which flags without demoting")
+    one_way: bool = Field(False, description="only a NEW drug of `a` with a current one of `b`; "
+                          "the reverse is left to the interaction table")
     drugs: Drugs | None = None  # type: ignore[assignment]  (a pair: `a` with `b`)
+
+
+class AddOnOnly(Rule):
+    """A drug a guideline places on top of a background therapy, not instead of it (ezetimibe
+    beside a statin): flagged for `only_diagnosis` unless a current medication or the product
+    itself holds the background, or the patient cannot take it (an allergy to it, or
+    `unless_condition` among the comorbidities, e.g. statin intolerance). Critical when the
+    current medications are known, a warning when they are unknown (null)."""
+    name: str
+    only_diagnosis: Match
+    background: Drugs
+    unless_condition: Match | None = None
 
 
 class CnsBurden(_Strict):
@@ -150,6 +161,7 @@ class PatientRules(_Strict):
     cns_burden: CnsBurden
     same_class: list[SameClass]
     conditions: list[Condition]
+    add_on_only: list[AddOnOnly] = Field(default_factory=list)
 
     def _drug_sets(self) -> list[Drugs]:
         out = [r.drugs for r in [*self.kidney, *self.dialysis, *self.older_adults,
@@ -157,6 +169,7 @@ class PatientRules(_Strict):
         out += [d for c in self.combinations for d in (c.a, c.b)]
         out += [r.drugs for c in self.conditions for r in c.rules]
         out += [c.markers for c in self.conditions if c.markers is not None]
+        out += [d for r in self.add_on_only for d in (r.drugs, r.background)]
         return out
 
     @model_validator(mode="after")

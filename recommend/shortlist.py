@@ -14,7 +14,8 @@ Warnings stay: the drug is offered and its warnings are shown beside it. A patie
 warning (an allergy cross-reactivity, a pregnancy or age caution) costs it WARNING_PENALTY of
 its score, so an equally supported option without one ranks first ("oral fluconazole in
 pregnancy" below topical clotrimazole, "cephalexin after penicillin anaphylaxis" below
-clindamycin). Training
+clindamycin); a warning-level interaction with a current medication costs INTERACTION_PENALTY
+more (naproxen at 70 on clopidogrel below acetaminophen). Training
 (finetune.examples), evaluation (eval.targets) and the assistant all call this, so the model
 is trained on exactly the lists it is served.
 """
@@ -31,11 +32,29 @@ from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
 import guardrails
 from guardrails import Flag
 
-# Flag kinds about this patient that make an otherwise equal option the second choice, and what
-# such a flag costs a candidate's score (candidates/_index.py scale: a guideline first-line drug
-# gets 0.6, a label indication up to 0.2).
-_CAUTIONS = frozenset({"allergy", "contraindication"}) | guardrails.PATIENT_KINDS
+# What a flag that does not exclude costs a candidate's score (candidates/_index.py scale: a
+# guideline first-line drug gets 0.6, an alternative 0.3, a label indication up to 0.2). Two
+# independent costs, added:
+# - WARNING_PENALTY for a caution about this patient (allergy cross-reactivity, age, pregnancy,
+#   kidneys, a condition, breastfeeding, add-on only): "oral fluconazole in pregnancy" below
+#   topical clotrimazole.
+# - INTERACTION_PENALTY for a warning-level risk with a CURRENT medication: the pair rules'
+#   kinds (cns_depressant, serotonergic, bleeding, ...) and the interaction table's ANSM
+#   "combination to avoid" level. ANSM's "precaution for use" (combine with monitoring:
+#   furosemide on lisinopril in heart failure, acetaminophen on warfarin) and the other table's
+#   warnings stay shown, not demoted: demoting them put hydrocodone first for a 60-year-old's
+#   chronic low back pain on sertraline, a diagnosis with no guideline row yet. It is as large as a
+#   patient caution (the pair kinds always cost 0.4): more than one guideline tier (0.3), so a
+#   first-line drug with it ranks below the guideline's alternative without it; with a patient
+#   caution as well (an NSAID at 70 on clopidogrel: 0.8) it falls below label-only drugs.
+#   Info-level interactions ("take into account") cost nothing; critical ones exclude. Each
+#   candidate is checked alone, so such a flag is always with a current medication, never with
+#   another candidate (candidates are alternatives, not a regimen).
+_WITH_CURRENT = frozenset({"interaction"}) | guardrails.PAIR_KINDS
+_CAUTIONS = (frozenset({"allergy", "contraindication"}) | guardrails.PATIENT_KINDS) - _WITH_CURRENT
 WARNING_PENALTY = 0.4
+INTERACTION_PENALTY = 0.4
+_AVOID = "(ANSM level: combination to avoid)"   # guardrails/_flags.py's wording
 
 
 @dataclass
@@ -114,6 +133,17 @@ def _excluding(flags: list[Flag], allow_same_class: bool = False) -> list[Flag]:
             or (f.kind == "duplicate_class" and not allow_same_class)]
 
 
+def demotion(flags: list[Flag]) -> float:
+    """What a candidate's flags that do not exclude it cost its score: WARNING_PENALTY for a
+    caution about the patient, plus INTERACTION_PENALTY for a warning with a current
+    medication."""
+    cost = WARNING_PENALTY if any(f.kind in _CAUTIONS for f in flags) else 0.0
+    if any(f.kind in _WITH_CURRENT and f.severity == "warning"
+           and (f.kind != "interaction" or _AVOID in f.message) for f in flags):
+        cost += INTERACTION_PENALTY
+    return cost
+
+
 def _reason(flag: Flag) -> str:
     if flag.kind == "duplicate_ingredient" and flag.severity != "critical":
         return (f"already taken: {flag.ingredient} is among the current medications "
@@ -154,8 +184,9 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
                                             reason=_reason(bad[0]), flags=own,
                                             evidence=cand.evidence_text()))
             continue
-        if any(f.kind in _CAUTIONS for f in own):
-            cand = cand.model_copy(update={"score": round(cand.score - WARNING_PENALTY, 6)})
+        penalty = demotion(own)
+        if penalty:
+            cand = cand.model_copy(update={"score": round(cand.score - penalty, 6)})
         out.offered.append(cand)
         if own:
             out.warnings[cand.name] = own

@@ -8,7 +8,7 @@ import pytest
 
 from rxassist.cases import Diagnosis, Patient
 from rxassist.patient_text import patient_lines
-from recommend.shortlist import WARNING_PENALTY, shortlist
+from recommend.shortlist import INTERACTION_PENALTY, WARNING_PENALTY, shortlist
 
 
 def _sl(dx: str, **patient):
@@ -73,3 +73,37 @@ def test_optional_fields_reach_the_prompt_only_when_known():
                                   breastfeeding=False))
     assert "Kidney function: eGFR 25 mL/min/1.73 m2, CKD stage 4" in lines
     assert "Other conditions: gout" in lines and "Breastfeeding: no" in lines
+
+
+def test_an_infants_cough_gets_no_opioid_or_cold_medicine():
+    # FDA 2008 advisory (OTC cough and cold, not under 2/4); FDA DSC January 2018 (opioids)
+    sl = shortlist(Patient(age=0.5), Diagnosis(text="cough", code="R05"), offer=None)
+    assert not {"hydromorphone", "triprolidine", "codeine", "hydrocodone"} & set(sl.names)
+
+
+def test_an_infants_asthma_gets_no_montelukast_singulair_label():
+    sl = _sl("asthma", age=0.5)
+    assert "montelukast" not in sl.names and sl.names[0] == "albuterol"
+
+
+def test_ezetimibe_only_beside_a_statin_2018_aha_acc():
+    alone = _sl("hyperlipidemia", age=60, current_medications=[])
+    assert "ezetimibe" in _excluded(alone) and alone.names[0].endswith("statin")
+    on_statin = _sl("hyperlipidemia", age=60, current_medications=["atorvastatin"])
+    assert "ezetimibe" in on_statin.names
+
+
+def test_a_caution_and_an_interaction_with_a_current_medication_add_up():
+    # 70, on clopidogrel: the NSAID's Beers caution and its bleeding pair (Plavix label)
+    plain = {c.name: c.score for c in _sl("knee osteoarthritis", age=60).offered}
+    both = {c.name: c.score for c in _sl("knee osteoarthritis", age=70,
+                                         current_medications=["clopidogrel"]).offered}
+    assert both["naproxen"] == pytest.approx(plain["naproxen"] - WARNING_PENALTY
+                                             - INTERACTION_PENALTY)
+    assert both["acetaminophen"] == pytest.approx(plain["acetaminophen"])
+    assert both["acetaminophen"] > both["naproxen"]
+
+
+def test_febuxostat_below_allopurinol_with_cardiovascular_disease_fda_2019():
+    sl = _sl("chronic gout", age=65, current_medications=["clopidogrel"])
+    assert sl.names.index("allopurinol") < sl.names.index("febuxostat")

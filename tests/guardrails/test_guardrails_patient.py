@@ -34,7 +34,7 @@ def _at_least(flags, severity: str) -> bool:
 def test_rules_load_name_known_drugs_and_cite_a_source():
     assert RULES.names_not_in_kb() == []
     every = [*RULES.kidney, *RULES.dialysis, *RULES.older_adults, *RULES.children,
-             *RULES.breastfeeding, *RULES.combinations,
+             *RULES.breastfeeding, *RULES.combinations, *RULES.add_on_only,
              *(r for c in RULES.conditions for r in c.rules)]
     assert every and all(len(r.basis) > 10 for r in every)
     assert all(w.note and w.date for w in RULES.withdrawn)
@@ -370,3 +370,90 @@ def test_diagnosis_input_is_validated():
     with pytest.raises(InvalidInput, match="diagnosis"):
         guardrails.check(["metformin"], None, diagnosis=5)
     assert guardrails.check(["lisinopril"], None, diagnosis="hypotension").critical
+
+
+# Clinician review of held-out cases, second round (2026-12): infants, add-on only drugs,
+# interactions with current medications.
+
+@pytest.mark.parametrize("drug, age", [("triprolidine", 0.5), ("triprolidine", 3),
+                                       ("chlorpheniramine", 1)])
+def test_otc_cough_and_cold_antihistamines_not_under_4_fda_2008(drug, age):
+    (f,) = _flags([drug], {"age": age}, "contraindication", {"text": "cough", "code": "R05"})
+    assert f.severity == "critical" and "FDA 2008 public health advisory" in f.basis
+    assert not _flags([drug], {"age": 5}, "contraindication", {"text": "cough", "code": "R05"})
+
+
+@pytest.mark.parametrize("drug", ["hydromorphone", "morphine", "oxycodone", "tramadol"])
+def test_no_opioid_as_a_childs_cough_medicine_fda_dsc_january_2018(drug):
+    assert _at_least(_flags([drug], {"age": 0.5}, "contraindication", "cough"), "critical")
+    (f,) = _flags([drug], {"age": 15}, "contraindication", {"text": "cough", "code": "R05"})
+    assert f.severity == "critical" and "FDA Drug Safety Communication January 2018" in f.basis
+    assert not _flags([drug], {"age": 30}, "contraindication", {"text": "cough", "code": "R05"})
+
+
+def test_montelukast_for_asthma_from_12_months_singulair_label():
+    (f,) = _flags(["montelukast"], {"age": 0.5}, "contraindication", "asthma")
+    assert f.severity == "critical" and "Singulair (montelukast) FDA label" in f.basis
+    assert not _flags(["montelukast"], {"age": 1.5}, "contraindication", "asthma")
+    # perennial allergic rhinitis is labelled from 6 months: not this rule
+    assert not _flags(["montelukast"], {"age": 0.75}, "contraindication", "allergic rhinitis")
+
+
+def test_metaproterenol_under_6_is_a_warning_oral_label():
+    (f,) = _flags(["metaproterenol"], {"age": 0.5}, "contraindication", "asthma")
+    assert f.severity == "warning" and "metaproterenol sulfate tablets and syrup" in f.basis
+    assert not _flags(["metaproterenol"], {"age": 7}, "contraindication", "asthma")
+
+
+HYPERLIPIDEMIA = {"text": "hyperlipidemia", "code": "E78.5"}
+
+
+@pytest.mark.parametrize("drug", ["ezetimibe", "evolocumab", "alirocumab"])
+def test_non_statin_add_on_without_a_statin_2018_aha_acc(drug):
+    (f,) = _flags([drug], {"age": 60, "current_medications": []}, "add_on", HYPERLIPIDEMIA)
+    assert f.severity == "critical" and "2018 AHA/ACC" in f.basis
+    # on a statin: the add-on the guideline means
+    assert not _flags([drug], {"age": 60, "current_medications": ["atorvastatin 40 mg"]},
+                      "add_on", HYPERLIPIDEMIA)
+    # statin intolerance or a statin allergy: ezetimibe alone is the guideline's option
+    assert not _flags([drug], {"age": 60, "current_medications": [],
+                               "comorbidities": ["statin intolerance (myalgia)"]},
+                      "add_on", HYPERLIPIDEMIA)
+    assert not _flags([drug], {"age": 60, "current_medications": [],
+                               "allergies": ["simvastatin"]}, "add_on", HYPERLIPIDEMIA)
+    assert not _flags([drug], {"age": 60, "current_medications": [], "allergies": ["statins"]},
+                      "add_on", HYPERLIPIDEMIA)
+    # medications unknown: a warning asking to confirm, not an exclusion
+    (u,) = _flags([drug], {"age": 60}, "add_on", HYPERLIPIDEMIA)
+    assert u.severity == "warning" and "unknown" in u.message
+    assert not _flags([drug], {"age": 60, "current_medications": []}, "add_on",
+                      "hypertriglyceridemia")
+
+
+def test_ezetimibe_simvastatin_product_is_not_an_add_on_alone():
+    assert not _flags(["ezetimibe and simvastatin"], {"age": 60, "current_medications": []},
+                      "add_on", HYPERLIPIDEMIA)
+
+
+def test_opioid_with_an_antipsychotic_or_phenothiazine_fda_2016():
+    (f,) = _flags(["prochlorperazine"], {"age": 50, "current_medications": ["oxycodone"]},
+                  "cns_depressant", "nausea")
+    assert f.severity == "warning" and "FDA Drug Safety Communication August 2016" in f.basis
+    assert not _flags(["ondansetron"], {"age": 50, "current_medications": ["oxycodone"]},
+                      "cns_depressant", "nausea")
+
+
+def test_benzodiazepine_with_clozapine_clozaril_label():
+    (f,) = _flags(["alprazolam"], {"age": 40, "current_medications": ["clozapine"]},
+                  "cns_depressant", "anxiety")
+    assert f.severity == "warning" and "Clozaril (clozapine) FDA label" in f.basis
+
+
+def test_nsaid_with_clopidogrel_plavix_label():
+    (f,) = _flags(["naproxen"], {"age": 60, "current_medications": ["clopidogrel"]},
+                  "bleeding", "knee pain")
+    assert f.severity == "warning" and "Plavix (clopidogrel) FDA label" in f.basis
+    # dual antiplatelet therapy is deliberate: aspirin is not this rule
+    assert not [f for f in _flags(["aspirin"], {"age": 60, "current_medications":
+                                                ["clopidogrel"]}, "bleeding", "angina")
+                if "Plavix" in f.basis]
