@@ -32,7 +32,8 @@ def _compiled(table: tuple[tuple[str, bool], ...]) -> tuple[tuple[re.Pattern, bo
 # take tablets", "rash after the beach") need an allergen class or a known drug.
 _LIST_CUES = _compiled((
     (rf"\b(?:{alternation('allergy_words_regex')})\s+(?:reactions?\s+)?(?:to|with)\s+", False),
-    (rf"\b(?:(?:{_REACTION})\s+(?:after|from|with|w/|on|to)|intoleran\w*\s+of|"
+    # "reaction to" needs a known drug or class: "Reaction to severe stress" is a diagnosis.
+    (rf"\b(?:(?:{_REACTION}|reacts?)\s+(?:after|from|with|w/|on|to)|intoleran\w*\s+of|"
      rf"(?:{alternation('cannot_take_regex')}) (?:take|tolerate|have))\s+"
      r"(?:(?:a|an|the|any|her|his|their|my)\s+)?", True),
 ))

@@ -70,7 +70,8 @@ _WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight)\b", re.I)
 # "Mrs Smith", "Dr. Jones": a title and a name are not a diagnosis (and should not be sent).
 _TITLE_NAME_RE = re.compile(r"\b(?P<t>mr|mrs|ms|miss|mister)\.?\s+[A-Z][a-z'-]+", re.I)
 # Lab values and vital signs: kept as notes, never part of the diagnosis.
-_LAB_RE = re.compile(rf"\b(?:{alternation('lab_names')})"
+# Never an ICD-10 code: "(ICD-10-CM K92.2)" is not a potassium of 92.2.
+_LAB_RE = re.compile(rf"(?<!icd-10-cm )(?<!icd-10 )(?<!icd10 )\b(?:{alternation('lab_names')})"
                      r"\s*(?:of|is|was|:|=)?\s*[<>]?\s*\d+(?:[.,/]\d+)?\s*(?:%|mmhg|bpm|c|f|"
                      r"mg/dl|mmol/l|ml/min)?", re.I)
 # Words about who the patient is, not what they have.

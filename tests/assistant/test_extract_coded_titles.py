@@ -1,0 +1,32 @@
+"""ICD-10-CM titles written after "Diagnosis:" are read whole: a title that says "reaction to"
+is no allergy, and the code in brackets is no lab value (eval's consultation messages)."""
+
+from __future__ import annotations
+
+import pytest
+
+import guardrails
+from assistant.extract import Extractor
+
+
+@pytest.fixture(scope="module")
+def extract():
+    return Extractor(guardrails.find_drug_mentions).extract
+
+
+@pytest.mark.parametrize("line, text", [
+    ("Diagnosis: Reaction to severe stress, unspecified (ICD-10-CM F43.9)",
+     "Reaction to severe stress, unspecified"),
+    ("Diagnosis: Gastrointestinal hemorrhage, unspecified (ICD-10-CM K92.2)",
+     "Gastrointestinal hemorrhage, unspecified"),
+])
+def test_a_coded_title_is_the_diagnosis_whole(extract, line, text):
+    f = extract(line)
+    assert f.values["diagnosis"].startswith(text)
+    assert "allergies" not in f.values and not any("K92" in n for n in f.notes)
+
+
+def test_a_reaction_to_a_drug_is_still_an_allergy_and_a_potassium_still_a_lab(extract):
+    f = extract("70 M, rash, reaction to penicillin, K 5.9")
+    assert f.values["allergies"] == ["penicillin"] and "K 5.9" in f.notes
+    assert extract("reacts to codeine with nausea, c/o cough").values["allergies"] == ["codeine"]
