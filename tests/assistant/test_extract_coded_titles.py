@@ -30,3 +30,8 @@ def test_a_reaction_to_a_drug_is_still_an_allergy_and_a_potassium_still_a_lab(ex
     f = extract("70 M, rash, reaction to penicillin, K 5.9")
     assert f.values["allergies"] == ["penicillin"] and "K 5.9" in f.notes
     assert extract("reacts to codeine with nausea, c/o cough").values["allergies"] == ["codeine"]
+
+
+def test_a_stated_diagnosis_after_a_differential_is_the_question(extract):
+    f = extract("36 F, non-ulcer dyspepsia vs GERD, diagnosis GERD, not pregnant, NKDA, no meds")
+    assert "GERD" in f.values["diagnosis"] and "dyspepsia" not in f.values["diagnosis"]
