@@ -28,6 +28,7 @@ from typing import Sequence
 from recommend.candidates import Candidate, CandidateIndex, HeldBack, load_index
 from rxassist.cases import Diagnosis, Patient
 from recommend.schemas import MAX_CANDIDATES, MAX_OFFERED, ExcludedRow
+from rxassist.severity import SEVERITY_ORDER
 
 import guardrails
 from guardrails import Flag
@@ -144,6 +145,34 @@ def demotion(flags: list[Flag]) -> float:
     return cost
 
 
+_TIER = {"strong": 2, "moderate": 1}
+
+
+def _tier(cand: Candidate) -> int:
+    """How a guideline places the candidate: 2 first-line, 1 alternative, 0 no guideline."""
+    return max((_TIER.get(e.strength or "", 0) for e in cand.evidence
+                if e.source == "guideline"), default=0)
+
+
+def _keep_safer(out: Shortlist, demoted: dict[str, list[Flag]]) -> None:
+    """A demoted candidate (a patient caution or a warning with a current medication) is not
+    offered where a candidate without one stands at least as high in the guideline: those were
+    the options a clinician reviewing held-out cases struck out (simvastatin capped by
+    amlodipine beside atorvastatin where a high-intensity statin is due, febuxostat with heart
+    disease beside allopurinol, a second-line sedative beside a first). It stays visible as
+    excluded, with its caution. Where only weaker options are clean (tramadol beside an NSAID
+    for a 67-year-old's knee), it is offered, flagged and ranked by its demoted score."""
+    clean = max((_tier(c) for c in out.offered if c.name not in demoted), default=-1)
+    for cand in [c for c in out.offered if c.name in demoted and _tier(c) <= clean]:
+        out.offered.remove(cand)
+        flags = out.warnings.pop(cand.name)
+        worst = sorted(demoted[cand.name], key=lambda f: SEVERITY_ORDER.get(f.severity, 3))[0]
+        out.excluded.append(ExcludedRow(
+            drug=cand.name, ingredients=list(cand.ingredients), flags=flags,
+            reason=f"a safer option is offered: {worst.message}",
+            evidence=cand.evidence_text()))
+
+
 def _reason(flag: Flag) -> str:
     if flag.kind == "duplicate_ingredient" and flag.severity != "critical":
         return (f"already taken: {flag.ingredient} is among the current medications "
@@ -167,6 +196,7 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
     out = Shortlist(held_back=list(found.held_back), advice=list(found.advice),
                     setting=found.info.setting, setting_assumed=found.info.setting_assumed)
     seen_patient_flags: set[str] = set()
+    demoted: dict[str, list[Flag]] = {}
     for cand in found.candidates:
         result = guardrails.check([cand.name], patient, diagnosis=diagnosis)
         own: list[Flag] = []
@@ -187,10 +217,12 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
         penalty = demotion(own)
         if penalty:
             cand = cand.model_copy(update={"score": round(cand.score - penalty, 6)})
+            demoted[cand.name] = own
         out.offered.append(cand)
         if own:
             out.warnings[cand.name] = own
     out.offered.sort(key=lambda c: -c.score)   # stable: the index's order among equals
+    _keep_safer(out, demoted)
     out.excluded += evidence_exclusions(out.held_back, nothing_offered=not out.offered)
     if offer is not None:
         for cand in out.offered[offer:]:

@@ -103,7 +103,7 @@ _MAPPING = (
     ("phentermine", r"hypotension"),
     ("ciprofloxacin", r"heartburn|dyspepsia"),
     ("oxycodone", r"heartburn|dyspepsia"),
-    ("clonidine", r"neuralgia|neuropath"),
+    ("clonidine", r"neuralgia|neuropath|pain"),
     ("lithium", r"headache"),   # cluster-headache prevention, off label, read as any headache
     ("lithium", r"arthritis"),  # DrugCentral lists osteoarthritis: no lithium label carries it
     ("chloramine t", r"vascular"),  # an antiseptic
@@ -129,6 +129,11 @@ _COMBINATION_PARTNER = (
     (r"arthritis|ankylosing spondylitis", frozenset({
         "esomeprazole", "lansoprazole", "omeprazole", "misoprostol", "famotidine"}),
      "the NSAID's in a combination with a stomach-protecting drug"),
+    # buffered aspirin, aspirin-caffeine and similar products: the pain is the analgesic's.
+    (r"\bpain|myalgia|ache\b|arthralgia|spasm", frozenset({
+        "calcium carbonate", "calcium gluconate", "algeldrate", "trolnitrate", "citric acid",
+        "sodium bicarbonate", "magnesium oxide", "magnesium carbonate", "caffeine"}),
+     "the analgesic's in a buffered or caffeine combination"),
 )
 
 
@@ -150,6 +155,9 @@ def screen(ingredient: str, indication: str) -> str | None:
     for pattern, members, whose in _COMBINATION_PARTNER:
         if re.search(pattern, text) and ingredient in members:
             return f"mapping: the {text} indication is {whose}, not {ingredient}'s"
+    if text in ("edema", "oedema") and ingredient in _GLUCOCORTICOIDS:
+        return ("mapping: glucocorticoid labels treat the proteinuria and oedema of the "
+                "nephrotic syndrome, not oedema of any cause (they retain fluid)")
     if text == "thyroiditis" and ingredient in _GLUCOCORTICOIDS:
         return ("mapping: glucocorticoid labels mean nonsuppurative (subacute) thyroiditis, "
                 "not autoimmune thyroiditis with hypothyroidism")

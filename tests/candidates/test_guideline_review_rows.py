@@ -62,3 +62,41 @@ def test_no_antidepressant_alone_for_bipolar_disorder(idx, drug):
     held = {h.name: h.reason for h in r.held_back}
     assert drug not in [c.name for c in r.candidates]
     assert held[drug].startswith("not for") and "CANMAT/ISBD 2018" in held[drug]
+
+
+@pytest.mark.parametrize("text, code, first, source", [
+    ("Cervicalgia", "M54.2", {"ibuprofen", "naproxen", "acetaminophen"}, "CDC Clinical Practice"),
+    ("Myalgia", "M79.1", {"ibuprofen", "naproxen", "acetaminophen"}, "CDC Clinical Practice"),
+    ("Pain, unspecified", "R52", {"ibuprofen", "naproxen", "acetaminophen"},
+     "CDC Clinical Practice"),
+    ("Parkinson's disease", "G20", {"carbidopa; levodopa"}, "AAN practice guideline"),
+    ("Rheumatoid arthritis, unspecified", "M06.9", {"methotrexate"}, "ACR 2021"),
+])
+def test_second_review_rows_lead_with_the_guideline_drug(idx, text, code, first, source):
+    r = idx.lookup(text, code)
+    assert r.candidates[0].name in first
+    assert source in _guideline(idx, text, code)[r.candidates[0].name]
+
+
+@pytest.mark.parametrize("text, code, drug, source", [
+    ("Cervicalgia", "M54.2", "acetaminophen; hydrocodone", "CDC Clinical Practice"),
+    ("Cervicalgia", "M54.2", "tramadol", "CDC Clinical Practice"),
+    ("Insomnia", "G47.0", "trazodone", "AASM 2017"),
+    ("Anxiety disorder, unspecified", "F41.9", "alprazolam", "NICE CG113"),
+])
+def test_second_review_held_back(idx, text, code, drug, source):
+    r = idx.lookup(text, code)
+    held = {h.name: h.reason for h in r.held_back}
+    assert drug not in [c.name for c in r.candidates]
+    assert held[drug].startswith("not for") and source in held[drug]
+
+
+@pytest.mark.parametrize("text, code, drug", [
+    ("Parkinson's disease", "G20", "propranolol"),       # tremor co-occurrence, no PD drug
+    ("Myalgia", "M79.1", "calcium carbonate"),             # buffered-aspirin partner
+    ("Myalgia", "M79.1", "trolnitrate"),
+    ("Pain, unspecified", "R52", "clonidine"),              # epidural cancer-pain label
+    ("Edema, unspecified", "R60.9", "prednisone"),          # nephrotic-syndrome label
+])
+def test_drugs_that_do_not_treat_the_question_are_gone(idx, text, code, drug):
+    assert drug not in [c.name for c in idx.lookup(text, code, limit=40).candidates]

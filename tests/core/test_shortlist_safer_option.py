@@ -1,0 +1,71 @@
+"""A demoted candidate is not offered where a candidate without a caution stands as high in the
+guideline; it stays visible as excluded with its caution (held-out clinician review)."""
+
+from __future__ import annotations
+
+from recommend.shortlist import shortlist
+from rxassist.cases import Diagnosis, Patient
+
+
+def _safer(sl) -> dict[str, str]:
+    return {e.drug: e.reason for e in sl.excluded if e.reason.startswith("a safer option")}
+
+
+def test_capped_statins_give_way_to_high_intensity_ones_in_arterial_disease():
+    """2018 AHA/ACC: high-intensity statin with clinical ASCVD (clopidogrel implies it);
+    simvastatin is capped at 20 mg beside amlodipine (simvastatin label)."""
+    sl = shortlist(Patient(age=70, sex="male", current_medications=["amlodipine", "clopidogrel"]),
+                   Diagnosis(text="Pure hypercholesterolemia", code="E78.0"))
+    assert set(sl.names) == {"atorvastatin", "rosuvastatin"}
+    assert "simvastatin" in _safer(sl) and "atherosclerotic" in _safer(sl)["simvastatin"]
+
+
+def test_febuxostat_gives_way_to_allopurinol_with_heart_disease():
+    """Febuxostat FDA boxed warning (2019): more cardiovascular deaths than allopurinol."""
+    sl = shortlist(Patient(age=64, sex="male", current_medications=["clopidogrel"]),
+                   Diagnosis(text="Chronic gout", code="M1A"))
+    assert sl.names[0] == "allopurinol" and "febuxostat" not in sl.names
+    assert "cardiovascular" in _safer(sl)["febuxostat"]
+
+
+def test_flagged_first_line_drugs_stay_when_only_weaker_options_are_clean():
+    """ACR/AF 2019 knee OA: NSAIDs are first-line, tramadol conditional; a 67-year-old with no
+    GI history keeps the NSAIDs, flagged (AGS Beers 2023), ahead of the opioid."""
+    sl = shortlist(Patient(age=67, sex="female", allergies=[]),
+                   Diagnosis(text="primary osteoarthritis of knee", code="M17.10"))
+    assert sl.names[0] in {"ibuprofen", "naproxen", "diclofenac"}
+    assert sl.warnings[sl.names[0]]
+
+
+def test_an_infant_with_reflux_gets_no_acid_suppressant():
+    """NASPGHAN/ESPGHAN 2018: feeding changes first; a PPI or H2RA only for erosive disease."""
+    sl = shortlist(Patient(age=0.5, sex="male"),
+                   Diagnosis(text="Gastro-esophageal reflux disease", code="K21"))
+    assert not sl.names
+    assert any("NASPGHAN" in f.basis for e in sl.excluded for f in e.flags)
+    assert "omeprazole" in shortlist(Patient(age=5, sex="male"),
+                                     Diagnosis(text="Gastro-esophageal reflux disease",
+                                               code="K21")).names
+
+
+def test_oral_terbutaline_is_not_offered_below_12():
+    """Terbutaline tablets FDA label: not recommended below 12 years."""
+    sl = shortlist(Patient(age=0.5, sex="male"), Diagnosis(text="Asthma", code="J45"), offer=None)
+    assert "terbutaline" not in sl.names and sl.names[0] == "albuterol"
+
+
+def test_a_patient_on_allopurinol_gets_no_thiazide():
+    """ACR 2020 gout guideline: thiazides raise urate; allopurinol implies gout."""
+    sl = shortlist(Patient(age=66, sex="male", current_medications=["allopurinol"]),
+                   Diagnosis(text="Essential (primary) hypertension", code="I10"), offer=None)
+    assert "hydrochlorothiazide" not in sl.names and "chlorthalidone" not in sl.names
+
+
+def test_aspirin_to_prevent_a_heart_attack_is_flagged_at_80():
+    """AGS Beers 2023: avoid starting aspirin for primary prevention in older adults."""
+    sl = shortlist(Patient(age=80, sex="female"),
+                   Diagnosis(text="Prevent heart attack/myocardial infarction", code="I21.P"),
+                   offer=None)
+    flagged = sl.warnings.get("aspirin", []) + [f for e in sl.excluded if e.drug == "aspirin"
+                                                for f in e.flags]
+    assert any("Beers" in f.basis and "primary prevention" in f.message for f in flagged)
