@@ -1,0 +1,29 @@
+"""Rules from the second clinician review of held-out cases, each naming its source."""
+
+from __future__ import annotations
+
+import guardrails
+from rxassist.cases import Diagnosis, Patient
+
+
+def _flags(drug, patient, dx):
+    return guardrails.check([drug], patient, diagnosis=dx).flags
+
+
+def test_a_second_p2y12_inhibitor_is_a_duplicate():
+    """2016 ACC/AHA DAPT focused update: aspirin with one P2Y12 inhibitor, never two."""
+    flags = _flags("clopidogrel", Patient(age=64, sex="male", current_medications=["ticagrelor"]),
+                   Diagnosis(text="Prevent blood clots", code="D75.9P"))
+    assert any(f.kind == "duplicate_class" and "Levine" in f.basis for f in flags)
+
+
+def test_a_reliever_inhaler_implies_asthma_for_beta_blockers():
+    """Non-selective beta-blockers are contraindicated in asthma (GINA 2024; propranolol
+    label); albuterol or montelukast among the current medications implies it."""
+    patient = Patient(age=53, sex="female", current_medications=["albuterol"])
+    dx = Diagnosis(text="Prevent tachycardia", code="R00.0P")
+    flags = _flags("propranolol", patient, dx)
+    assert any(f.kind == "condition" and f.severity == "critical" and "asthma" in f.message
+               for f in flags)
+    assert not any(f.severity == "critical" for f in _flags("propranolol", Patient(
+        age=53, sex="female"), dx))
