@@ -215,6 +215,10 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
                                             evidence=cand.evidence_text()))
             continue
         penalty = demotion(own)
+        if not penalty and _tier(cand) == 0 and any(f.severity == "warning" for f in own):
+            # Weak evidence and a warning: never ahead of a clean option (aspirin from a
+            # myalgia label for a 72-year-old on sertraline, an antacid beside nitrofurantoin).
+            penalty = INTERACTION_PENALTY
         if penalty:
             cand = cand.model_copy(update={"score": round(cand.score - penalty, 6)})
             demoted[cand.name] = own
@@ -223,7 +227,10 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
             out.warnings[cand.name] = own
     out.offered.sort(key=lambda c: -c.score)   # stable: the index's order among equals
     _keep_safer(out, demoted)
-    out.excluded += evidence_exclusions(out.held_back, nothing_offered=not out.offered)
+    # Where a guideline says no drug treats it, its advice is the answer: list only what the
+    # guideline itself holds back (antibiotics for acute bronchitis), not every label drug.
+    out.excluded += evidence_exclusions(out.held_back,
+                                        nothing_offered=not out.offered and not out.advice)
     if offer is not None:
         for cand in out.offered[offer:]:
             out.warnings.pop(cand.name, None)

@@ -69,3 +69,22 @@ def test_aspirin_to_prevent_a_heart_attack_is_flagged_at_80():
     flagged = sl.warnings.get("aspirin", []) + [f for e in sl.excluded if e.drug == "aspirin"
                                                 for f in e.flags]
     assert any("Beers" in f.basis and "primary prevention" in f.message for f in flagged)
+
+
+def test_a_label_only_option_with_a_warning_gives_way():
+    """Aspirin reaches neck pain by a myalgia label only; on sertraline it carries a bleeding
+    warning, so acetaminophen (CDC 2022, first-line) is offered and aspirin shown excluded."""
+    sl = shortlist(Patient(age=72, sex="female", current_medications=["sertraline"]),
+                   Diagnosis(text="neck pain", code="M54.2"), offer=None)
+    assert sl.names[0] == "acetaminophen" and "aspirin" not in sl.names
+    assert _safer(sl)["aspirin"].startswith("a safer option")
+
+
+def test_advice_not_a_drug_lists_only_what_the_guideline_holds_back():
+    """Acute bronchitis: ACP/CDC 2016 advice, and the antibiotics it names as excluded; not every
+    label drug of the index."""
+    sl = shortlist(Patient(age=45, sex="male", allergies=[]),
+                   Diagnosis(text="acute bronchitis", code="J20.9"))
+    assert not sl.names and sl.advice
+    assert sl.excluded and all(e.reason.startswith("not for") for e in sl.excluded)
+    assert "amoxicillin" in {e.drug for e in sl.excluded}
