@@ -8,6 +8,7 @@
                                              withdrawn, ... (docs/formats.md#guardrails-check)
     PATIENT_KINDS                            the flag kinds about this patient (guardrails._patient)
     PAIR_KINDS                               those of them about a new drug with a current one
+    PREGNANCY_UNKNOWN                        in a caution's message: a fact to confirm, not known
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
     drug_classes(ingredient) -> frozenset[str]          its therapeutic classes
 
@@ -16,7 +17,7 @@ table (data/interactions.json.gz, built with it) and the rules (data/rules.json)
 process, on first use. Nothing here imports torch or vLLM.
 """
 
-from guardrails._check import check
+from guardrails._check import PREGNANCY_UNKNOWN, check
 from guardrails._mentions import find_drug_mentions
 from guardrails._normalize import ingredients_of, normalize
 from guardrails._patient import PAIR_KINDS, PATIENT_KINDS
@@ -25,4 +26,4 @@ from guardrails._types import CheckResult, Flag, NormalizedDrug
 
 __all__ = ["normalize", "ingredients_of", "check", "find_drug_mentions",
            "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS", "PAIR_KINDS",
-           "drug_classes"]
+           "PREGNANCY_UNKNOWN", "drug_classes"]

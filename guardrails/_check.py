@@ -25,6 +25,9 @@ from guardrails._types import SEVERITY_ORDER, CheckResult, Flag, NormalizedDrug
 from rxassist.cases import Diagnosis, Patient
 from rxassist.errors import InvalidInput, describe_validation
 
+# The wording of a caution that asks to confirm a fact rather than states one (recommend's
+# shortlist ranks such an option lower but still offers it).
+PREGNANCY_UNKNOWN = "the patient's pregnancy status is unknown"
 KB_BASIS = ("knowledge base: FDA UNII names reduced to active moieties + curated products "
             "(guardrails/data/SOURCES.md)")
 _ALLERGY_NOISE_RE = re.compile(
@@ -230,8 +233,8 @@ def _contraindication_flags(items: list[Item], patient) -> list[Flag]:
                     # A warning, not info: an unknown status must never hide a fetal risk.
                     flags.append(Flag(
                         "contraindication", "warning", hit[0], [d.input],
-                        f"{_label(d)}: established fetal risk and the patient's pregnancy "
-                        "status is unknown; confirm she is not pregnant.", r.basis))
+                        f"{_label(d)}: established fetal risk and {PREGNANCY_UNKNOWN}; "
+                        "confirm she is not pregnant.", r.basis))
         if patient.age is not None:
             for r in rules.age:
                 hit = sorted(set(d.ingredients) & rules.members_of(r))

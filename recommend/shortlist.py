@@ -156,14 +156,17 @@ def _tier(cand: Candidate) -> int:
 
 def _keep_safer(out: Shortlist, demoted: dict[str, list[Flag]]) -> None:
     """A demoted candidate (a patient caution or a warning with a current medication) is not
-    offered where a candidate without one stands at least as high in the guideline: those were
+    offered where two candidates without one remain, one as high in the guideline: those were
     the options a clinician reviewing held-out cases struck out (simvastatin capped by
     amlodipine beside atorvastatin where a high-intensity statin is due, febuxostat with heart
     disease beside allopurinol, a second-line sedative beside a first). It stays visible as
     excluded, with its caution. Where only weaker options are clean (tramadol beside an NSAID
     for a 67-year-old's knee), it is offered, flagged and ranked by its demoted score."""
-    clean = max((_tier(c) for c in out.offered if c.name not in demoted), default=-1)
-    for cand in [c for c in out.offered if c.name in demoted and _tier(c) <= clean]:
+    clean = [_tier(c) for c in out.offered if c.name not in demoted]
+    # Two clean options at least, so the answer still offers a choice (on warfarin,
+    # acetaminophen alone would hide tramadol and duloxetine, flagged).
+    best = max(clean) if len(clean) >= 2 else -1
+    for cand in [c for c in out.offered if c.name in demoted and _tier(c) <= best]:
         out.offered.remove(cand)
         flags = out.warnings.pop(cand.name)
         worst = sorted(demoted[cand.name], key=lambda f: SEVERITY_ORDER.get(f.severity, 3))[0]
@@ -221,7 +224,11 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
             penalty = INTERACTION_PENALTY
         if penalty:
             cand = cand.model_copy(update={"score": round(cand.score - penalty, 6)})
-            demoted[cand.name] = own
+            # Ranked lower, but never struck for a fact still to confirm (lisinopril for a
+            # 50-year-old whose pregnancy status is unknown).
+            if not all(guardrails.PREGNANCY_UNKNOWN in f.message for f in own
+                       if f.severity != "info"):
+                demoted[cand.name] = own
         out.offered.append(cand)
         if own:
             out.warnings[cand.name] = own

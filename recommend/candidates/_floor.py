@@ -47,8 +47,8 @@ HOSPITAL_SETTINGS = frozenset({"inpatient", "icu"})
 # lisinopril). Without a guideline, a label indication still counts.
 LABEL_ALONE_BESIDE_GUIDELINE = False
 LABEL_ALONE_REASON = ("a label indication alone, where a guideline names the treatments of this "
-                      "diagnosis and neither this drug nor its class (and no records show it "
-                      "used)")
+                      "diagnosis and neither this drug nor its class, or names its class but no "
+                      "patient in the records took it (no records show it used)")
 
 # Categories whose codes call for different or opposite treatment.
 HETEROGENEOUS = {

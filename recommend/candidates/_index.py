@@ -302,9 +302,13 @@ class CandidateIndex:
         held: list[HeldBack] = []
         for key, a in acc.items():
             prod = self._products[key]
+            # A label-only drug of a class the guideline names still needs to be in use: one
+            # no US patient of the training survey took (metaproterenol beside albuterol,
+            # oral terbutaline) is a relic of old labels, not a choice.
             if treats and a.label and not (a.guideline or a.prior or a.avoid) \
                     and not _floor.LABEL_ALONE_BESIDE_GUIDELINE \
-                    and not self._classes([key]) & named_classes:
+                    and not (self._classes([key]) & named_classes
+                             and self._popularity.get(key, 0) > 0):
                 held.append(HeldBack(name=prod["name"], ingredients=prod["ingredients"],
                                      reason=_floor.LABEL_ALONE_REASON,
                                      evidence=_evidence_line(a)))

@@ -104,6 +104,7 @@ _MAPPING = (
     ("ciprofloxacin", r"heartburn|dyspepsia"),
     ("oxycodone", r"heartburn|dyspepsia"),
     ("clonidine", r"neuralgia|neuropath|pain"),
+    ("thiamine", r"neuralgia|neuritis"),   # deficiency (beriberi) neuritis, read as any neuritis
     ("lithium", r"headache"),   # cluster-headache prevention, off label, read as any headache
     ("lithium", r"arthritis"),  # DrugCentral lists osteoarthritis: no lithium label carries it
     ("chloramine t", r"vascular"),  # an antiseptic

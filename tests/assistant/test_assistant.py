@@ -53,7 +53,8 @@ def test_one_message_ends_in_ranked_choices_with_evidence_and_exclusions(make_as
         assert r["rationale"] == r["evidence"] and r["severity"] != "critical"
         assert any(w in r["rationale"] for w in ("training records", "label indication", " per "))
     # Safety before choice: the sulfa drug was never offered to the model, and is shown excluded.
-    [bactrim] = [e for e in rx["excluded"] if "sulfamethoxazole" in e["ingredients"]]
+    [bactrim] = [e for e in rx["excluded"]
+                 if set(e["ingredients"]) == {"sulfamethoxazole", "trimethoprim"}]
     assert bactrim["flags"][0]["kind"] == "allergy" and bactrim["flags"][0]["severity"] == "critical"
     assert "sulfamethoxazole" not in fake.requests[0]["messages"][1]["content"]
     assert bactrim["drug"] not in rx["candidates"]

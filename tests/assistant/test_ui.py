@@ -146,11 +146,13 @@ def test_ui_consultation_correction_and_feedback(ui_client):
                          "levothyroxine", dx, api_name="/correct")
     chat = out[1]
     assert "Correction:" in json.dumps(chat[-2]) and out[2] == 45 and "penicillin" in out[6]
-    saved = client.predict("cephalexin", "not appropriate", "penicillin allergy",
+    # With the penicillin allergy the cephalosporins carry a cross-reactivity warning beside two
+    # clean first-line options: the corrected answer offers nitrofurantoin; feedback is on it.
+    saved = client.predict("nitrofurantoin", "not appropriate", "near term",
                            api_name="/feedback")
     assert "Saved" in saved
     rows = list(csv.DictReader(open(home / "feedback" / "reviews.csv")))
-    assert rows[0]["recommended_drug"] == "cephalexin" and rows[0]["appropriate"] == "no"
+    assert rows[0]["recommended_drug"] == "nitrofurantoin" and rows[0]["appropriate"] == "no"
     assert rows[0]["source"] == "assistant-ui:rxassist"
 
 

@@ -100,3 +100,24 @@ def test_second_review_held_back(idx, text, code, drug, source):
 ])
 def test_drugs_that_do_not_treat_the_question_are_gone(idx, text, code, drug):
     assert drug not in [c.name for c in idx.lookup(text, code, limit=40).candidates]
+
+
+def test_a_label_only_drug_of_a_named_class_no_one_takes_is_not_offered(idx):
+    """Metaproterenol (a short-acting beta-agonist, like the albuterol GOLD 2024 names) reaches
+    chronic bronchitis by its label only and no patient of the training survey took it."""
+    r = idx.lookup("Unspecified chronic bronchitis", "J42")
+    assert "metaproterenol" not in [c.name for c in r.candidates]
+    assert "albuterol" in [c.name for c in r.candidates]
+
+
+def test_glaucoma_starts_with_a_prostaglandin_analogue(idx):
+    """AAO POAG Preferred Practice Pattern 2020; oral isosorbide (an osmotic) is not offered."""
+    r = idx.lookup("Glaucoma", "H40")
+    assert r.candidates[0].name == "latanoprost"
+    assert "AAO Primary Open-Angle Glaucoma" in _guideline(idx, "Glaucoma", "H40")["latanoprost"]
+    assert "isosorbide" not in [c.name for c in r.candidates]
+
+
+def test_thiamine_is_not_evidence_for_neuralgia(idx):
+    assert "thiamine" not in [c.name for c in idx.lookup(
+        "Neuralgia and neuritis, unspecified", "M79.2", limit=40).candidates]

@@ -28,6 +28,14 @@ def test_febuxostat_gives_way_to_allopurinol_with_heart_disease():
     assert "cardiovascular" in _safer(sl)["febuxostat"]
 
 
+def test_one_clean_option_is_not_a_choice_so_the_flagged_ones_stay():
+    """ACR/AF 2019 knee OA on warfarin: acetaminophen is the only clean option; tramadol and
+    duloxetine stay, flagged (tramadol label: INR rises; SNRI labels: bleeding)."""
+    sl = shortlist(Patient(age=79, sex="female", current_medications=["warfarin"]),
+                   Diagnosis(text="primary osteoarthritis of knee"), offer=None)
+    assert sl.names[0] == "acetaminophen" and sl.warnings["tramadol"]
+
+
 def test_flagged_first_line_drugs_stay_when_only_weaker_options_are_clean():
     """ACR/AF 2019 knee OA: NSAIDs are first-line, tramadol conditional; a 67-year-old with no
     GI history keeps the NSAIDs, flagged (AGS Beers 2023), ahead of the opioid."""
@@ -73,10 +81,10 @@ def test_aspirin_to_prevent_a_heart_attack_is_flagged_at_80():
 
 def test_a_label_only_option_with_a_warning_gives_way():
     """Aspirin reaches neck pain by a myalgia label only; on sertraline it carries a bleeding
-    warning, so acetaminophen (CDC 2022, first-line) is offered and aspirin shown excluded."""
-    sl = shortlist(Patient(age=72, sex="female", current_medications=["sertraline"]),
+    warning, so the CDC 2022 nonopioids are offered and aspirin is shown excluded."""
+    sl = shortlist(Patient(age=50, sex="female", current_medications=["sertraline"]),
                    Diagnosis(text="neck pain", code="M54.2"), offer=None)
-    assert sl.names[0] == "acetaminophen" and "aspirin" not in sl.names
+    assert set(sl.names) == {"acetaminophen", "ibuprofen", "naproxen"}
     assert _safer(sl)["aspirin"].startswith("a safer option")
 
 
@@ -88,3 +96,12 @@ def test_advice_not_a_drug_lists_only_what_the_guideline_holds_back():
     assert not sl.names and sl.advice
     assert sl.excluded and all(e.reason.startswith("not for") for e in sl.excluded)
     assert "amoxicillin" in {e.drug for e in sl.excluded}
+
+
+def test_a_fact_still_to_confirm_ranks_lower_but_is_never_struck():
+    """ACE inhibitors carry a fetal-risk caution while pregnancy status is unknown (labels'
+    boxed warning): ranked below the clean first-line options, still offered."""
+    sl = shortlist(Patient(age=50, sex="female"),
+                   Diagnosis(text="Essential (primary) hypertension", code="I10"))
+    assert "lisinopril" in sl.names and sl.names[0] != "lisinopril"
+    assert "lisinopril" not in _safer(sl)

@@ -27,3 +27,18 @@ def test_a_reliever_inhaler_implies_asthma_for_beta_blockers():
                for f in flags)
     assert not any(f.severity == "critical" for f in _flags("propranolol", Patient(
         age=53, sex="female"), dx))
+
+
+def test_verapamil_on_diltiazem_is_a_duplicate():
+    """Verapamil and diltiazem FDA labels: additive bradycardia, block and hypotension."""
+    flags = _flags("verapamil", Patient(age=80, sex="female", current_medications=["diltiazem"]),
+                   Diagnosis(text="Cardiac arrhythmia, unspecified", code="I49.9"))
+    assert any(f.kind == "duplicate_class" and "verapamil and diltiazem FDA labels" in f.basis
+               for f in flags)
+
+
+def test_fosfomycin_is_flagged_below_12():
+    """Monurol label: safety and effectiveness at 12 years and younger not established."""
+    flags = _flags("fosfomycin", Patient(age=2, sex="female"),
+                   Diagnosis(text="Cystitis", code="N30"))
+    assert any(f.severity == "warning" and "Monurol" in f.basis for f in flags)
