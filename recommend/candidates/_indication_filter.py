@@ -156,6 +156,10 @@ def screen(ingredient: str, indication: str) -> str | None:
     for pattern, members, whose in _COMBINATION_PARTNER:
         if re.search(pattern, text) and ingredient in members:
             return f"mapping: the {text} indication is {whose}, not {ingredient}'s"
+    if re.search(r"peptic ulcer|gastric ulcer|duodenal ulcer", text) \
+            and ingredient in _GLUCOCORTICOIDS:
+        return ("direction: glucocorticoids raise the risk of peptic ulcer and its bleeding "
+                "(their labels warn of it); they never treat it")
     if text in ("edema", "oedema") and ingredient in _GLUCOCORTICOIDS:
         return ("mapping: glucocorticoid labels treat the proteinuria and oedema of the "
                 "nephrotic syndrome, not oedema of any cause (they retain fluid)")

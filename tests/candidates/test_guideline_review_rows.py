@@ -121,3 +121,18 @@ def test_glaucoma_starts_with_a_prostaglandin_analogue(idx):
 def test_thiamine_is_not_evidence_for_neuralgia(idx):
     assert "thiamine" not in [c.name for c in idx.lookup(
         "Neuralgia and neuritis, unspecified", "M79.2", limit=40).candidates]
+
+
+@pytest.mark.parametrize("text, code, first, absent, source", [
+    ("Type 1 diabetes mellitus", "E10", {"insulin glargine", "insulin lispro"}, "metformin",
+     "ADA Standards"),
+    ("Other specified disorders of teeth and supporting structures", "K08.8",
+     {"ibuprofen", "naproxen"}, "hydrocodone", "ADA 2023 acute dental pain"),
+    ("Peptic ulcer, site unspecified", "K27", {"omeprazole"}, "prednisone", "ACG clinical"),
+    ("Prevent diabetes", "E11.P", {"metformin"}, "insulin glargine", "ADA Standards"),
+])
+def test_third_review_rows(idx, text, code, first, absent, source):
+    r = idx.lookup(text, code, limit=40)
+    assert r.candidates[0].name in first
+    assert source in _guideline(idx, text, code)[r.candidates[0].name]
+    assert absent not in [c.name for c in r.candidates]

@@ -105,3 +105,11 @@ def test_a_fact_still_to_confirm_ranks_lower_but_is_never_struck():
                    Diagnosis(text="Essential (primary) hypertension", code="I10"))
     assert "lisinopril" in sl.names and sl.names[0] != "lisinopril"
     assert "lisinopril" not in _safer(sl)
+
+
+def test_a_toddler_with_fever_gets_acetaminophen_or_ibuprofen_not_naproxen():
+    """AAP 2011 fever report; naproxen label: not established below 2 years."""
+    sl = shortlist(Patient(age=1, sex="male"), Diagnosis(text="Fever, unspecified", code="R50.9"),
+                   offer=None)
+    assert set(sl.names) == {"acetaminophen", "ibuprofen"}
+    assert "naproxen" in _safer(sl)
