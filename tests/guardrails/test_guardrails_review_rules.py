@@ -42,3 +42,18 @@ def test_fosfomycin_is_flagged_below_12():
     flags = _flags("fosfomycin", Patient(age=2, sex="female"),
                    Diagnosis(text="Cystitis", code="N30"))
     assert any(f.severity == "warning" and "Monurol" in f.basis for f in flags)
+
+
+def test_omeprazole_or_esomeprazole_with_clopidogrel_either_way():
+    """FDA Drug Safety Communication 2009/2010: CYP2C19 inhibition weakens clopidogrel."""
+    dx = Diagnosis(text="Heartburn", code="R12")
+    on_clopidogrel = _flags("omeprazole", Patient(age=60, sex="male",
+                                                  current_medications=["clopidogrel"]), dx)
+    assert any(f.kind == "reduced_effect" and "FDA Drug Safety Communication" in f.basis
+               for f in on_clopidogrel)
+    on_esomeprazole = _flags("clopidogrel", Patient(age=60, sex="male",
+                                                    current_medications=["esomeprazole"]),
+                             Diagnosis(text="Prevent heart attack", code="I21.P"))
+    assert any(f.kind == "reduced_effect" for f in on_esomeprazole)
+    assert not any(f.kind == "reduced_effect" for f in _flags(
+        "pantoprazole", Patient(age=60, sex="male", current_medications=["clopidogrel"]), dx))
