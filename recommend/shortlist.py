@@ -15,9 +15,11 @@ warning (an allergy cross-reactivity, a pregnancy or age caution) costs it WARNI
 its score, so an equally supported option without one ranks first ("oral fluconazole in
 pregnancy" below topical clotrimazole, "cephalexin after penicillin anaphylaxis" below
 clindamycin); a warning-level interaction with a current medication costs INTERACTION_PENALTY
-more (naproxen at 70 on clopidogrel below acetaminophen). Training
-(finetune.examples), evaluation (eval.targets) and the assistant all call this, so the model
-is trained on exactly the lists it is served.
+more (naproxen at 70 on clopidogrel below acetaminophen). Where two clean options remain, one
+as high in the guideline, a demoted option is not offered at all: it is listed as excluded,
+"a safer option is offered" (_keep_safer). Training (finetune.examples), evaluation
+(eval.targets) and the assistant all call this, so the model is trained on exactly the lists
+it is served.
 """
 
 from __future__ import annotations
