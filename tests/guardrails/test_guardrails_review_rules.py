@@ -49,8 +49,8 @@ def test_omeprazole_or_esomeprazole_with_clopidogrel_either_way():
     dx = Diagnosis(text="Heartburn", code="R12")
     on_clopidogrel = _flags("omeprazole", Patient(age=60, sex="male",
                                                   current_medications=["clopidogrel"]), dx)
-    assert any(f.kind == "reduced_effect" and "FDA Drug Safety Communication" in f.basis
-               for f in on_clopidogrel)
+    assert any(f.kind == "reduced_effect" and f.severity == "critical"
+               and "FDA Drug Safety Communication" in f.basis for f in on_clopidogrel)
     on_esomeprazole = _flags("clopidogrel", Patient(age=60, sex="male",
                                                     current_medications=["esomeprazole"]),
                              Diagnosis(text="Prevent heart attack", code="I21.P"))
