@@ -57,3 +57,26 @@ def test_omeprazole_or_esomeprazole_with_clopidogrel_either_way():
     assert any(f.kind == "reduced_effect" for f in on_esomeprazole)
     assert not any(f.kind == "reduced_effect" for f in _flags(
         "pantoprazole", Patient(age=60, sex="male", current_medications=["clopidogrel"]), dx))
+
+
+def test_prandial_insulin_alone_is_not_a_start_for_type_2_diabetes():
+    """ADA 2024 sec. 9: basal insulin first; prandial insulin is added to it."""
+    dx = Diagnosis(text="Type 2 diabetes mellitus", code="E11")
+    alone = _flags("insulin aspart", Patient(age=68, sex="male", current_medications=["metformin"]),
+                   dx)
+    assert any(f.severity == "critical" and "ADA Standards" in f.basis for f in alone)
+    beside = _flags("insulin aspart", Patient(age=68, sex="male", current_medications=[
+        "metformin", "insulin glargine"]), dx)
+    assert not any(f.severity == "critical" for f in beside)
+    assert not any(f.severity == "critical" for f in _flags(
+        "insulin aspart", Patient(age=30, sex="male", current_medications=[]),
+        Diagnosis(text="Type 1 diabetes mellitus", code="E10")))
+
+
+def test_a_phosphate_binder_implies_advanced_kidney_disease():
+    """KDIGO CKD-MBD: phosphate binders are for advanced CKD; thiazides do not work below eGFR
+    30 and NSAIDs harm (the advanced CKD rules' sources)."""
+    patient = Patient(age=66, sex="female", current_medications=["sevelamer"])
+    dx = Diagnosis(text="Essential (primary) hypertension", code="I10")
+    assert any(f.severity == "critical" and "advanced chronic kidney disease" in f.message
+               for f in _flags("hydrochlorothiazide", patient, dx))
