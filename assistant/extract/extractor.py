@@ -44,7 +44,7 @@ class Extractor:
         dx_segments = read_labels(t, f, self._find)     # 1
         read_unknowns(t, f)                             # 2
         # Numbers first, so "80 kg" or "34 yo" never end up inside a drug list.
-        read_kidney(t, f)                               # 3 (eGFR, CKD stage, dialysis, ...)
+        read_kidney(t, f, dx_segments)                  # 3 (eGFR, CKD stage, dialysis, ...)
         demo.read_pregnancy(t, f)
         demo.read_age(t, f)
         demo.read_weight(t, f)

@@ -64,7 +64,13 @@ def _record(f: Findings, name: str, value, said: str, ok: bool) -> None:
     f.values.setdefault(name, value)
 
 
-def read_kidney(t: Text, f: Findings) -> None:
+def read_kidney(t: Text, f: Findings, dx_segments: list[tuple[int, int]] = ()) -> None:
+    """Kidney values anywhere; inside a labelled diagnosis ("Diagnosis: Chronic kidney disease,
+    stage 4", "Dependence on renal dialysis") the stage and dialysis are recorded but the words
+    stay the diagnosis, and the disease is not also listed as its own comorbidity."""
+    def in_dx(m) -> bool:
+        return any(a <= m.start() < b for a, b in dx_segments)
+
     for m in t.matches(_EGFR_RE):
         v = _number(m.group(1))
         _record(f, "egfr", v, m.group(0), EGFR_RANGE[0] < v < EGFR_RANGE[1])
@@ -77,6 +83,8 @@ def read_kidney(t: Text, f: Findings) -> None:
         stage = int(m.group(1) or m.group(3) or m.group(5))
         sub = (m.group(2) or m.group(4) or m.group(6) or "").lower()
         _record(f, "ckd_stage", stage, m.group(0), 1 <= stage <= 5)
+        if in_dx(m):
+            continue
         if 1 <= stage <= 5:
             code = {"a": "N18.31", "b": "N18.32"}.get(sub, STAGE_CODES[stage]) \
                 if stage == 3 else STAGE_CODES[stage]
@@ -84,6 +92,8 @@ def read_kidney(t: Text, f: Findings) -> None:
         t.take(m.start(), m.end())
     for m in t.matches(_ESKD_RE):
         f.values.setdefault("ckd_stage", 5)
+        if in_dx(m):
+            continue
         f.add_items("comorbidities", ["end-stage kidney disease (N18.6)"])
         t.take(m.start(), m.end())
     for m in t.matches(_NO_DIALYSIS_RE):
@@ -92,7 +102,8 @@ def read_kidney(t: Text, f: Findings) -> None:
     for m in t.matches(_DIALYSIS_RE):
         f.values.setdefault("dialysis", True)
         f.values.setdefault("ckd_stage", 5)
-        t.take(m.start(), m.end())
+        if not in_dx(m):
+            t.take(m.start(), m.end())
     for m in t.matches(_BF_LABEL_RE):
         answer = m.group(1).lower()
         if answer in ("yes", "no"):

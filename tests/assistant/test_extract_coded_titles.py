@@ -35,3 +35,18 @@ def test_a_reaction_to_a_drug_is_still_an_allergy_and_a_potassium_still_a_lab(ex
 def test_a_stated_diagnosis_after_a_differential_is_the_question(extract):
     f = extract("36 F, non-ulcer dyspepsia vs GERD, diagnosis GERD, not pregnant, NKDA, no meds")
     assert "GERD" in f.values["diagnosis"] and "dyspepsia" not in f.values["diagnosis"]
+
+
+@pytest.mark.parametrize("line, text, facts", [
+    ("Diagnosis: Chronic kidney disease, stage 4 (severe) (ICD-10-CM N18.4)",
+     "Chronic kidney disease, stage 4 (severe)", {"ckd_stage": 4}),
+    ("Diagnosis: End stage renal disease (ICD-10-CM N18.6)", "End stage renal disease",
+     {"ckd_stage": 5}),
+    ("Diagnosis: Dependence on renal dialysis (ICD-10-CM Z99.2)", "Dependence on renal dialysis",
+     {"dialysis": True, "ckd_stage": 5}),
+])
+def test_a_kidney_title_stays_the_diagnosis_and_still_gives_its_facts(extract, line, text, facts):
+    f = extract(line)
+    assert f.values["diagnosis"].startswith(text)
+    assert facts.items() <= f.values.items()
+    assert "comorbidities" not in f.values   # the disease is the question, not its own background
