@@ -336,23 +336,22 @@ def _cannot_take(rules: PatientRules, background, patient) -> bool:
 def _add_on_only(new, items, patient, dx, others, rules) -> list[Flag]:
     flags = []
     current = [it for it in items if it.current and it.drug.known and not it.dose.local]
+    known = patient.current_medications is not None
+    said = ("no current medication is one" if known
+            else "current medications unknown: confirm one is taken")
     for r in rules.add_on_only:
         if not _dx_matches(r.only_diagnosis, dx):
             continue
-        on = next((it for it in current if _hit(rules, r.background, it.drug.ingredients)),
-                  None)
+        taking = any(_hit(rules, r.background, it.drug.ingredients) for it in current)
         intolerant = r.unless_condition is not None and any(
             r.unless_condition.matches(c) for c in others)
-        if on is not None or intolerant or _cannot_take(rules, r.background, patient):
+        if taking or intolerant or _cannot_take(rules, r.background, patient):
             continue
         for it in new:
             ing = _hit(rules, r.drugs, it.drug.ingredients)
             if not ing or _hit(rules, r.background, it.drug.ingredients):
                 continue
-            known = patient.current_medications is not None
             sev = r.severity if known else "warning"
-            said = ("no current medication is one" if known
-                    else "current medications unknown: confirm one is taken")
             flags.append(_flag("add_on", sev, ing, it, f"{r.advice} ({r.name}; {said})",
                                r.basis))
     return _best(flags)

@@ -136,14 +136,18 @@ def _excluding(flags: list[Flag], allow_same_class: bool = False) -> list[Flag]:
             or (f.kind == "duplicate_class" and not allow_same_class)]
 
 
-def demotion(flags: list[Flag]) -> float:
+def demotion(flags: list[Flag], tier: int) -> float:
     """What a candidate's flags that do not exclude it cost its score: WARNING_PENALTY for a
     caution about the patient, plus INTERACTION_PENALTY for a warning with a current
-    medication."""
+    medication. A candidate no guideline names (`tier` 0) pays INTERACTION_PENALTY for any
+    warning: weak evidence and a warning never rank ahead of a clean option (aspirin from a
+    myalgia label for a 72-year-old on sertraline, an antacid beside nitrofurantoin)."""
     cost = WARNING_PENALTY if any(f.kind in _CAUTIONS for f in flags) else 0.0
     if any(f.kind in _WITH_CURRENT and f.severity == "warning"
            and (f.kind != "interaction" or _AVOID in f.message) for f in flags):
         cost += INTERACTION_PENALTY
+    if not cost and tier == 0 and any(f.severity == "warning" for f in flags):
+        cost = INTERACTION_PENALTY
     return cost
 
 
@@ -171,7 +175,7 @@ def _keep_safer(out: Shortlist, demoted: dict[str, list[Flag]]) -> None:
     for cand in [c for c in out.offered if c.name in demoted and _tier(c) <= best]:
         out.offered.remove(cand)
         flags = out.warnings.pop(cand.name)
-        worst = sorted(demoted[cand.name], key=lambda f: SEVERITY_ORDER.get(f.severity, 3))[0]
+        worst = min(demoted[cand.name], key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
         out.excluded.append(ExcludedRow(
             drug=cand.name, ingredients=list(cand.ingredients), flags=flags,
             reason=f"a safer option is offered: {worst.message}",
@@ -219,11 +223,7 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
                                             reason=_reason(bad[0]), flags=own,
                                             evidence=cand.evidence_text()))
             continue
-        penalty = demotion(own)
-        if not penalty and _tier(cand) == 0 and any(f.severity == "warning" for f in own):
-            # Weak evidence and a warning: never ahead of a clean option (aspirin from a
-            # myalgia label for a 72-year-old on sertraline, an antacid beside nitrofurantoin).
-            penalty = INTERACTION_PENALTY
+        penalty = demotion(own, _tier(cand))
         if penalty:
             cand = cand.model_copy(update={"score": round(cand.score - penalty, 6)})
             # Ranked lower, but never struck for a fact still to confirm (lisinopril for a

@@ -16,8 +16,7 @@ from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE,
 # What leads into a diagnosis (stripped before the rest is taken as the diagnosis). Those in
 # EXPLICIT mark the text as a stated diagnosis, which may replace an earlier one.
 DIAGNOSIS_CUES: tuple[str, ...] = tuple(vocabulary()["diagnosis_cues_regex"])
-EXPLICIT_DIAGNOSIS = re.compile(r"^\s*(?:diagnosed with|diagnosis of|dx of|dx|working diagnosis|diagnosis)\b",
-                                re.I)
+EXPLICIT_DIAGNOSIS = re.compile(r"^\s*(?:diagnosed with|working diagnosis|diagnosis|dx)\b", re.I)
 _LEAD_CUE_RE = re.compile(r"^(?:" + "|".join(
     c for c in DIAGNOSIS_CUES if c not in vocabulary()["diagnosis_qualifiers"])
     + r")(?:\b|(?<=/))[\s:,-]*", re.I)

@@ -17,6 +17,7 @@ naming the field. A CKD stage also goes into `comorbidities` (coded), since the 
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from assistant.extract.text import Findings, Text
 
@@ -64,7 +65,7 @@ def _record(f: Findings, name: str, value, said: str, ok: bool) -> None:
     f.values.setdefault(name, value)
 
 
-def read_kidney(t: Text, f: Findings, dx_segments: list[tuple[int, int]] = ()) -> None:
+def read_kidney(t: Text, f: Findings, dx_segments: Sequence[tuple[int, int]] = ()) -> None:
     """Kidney values anywhere; inside a labelled diagnosis ("Diagnosis: Chronic kidney disease,
     stage 4", "Dependence on renal dialysis") the stage and dialysis are recorded but the words
     stay the diagnosis, and the disease is not also listed as its own comorbidity."""
