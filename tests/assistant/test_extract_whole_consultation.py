@@ -88,21 +88,16 @@ def test_of_treated_long_term_conditions_the_first_named_is_the_question_and_sai
 
 
 @pytest.mark.parametrize("text, diagnosis", [
+    # Korean hospital diagnoses, read without the place of care
     ("67세 남자, 패혈증으로 입원, 약물 알레르기 없음, 복용약 없음", "sepsis"),
     ("62세 남자 급성 관상동맥 증후군으로 입원, 알레르기 없음, 복용약 없음", "acute coronary syndrome"),
     ("70세 남자, 폐렴으로 입원, 알레르기 없음, 복용약 없음", "community-acquired pneumonia"),
-])
-def test_korean_hospital_diagnoses_are_read_without_the_place_of_care(ex, text, diagnosis):
-    _, dx, _ = read(ex, text)
-    assert dx.text == diagnosis
-
-
-@pytest.mark.parametrize("text, diagnosis", [
+    # a lab value is a note, never part of the diagnosis
     ("42 F hypothyroidism, TSH 12, not pregnant, NKDA, no meds", "hypothyroidism"),
     ("45 M, potassium 2.9, hypokalemia, NKDA, no meds", "hypokalemia"),
     ("60 F, vitamin D deficiency, NKDA, no meds", "vitamin D deficiency"),
 ])
-def test_a_lab_value_is_a_note_never_part_of_the_diagnosis(ex, text, diagnosis):
+def test_the_diagnosis_alone_is_read_without_place_of_care_or_lab_values(ex, text, diagnosis):
     _, dx, _ = read(ex, text)
     assert dx.text == diagnosis
 

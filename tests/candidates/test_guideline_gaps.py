@@ -149,6 +149,14 @@ def test_hfref_sglt2_inhibitors_lead_at_egfr_28():
     ("Pain in left knee", "M25.562", "tramadol", "CDC Clinical Practice"),
     ("Unspecified chronic bronchitis", "J42", "amoxicillin", "GOLD 2024"),
     ("Chronic obstructive pulmonary disease, unspecified", "J44.9", "amoxicillin", "GOLD 2024"),
+    ("Bipolar disorder, unspecified", "F31.9", "bupropion", "CANMAT/ISBD 2018"),
+    ("Bipolar disorder, unspecified", "F31.9", "sertraline", "CANMAT/ISBD 2018"),
+    ("Bipolar disorder, unspecified", "F31.9", "citalopram", "CANMAT/ISBD 2018"),
+    ("Bipolar disorder, unspecified", "F31.9", "escitalopram", "CANMAT/ISBD 2018"),
+    ("Cervicalgia", "M54.2", "acetaminophen; hydrocodone", "CDC Clinical Practice"),
+    ("Cervicalgia", "M54.2", "tramadol", "CDC Clinical Practice"),
+    ("Insomnia", "G47.0", "trazodone", "AASM 2017"),
+    ("Anxiety disorder, unspecified", "F41.9", "alprazolam", "NICE CG113"),
 ])
 def test_held_back_where_the_guideline_says_not_for_this(idx, text, code, drug, source):
     r = idx.lookup(text, code)
