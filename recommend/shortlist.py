@@ -16,10 +16,10 @@ its score, so an equally supported option without one ranks first ("oral flucona
 pregnancy" below topical clotrimazole, "cephalexin after penicillin anaphylaxis" below
 clindamycin); a warning-level interaction with a current medication costs INTERACTION_PENALTY
 more (naproxen at 70 on clopidogrel below acetaminophen). Where two clean options remain, one
-as high in the guideline, a demoted option is not offered at all: it is listed as excluded,
-"a safer option is offered" (_keep_safer). Training (finetune.examples), evaluation
-(eval.targets) and the assistant all call this, so the model is trained on exactly the lists
-it is served.
+as high in the guideline (or one, for a flagged alternative), a demoted option is not
+offered at all: it is listed as excluded, "a safer option is offered" (_keep_safer).
+Training (finetune.examples), evaluation (eval.targets) and the assistant all call this, so
+the model is trained on exactly the lists it is served.
 """
 
 from __future__ import annotations
@@ -166,20 +166,45 @@ def _keep_safer(out: Shortlist, demoted: dict[str, list[Flag]]) -> None:
     the options a clinician reviewing held-out cases struck out (simvastatin capped by
     amlodipine beside atorvastatin where a high-intensity statin is due, febuxostat with heart
     disease beside allopurinol, a second-line sedative beside a first). It stays visible as
-    excluded, with its caution. Where only weaker options are clean (tramadol beside an NSAID
-    for a 67-year-old's knee), it is offered, flagged and ranked by its demoted score."""
+    excluded, with its caution. With one clean option, _struck_beside_one decides. Where only
+    weaker options are clean (tramadol beside an NSAID for a 67-year-old's knee), it is
+    offered, flagged and ranked by its demoted score."""
     clean = [_tier(c) for c in out.offered if c.name not in demoted]
-    # Two clean options at least, so the answer still offers a choice (on warfarin,
-    # acetaminophen alone would hide tramadol and duloxetine, flagged).
-    best = max(clean) if len(clean) >= 2 else -1
-    for cand in [c for c in out.offered if c.name in demoted and _tier(c) <= best]:
+    best = max(clean, default=-1)
+    for cand in [c for c in out.offered if c.name in demoted and _tier(c) <= best
+                 and (len(clean) >= 2 or _struck_beside_one(demoted[c.name], _tier(c), best))]:
         out.offered.remove(cand)
         flags = out.warnings.pop(cand.name)
-        worst = min(demoted[cand.name], key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+        worst = min(demoted[cand.name], key=_headline_order)
         out.excluded.append(ExcludedRow(
             drug=cand.name, ingredients=list(cand.ingredients), flags=flags,
             reason=f"a safer option is offered: {worst.message}",
             evidence=cand.evidence_text()))
+
+
+def _headline_order(flag: Flag) -> tuple[int, int]:
+    """The flag an excluded row's reason quotes: the most severe, and among equals the one
+    that cost the candidate its place (a caution about the patient, then a pair rule or an
+    ANSM "avoid"), not a "precaution for use" listed beside it."""
+    costly = (0 if flag.kind in _CAUTIONS
+              else 1 if flag.kind in guardrails.PAIR_KINDS or _AVOID in flag.message else 2)
+    return SEVERITY_ORDER.get(flag.severity, 3), costly
+
+
+def _struck_beside_one(flags: list[Flag], tier: int, clean_tier: int) -> bool:
+    """Whether one clean guideline option is enough to strike a demoted one. Yes for a
+    warning on an alternative (suvorexant on oxycodone at 80, febuxostat beside allopurinol
+    with heart disease, tramadol on warfarin) and on a first-line drug flagged twice, for the
+    patient and with a current medication at any warning level (an NSAID at 72 on an ACE
+    inhibitor, spironolactone and methotrexate): the options the blinded reviewers rejected
+    even where nothing else clean was offered. A first-line drug with one warning stays
+    offered, flagged (heparin for an MI on sertraline), and a clean option from a label alone
+    is not enough to strike anything."""
+    warnings = [f for f in flags if f.severity == "warning"]
+    if clean_tier < 1 or not warnings:
+        return False
+    return tier < 2 or (any(f.kind in _CAUTIONS for f in warnings)
+                        and any(f.kind in _WITH_CURRENT for f in warnings))
 
 
 def _reason(flag: Flag) -> str:

@@ -107,16 +107,6 @@ def test_sleep_and_heartburn_labels_of_combination_partners_are_not_evidence(idx
     assert "oxycodone" not in names and "ciprofloxacin" not in names
 
 
-def test_older_adult_on_warfarin_with_knee_oa_gets_acetaminophen_first():
-    """ACR 2019: acetaminophen, tramadol and duloxetine are all conditional; on warfarin the
-    NSAIDs are out, tramadol raises the INR (tramadol label) and SNRIs add bleeding (SNRI
-    labels), so acetaminophen leads."""
-    sl = shortlist(Patient(age=79, sex="female", current_medications=["warfarin"]),
-                   Diagnosis(text="primary osteoarthritis of knee"), offer=None)
-    assert sl.names[0] == "acetaminophen"
-    assert sl.names.index("acetaminophen") < sl.names.index("tramadol")
-
-
 def test_hfref_sglt2_inhibitors_lead_at_egfr_28():
     """2022 AHA/ACC/HFSA: SGLT2 inhibitors from eGFR 20-25 in HFrEF; the glucose-lowering
     warning of the label does not apply to heart failure."""

@@ -28,12 +28,34 @@ def test_febuxostat_gives_way_to_allopurinol_with_heart_disease():
     assert "cardiovascular" in _safer(sl)["febuxostat"]
 
 
-def test_one_clean_option_is_not_a_choice_so_the_flagged_ones_stay():
-    """ACR/AF 2019 knee OA on warfarin: acetaminophen is the only clean option; tramadol and
-    duloxetine stay, flagged (tramadol label: INR rises; SNRI labels: bleeding)."""
+def test_one_clean_guideline_option_strikes_flagged_alternatives():
+    """ACR/AF 2019 knee OA on warfarin: the NSAIDs are out and acetaminophen is the only clean
+    option; tramadol and duloxetine (conditional alternatives) are shown excluded with their
+    warnings (tramadol label: INR rises; SNRI labels: bleeding), as the blinded reviewers
+    judged them."""
     sl = shortlist(Patient(age=79, sex="female", current_medications=["warfarin"]),
                    Diagnosis(text="primary osteoarthritis of knee"), offer=None)
-    assert sl.names[0] == "acetaminophen" and sl.warnings["tramadol"]
+    assert sl.names[0] == "acetaminophen" and "tramadol" not in sl.names
+    assert "warfarin" in _safer(sl)["tramadol"] and "duloxetine" in _safer(sl)
+
+
+def test_a_first_line_drug_flagged_for_the_patient_and_a_current_drug_gives_way():
+    """CDC 2022 nonopioid pain treatment: an NSAID at 72 carries the AGS Beers 2023 caution and
+    a warning with the current furosemide; acetaminophen is clean, so it is offered alone and
+    the NSAIDs are shown excluded with the caution."""
+    sl = shortlist(Patient(age=72, sex="female", current_medications=["sertraline", "furosemide"]),
+                   Diagnosis(text="Pain in knee", code="M25.56"), offer=None)
+    assert sl.names == ("acetaminophen",)
+    assert "age 72" in _safer(sl)["naproxen"]
+
+
+def test_a_first_line_drug_with_one_caution_stays_beside_one_clean_option():
+    """The same knee at 72 on no medication: the NSAIDs carry only the AGS Beers 2023 caution,
+    so they stay offered, flagged, beside acetaminophen."""
+    sl = shortlist(Patient(age=72, sex="female", current_medications=[]),
+                   Diagnosis(text="Pain in knee", code="M25.56"), offer=None)
+    assert sl.names[0] == "acetaminophen" and "naproxen" in sl.names
+    assert sl.warnings["naproxen"]
 
 
 def test_flagged_first_line_drugs_stay_when_only_weaker_options_are_clean():
