@@ -23,7 +23,7 @@ from .ui_screen import (CHROMIUM, CHROMIUM_ARGS, assert_copy_gives_the_chart_sum
 pytestmark = pytest.mark.slow
 # The fake model tries Bactrim first; it is excluded (sulfa allergy) before the model chooses.
 BACTRIM = json.dumps({"recommendations": [{"drug": "Bactrim DS"}, {"drug": "cephalexin"}]})
-WARFARIN = "79 yo woman, knee osteoarthritis, on warfarin and lisinopril, no allergies, 62 kg"
+ON_LISINOPRIL = "64 yo woman, knee osteoarthritis, on lisinopril, no allergies, 62 kg"
 
 
 def _serve(demo):
@@ -59,14 +59,14 @@ def test_the_answer_comes_first_with_each_options_flags(three_options_url):
         try:
             page = open_page(browser, three_options_url)
             assert not axe_serious(page), axe_serious(page)      # the empty screen too
-            send_with_enter(page, WARFARIN)
+            send_with_enter(page, ON_LISINOPRIL)
             names = recommended(page)
             assert len(names) == 3
             assert_first_recommendation_visible(page)
-            # Each option carries its own interaction with warfarin, in its own block.
+            # Each option carries its own interaction with lisinopril, in its own block.
             for i, name in enumerate(names, 1):
                 block = page.locator(f'#answer li.rx-rec[data-rank="{i}"]').inner_text()
-                assert f"{name} + warfarin" in block and ("WARNING" in block or "INFO" in block)
+                assert f"{name} + lisinopril" in block and ("WARNING" in block or "INFO" in block)
             assert assert_no_pair_of_alternatives(page) >= 6
             # Excluded drugs: collapsed, with their count.
             excluded = page.locator("#answer details#excluded")
@@ -83,8 +83,8 @@ def test_the_answer_comes_first_with_each_options_flags(three_options_url):
             assert "Original text (French)" in page.locator("#answer").inner_text()
             assert not axe_serious(page), axe_serious(page)
             assert_copy_gives_the_chart_summary(page, [
-                "Patient: 79-year-old; female; 62 kg", "Diagnosis: knee osteoarthritis",
-                f"1. {names[0]} — ", f"Interaction {names[0]} + warfarin"])
+                "Patient: 64-year-old; female; 62 kg", "Diagnosis: knee osteoarthritis",
+                f"1. {names[0]} — ", f"Interaction {names[0]} + lisinopril"])
         finally:
             browser.close()
 

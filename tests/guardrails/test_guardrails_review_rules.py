@@ -80,3 +80,29 @@ def test_a_phosphate_binder_implies_advanced_kidney_disease():
     dx = Diagnosis(text="Essential (primary) hypertension", code="I10")
     assert any(f.severity == "critical" and "advanced chronic kidney disease" in f.message
                for f in _flags("hydrochlorothiazide", patient, dx))
+
+
+def test_simvastatin_with_diltiazem_or_amiodarone_is_a_myopathy_warning_either_way():
+    """FDA Drug Safety Communication June 2011: simvastatin capped at 10 mg with diltiazem and
+    20 mg with amiodarone; pravastatin is not affected."""
+    dx = Diagnosis(text="Hyperlipidemia, unspecified", code="E78.5")
+    on_diltiazem = _flags("simvastatin", Patient(age=66, sex="male",
+                                                 current_medications=["diltiazem"]), dx)
+    assert any(f.kind == "myopathy" and f.severity == "warning" and "June 2011" in f.basis
+               for f in on_diltiazem)
+    on_simvastatin = _flags("amiodarone", Patient(age=66, sex="male",
+                                                  current_medications=["simvastatin"]),
+                            Diagnosis(text="Atrial fibrillation", code="I48.91"))
+    assert any(f.kind == "myopathy" for f in on_simvastatin)
+    assert not any(f.kind == "myopathy" for f in _flags(
+        "pravastatin", Patient(age=66, sex="male", current_medications=["diltiazem"]), dx))
+
+
+def test_simvastatin_gives_way_to_other_statins_on_diltiazem():
+    """2018 AHA/ACC cholesterol guideline statins; with the simvastatin cap the clean statins
+    are offered and simvastatin is shown excluded."""
+    from recommend.shortlist import shortlist
+    sl = shortlist(Patient(age=66, sex="male", current_medications=["diltiazem"]),
+                   Diagnosis(text="Hyperlipidemia, unspecified", code="E78.5"), offer=None)
+    assert "simvastatin" not in sl.names and "atorvastatin" in sl.names
+    assert any(e.drug == "simvastatin" and "myopathy" in e.reason for e in sl.excluded)
