@@ -50,6 +50,11 @@ class Item:
     drug: NormalizedDrug
     dose: _dose.Dose
     current: bool
+    vascular_diagnosis: bool = False   # a new drug for one of aspirin's antiplatelet indications
+
+    @property
+    def low_dose_aspirin(self) -> bool:
+        return _flags.low_dose_aspirin(self.dose, self.vascular_diagnosis and not self.current)
 
     @property
     def label(self) -> str:
@@ -210,7 +215,7 @@ def _class_duplicate_flags(items: list[Item]) -> list[Flag]:
 
 
 def _low_dose_exempt(it: Item) -> set[str]:
-    return {"aspirin"} if _flags.low_dose_aspirin(it.dose) else set()
+    return {"aspirin"} if it.low_dose_aspirin else set()
 
 
 def _contraindication_flags(items: list[Item], patient) -> list[Flag]:
@@ -280,7 +285,8 @@ def check(drugs: list[str], patient: Any = None, diagnosis: Any = None) -> Check
     dx = _diagnosis(diagnosis)
     checked = [normalize(d) for d in drugs]
     current = [normalize(m) for m in (p.current_medications or [])]
-    items = [*(Item(d, _dose.parse(d.input), False) for d in checked),
+    for_vessels = _flags.vascular(dx.code if dx else None)
+    items = [*(Item(d, _dose.parse(d.input), False, for_vessels) for d in checked),
              *(Item(d, _dose.parse(d.input), True) for d in current)]
     new = [it for it in items if not it.current]
     flags = [*_allergy_flags(checked, p.allergies or []),

@@ -12,12 +12,21 @@ from guardrails._dose import Dose
 from guardrails._types import SEVERITY_ORDER, Flag
 
 
-def low_dose_aspirin(dose: Dose) -> bool:
-    """True when the text says the aspirin dose is low (antiplatelet); rules.json doses."""
+def low_dose_aspirin(dose: Dose, vascular_diagnosis: bool = False) -> bool:
+    """True when the text says the aspirin dose is low (antiplatelet), or gives no dose and the
+    drug is new for a vascular diagnosis; rules.json doses."""
     r = _rules.load().doses.low_dose_aspirin
     if dose.mg_per_day is not None:
         return dose.mg_per_day <= r.max_mg_per_day
-    return dose.mg is not None and dose.mg <= r.max_strength_without_frequency_mg
+    if dose.mg is None:
+        return vascular_diagnosis
+    return dose.mg <= r.max_strength_without_frequency_mg
+
+
+def vascular(code: str | None) -> bool:
+    """Whether an ICD-10-CM code is one of aspirin's antiplatelet indications (rules.json)."""
+    return bool(code) and any(code.upper().startswith(p) for p in
+                              _rules.load().doses.low_dose_aspirin.vascular_codes)
 
 
 def _counts_for(it, entry: _interactions.Entry, on_side_a: bool) -> bool:
@@ -37,7 +46,7 @@ def _pair_flag(x, y, table: _interactions.Table) -> Flag | None:
         aspirin = x if ix == "aspirin" else y if iy == "aspirin" else None
         ing_a, ing_b = (ix, iy) if x_on_a else (iy, ix)
         lv = _interactions.choose_level(e, ing_a, ing_b,
-                                        aspirin is not None and low_dose_aspirin(aspirin.dose))
+                                        aspirin is not None and aspirin.low_dose_aspirin)
         found.append((SEVERITY_ORDER[lv.severity], e.source != "ansm", e, lv, ix, iy,
                       ing_a, ing_b))
     if not found:

@@ -100,6 +100,9 @@ class DuplicationRule(_Strict):
 class LowDoseAspirin(_Strict):
     max_mg_per_day: float = Field(gt=0, le=1000)
     max_strength_without_frequency_mg: float = Field(gt=0, le=1000)
+    # ICD-10-CM prefixes of the vascular indications: aspirin without a dose for one of them
+    # is an antiplatelet dose (an MI's aspirin is not an anti-inflammatory course).
+    vascular_codes: list[str] = Field(default_factory=list)
     basis: str
 
 

@@ -41,6 +41,21 @@ def test_low_dose_aspirin_takes_the_antiplatelet_level():
     assert f.severity == "warning"
 
 
+def test_aspirin_without_a_dose_for_a_vascular_diagnosis_is_the_antiplatelet_dose():
+    """21 CFR 343.80: 50-325 mg daily for vascular indications. ANSM grades aspirin with a
+    glucocorticoid only at anti-inflammatory ("avoid") and analgesic doses, so after an MI the
+    mildest level applies; for a headache the dose is unknown and the most severe one does."""
+    on_prednisone = {"age": 70, "current_medications": ["prednisone", "ibuprofen"]}
+    after_mi = check(["aspirin"], on_prednisone, {"text": "Old myocardial infarction",
+                                                  "code": "I25.2"})
+    assert not [f for f in kinds(after_mi, "interaction") if "combination to avoid" in f.message]
+    assert not kinds(after_mi, "duplicate_class")        # not a second NSAID beside ibuprofen
+    headache = check(["aspirin"], on_prednisone, {"text": "Tension-type headache",
+                                                  "code": "G44.2"})
+    assert [f for f in kinds(headache, "interaction") if "combination to avoid" in f.message]
+    assert kinds(headache, "duplicate_class")
+
+
 def test_local_forms_do_not_interact_or_duplicate_unless_the_class_says_eye_drops():
     assert kinds(check(["ketoconazole cream", "simvastatin"]), "interaction") == []
     assert kinds(check(["timolol eye drops", "verapamil"]), "interaction")  # y compris collyres
