@@ -151,7 +151,8 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             drug_end = _longest_drug(t, pos, finder)
             if drug_end is None:
                 break
-            tail = re.match(r"(?:\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?)\b)?(?:\s+(?:daily|bid|tid|od|"
+            # the dose, its unit often left out ("allopurinol 300 for gout"), and how often
+            tail = re.match(r"(?:\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?)?\b)?(?:\s+(?:daily|bid|tid|od|"
                             r"qd|prn|nightly|once daily|twice daily))?", t.s[drug_end:])
             after = drug_end + tail.end()
             fm = _FOR.match(t.s, after)

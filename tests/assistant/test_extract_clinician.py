@@ -143,3 +143,22 @@ def test_korean_consultations(ex, text, values, question):
     f = ex.extract(text)
     assert {k: f.values.get(k) for k in values} == values
     assert f.diagnosis_candidates == question
+
+
+# -- misreads found by a clinician's read-through ------------------------------------------------
+@pytest.mark.parametrize("text, meds, comorbidities", [
+    # a bracket around "on X" ends the medication list; a dose without a unit is not the name
+    ("58 M. Hx: HTN, gout (on allopurinol 300). Presents with acute gout flare R knee.",
+     ["allopurinol"], ["HTN (hypertension)", "gout"]),
+    ("PMH gout (on allopurinol), HTN. Now cellulitis L shin", ["allopurinol"],
+     ["gout", "HTN (hypertension)"]),
+])
+def test_a_drug_in_brackets_ends_at_the_bracket(ex, text, meds, comorbidities):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values["comorbidities"] == comorbidities
+
+
+def test_the_bracketed_drug_leaves_the_question_alone(ex):
+    f = ex.extract("58 M. Hx: HTN, gout (on allopurinol 300). Presents with acute gout flare R knee.")
+    assert f.diagnosis_candidates == ["acute gout flare R knee"]
