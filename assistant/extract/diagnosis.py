@@ -52,8 +52,12 @@ _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
                             r"with|of|and|at|on|who|is|after|following|from)\s*$", re.I)
 
+# What a request names: up to four words, ending before "for/to/in/with", an article or
+# punctuation ("recommend oxycodone for back pain" -> "oxycodone").
+_REQUESTED = (r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
+              r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)")
 # A request ("recommend oxycodone", "can I give nitrofurantoin") names what is asked about, not
-# what the patient takes: the verb and its object (up to "for/to/in/with" or punctuation) go.
+# what the patient takes: the verb and its object go.
 _REQUEST_RE = re.compile(
     r"\b(?:(?:please )?recommend\w*|prescrib\w*|suggest\w*|switch(?:ing)? to|instead of|what about|"
     r"how about|(?:can|could|should|may) (?:i|we|you) (?:use|give|start|prescribe|recommend|try)|"
@@ -61,13 +65,22 @@ _REQUEST_RE = re.compile(
     r"(?: \w+)?|what to (?:give|prescribe|use)|options? for|alternatives? to|"
     r"treat(?:ment)? options?|what antibiotics?|which (?:drug|antibiotic|medication)s?|"
     r"(?:wants?|would like|planning|plans?|considering|thinking of|keen|hoping) to (?:start|begin|add|"
-    r"try|commence|switch to|use)|consider(?:ing)? (?:starting|adding)|to start)"
-    r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
-    r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)", re.I)
+    r"try|commence|switch to|use)|consider(?:ing)? (?:starting|adding)|to start)" + _REQUESTED, re.I)
+# The patient's wish ("requesting Xanax", "asks about sertraline") names a drug not taken yet,
+# kept as a note. A refill or a repeat is of a drug taken ("requesting a refill of sertraline"),
+# and "wants to ..." is read by _REQUEST_RE ("wants to start") or stays ("wants to stop").
+_WISH_RE = re.compile(
+    r"\b(?:requesting|requests?|request for|asking (?:for|about)|asks (?:for|about)|wants|"
+    r"would like|interested in|(?:enquir|inquir)(?:es|ing) about)"
+    r"(?![ \t]+(?:(?:a|an|the|her|his|their|my)[ \t]+)?(?:refills?|repeats?|renewal|top-?up|more of|"
+    r"to)\b)(?:[ \t]+(?:a|an|some))?" + _REQUESTED, re.I)
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
 
 
-def read_requests(t: Text) -> None:
+def read_requests(t: Text, f: Findings) -> None:
+    for m in t.matches(_WISH_RE):
+        f.notes.append(f"{m.group(0).strip()} (asked for, not a current medication)")
+        t.take(m.start(), m.end())
     for m in t.matches(_REQUEST_RE):
         t.take(m.start(), m.end())
 

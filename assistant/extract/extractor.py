@@ -49,7 +49,7 @@ class Extractor:
         demo.read_age(t, f)
         demo.read_weight(t, f)
         demo.read_context(t, f)                         # 4
-        read_requests(t)                                # 5
+        read_requests(t, f)                             # 5
         read_allergies(t, f, self._find)                # 6
         read_indications(t, f, self._find)              # 7: "on X for Y"
         read_medications(t, f, self._find, self._guess)   # 7

@@ -162,3 +162,22 @@ def test_a_drug_in_brackets_ends_at_the_bracket(ex, text, meds, comorbidities):
 def test_the_bracketed_drug_leaves_the_question_alone(ex):
     f = ex.extract("58 M. Hx: HTN, gout (on allopurinol 300). Presents with acute gout flare R knee.")
     assert f.diagnosis_candidates == ["acute gout flare R knee"]
+
+
+@pytest.mark.parametrize("text, meds, question", [
+    ("34 F, GAD, requesting Xanax, no meds.", [], ["GAD"]),
+    ("34 F, GAD, wants Xanax, no meds", [], ["GAD"]),
+    ("34 F, GAD, asking for Xanax. No meds", [], ["GAD"]),
+    ("34 F, GAD, requests a Xanax prescription, no meds", [], ["GAD"]),
+    ("34 F, GAD, would like Xanax, no meds", [], ["GAD"]),
+    ("34 F with GAD, interested in sertraline, no meds", [], ["GAD"]),
+    ("34 F with GAD, asks about Xanax, no meds", [], ["GAD"]),
+    # a refill is of a drug taken
+    ("34 F, GAD, came in for a refill of sertraline", ["sertraline"], ["GAD"]),
+    ("34 F, GAD, requesting a refill of sertraline", ["sertraline"], ["GAD"]),
+    ("56M, T2DM, wants to stop metformin", ["metformin"], ["T2DM"]),
+])
+def test_a_drug_the_patient_asks_for_is_not_taken(ex, text, meds, question):
+    f = ex.extract(text)
+    assert f.values.get("current_medications", []) == meds
+    assert f.diagnosis_candidates == question
