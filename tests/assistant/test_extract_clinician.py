@@ -181,3 +181,46 @@ def test_a_drug_the_patient_asks_for_is_not_taken(ex, text, meds, question):
     f = ex.extract(text)
     assert f.values.get("current_medications", []) == meds
     assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, age", [
+    ("9 mo girl, reflux, spitting up after feeds", 0.75),
+    ("9 months old girl, reflux", 0.75),
+    ("9-month-old with reflux", 0.75),
+    ("18 mo boy, croup", 1.5),
+    ("6 wk infant, oral thrush", round(6 / 52, 3)),
+    ("6 weeks old, oral thrush", round(6 / 52, 3)),
+    ("2 yo with AOM", 2.0),
+    ("3y M, fever and ear pain", 3.0),
+    ("3y, fever and ear pain", 3.0),
+    ("9개월 여아, 역류", 0.75),
+])
+def test_ages_of_young_children(ex, text, age):
+    assert ex.extract(text).values["age"] == age
+
+
+@pytest.mark.parametrize("text, question", [
+    ("9 mo girl, reflux, spitting up after feeds", ["reflux", "spitting up after feeds"]),
+    ("18 mo boy, croup", ["croup"]),
+    ("6 wk infant, oral thrush", ["oral thrush"]),
+    ("3y M, fever and ear pain", ["fever and ear pain"]),
+])
+def test_a_young_age_is_not_the_question(ex, text, question):
+    assert ex.extract(text).diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text", ["insomnia x 3 mo", "cough for 6 wk", "HTN x 3y, c/o gout",
+                                  "c/o cough, 3 mo"])
+def test_a_duration_is_still_not_an_age(ex, text):
+    assert "age" not in ex.extract(text).values
+
+
+@pytest.mark.parametrize("text, values", [
+    ("3y M, fever and ear pain", {"age": 3.0, "sex": "male"}),
+    ("18 mo F, bronchiolitis", {"age": 1.5, "sex": "female"}),
+    # a decade in an "Age:" label is read as in free text, not as a negative age
+    ("Age: 30s, female, UTI", {"age": 35.0, "sex": "female"}),
+])
+def test_age_with_its_sex_letter(ex, text, values):
+    f = ex.extract(text)
+    assert {k: f.values.get(k) for k in values} == values
