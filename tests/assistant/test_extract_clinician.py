@@ -224,3 +224,18 @@ def test_a_duration_is_still_not_an_age(ex, text):
 def test_age_with_its_sex_letter(ex, text, values):
     f = ex.extract(text)
     assert {k: f.values.get(k) for k in values} == values
+
+
+@pytest.mark.parametrize("text, ruled_out, allergies", [
+    ("3M, AOM, 15kg, no penicillin allergy", "penicillin", None),
+    ("3M, AOM, not allergic to penicillin", "penicillin", None),
+    ("3M, AOM, denies PCN allergy", "penicillin", None),
+    ("3M AOM, no allergy to penicillin or cephalosporins, allergic to sulfa",
+     "penicillin, cephalosporins", ["sulfa"]),
+    ("3세 남아, 중이염, 15kg, 페니실린 알레르기 없음", "penicillin", None),
+])
+def test_an_allergy_ruled_out_is_not_recorded(ex, text, ruled_out, allergies):
+    # only that allergen is ruled out: the allergy field stays open unless another is named
+    f = ex.extract(text)
+    assert f.values.get("allergies") == allergies
+    assert f"not allergic to {ruled_out}" in f.notes
