@@ -200,6 +200,28 @@ def normalise_sections(text: str) -> str:
 
 
 # -- "on X for Y" ----------------------------------------------------------------------------------
+# How long: "3 days", "2 yrs", "a week", "x 3/7" (UK shorthand: /7 days, /52 weeks, /12 months).
+DURATION_COUNT = r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|couple(?: of)?)"
+DURATION_UNIT = (r"(?:/7|/52|/12|d|days?|wks?|weeks?|w|mo|mos|months?|m|y|yrs?|years?|h|hrs?|hours?)"
+                 r"(?![\w/])")
+_DURATION = (rf"(?:(?:about|over|the\s+(?:past|last)|the)\s+)?{DURATION_COUNT}\s*{DURATION_UNIT}"
+             r"(?:\s+(?:now|already))?")
+_DURATION_ONLY = re.compile(_DURATION, re.I)
+_DURATION_THEN_FOR = re.compile(rf"^{_DURATION}\s+(?:for|to treat|because of|due to)\s+", re.I)
+
+
+def _is_duration(text: str) -> bool:
+    """"2 yrs", "the past 3 months": how long, never a condition ("on sertraline for 2 yrs")."""
+    return bool(_DURATION_ONLY.fullmatch(text.strip()))
+
+
+def treated_condition(text: str) -> str:
+    """What follows "on X for": the condition, without how long it has been taken ("the past
+    3 months for depression" -> "depression"); "" when it only says how long ("2 yrs")."""
+    text = _DURATION_THEN_FOR.sub("", text.strip())
+    return "" if _is_duration(text) else text
+
+
 _INDICATION = re.compile(r"\s+(for|due to|because of|to treat|after|post|following|since)\s+(.+)$",
                          re.I)
 
@@ -210,7 +232,7 @@ def split_indication(item: str) -> tuple[str, str | None]:
     m = _INDICATION.search(item)
     if not m or m.start() == 0:
         return item, None
-    cond = m.group(2).strip(" .,")
+    cond = treated_condition(m.group(2).strip(" .,"))
     if m.group(1).lower() in ("after", "post", "following", "since"):
         cond = ""
     return item[:m.start()].strip(), cond or None

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 from assistant.extract.coding import code_diagnosis
-from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, context_cues,
-                                       is_condition_word, read_clause_loose, without_lead_words)
+from assistant.extract.context import (DURATION_COUNT, DURATION_UNIT, NOT_AT_GOAL,
+                                       comorbidity_text, context_cues, is_condition_word,
+                                       read_clause_loose, without_lead_words)
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -305,9 +306,7 @@ def _pieces(left: str):
 
 # How long, not what: "insomnia x 3 months", "cough x2d", "sinusitis for 10 days", "3 days of
 # dysuria", "pain since yesterday" (UK shorthand "x 3/7" is days, "/52" weeks, "/12" months).
-_COUNT = r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|couple(?: of)?)"
-_UNIT = (r"(?:/7|/52|/12|d|days?|wks?|weeks?|w|mo|mos|months?|m|y|yrs?|years?|h|hrs?|hours?)"
-         r"(?![\w/])")
+_COUNT, _UNIT = DURATION_COUNT, DURATION_UNIT
 _DURATION_END = re.compile(
     rf"(?:\s+|(?<=\w)(?=[x×]\d))(?:(?:[x×]|for|over(?:\s+the)?(?:\s+(?:past|last))?)\s*)?"
     rf"{_COUNT}\s*{_UNIT}(?:'?s?\s+(?:duration|history|hx))?(?:\s+ago)?\s*$|"

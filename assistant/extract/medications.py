@@ -10,7 +10,7 @@ from typing import Callable
 
 from assistant.extract.coding import names_condition
 from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, read_clause,
-                                       read_clause_loose, split_indication)
+                                       read_clause_loose, split_indication, treated_condition)
 from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text, is_known_drug, \
     read_list, sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
@@ -64,26 +64,32 @@ def misspelt_drug(normalize: DrugNormalizer) -> Callable[[str], bool]:
     return guess
 
 
+def names_a_drug(item: str, finder: DrugFinder,
+                 guess: Callable[[str], bool] = lambda _item: False) -> bool:
+    """The item is a drug: it starts with one, after at most two words ("low-dose aspirin");
+    "HTN on amlodipine" or "wants to start insulin" only mention one."""
+    if abbreviation(item) is not None or guess(item):
+        return True
+    name = split_indication(item)[0]
+    for d in finder(name):
+        if getattr(d, "name", None):
+            at = name.lower().find(d.input.lower())
+            before, after = name[:at], name[at + len(d.input):]
+            return (len(before.split()) <= 2 and not _INNER_CUE.search(before)
+                    and not _POISONING_AFTER.match(after))   # "digoxin toxicity"
+    return False
+
+
 def read_medications(t: Text, f: Findings, finder: DrugFinder,
                      guess: Callable[[str], bool] = lambda _item: False) -> None:
     for m in t.matches(_NO_MEDS):
-        f.values["current_medications"] = []
+        # "on sertraline ..., no other meds": a drug already read is kept (never fewer checks)
+        f.values.setdefault("current_medications", [])
         t.take(m.start(), m.end())
     found: list[str] = []
 
     def known(item: str) -> bool:
-        """The item is a drug: it starts with one, after at most two words ("low-dose aspirin");
-        "HTN on amlodipine" or "wants to start insulin" only mention one."""
-        if abbreviation(item) is not None or guess(item):
-            return True
-        name = split_indication(item)[0]
-        for d in finder(name):
-            if getattr(d, "name", None):
-                at = name.lower().find(d.input.lower())
-                before, after = name[:at], name[at + len(d.input):]
-                return (len(before.split()) <= 2 and not _INNER_CUE.search(before)
-                        and not _POISONING_AFTER.match(after))   # "digoxin toxicity"
-        return False
+        return names_a_drug(item, finder, guess)
 
     def not_a_condition(item: str) -> bool:
         return known(item) or not (names_condition(item) or read_clause(item).focus)
@@ -160,7 +166,7 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
                 break
             ce = _COND_END.search(t.s, fm.end())
             cond_end = ce.start() if ce else len(t.s)
-            condition = t.s[fm.end():cond_end].strip()
+            condition = treated_condition(t.s[fm.end():cond_end])
             if not condition or not t.free(pos, cond_end):
                 break
             meds.append(t.s[pos:drug_end])
@@ -219,6 +225,16 @@ _POISONING_AFTER = re.compile(r"\s*(?:overdose|overdosage|od\b|poisoning|toxicit
                               r"ingestion|overuse)", re.I)
 
 
+# "aspirin 81, HTN": the number after a drug is its dose, never the age.
+_DOSE_AFTER = re.compile(r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|ug|g|ml|units?|iu)?\b", re.I)
+
+
+def _take_dose(t: Text, drug_end: int) -> None:
+    dose = _DOSE_AFTER.match(t.s, drug_end)
+    if dose and t.free(dose.start(), dose.end()):
+        t.take(dose.start(), dose.end())
+
+
 def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
                        dx_segments: list[tuple[int, int]]) -> None:
     """Any other drug the lexicon finds in what is left is taken as a current medication."""
@@ -238,11 +254,13 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
                 break
             found.append(t.s[a:b])
             t.take(a, b)
+            _take_dose(t, b)
             break
     for m in t.matches(_SHORT_NAME_RE):     # "PMH IHD, GTN prn": capitals only
         if not any(s <= m.start() < e for s, e in dx_segments) and \
                 not _CAUSE_BEFORE.search(t.s[max(0, m.start() - 40):m.start()]):
             found.append(SHORT_NAMES[m.group(0).lower()])
             t.take(m.start(), m.end())
+            _take_dose(t, m.end())
     if found:
         f.add_items("current_medications", found)

@@ -104,8 +104,10 @@ _DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%
 _FREQ_TAIL = re.compile(r"\s*\b(?:daily|once|twice|bid|tid|qid|qd|od|prn|nightly|weekly|monthly|"
                         r"every \w+|as needed|po|iv|im|sc)\b.*$", re.I)
 _PAREN = re.compile(r"\([^)]*\)")
-# "allopurinol 300": a dose written without its unit is no part of the name.
-_BARE_DOSE = re.compile(r"\s+\d+(?:\.\d+)?$")
+# "allopurinol 300", "sertraline 100 for depression": a dose written without its unit is no part
+# of the name ("sertraline for 2 yrs" has none).
+_BARE_DOSE = re.compile(r"(?<!\bfor)(?<!\bx)\s+\d+(?:\.\d+)?(?=\s+(?:for|to treat|because of|due to)\b|$)",
+                        re.I)
 
 
 def sentence_end(text: str, pos: int, limit: int | None = None) -> int:
@@ -171,8 +173,9 @@ def read_list(t: Text, start: int, end: int, accept: Callable[[str], bool],
         if inner and products(_clean_item(inner.group(1))):
             stripped = inner.group(1)
         item = _clean_item(stripped)
-        if products and _BARE_DOSE.search(item) and products(_BARE_DOSE.sub("", item)):
-            item = _BARE_DOSE.sub("", item)
+        without_dose = _BARE_DOSE.sub("", item, count=1)
+        if products and without_dose != item and products(without_dose):
+            item = without_dose
         if not item:
             continue
         check = accept if not items or accept_rest is None else accept_rest

@@ -239,3 +239,32 @@ def test_an_allergy_ruled_out_is_not_recorded(ex, text, ruled_out, allergies):
     f = ex.extract(text)
     assert f.values.get("allergies") == allergies
     assert f"not allergic to {ruled_out}" in f.notes
+
+
+@pytest.mark.parametrize("text, meds, comorbidities, question", [
+    # how long a drug has been taken is not what it is taken for
+    ("38 yo M, depression on sertraline 100 for 2 yrs, asking about adding bupropion, no other meds",
+     ["sertraline"], None, ["depression"]),
+    ("38M depression on sertraline for 2 yrs, no other meds", ["sertraline"], None, ["depression"]),
+    ("on sertraline for the past 3 months for depression, c/o insomnia", ["sertraline"],
+     ["depression"], ["insomnia"]),
+    ("38M, takes sertraline 100 for depression, c/o insomnia", ["sertraline"], ["depression"],
+     ["insomnia"]),
+])
+def test_how_long_a_drug_is_taken(ex, text, meds, comorbidities, question):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values.get("comorbidities") == comorbidities
+    assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, values", [
+    # the number after a drug is its dose, never the age
+    ("aspirin 81, HTN", {"current_medications": ["aspirin"]}),
+    ("Mrs Smith, 72, with CHF, furosemide 40", {"age": 72.0, "current_medications": ["furosemide"]}),
+    ("Pt 52M, HTN on amlodipine 10, aspirin 81, hyperlipidemia, c/o gout flare L big toe",
+     {"age": 52.0, "current_medications": ["amlodipine", "aspirin"]}),
+])
+def test_the_number_after_a_drug_is_its_dose(ex, text, values):
+    f = ex.extract(text)
+    assert {k: v for k, v in f.values.items() if k in ("age", "current_medications")} == values
