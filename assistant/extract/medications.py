@@ -80,6 +80,35 @@ def names_a_drug(item: str, finder: DrugFinder,
     return False
 
 
+# "not on warfarin", "no longer taking metformin", "stopped amlodipine": not taken now.
+_NOT_TAKEN_CUE = re.compile(r"\b(?:(?:not|isn'?t|is not|never been|never|no longer|not currently)\s+"
+                            r"(?:on|taking|takes|using|uses|taken)|stopped|discontinued|came off)\s+"
+                            r"(?:(?:any|her|his|their)\s+)?", re.I)
+# Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
+_WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
+                            r"secondary to)\s+", re.I)
+
+
+def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
+    """A drug said not to be taken is a note, never a current medication (read before "on X");
+    the condition it was for is still a comorbidity."""
+    for m in islice(t.matches(_NOT_TAKEN_CUE), MAX_CUES):
+        end = sentence_end(t.s, m.end())
+        why = _WHY_NOT_TAKEN.search(t.s, m.end(), end)
+        items, item_end = read_list(t, m.end(), why.start() if why else end,
+                                    lambda item: names_a_drug(item, finder),
+                                    products=lambda x: is_known_drug(finder, x))
+        if not items:
+            continue
+        if why and item_end == why.start():
+            reason_end = _COND_END.search(t.s, why.end())
+            item_end = reason_end.start() if reason_end else len(t.s)
+            if why.group("why").lower() == "for":
+                add_comorbidity(f, treated_condition(t.s[why.end():item_end]))
+        f.notes.append(" ".join(t.s[m.start():item_end].split()))
+        t.take(m.start(), item_end)
+
+
 def read_medications(t: Text, f: Findings, finder: DrugFinder,
                      guess: Callable[[str], bool] = lambda _item: False) -> None:
     for m in t.matches(_NO_MEDS):

@@ -268,3 +268,23 @@ def test_how_long_a_drug_is_taken(ex, text, meds, comorbidities, question):
 def test_the_number_after_a_drug_is_its_dose(ex, text, values):
     f = ex.extract(text)
     assert {k: v for k, v in f.values.items() if k in ("age", "current_medications")} == values
+
+
+@pytest.mark.parametrize("text, note, comorbidities, question", [
+    ("60F, not on warfarin, AF, c/o cough", "not on warfarin", None, None),
+    ("60F not on the pill, UTI", "not on the pill", None, ["UTI"]),
+    ("68M, stopped metformin due to GI upset, T2DM", "stopped metformin due to GI upset", None,
+     ["T2DM"]),
+    # what it was taken for is still a condition the patient has
+    ("no longer taking warfarin for AF, 70M, c/o cellulitis", "no longer taking warfarin for AF",
+     ["AF (atrial fibrillation)"], ["cellulitis"]),
+    ("45M, no known allergies, not on any blood thinners, c/o acute low back pain x 1 wk",
+     "not on any blood thinners", None, ["acute low back pain"]),
+])
+def test_a_drug_not_taken_is_a_note(ex, text, note, comorbidities, question):
+    f = ex.extract(text)
+    assert "current_medications" not in f.values
+    assert note in f.notes
+    assert f.values.get("comorbidities") == comorbidities
+    if question is not None:
+        assert f.diagnosis_candidates == question
