@@ -338,6 +338,9 @@ def without_duration(s: str) -> str:
     return new if re.search(r"[A-Za-z]{2,}", new) else s
 
 
+_WORD = re.compile(r"[A-Za-z]{2,}|[\uac00-\ud7a3]")
+
+
 def clean_piece(piece: str) -> str:
     s = re.sub(r"\s+", " ", piece.replace("\x00", " ")).strip(" .:;,-'\"")
     if s.count("(") != s.count(")"):     # "asthma (" when "(on salbutamol)" was read
@@ -353,7 +356,8 @@ def clean_piece(piece: str) -> str:
         if new == s:
             break
         s = new
-    if not re.search(r"[A-Za-z]{2,}", s) or _FILLER_RE.match(s) or _QUESTION_START.match(s):
+    # A Korean word no table knows is kept, so it is shown back rather than silently lost.
+    if not _WORD.search(s) or _FILLER_RE.match(s) or _QUESTION_START.match(s):
         return ""
     if len(s) > 200:
         s = s[:200].rsplit(" ", 1)[0]

@@ -288,3 +288,12 @@ def test_a_drug_not_taken_is_a_note(ex, text, note, comorbidities, question):
     assert f.values.get("comorbidities") == comorbidities
     if question is not None:
         assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, question", [
+    # a Korean diagnosis no table knows is shown back as written, never silently dropped
+    ("70세 여자, 와파린 복용 중, 알레르기 없음, 치과 농양", ["치과 농양"]),
+    ("9개월 여아, 역류", ["역류"]),
+])
+def test_an_unknown_korean_diagnosis_is_kept(ex, text, question):
+    assert ex.extract(text).diagnosis_candidates == question
