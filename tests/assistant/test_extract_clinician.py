@@ -297,3 +297,17 @@ def test_a_drug_not_taken_is_a_note(ex, text, note, comorbidities, question):
 ])
 def test_an_unknown_korean_diagnosis_is_kept(ex, text, question):
     assert ex.extract(text).diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, comorbidities", [
+    # a pasted list, one item a line, is one list under its header
+    ("PMH:\n- HTN\n- T2DM\nDx: gout", ["HTN (hypertension)", "T2DM (type 2 diabetes mellitus)"]),
+    ("PMH:\n1. HTN\n2. T2DM\nDx: gout", ["HTN (hypertension)", "T2DM (type 2 diabetes mellitus)"]),
+    ("67F\nPMH:\n\u2022 AF on apixaban\n\u2022 HTN\nDx: gout",
+     ["AF (atrial fibrillation)", "HTN (hypertension)"]),
+    ("Problems: 1. HTN 2. gout\nDx: cellulitis", ["HTN (hypertension)", "gout"]),
+])
+def test_a_pasted_list_is_one_list(ex, text, comorbidities):
+    f = ex.extract(text)
+    assert f.values["comorbidities"] == comorbidities
+    assert not f.diagnosis_candidates
