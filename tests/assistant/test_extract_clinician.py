@@ -311,3 +311,17 @@ def test_a_pasted_list_is_one_list(ex, text, comorbidities):
     f = ex.extract(text)
     assert f.values["comorbidities"] == comorbidities
     assert not f.diagnosis_candidates
+
+
+@pytest.mark.parametrize("text, stage, dialysis", [
+    # a stage in a history list, or before a full stop, is the patient's kidney stage
+    ("PMH:\n- HTN\n- T2DM\n- CKD 3a\nDx: acute gout L 1st MTP", 3, None),
+    ("PMH: HTN, CKD 3a, gout. Dx: cellulitis", 3, None),
+    ("70M, CKD stage 4. Dx: gout", 4, None),
+    ("PMH: ESRD on HD, HTN. Dx: cellulitis", 5, True),
+])
+def test_a_kidney_stage_in_a_history_list(ex, text, stage, dialysis):
+    f = ex.extract(text)
+    assert f.values["ckd_stage"] == stage
+    assert f.values.get("dialysis") == dialysis
+    assert not f.diagnosis_candidates
