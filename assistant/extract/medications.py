@@ -11,8 +11,8 @@ from typing import Callable
 from assistant.extract.coding import names_condition
 from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, read_clause,
                                        read_clause_loose, split_indication, treated_condition)
-from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text, is_known_drug, \
-    read_list, sentence_end, split_drugs
+from assistant.extract.text import FREQUENCY, DrugFinder, DrugNormalizer, Findings, Text, \
+    is_known_drug, read_list, sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
 
 # Shorthand for medicines that are not one ingredient ("on OCP"): kept, spelled out, so the
@@ -187,8 +187,8 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             if drug_end is None:
                 break
             # the dose, its unit often left out ("allopurinol 300 for gout"), and how often
-            tail = re.match(r"(?:\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?)?\b)?(?:\s+(?:daily|bid|tid|od|"
-                            r"qd|prn|nightly|once daily|twice daily))?", t.s[drug_end:])
+            tail = re.match(rf"(?:\s+\d+(?:\.\d+)?(?:\s*(?:mg|mcg|g|units?))?\b)?(?:\s+{FREQUENCY}\b)?",
+                            t.s[drug_end:], re.I)
             after = drug_end + tail.end()
             fm = _FOR.match(t.s, after)
             if not fm:

@@ -325,3 +325,15 @@ def test_a_kidney_stage_in_a_history_list(ex, text, stage, dialysis):
     assert f.values["ckd_stage"] == stage
     assert f.values.get("dialysis") == dialysis
     assert not f.diagnosis_candidates
+
+
+@pytest.mark.parametrize("text, meds, comorbidities", [
+    # UK frequencies ("bd", "nocte") end the drug name like "bid" does
+    ("Meds: lisinopril 20mg od, metformin 500 bd, simvastatin 40 nocte. Dx: gout",
+     ["lisinopril", "metformin", "simvastatin"], None),
+    ("on metformin 500 bd for T2DM, c/o cough", ["metformin"], ["T2DM (type 2 diabetes mellitus)"]),
+])
+def test_uk_frequencies_end_the_drug_name(ex, text, meds, comorbidities):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values.get("comorbidities") == comorbidities
