@@ -66,8 +66,12 @@ _PREG_FALSE = re.compile(r"\b(?:not|non|isn'?t|is not|never been|no longer)\s*-?
                          r"\bnegative (?:urine |serum )?(?:pregnancy test|hcg|b-?hcg|upt)\b|"
                          r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b|"
                          r"\b(?:post-?menopausal|menopausal|hysterectomy)\b", re.I)
+# "28/40", "16+3/40": weeks of gestation in UK shorthand (4 to 42 weeks; never a blood pressure
+# or a Snellen acuity, "BP 90/40", "VA 20/40").
+_GESTATION = (r"(?<![\d/.+])(?<!va )(?<!vision )(?<!acuity )(?<!bp )(?<!bp: )"
+              r"(?:[4-9]|[1-3]\d|4[0-2])(?:\+[0-6])?/40(?![\d/])")
 _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|gestation|ga|"
-                        r"of pregnancy|of gestation)\b|"
+                        r"of pregnancy|of gestation)\b|" + _GESTATION + r"(?:\s*pregnant\b)?|"
                         r"\b(?:currently |is )?pregnant(?: at \d{1,2} weeks)?\b|"
                         r"\b(?:gravid|expecting a baby|g\d\s*p\d|"
                         r"(?:first|second|third|1st|2nd|3rd) trimester)\b", re.I)

@@ -337,3 +337,15 @@ def test_uk_frequencies_end_the_drug_name(ex, text, meds, comorbidities):
     f = ex.extract(text)
     assert f.values["current_medications"] == meds
     assert f.values.get("comorbidities") == comorbidities
+
+
+@pytest.mark.parametrize("text, pregnant", [
+    # weeks of gestation in UK shorthand
+    ("30F, 28/40, GBS+, pen allergic (anaphylaxis), dx: preterm labour", True),
+    ("29F 12+3/40, UTI", True),
+    # a blood pressure or a visual acuity is not a gestation
+    ("BP 90/40, 70F, sepsis", None),
+    ("32F, VA 20/40 R eye, conjunctivitis", None),
+])
+def test_gestation_in_weeks_over_40(ex, text, pregnant):
+    assert ex.extract(text).values.get("pregnant") == pregnant
