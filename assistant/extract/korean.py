@@ -144,6 +144,8 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (rf"({_X})\s*(?:으로|로|때문에|에\s*대해|치료\s*위해|치료로)\s*({_DRUG_LIST})\s*{_TAKING}",
      lambda m: f" on {_taken(m.group(2))} for {m.group(1)} "),
     (rf"({_DRUG_LIST})\s*{_TAKING}", lambda m: f" on {_taken(m.group(1))} "),
+    # a medicine not named: "고혈압 약 복용 중" (on medication for hypertension)
+    (rf"({_X})\s*(?:약|약물|치료제)\s*{_TAKING}", r" on meds for \1 "),
     # allergies: one ruled out ("페니실린 알레르기 없음"), then those the patient has
     (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}\s*(?:은|는|이|가)?\s*"
      rf"(?:{_NONE}|아님|아니(?:다|며|고)?|음성)", r" not allergic to \1 "),

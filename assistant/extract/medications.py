@@ -30,6 +30,9 @@ def abbreviation(item: str) -> str | None:
     """What a medication abbreviation stands for: "GTN spray for angina" -> "glyceryl
     trinitrate", "OCP" -> "oral contraceptive (OCP)"; None for anything else."""
     key = re.sub(r"\s+\d+(?:\.\d+)?$", "", split_indication(item)[0].lower().strip())
+    # "a statin", "her BP meds" ("the pill" is its own name)
+    if key not in MED_ABBREVIATIONS:
+        key = re.sub(r"^(?:a|an|her|his|their|some)\s+", "", key)
     for _ in range(3):
         hit = SHORT_NAMES.get(key) or MED_ABBREVIATIONS.get(key)
         if hit:
@@ -176,6 +179,11 @@ def _longest_drug(t: Text, start: int, finder: DrugFinder, max_chars: int = 60) 
     return end if best and t.free(start, end) else None
 
 
+# "on meds for HTN": a medicine not named; the condition is still a comorbidity.
+_UNNAMED_MEDICINE = re.compile(r"(?:(?:her|his|their|some)\s+)?(?:meds|medications?|medicines?|"
+                               r"tablets|pills|treatment)\b", re.I)
+
+
 def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
     """"on X for Y" (and "..., Z for W" after it): X is a medication, Y a comorbidity."""
     meds: list[str] = []
@@ -184,6 +192,9 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
         took_any = False
         while True:
             drug_end = _longest_drug(t, pos, finder)
+            unnamed = _UNNAMED_MEDICINE.match(t.s, pos) if drug_end is None else None
+            if unnamed and t.free(pos, unnamed.end()):
+                drug_end = unnamed.end()
             if drug_end is None:
                 break
             # the dose, its unit often left out ("allopurinol 300 for gout"), and how often
@@ -198,7 +209,7 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             condition = treated_condition(t.s[fm.end():cond_end])
             if not condition or not t.free(pos, cond_end):
                 break
-            meds.append(t.s[pos:drug_end])
+            meds.append(f"medication for {condition} (which one?)" if unnamed else t.s[pos:drug_end])
             add_comorbidity(f, condition)
             if not took_any:
                 mark_treated_condition(t, m.start(), cond_end)

@@ -349,3 +349,23 @@ def test_uk_frequencies_end_the_drug_name(ex, text, meds, comorbidities):
 ])
 def test_gestation_in_weeks_over_40(ex, text, pregnant):
     assert ex.extract(text).values.get("pregnant") == pregnant
+
+
+@pytest.mark.parametrize("text, meds, comorbidities, question", [
+    # a medicine named by its class, or not named, is still taken (the clinician is asked which),
+    # and never becomes the diagnosis
+    ("60F, HTN on BP meds, cough x 2 wks, NKDA", ["antihypertensive (drug class; which one?)"],
+     ["HTN (hypertension)"], ["cough"]),
+    ("60F, on a statin, c/o cough", ["statin (drug class; which one?)"], None, ["cough"]),
+    ("AF on blood thinners, c/o cough", ["anticoagulant (drug class; which one?)"],
+     ["AF (atrial fibrillation)"], ["cough"]),
+    ("60F, on meds for HTN, cough x 2 wks, NKDA", ["medication for HTN (which one?)"],
+     ["HTN (hypertension)"], ["cough"]),
+    ("60세 여자, 고혈압 약 복용 중, 기침 2주, 알레르기 없음",
+     ["medication for essential hypertension (which one?)"], ["essential hypertension"], ["cough"]),
+])
+def test_a_medicine_named_by_its_class(ex, text, meds, comorbidities, question):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values.get("comorbidities") == comorbidities
+    assert f.diagnosis_candidates == question
