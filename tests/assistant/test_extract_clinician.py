@@ -369,3 +369,56 @@ def test_a_medicine_named_by_its_class(ex, text, meds, comorbidities, question):
     assert f.values["current_medications"] == meds
     assert f.values.get("comorbidities") == comorbidities
     assert f.diagnosis_candidates == question
+
+
+# Ten consultations as a busy clinician types them, read whole (every field the reader records).
+TEN_CONSULTATIONS = [
+    ("67F. PMH:\n- T2DM\n- HTN\n- CKD 3a\nMeds: metformin 500 bd, ramipril 5, levothyroxine 100mcg\n"
+     "NKDA\nDx: cellulitis L lower leg",
+     {"age": 67.0, "sex": "female", "allergies": [], "ckd_stage": 3,
+      "comorbidities": ["T2DM (type 2 diabetes mellitus)", "HTN (hypertension)",
+                        "chronic kidney disease stage 3a (N18.31)"],
+      "current_medications": ["metformin", "ramipril", "levothyroxine"],
+      "diagnosis": "cellulitis L lower leg"}, [], []),
+    ("45M, no known allergies, not on any blood thinners, c/o acute low back pain x 1 wk, "
+     "no red flags",
+     {"age": 45.0, "sex": "male", "allergies": []}, ["acute low back pain"],
+     ["not on any blood thinners", "no red flags"]),
+    ("72 yo woman on warfarin for AF, denies bleeding, INR 2.4, now with dental abscess. "
+     "Allergic to penicillin (rash)",
+     {"age": 72.0, "sex": "female", "allergies": ["penicillin"],
+      "comorbidities": ["AF (atrial fibrillation)"], "current_medications": ["warfarin"]},
+     ["dental abscess"], ["INR 2.4", "penicillin allergy: rash", "denies bleeding"]),
+    ("30F, 28/40, UTI sx x3/7, denies fever, NKA, on folic acid",
+     {"age": 30.0, "sex": "female", "pregnant": True, "allergies": [],
+      "current_medications": ["folic acid"]}, ["UTI"], ["denies fever"]),
+    ("Pt 52M, HTN on amlodipine 10, aspirin 81, hyperlipidemia, c/o gout flare L big toe",
+     {"age": 52.0, "sex": "male", "current_medications": ["amlodipine", "aspirin"],
+      "comorbidities": ["hyperlipidemia", "HTN (hypertension)"]}, ["gout flare L big toe"], []),
+    ("38 yo M, depression on sertraline 100 for 2 yrs, asking about adding bupropion, "
+     "no other meds",
+     {"age": 38.0, "sex": "male", "current_medications": ["sertraline"]}, ["depression"],
+     ["asking about adding bupropion (asked for, not a current medication)"]),
+    ("68M, stopped metformin due to GI upset, T2DM, HbA1c 8.1, NKDA",
+     {"age": 68.0, "sex": "male", "allergies": []}, ["T2DM"],
+     ["HbA1c 8.1", "stopped metformin due to GI upset"]),
+    ("3M, AOM R ear, 15kg, no penicillin allergy, no meds",
+     {"age": 3.0, "sex": "male", "weight_kg": 15.0, "current_medications": []}, ["AOM R ear"],
+     ["not allergic to penicillin"]),
+    ("65세 남자, 당뇨로 메트포르민 복용 중, 고혈압 약 복용 중, 폐렴, 알레르기 없음",
+     {"age": 65.0, "sex": "male", "allergies": [],
+      "comorbidities": ["type 2 diabetes mellitus", "essential hypertension"],
+      "current_medications": ["metformin", "medication for essential hypertension (which one?)"]},
+     ["community-acquired pneumonia"], []),
+    ("3세 남아, 중이염, 15kg, 페니실린 알레르기 없음",
+     {"age": 3.0, "sex": "male", "weight_kg": 15.0}, ["acute otitis media"],
+     ["not allergic to penicillin"]),
+]
+
+
+@pytest.mark.parametrize("text, values, question, notes", TEN_CONSULTATIONS)
+def test_ten_consultations_as_typed(ex, text, values, question, notes):
+    f = ex.extract(text)
+    assert f.values == values
+    assert f.diagnosis_candidates == question
+    assert f.notes == notes
