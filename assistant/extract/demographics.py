@@ -64,8 +64,7 @@ _SEX_RES = [
 
 _PREG_FALSE = re.compile(r"\b(?:not|non|isn'?t|is not|never been|no longer)\s*-?\s*pregnant\b|"
                          r"\bnegative (?:urine |serum )?(?:pregnancy test|hcg|b-?hcg|upt)\b|"
-                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b|"
-                         r"\b(?:post-?menopausal|menopausal|hysterectomy)\b", re.I)
+                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b", re.I)
 # "28/40", "16+3/40": weeks of gestation in UK shorthand (4 to 42 weeks; never a blood pressure
 # or a Snellen acuity, "BP 90/40", "VA 20/40").
 _GESTATION = (r"(?<![\d/.+])(?<!va )(?<!vision )(?<!acuity )(?<!bp )(?<!bp: )"
@@ -75,10 +74,12 @@ _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|ge
                         r"\b(?:currently |is )?pregnant(?: at \d{1,2} weeks)?\b|"
                         r"\b(?:gravid|expecting a baby|g\d\s*p\d|"
                         r"(?:first|second|third|1st|2nd|3rd) trimester)\b", re.I)
-# "postpartum", "6 weeks postpartum": delivered, so not pregnant; in "postpartum depression" the
-# word belongs to the diagnosis and stays there.
-_POSTPARTUM = re.compile(r"\b(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?post-?(?:partum|natal)"
-                         r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
+# "postpartum", "6 weeks postpartum", "postmenopausal", "s/p hysterectomy": not pregnant; in
+# "postpartum depression" or "postmenopausal bleeding" the word belongs to the diagnosis and
+# stays there.
+_NOT_PREGNANT_STATE = re.compile(r"\b(?:(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?"
+                                 r"post-?(?:partum|natal)|post-?menopausal|menopausal|hysterectomy)"
+                                 r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
 _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|her baby))\b", re.I)
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
@@ -185,7 +186,7 @@ def read_pregnancy(t: Text, f: Findings) -> None:
     for m in t.matches(_BREASTFEEDING):
         f.notes.append("breastfeeding")
         t.take(m.start(), m.end())
-    for m in t.matches(_POSTPARTUM):
+    for m in t.matches(_NOT_PREGNANT_STATE):
         if "pregnant" not in f.values and "pregnant" not in f.unknown:
             f.values["pregnant"] = False
         if m.group("alone") is not None:

@@ -422,3 +422,16 @@ def test_ten_consultations_as_typed(ex, text, values, question, notes):
     assert f.values == values
     assert f.diagnosis_candidates == question
     assert f.notes == notes
+
+
+@pytest.mark.parametrize("text, question", [
+    # menopause and hysterectomy mean not pregnant; inside a diagnosis the word stays there
+    ("62F postmenopausal bleeding", ["postmenopausal bleeding"]),
+    ("60F with postmenopausal osteoporosis", ["postmenopausal osteoporosis"]),
+    ("62F, postmenopausal, UTI", ["UTI"]),
+    ("58F s/p hysterectomy, UTI", ["UTI"]),
+])
+def test_menopause_is_not_pregnant_and_may_be_the_diagnosis(ex, text, question):
+    f = ex.extract(text)
+    assert f.values["pregnant"] is False
+    assert f.diagnosis_candidates == question
