@@ -36,9 +36,10 @@ _COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
 _ED = re.compile(r"^ED$")
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 # A wish to act names no condition: "wants to add a second agent", "keen to stop the statin".
-_ACTION_CLAUSE = re.compile(r"^(?:(?:she|he|they|patient|pt)\s+)?(?:needs?|requires?|wants?|"
+_ACTION_CLAUSE = re.compile(r"^(?:(?:she|he|they|patient|pt)\s+)?(?:(?:needs?|requires?|wants?|"
                             r"would like|keen|asking|asks|requests?|requesting|hoping|plan(?:s|ning)?)"
-                            r"\s+to\s+\w+", re.I)
+                            r"\s+to\s+\w+|(?:interested in|thinking (?:of|about)|considering)\s+\w+ing\b)",
+                            re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
@@ -68,13 +69,15 @@ _REQUEST_RE = re.compile(
     r"(?:wants?|would like|planning|plans?|considering|thinking of|keen|hoping) to (?:start|begin|add|"
     r"try|commence|switch to|use)|consider(?:ing)? (?:starting|adding)|to start)" + _REQUESTED, re.I)
 # The patient's wish ("requesting Xanax", "asks about sertraline") names a drug not taken yet,
-# kept as a note. A refill or a repeat is of a drug taken ("requesting a refill of sertraline"),
-# and "wants to ..." is read by _REQUEST_RE ("wants to start") or stays ("wants to stop").
+# kept as a note. More of a drug, a refill or a repeat is of a drug taken ("requesting more
+# oxycodone", "a refill of sertraline"), so is stopping one ("interested in stopping her statin");
+# "wants to ..." is read by _REQUEST_RE ("wants to start") or stays ("wants to stop").
 _WISH_RE = re.compile(
     r"\b(?:requesting|requests?|request for|asking (?:for|about)|asks (?:for|about)|wants|"
     r"would like|interested in|(?:enquir|inquir)(?:es|ing) about)"
-    r"(?![ \t]+(?:(?:a|an|the|her|his|their|my)[ \t]+)?(?:refills?|repeats?|renewal|top-?up|more of|"
-    r"to)\b)(?:[ \t]+(?:a|an|some))?" + _REQUESTED, re.I)
+    r"(?![ \t]+(?:(?:a|an|the|her|his|their|my)[ \t]+)?(?:refills?|repeats?|renewal|top-?up|more|"
+    r"to|stop\w*|coming off|reduc\w*|taper\w*|wean\w*|switch\w* from)\b)(?:[ \t]+(?:a|an|some))?"
+    + _REQUESTED, re.I)
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
 
 

@@ -265,13 +265,16 @@ _POISONING_AFTER = re.compile(r"\s*(?:overdose|overdosage|od\b|poisoning|toxicit
                               r"ingestion|overuse)", re.I)
 
 
-# "aspirin 81, HTN": the number after a drug is its dose, never the age.
-_DOSE_AFTER = re.compile(r"[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|ug|g|ml|units?|iu)?\b", re.I)
+# "aspirin 81, HTN", "salbutamol inhaler": the number after a drug is its dose, never the age,
+# and its form is no condition.
+_DOSE_AFTER = re.compile(r"(?:[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|ug|g|ml|units?|iu)?\b)?"
+                         r"(?:[ \t]+(?:inhalers?|puffers?|sprays?|patch(?:es)?|tablets?|tabs|"
+                         r"capsules?|cream|gel|drops|injections?)\b)?", re.I)
 
 
 def _take_dose(t: Text, drug_end: int) -> None:
     dose = _DOSE_AFTER.match(t.s, drug_end)
-    if dose and t.free(dose.start(), dose.end()):
+    if dose and dose.end() > drug_end and t.free(dose.start(), dose.end()):
         t.take(dose.start(), dose.end())
 
 

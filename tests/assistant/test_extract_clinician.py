@@ -435,3 +435,18 @@ def test_menopause_is_not_pregnant_and_may_be_the_diagnosis(ex, text, question):
     f = ex.extract(text)
     assert f.values["pregnant"] is False
     assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, meds, question", [
+    # more of a drug, a refill of it or stopping it: the drug is taken
+    ("requesting more oxycodone, chronic back pain, 50M", ["oxycodone"], ["chronic back pain"]),
+    ("asthma, would like a refill of her salbutamol inhaler, 30F", ["salbutamol"], ["asthma"]),
+    ("55F interested in stopping her atorvastatin, hyperlipidemia", ["atorvastatin"],
+     ["hyperlipidemia"]),
+    # asked about: not taken
+    ("asks for Viagra, 62M, ED, on amlodipine", ["amlodipine"], ["erectile dysfunction"]),
+])
+def test_more_of_a_drug_is_of_a_drug_taken(ex, text, meds, question):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.diagnosis_candidates == question
