@@ -6,6 +6,7 @@ Biased toward safety: an allergy stated beside "NKDA otherwise" is still recorde
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
@@ -50,12 +51,12 @@ _DRUG_THEN_REACTION = _compiled((
 _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
 # One allergy ruled out: "not allergic to penicillin", "no allergy to sulfa, codeine" (a list
 # follows) and "no penicillin allergy", "denies pen allergy" (one or two words before it).
-_NOT_ALLERGIC_TO = re.compile(r"\b(?:not|isn'?t|is not|never been|no|nil|denies(?:\s+any)?)\s+"
-                              r"(?:known\s+)?(?:allergic|allerg(?:y|ies)|hypersensitiv\w*)\s+(?:to|with)\s+",
-                              re.I)
-_NO_NAMED_ALLERGY = re.compile(r"\b(?:no|nil|denies(?:\s+any)?)\s+(?:known\s+)?"
-                               r"([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?:allerg(?:y|ies)|hypersensitivity)\b",
-                               re.I)
+_NOT_ALLERGIC_TO = re.compile(
+    r"\b(?:not|isn'?t|is not|never been|no|nil|denies(?:\s+any)?)\s+(?:known\s+)?"
+    r"(?:allergic|allerg(?:y|ies)|hypersensitiv\w*)\s+(?:to|with)\s+", re.I)
+_NO_NAMED_ALLERGY = re.compile(
+    r"\b(?:no|nil|denies(?:\s+any)?)\s+(?:known\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+"
+    r"(?:allerg(?:y|ies)|hypersensitivity)\b", re.I)
 
 
 # "pen allergy (hives)", "PCN (anaphylaxis), codeine (nausea)": the reaction in parentheses
@@ -96,7 +97,7 @@ def is_allergen(finder: DrugFinder, item: str) -> bool:
     return item.lower() in ALLERGEN_CLASSES or is_known_drug(finder, item)
 
 
-def read_ruled_out_allergies(t: Text, f: Findings, allergen_like) -> None:
+def read_ruled_out_allergies(t: Text, f: Findings, allergen_like: Callable[[str], bool]) -> None:
     """"no penicillin allergy", "not allergic to sulfa": a note; the allergen is not recorded,
     and the allergy field stays open (other allergies were not ruled out)."""
     ruled_out: list[str] = []

@@ -220,7 +220,8 @@ def normalise_sections(text: str) -> str:
 
 # -- "on X for Y" ----------------------------------------------------------------------------------
 # How long: "3 days", "2 yrs", "a week", "x 3/7" (UK shorthand: /7 days, /52 weeks, /12 months).
-DURATION_COUNT = r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|couple(?: of)?)"
+DURATION_COUNT = (r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|"
+                  r"couple(?: of)?)")
 DURATION_UNIT = (r"(?:/7|/52|/12|d|days?|wks?|weeks?|w|mo|mos|months?|m|y|yrs?|years?|h|hrs?|hours?)"
                  r"(?![\w/])")
 _DURATION = (rf"(?:(?:about|over|the\s+(?:past|last)|the)\s+)?{DURATION_COUNT}\s*{DURATION_UNIT}"

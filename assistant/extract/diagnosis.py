@@ -36,10 +36,10 @@ _COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
 _ED = re.compile(r"^ED$")
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 # A wish to act names no condition: "wants to add a second agent", "keen to stop the statin".
-_ACTION_CLAUSE = re.compile(r"^(?:(?:she|he|they|patient|pt)\s+)?(?:(?:needs?|requires?|wants?|"
-                            r"would like|keen|asking|asks|requests?|requesting|hoping|plan(?:s|ning)?)"
-                            r"\s+to\s+\w+|(?:interested in|thinking (?:of|about)|considering)\s+\w+ing\b)",
-                            re.I)
+_ACTION_CLAUSE = re.compile(
+    r"^(?:(?:she|he|they|patient|pt)\s+)?(?:(?:needs?|requires?|wants?|would like|keen|asking|asks|"
+    r"requests?|requesting|hoping|plan(?:s|ning)?)\s+to\s+\w+|"
+    r"(?:interested in|thinking (?:of|about)|considering)\s+\w+ing\b)", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".

@@ -198,8 +198,8 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             if drug_end is None:
                 break
             # the dose, its unit often left out ("allopurinol 300 for gout"), and how often
-            tail = re.match(rf"(?:\s+\d+(?:\.\d+)?(?:\s*(?:mg|mcg|g|units?))?\b)?(?:\s+{FREQUENCY}\b)?",
-                            t.s[drug_end:], re.I)
+            tail = re.match(rf"(?:\s+\d+(?:\.\d+)?(?:\s*(?:mg|mcg|g|units?))?\b)?"
+                            rf"(?:\s+{FREQUENCY}\b)?", t.s[drug_end:], re.I)
             after = drug_end + tail.end()
             fm = _FOR.match(t.s, after)
             if not fm:
@@ -209,7 +209,8 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             condition = treated_condition(t.s[fm.end():cond_end])
             if not condition or not t.free(pos, cond_end):
                 break
-            meds.append(f"medication for {condition} (which one?)" if unnamed else t.s[pos:drug_end])
+            meds.append(f"medication for {condition} (which one?)" if unnamed
+                        else t.s[pos:drug_end])
             add_comorbidity(f, condition)
             if not took_any:
                 mark_treated_condition(t, m.start(), cond_end)

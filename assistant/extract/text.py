@@ -108,8 +108,8 @@ _FREQ_TAIL = re.compile(rf"\s*\b(?:{FREQUENCY}|po|iv|im|sc)\b.*$", re.I)
 _PAREN = re.compile(r"\([^)]*\)")
 # "allopurinol 300", "sertraline 100 for depression": a dose written without its unit is no part
 # of the name ("sertraline for 2 yrs" has none).
-_BARE_DOSE = re.compile(r"(?<!\bfor)(?<!\bx)\s+\d+(?:\.\d+)?(?=\s+(?:for|to treat|because of|due to)\b|$)",
-                        re.I)
+_BARE_DOSE = re.compile(r"(?<!\bfor)(?<!\bx)\s+\d+(?:\.\d+)?"
+                        r"(?=\s+(?:for|to treat|because of|due to)\b|$)", re.I)
 
 
 def sentence_end(text: str, pos: int, limit: int | None = None) -> int:
