@@ -18,10 +18,12 @@ explains from the span mask in `text`, so later steps never read them):
  3. demographics pregnancy, age, weight: "20 weeks pregnant", "34 yo", "70 kg"  demographics.py
  4. context      "Mrs Smith", lab values, person words ("patient", "child")     demographics.py
  5. requests     "recommend X", "can I give X" (never a diagnosis or a medication) diagnosis.py
+                 the patient's "requesting X", "asks about X" (a note; a refill is taken)
  6. allergies    "allergic to sulfa", "NKDA", "anaphylaxis after amoxicillin"   allergies.py
- 7. medications  "on X for Y" (longest drug match; Y a comorbidity), "on          medications.py
-                 levothyroxine", "takes metformin 500 mg bid", "no meds"; the
-                 condition just before the cue ("AF on apixaban") is marked background
+ 7. medications  "not on X", "stopped X" (a note, never taken), "on X for Y"     medications.py
+                 (longest drug match; Y a comorbidity), "on levothyroxine", "takes
+                 metformin 500 mg bid", "no meds"; the condition just before the cue
+                 ("AF on apixaban") is marked background
  8. sex words    "woman", "he"                                                   demographics.py
  9. questions    "what should I give?"                                          diagnosis.py
 10. other drug mentions (lexicon)  -> current medications                       medications.py

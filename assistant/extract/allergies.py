@@ -6,6 +6,7 @@ Biased toward safety: an allergy stated beside "NKDA otherwise" is still recorde
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
     sentence_end, split_drugs
@@ -48,6 +49,14 @@ _DRUG_THEN_REACTION = _compiled((
      r"(?:allergy|allergic|allergies|hypersensitivity|intolerance)\b", False),
 ))
 _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
+# One allergy ruled out: "not allergic to penicillin", "no allergy to sulfa, codeine" (a list
+# follows) and "no penicillin allergy", "denies pen allergy" (one or two words before it).
+_NOT_ALLERGIC_TO = re.compile(
+    r"\b(?:not|isn'?t|is not|never been|no|nil|denies(?:\s+any)?)\s+(?:known\s+)?"
+    r"(?:allergic|allerg(?:y|ies)|hypersensitiv\w*)\s+(?:to|with)\s+", re.I)
+_NO_NAMED_ALLERGY = re.compile(
+    r"\b(?:no|nil|denies(?:\s+any)?)\s+(?:known\s+)?([a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+"
+    r"(?:allerg(?:y|ies)|hypersensitivity)\b", re.I)
 
 
 # "pen allergy (hives)", "PCN (anaphylaxis), codeine (nausea)": the reaction in parentheses
@@ -88,14 +97,35 @@ def is_allergen(finder: DrugFinder, item: str) -> bool:
     return item.lower() in ALLERGEN_CLASSES or is_known_drug(finder, item)
 
 
+def read_ruled_out_allergies(t: Text, f: Findings, allergen_like: Callable[[str], bool]) -> None:
+    """"no penicillin allergy", "not allergic to sulfa": a note; the allergen is not recorded,
+    and the allergy field stays open (other allergies were not ruled out)."""
+    ruled_out: list[str] = []
+    for m in t.matches(_NOT_ALLERGIC_TO):
+        items, end = read_list(t, m.end(), sentence_end(t.s, m.end()), allergen_like)
+        if items:
+            ruled_out += items
+            t.take(m.start(), end)
+    for m in t.matches(_NO_NAMED_ALLERGY):
+        words = m.group(1).split()
+        name = next((n for n in (" ".join(words), words[-1]) if allergen_like(n)), None)
+        if name:
+            ruled_out.append(name)
+            t.take(m.start(), m.end())
+    if ruled_out:
+        names = [ALLERGEN_SYNONYMS.get(a.lower(), a) for a in ruled_out]
+        f.notes.append(f"not allergic to {', '.join(names)}")
+
+
 def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:
+    def allergen_like(item: str) -> bool:
+        return is_allergen(finder, ALLERGEN_SYNONYMS.get(item.lower(), item))
+
+    read_ruled_out_allergies(t, f, allergen_like)
     for m in t.matches(_NO_ALLERGY):
         f.values["allergies"] = []
         f.unknown.discard("allergies")
         t.take(m.start(), m.end())
-
-    def allergen_like(item: str) -> bool:
-        return is_allergen(finder, item)
 
     def named(item: str) -> list[str]:
         """"cephalexin last year" -> "cephalexin": only the drug of a loosely cued item."""

@@ -164,7 +164,10 @@ _ED_PLACE = re.compile(r"(?:(?<=\s)|^)(?:(?P<pre>(?:in|to|at|from|via|into|throu
                        r"attending|left|leaving)\s+(?:the\s+)?)(?:ED|A&E|ER)(?![\w&/])|"
                        r"(?:ED|A&E|ER)(?=\s+(?:visit|attendance|presentation|admission|doctor|team|"
                        r"triage|stay|review)\b))")
-_NUMBERED = re.compile(r"(?:(?<=:)|(?<=\s))\d{1,2}[.)]\s+(?=[A-Za-z])")
+# A pasted list, one item a line ("PMH:\n- HTN\n- T2DM", "1. HTN\n2. T2DM"): the items join one
+# list, as if written "PMH: HTN, T2DM", so the label reads them all.
+_NUMBERED = re.compile(r"(?:\n[ \t]*|(?<=:)|(?<=\s))(?P<n>\d{1,2})[.)]\s+(?=[A-Za-z])")
+_BULLET = re.compile(r"(?:\n|\A|(?<=:))[ \t]*[-\u2022*\u00b7][ \t]+(?=\w)")
 # Chart shorthand: "w/" and "w/o"; "M/45", "45/F" (sex and age in either order); an arrow
 # ("dysuria -> cystitis", "NKDA -> question: ...") separates clauses.
 _SHORTHAND: list[tuple[re.Pattern, str]] = [
@@ -186,6 +189,21 @@ _SHORTHAND: list[tuple[re.Pattern, str]] = [
 ]
 
 
+def _numbered_items_joined(text: str) -> str:
+    """"Problems: 1. HTN 2. gout" -> "Problems: , HTN , gout". A number is an item's only where
+    a list counts up from 1: in "CKD stage 4. Dx: gout" the 4 is the stage."""
+    expected = 1
+
+    def join(m: re.Match) -> str:
+        nonlocal expected
+        n = int(m.group("n"))
+        if n not in (1, expected):
+            return m.group(0)
+        expected = n + 1
+        return ", "
+    return _NUMBERED.sub(join, text)
+
+
 def normalise_sections(text: str) -> str:
     """Chart headers -> the labels the reader knows; a numbered problem list -> a comma list;
     chart shorthand ("w/", "M/45") spelled out."""
@@ -194,12 +212,36 @@ def normalise_sections(text: str) -> str:
         out = pattern.sub(label, out)
     for pattern, repl in _SHORTHAND:
         out = pattern.sub(repl, out)
-    out = _NUMBERED.sub(", ", out)
+    out = _BULLET.sub(", ", out)
+    out = _numbered_items_joined(out)
     out = re.sub(r":\s*,\s*", ": ", out)
     return out
 
 
 # -- "on X for Y" ----------------------------------------------------------------------------------
+# How long: "3 days", "2 yrs", "a week", "x 3/7" (UK shorthand: /7 days, /52 weeks, /12 months).
+DURATION_COUNT = (r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|"
+                  r"couple(?: of)?)")
+DURATION_UNIT = (r"(?:/7|/52|/12|d|days?|wks?|weeks?|w|mo|mos|months?|m|y|yrs?|years?|h|hrs?|hours?)"
+                 r"(?![\w/])")
+_DURATION = (rf"(?:(?:about|over|the\s+(?:past|last)|the)\s+)?{DURATION_COUNT}\s*{DURATION_UNIT}"
+             r"(?:\s+(?:now|already))?")
+_DURATION_ONLY = re.compile(_DURATION, re.I)
+_DURATION_THEN_FOR = re.compile(rf"^{_DURATION}\s+(?:for|to treat|because of|due to)\s+", re.I)
+
+
+def _is_duration(text: str) -> bool:
+    """"2 yrs", "the past 3 months": how long, never a condition ("on sertraline for 2 yrs")."""
+    return bool(_DURATION_ONLY.fullmatch(text.strip()))
+
+
+def treated_condition(text: str) -> str:
+    """What follows "on X for": the condition, without how long it has been taken ("the past
+    3 months for depression" -> "depression"); "" when it only says how long ("2 yrs")."""
+    text = _DURATION_THEN_FOR.sub("", text.strip())
+    return "" if _is_duration(text) else text
+
+
 _INDICATION = re.compile(r"\s+(for|due to|because of|to treat|after|post|following|since)\s+(.+)$",
                          re.I)
 
@@ -210,7 +252,7 @@ def split_indication(item: str) -> tuple[str, str | None]:
     m = _INDICATION.search(item)
     if not m or m.start() == 0:
         return item, None
-    cond = m.group(2).strip(" .,")
+    cond = treated_condition(m.group(2).strip(" .,"))
     if m.group(1).lower() in ("after", "post", "following", "since"):
         cond = ""
     return item[:m.start()].strip(), cond or None

@@ -13,7 +13,17 @@ AGE_RANGE = (0.0, 125.0)            # years
 WEIGHT_KG_RANGE = (0.2, 500.0)      # exclusive lower bound, inclusive upper (as rxassist.cases)
 LB_TO_KG = 0.45359237
 
-AGE_PATTERNS: list[tuple[re.Pattern, float]] = [
+DECADE = -1.0                       # scale of a decade pattern: "30s" -> 35, approximate
+BY_UNIT = None                      # scale of a pattern with a unit group: from the unit
+# A number and its unit where an age stands: before the patient ("9 mo girl", "18 mo boy",
+# "6 wk infant", "3y M") or opening the turn ("3y, fever"). Elsewhere it is how long
+# ("insomnia x 3 mo"); a bare "m" stays the sex letter ("3 M").
+_UNIT = r"(?P<u>years?|yrs?|y|months?|mos?|weeks?|wks?|days?|d)"
+_NOT_DURATION = r"(?<![x×/\d.])(?<![x×]\s)(?<!for\s)(?<!over\s)"
+_PATIENT_NEXT = (r"(?=\s*(?:[fm](?![\w/])|(?:male|female|girl|boy|infant|baby|child|toddler|"
+                 r"neonate|newborn)\b))")
+
+AGE_PATTERNS: list[tuple[re.Pattern, float | None]] = [
     (re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*-?\s*(?:years?|yrs?|yr|y)\s*-?\s*(?:old|o\b\.?)", re.I), 1.0),
     (re.compile(r"\b(\d{1,3})\s*-?\s*(?:yo|y/o|y\.o\.?|yoa|yrs? old)(?![a-z])", re.I), 1.0),
     (re.compile(r"\baged?\s*(?:of\s*)?[:=]?\s*(\d{1,3}(?:\.\d+)?)\b(?!\s*(?:kg|lb|mg|weeks?|"
@@ -25,8 +35,12 @@ AGE_PATTERNS: list[tuple[re.Pattern, float]] = [
     # "she is 25", "patient is 60"
     (re.compile(r"\b(?:she|he|patient|pt)(?:\s+is|'s)\s+(?:a\s+)?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|weeks?|"
                 r"wks?|days?|months?|%|mg|/|\.\d))", re.I), 1.0),
+    (re.compile(rf"{_NOT_DURATION}\b(?P<n>\d{{1,3}}(?:\.\d+)?)\s*-?\s*{_UNIT}\s*-?{_PATIENT_NEXT}",
+                re.I), BY_UNIT),
+    (re.compile(r"^\s*(?:(?:pt|patient)\s+)?(?P<n>\d{1,3}(?:\.\d+)?)\s*-?\s*"
+                r"(?P<u>y|yrs?|years?|mos?|months?)(?=\s*[,.;\n]|\s*$)", re.I), BY_UNIT),
     # "in her 30s", "late 60s": the middle of the decade, noted as approximate.
-    (re.compile(r"\b(?:in (?:her|his|their) )?(?:early |mid |late )?(\d)0'?s\b", re.I), -1.0),
+    (re.compile(r"\b(?:in (?:her|his|their) )?(?:early |mid |late )?(\d)0'?s\b", re.I), DECADE),
     # "34F", "34 M", "34yo F" style shorthand; the sex letter is read by _AGE_SEX below.
     (re.compile(r"(?<![\d.])\b(\d{1,3})\s?(?:f|m)\b(?!\s*/)", re.I), 1.0),
     # "F 29", "M 45": the sex letter first, at the start of a clause (read by _SEX_AGE below).
@@ -36,8 +50,8 @@ AGE_PATTERNS: list[tuple[re.Pattern, float]] = [
     (re.compile(r"(?:^|[,;\n]\s*)(?:patient\s+|pt\s+)?(\d{1,3})\s*(?:years?|yrs?)\b(?!\s*(?:ago|of|"
                 r"history|duration))", re.I), 1.0),
 ]
-_AGE_SEX = re.compile(r"(?<![\d.])\b\d{1,3}\s?(?:yo|y/o|y\.o\.?|years? old|-year-old)?\s?"
-                      r"(?P<s>f|m)\b(?!\s*/)", re.I)
+_AGE_SEX = re.compile(r"(?<![\d.])\b\d{1,3}\s?(?:yo|y/o|y\.o\.?|years? old|-year-old|y|yrs?|mos?|"
+                      r"months?|wks?|weeks?|d)?\s?(?P<s>f|m)\b(?!\s*/)", re.I)
 
 _SEX_AGE = re.compile(r"\s*(?P<s>[fm])\s?\d", re.I)
 
@@ -50,17 +64,22 @@ _SEX_RES = [
 
 _PREG_FALSE = re.compile(r"\b(?:not|non|isn'?t|is not|never been|no longer)\s*-?\s*pregnant\b|"
                          r"\bnegative (?:urine |serum )?(?:pregnancy test|hcg|b-?hcg|upt)\b|"
-                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b|"
-                         r"\b(?:post-?menopausal|menopausal|hysterectomy)\b", re.I)
+                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b", re.I)
+# "28/40", "16+3/40": weeks of gestation in UK shorthand (4 to 42 weeks; never a blood pressure
+# or a Snellen acuity, "BP 90/40", "VA 20/40").
+_GESTATION = (r"(?<![\d/.+])(?<!va )(?<!vision )(?<!acuity )(?<!bp )(?<!bp: )"
+              r"(?:[4-9]|[1-3]\d|4[0-2])(?:\+[0-6])?/40(?![\d/])")
 _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|gestation|ga|"
-                        r"of pregnancy|of gestation)\b|"
+                        r"of pregnancy|of gestation)\b|" + _GESTATION + r"(?:\s*pregnant\b)?|"
                         r"\b(?:currently |is )?pregnant(?: at \d{1,2} weeks)?\b|"
                         r"\b(?:gravid|expecting a baby|g\d\s*p\d|"
                         r"(?:first|second|third|1st|2nd|3rd) trimester)\b", re.I)
-# "postpartum", "6 weeks postpartum": delivered, so not pregnant; in "postpartum depression" the
-# word belongs to the diagnosis and stays there.
-_POSTPARTUM = re.compile(r"\b(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?post-?(?:partum|natal)"
-                         r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
+# "postpartum", "6 weeks postpartum", "postmenopausal", "s/p hysterectomy": not pregnant; in
+# "postpartum depression" or "postmenopausal bleeding" the word belongs to the diagnosis and
+# stays there.
+_NOT_PREGNANT_STATE = re.compile(r"\b(?:(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?"
+                                 r"post-?(?:partum|natal)|post-?menopausal|menopausal|hysterectomy)"
+                                 r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
 _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|her baby))\b", re.I)
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
@@ -78,19 +97,34 @@ _LAB_RE = re.compile(rf"(?<!icd-10-cm )(?<!icd-10 )(?<!icd10 )\b(?:{alternation(
 _PERSON_RE = re.compile(rf"\b(?:{alternation('person_words_regex')})\b", re.I)
 
 
+def _unit_scale(unit: str | None) -> float:
+    """Years per unit: "mo" 1/12, "wk" 1/52, "d" 1/365; none or "y" 1."""
+    return {"m": 1 / 12, "w": 1 / 52, "d": 1 / 365}.get((unit or "y")[0].lower(), 1.0)
+
+
+def _age_in_years(m: re.Match, scale: float | None) -> float | None:
+    """The age an AGE_PATTERNS match states, in years."""
+    num = next((g for g in m.groups() if g), None)
+    if num is None:
+        return None
+    if scale == DECADE:
+        return float(num) * 10 + 5
+    if scale is BY_UNIT:
+        scale = _unit_scale(m.group("u"))
+    return round(float(num) * scale, 3)
+
+
 # -- parsers for labelled values ("Age: 60") -------------------------------------------------------
 def parse_age(value: str) -> float | None:
     v = value.strip().lower()
     for pattern, scale in AGE_PATTERNS:
         m = pattern.search(v)
         if m:
-            num = next(g for g in m.groups() if g)
-            return round(float(num) * scale, 3)
+            return _age_in_years(m, scale)
     m = re.match(r"^\s*(\d{1,3}(?:\.\d+)?)\s*(years?|yrs?|y|months?|mos?|weeks?|days?)?\b", v)
     if not m:
         return None
-    scale = {"m": 1 / 12, "w": 1 / 52, "d": 1 / 365}.get((m.group(2) or "y")[0], 1.0)
-    return round(float(m.group(1)) * scale, 3)
+    return round(float(m.group(1)) * _unit_scale(m.group(2)), 3)
 
 
 def parse_sex(value: str) -> str | None:
@@ -152,7 +186,7 @@ def read_pregnancy(t: Text, f: Findings) -> None:
     for m in t.matches(_BREASTFEEDING):
         f.notes.append("breastfeeding")
         t.take(m.start(), m.end())
-    for m in t.matches(_POSTPARTUM):
+    for m in t.matches(_NOT_PREGNANT_STATE):
         if "pregnant" not in f.values and "pregnant" not in f.unknown:
             f.values["pregnant"] = False
         if m.group("alone") is not None:
@@ -168,17 +202,11 @@ def read_pregnancy(t: Text, f: Findings) -> None:
 def read_age(t: Text, f: Findings) -> None:
     for pattern, scale in AGE_PATTERNS:
         for m in t.matches(pattern):
-            num = next((g for g in m.groups() if g), None)
-            if num is None:
+            age = _age_in_years(m, scale)
+            if age is None or age > AGE_RANGE[1]:
                 continue
-            if scale < 0:   # a decade: "30s" -> 35
-                age = float(num) * 10 + 5
-                if "age" not in f.values:
-                    f.notes.append(f"age approximate ({m.group(0).strip()})")
-            else:
-                age = round(float(num) * scale, 3)
-            if age > AGE_RANGE[1]:
-                continue
+            if scale == DECADE and "age" not in f.values:
+                f.notes.append(f"age approximate ({m.group(0).strip()})")
             f.values.setdefault("age", age)
             f.unknown.discard("age")
             sex = _AGE_SEX.match(t.s, m.start()) or _SEX_AGE.match(t.s, m.start())

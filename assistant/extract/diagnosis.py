@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 from assistant.extract.coding import code_diagnosis
-from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, context_cues,
-                                       is_condition_word, read_clause_loose, without_lead_words)
+from assistant.extract.context import (DURATION_COUNT, DURATION_UNIT, NOT_AT_GOAL,
+                                       comorbidity_text, context_cues, is_condition_word,
+                                       read_clause_loose, without_lead_words)
 from assistant.extract.text import Findings, Text
 from assistant.extract.vocabulary import (NO_RE, NONE_RE, NUMBER_RE, PROCEED_RE, UNKNOWN_RE,
                                           YES_RE, alternation, vocabulary)
@@ -35,9 +36,10 @@ _COMPLAINT = re.compile(r"^\s*(?:c/o|complain(?:s|ing)? of)\b", re.I)
 _ED = re.compile(r"^ED$")
 _NEED_CLAUSE = re.compile(r"^(?:needs?|requires?|wants?|for)\b", re.I)
 # A wish to act names no condition: "wants to add a second agent", "keen to stop the statin".
-_ACTION_CLAUSE = re.compile(r"^(?:(?:she|he|they|patient|pt)\s+)?(?:needs?|requires?|wants?|"
-                            r"would like|keen|asking|asks|requests?|requesting|hoping|plan(?:s|ning)?)"
-                            r"\s+to\s+\w+", re.I)
+_ACTION_CLAUSE = re.compile(
+    r"^(?:(?:she|he|they|patient|pt)\s+)?(?:(?:needs?|requires?|wants?|would like|keen|asking|asks|"
+    r"requests?|requesting|hoping|plan(?:s|ning)?)\s+to\s+\w+|"
+    r"(?:interested in|thinking (?:of|about)|considering)\s+\w+ing\b)", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
@@ -52,8 +54,12 @@ _QUESTION_START = re.compile(rf"^(?:{alternation('question_words')})\b", re.I)
 _TRAILING_WORD = re.compile(r"(?:\s+|^)(?:please|thanks|thank you|today|now|in|a|an|the|to|for|"
                             r"with|of|and|at|on|who|is|after|following|from)\s*$", re.I)
 
+# What a request names: up to four words, ending before "for/to/in/with", an article or
+# punctuation ("recommend oxycodone for back pain" -> "oxycodone").
+_REQUESTED = (r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
+              r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)")
 # A request ("recommend oxycodone", "can I give nitrofurantoin") names what is asked about, not
-# what the patient takes: the verb and its object (up to "for/to/in/with" or punctuation) go.
+# what the patient takes: the verb and its object go.
 _REQUEST_RE = re.compile(
     r"\b(?:(?:please )?recommend\w*|prescrib\w*|suggest\w*|switch(?:ing)? to|instead of|what about|"
     r"how about|(?:can|could|should|may) (?:i|we|you) (?:use|give|start|prescribe|recommend|try)|"
@@ -61,13 +67,24 @@ _REQUEST_RE = re.compile(
     r"(?: \w+)?|what to (?:give|prescribe|use)|options? for|alternatives? to|"
     r"treat(?:ment)? options?|what antibiotics?|which (?:drug|antibiotic|medication)s?|"
     r"(?:wants?|would like|planning|plans?|considering|thinking of|keen|hoping) to (?:start|begin|add|"
-    r"try|commence|switch to|use)|consider(?:ing)? (?:starting|adding)|to start)"
-    r"(?:[ \t]+(?!(?:for|to|in|with|a|an|the|this|my|our|her|his)\b)[^\s,.;?!\n]+){0,4}?"
-    r"(?=[ \t]+(?:for|to|in|with|a|an|the|this|my|our|her|his)\b|[,.;?!\n]|$)", re.I)
+    r"try|commence|switch to|use)|consider(?:ing)? (?:starting|adding)|to start)" + _REQUESTED, re.I)
+# The patient's wish ("requesting Xanax", "asks about sertraline") names a drug not taken yet,
+# kept as a note. More of a drug, a refill or a repeat is of a drug taken ("requesting more
+# oxycodone", "a refill of sertraline"), so is stopping one ("interested in stopping her statin");
+# "wants to ..." is read by _REQUEST_RE ("wants to start") or stays ("wants to stop").
+_WISH_RE = re.compile(
+    r"\b(?:requesting|requests?|request for|asking (?:for|about)|asks (?:for|about)|wants|"
+    r"would like|interested in|(?:enquir|inquir)(?:es|ing) about)"
+    r"(?![ \t]+(?:(?:a|an|the|her|his|their|my)[ \t]+)?(?:refills?|repeats?|renewal|top-?up|more|"
+    r"to|stop\w*|coming off|reduc\w*|taper\w*|wean\w*|switch\w* from)\b)(?:[ \t]+(?:a|an|some))?"
+    + _REQUESTED, re.I)
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
 
 
-def read_requests(t: Text) -> None:
+def read_requests(t: Text, f: Findings) -> None:
+    for m in t.matches(_WISH_RE):
+        f.notes.append(f"{m.group(0).strip()} (asked for, not a current medication)")
+        t.take(m.start(), m.end())
     for m in t.matches(_REQUEST_RE):
         t.take(m.start(), m.end())
 
@@ -292,9 +309,7 @@ def _pieces(left: str):
 
 # How long, not what: "insomnia x 3 months", "cough x2d", "sinusitis for 10 days", "3 days of
 # dysuria", "pain since yesterday" (UK shorthand "x 3/7" is days, "/52" weeks, "/12" months).
-_COUNT = r"(?:\d+(?:[.-]\d+)?|an?|one|two|three|four|five|six|seven|ten|few|several|couple(?: of)?)"
-_UNIT = (r"(?:/7|/52|/12|d|days?|wks?|weeks?|w|mo|mos|months?|m|y|yrs?|years?|h|hrs?|hours?)"
-         r"(?![\w/])")
+_COUNT, _UNIT = DURATION_COUNT, DURATION_UNIT
 _DURATION_END = re.compile(
     rf"(?:\s+|(?<=\w)(?=[x×]\d))(?:(?:[x×]|for|over(?:\s+the)?(?:\s+(?:past|last))?)\s*)?"
     rf"{_COUNT}\s*{_UNIT}(?:'?s?\s+(?:duration|history|hx))?(?:\s+ago)?\s*$|"
@@ -326,6 +341,9 @@ def without_duration(s: str) -> str:
     return new if re.search(r"[A-Za-z]{2,}", new) else s
 
 
+_WORD = re.compile(r"[A-Za-z]{2,}|[\uac00-\ud7a3]")
+
+
 def clean_piece(piece: str) -> str:
     s = re.sub(r"\s+", " ", piece.replace("\x00", " ")).strip(" .:;,-'\"")
     if s.count("(") != s.count(")"):     # "asthma (" when "(on salbutamol)" was read
@@ -341,7 +359,8 @@ def clean_piece(piece: str) -> str:
         if new == s:
             break
         s = new
-    if not re.search(r"[A-Za-z]{2,}", s) or _FILLER_RE.match(s) or _QUESTION_START.match(s):
+    # A Korean word no table knows is kept, so it is shown back rather than silently lost.
+    if not _WORD.search(s) or _FILLER_RE.match(s) or _QUESTION_START.match(s):
         return ""
     if len(s) > 200:
         s = s[:200].rsplit(" ", 1)[0]

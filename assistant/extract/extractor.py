@@ -14,7 +14,7 @@ from assistant.extract.kidney import read_kidney
 from assistant.extract.labels import PATIENT_HEADER_RE, read_labels, read_unknowns
 from assistant.extract.context import normalise_sections
 from assistant.extract.medications import misspelt_drug, read_drug_mentions, read_indications, \
-    read_medications
+    read_medications, read_not_taken
 from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text
 
 _CORRECTION = re.compile(r"^\s*(?:correction|update|amend(?:ment)?|change)\s*[:\-]", re.I)
@@ -49,8 +49,9 @@ class Extractor:
         demo.read_age(t, f)
         demo.read_weight(t, f)
         demo.read_context(t, f)                         # 4
-        read_requests(t)                                # 5
+        read_requests(t, f)                             # 5
         read_allergies(t, f, self._find)                # 6
+        read_not_taken(t, f, self._find)                # 7: "not on X"
         read_indications(t, f, self._find)              # 7: "on X for Y"
         read_medications(t, f, self._find, self._guess)   # 7
         demo.read_sex(t, f, dx_segments)                # 8

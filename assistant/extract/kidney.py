@@ -40,6 +40,7 @@ _NO_DIALYSIS_RE = re.compile(r"\b(?:not on|no|never on|without)\s+(?:ha?emo|peri
                              r"dialysis\b", re.I)
 _DIALYSIS_RE = re.compile(r"\b(?:on\s+)?(?:ha?emo|peritoneal\s+)?dialysis(?:\s+dependent)?\b"
                           r"|\bHD\s+(?:3|three)\s*(?:x|times)\s*(?:a|per|/)\s*week\b|\bcapd\b"
+                          r"|\bon\s+(?:HD|PD)\b"
                           r"|투석", re.I)
 _NOT_BF_RE = re.compile(r"\b(?:not|no longer|stopped)\s+(?:breast-?\s?feeding|nursing|"
                         r"lactating)\b", re.I)
@@ -63,6 +64,11 @@ def _record(f: Findings, name: str, value, said: str, ok: bool) -> None:
         f.rejected[name] = said.strip()
         return
     f.values.setdefault(name, value)
+
+
+def names_ckd_stage(text: str) -> bool:
+    """"CKD 3a", "ESRD": a kidney stage, which read_kidney records as a patient field."""
+    return bool(_STAGE_RE.search(text) or _ESKD_RE.search(text))
 
 
 def read_kidney(t: Text, f: Findings, dx_segments: Sequence[tuple[int, int]] = ()) -> None:
@@ -118,4 +124,4 @@ def read_kidney(t: Text, f: Findings, dx_segments: Sequence[tuple[int, int]] = (
         t.take(m.start(), m.end())
 
 
-__all__ = ["read_kidney"]
+__all__ = ["names_ckd_stage", "read_kidney"]

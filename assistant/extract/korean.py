@@ -130,6 +130,7 @@ _UNKNOWN = r"(?:모름|불명|미상|알\s*수\s*없음|확인\s*안\s*됨|미�
 _MED_WORD = r"(?:현재\s*)?(?:복용\s*중인\s*약(?:물)?|복용\s*약(?:물)?|복용약|투약\s*중인\s*약|상용약)"
 # Labels more than one rule starts from: one list of words each, so a synonym added is read by all.
 _ALLERGY_WORD = r"(?:약물\s*)?(?:알레르기|알러지)"
+_ALLERGEN_REACTION = r"(?:약물\s*)?(?:알레르기|알러지|과민\s*반응|과민증)"
 _PMH_WORD = r"(?:과거\s*력|과거\s*병력|기왕력|기저\s*질환|동반\s*질환)\s*(?:으로|은|는)?\s*"
 
 def _taken(drugs: str) -> str:
@@ -143,8 +144,12 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (rf"({_X})\s*(?:으로|로|때문에|에\s*대해|치료\s*위해|치료로)\s*({_DRUG_LIST})\s*{_TAKING}",
      lambda m: f" on {_taken(m.group(2))} for {m.group(1)} "),
     (rf"({_DRUG_LIST})\s*{_TAKING}", lambda m: f" on {_taken(m.group(1))} "),
-    # allergies
-    (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?(?:약물\s*)?(?:알레르기|알러지|과민\s*반응|과민증)"
+    # a medicine not named: "고혈압 약 복용 중" (on medication for hypertension)
+    (rf"({_X})\s*(?:약|약물|치료제)\s*{_TAKING}", r" on meds for \1 "),
+    # allergies: one ruled out ("페니실린 알레르기 없음"), then those the patient has
+    (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}\s*(?:은|는|이|가)?\s*"
+     rf"(?:{_NONE}|아님|아니(?:다|며|고)?|음성)", r" not allergic to \1 "),
+    (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}"
      rf"\s*(?:있음|있다|있습니다|반응)?", r" allergic to \1 "),
     (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_NONE}", " no drug allergies "),
     (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_UNKNOWN}", " allergies unknown "),

@@ -8,6 +8,7 @@ import re
 from assistant.extract import demographics
 from assistant.extract.allergies import ALLERGEN_SYNONYMS, take_reactions
 from assistant.extract.coding import names_condition
+from assistant.extract.kidney import names_ckd_stage
 from assistant.extract.medications import abbreviation
 from assistant.extract.context import comorbidity_text, is_condition_word, read_clause_loose
 from assistant.extract.text import DrugFinder, Findings, Text, is_known_drug, read_list, \
@@ -173,6 +174,8 @@ def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
             break
         if after_drug and not names_condition(piece):
             break    # "AF on warfarin, digoxin": the drug list goes on; left for the drug readers
+        if names_ckd_stage(piece):
+            continue    # "PMH: HTN, CKD 3a": left for read_kidney, which records the stage too
         on = _ON_DRUG.search(piece)
         if on:
             b = a + on.start()

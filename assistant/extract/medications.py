@@ -10,9 +10,9 @@ from typing import Callable
 
 from assistant.extract.coding import names_condition
 from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, read_clause,
-                                       read_clause_loose, split_indication)
-from assistant.extract.text import DrugFinder, DrugNormalizer, Findings, Text, is_known_drug, \
-    read_list, sentence_end, split_drugs
+                                       read_clause_loose, split_indication, treated_condition)
+from assistant.extract.text import FREQUENCY, DrugFinder, DrugNormalizer, Findings, Text, \
+    is_known_drug, read_list, sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
 
 # Shorthand for medicines that are not one ingredient ("on OCP"): kept, spelled out, so the
@@ -30,6 +30,9 @@ def abbreviation(item: str) -> str | None:
     """What a medication abbreviation stands for: "GTN spray for angina" -> "glyceryl
     trinitrate", "OCP" -> "oral contraceptive (OCP)"; None for anything else."""
     key = re.sub(r"\s+\d+(?:\.\d+)?$", "", split_indication(item)[0].lower().strip())
+    # "a statin", "her BP meds" ("the pill" is its own name)
+    if key not in MED_ABBREVIATIONS:
+        key = re.sub(r"^(?:a|an|her|his|their|some)\s+", "", key)
     for _ in range(3):
         hit = SHORT_NAMES.get(key) or MED_ABBREVIATIONS.get(key)
         if hit:
@@ -64,26 +67,61 @@ def misspelt_drug(normalize: DrugNormalizer) -> Callable[[str], bool]:
     return guess
 
 
+def names_a_drug(item: str, finder: DrugFinder,
+                 guess: Callable[[str], bool] = lambda _item: False) -> bool:
+    """The item is a drug: it starts with one, after at most two words ("low-dose aspirin");
+    "HTN on amlodipine" or "wants to start insulin" only mention one."""
+    if abbreviation(item) is not None or guess(item):
+        return True
+    name = split_indication(item)[0]
+    for d in finder(name):
+        if getattr(d, "name", None):
+            at = name.lower().find(d.input.lower())
+            before, after = name[:at], name[at + len(d.input):]
+            return (len(before.split()) <= 2 and not _INNER_CUE.search(before)
+                    and not _POISONING_AFTER.match(after))   # "digoxin toxicity"
+    return False
+
+
+# "not on warfarin", "no longer taking metformin", "stopped amlodipine": not taken now.
+_NOT_TAKEN_CUE = re.compile(r"\b(?:(?:not|isn'?t|is not|never been|never|no longer|not currently)\s+"
+                            r"(?:on|taking|takes|using|uses|taken)|stopped|discontinued|came off)\s+"
+                            r"(?:(?:any|her|his|their)\s+)?", re.I)
+# Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
+_WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
+                            r"secondary to)\s+", re.I)
+
+
+def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
+    """A drug said not to be taken is a note, never a current medication (read before "on X");
+    the condition it was for is still a comorbidity."""
+    for m in islice(t.matches(_NOT_TAKEN_CUE), MAX_CUES):
+        end = sentence_end(t.s, m.end())
+        why = _WHY_NOT_TAKEN.search(t.s, m.end(), end)
+        items, item_end = read_list(t, m.end(), why.start() if why else end,
+                                    lambda item: names_a_drug(item, finder),
+                                    products=lambda x: is_known_drug(finder, x))
+        if not items:
+            continue
+        if why and item_end == why.start():
+            reason_end = _COND_END.search(t.s, why.end())
+            item_end = reason_end.start() if reason_end else len(t.s)
+            if why.group("why").lower() == "for":
+                add_comorbidity(f, treated_condition(t.s[why.end():item_end]))
+        f.notes.append(" ".join(t.s[m.start():item_end].split()))
+        t.take(m.start(), item_end)
+
+
 def read_medications(t: Text, f: Findings, finder: DrugFinder,
                      guess: Callable[[str], bool] = lambda _item: False) -> None:
     for m in t.matches(_NO_MEDS):
-        f.values["current_medications"] = []
+        # "on sertraline ..., no other meds": a drug already read is kept (never fewer checks)
+        f.values.setdefault("current_medications", [])
         t.take(m.start(), m.end())
     found: list[str] = []
 
     def known(item: str) -> bool:
-        """The item is a drug: it starts with one, after at most two words ("low-dose aspirin");
-        "HTN on amlodipine" or "wants to start insulin" only mention one."""
-        if abbreviation(item) is not None or guess(item):
-            return True
-        name = split_indication(item)[0]
-        for d in finder(name):
-            if getattr(d, "name", None):
-                at = name.lower().find(d.input.lower())
-                before, after = name[:at], name[at + len(d.input):]
-                return (len(before.split()) <= 2 and not _INNER_CUE.search(before)
-                        and not _POISONING_AFTER.match(after))   # "digoxin toxicity"
-        return False
+        return names_a_drug(item, finder, guess)
 
     def not_a_condition(item: str) -> bool:
         return known(item) or not (names_condition(item) or read_clause(item).focus)
@@ -141,6 +179,11 @@ def _longest_drug(t: Text, start: int, finder: DrugFinder, max_chars: int = 60) 
     return end if best and t.free(start, end) else None
 
 
+# "on meds for HTN": a medicine not named; the condition is still a comorbidity.
+_UNNAMED_MEDICINE = re.compile(r"(?:(?:her|his|their|some)\s+)?(?:meds|medications?|medicines?|"
+                               r"tablets|pills|treatment)\b", re.I)
+
+
 def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
     """"on X for Y" (and "..., Z for W" after it): X is a medication, Y a comorbidity."""
     meds: list[str] = []
@@ -149,20 +192,25 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
         took_any = False
         while True:
             drug_end = _longest_drug(t, pos, finder)
+            unnamed = _UNNAMED_MEDICINE.match(t.s, pos) if drug_end is None else None
+            if unnamed and t.free(pos, unnamed.end()):
+                drug_end = unnamed.end()
             if drug_end is None:
                 break
-            tail = re.match(r"(?:\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?)\b)?(?:\s+(?:daily|bid|tid|od|"
-                            r"qd|prn|nightly|once daily|twice daily))?", t.s[drug_end:])
+            # the dose, its unit often left out ("allopurinol 300 for gout"), and how often
+            tail = re.match(rf"(?:\s+\d+(?:\.\d+)?(?:\s*(?:mg|mcg|g|units?))?\b)?"
+                            rf"(?:\s+{FREQUENCY}\b)?", t.s[drug_end:], re.I)
             after = drug_end + tail.end()
             fm = _FOR.match(t.s, after)
             if not fm:
                 break
             ce = _COND_END.search(t.s, fm.end())
             cond_end = ce.start() if ce else len(t.s)
-            condition = t.s[fm.end():cond_end].strip()
+            condition = treated_condition(t.s[fm.end():cond_end])
             if not condition or not t.free(pos, cond_end):
                 break
-            meds.append(t.s[pos:drug_end])
+            meds.append(f"medication for {condition} (which one?)" if unnamed
+                        else t.s[pos:drug_end])
             add_comorbidity(f, condition)
             if not took_any:
                 mark_treated_condition(t, m.start(), cond_end)
@@ -218,6 +266,19 @@ _POISONING_AFTER = re.compile(r"\s*(?:overdose|overdosage|od\b|poisoning|toxicit
                               r"ingestion|overuse)", re.I)
 
 
+# "aspirin 81, HTN", "salbutamol inhaler": the number after a drug is its dose, never the age,
+# and its form is no condition.
+_DOSE_AFTER = re.compile(r"(?:[ \t]*\d+(?:\.\d+)?[ \t]*(?:mg|mcg|ug|g|ml|units?|iu)?\b)?"
+                         r"(?:[ \t]+(?:inhalers?|puffers?|sprays?|patch(?:es)?|tablets?|tabs|"
+                         r"capsules?|cream|gel|drops|injections?)\b)?", re.I)
+
+
+def _take_dose(t: Text, drug_end: int) -> None:
+    dose = _DOSE_AFTER.match(t.s, drug_end)
+    if dose and dose.end() > drug_end and t.free(dose.start(), dose.end()):
+        t.take(dose.start(), dose.end())
+
+
 def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
                        dx_segments: list[tuple[int, int]]) -> None:
     """Any other drug the lexicon finds in what is left is taken as a current medication."""
@@ -237,11 +298,13 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
                 break
             found.append(t.s[a:b])
             t.take(a, b)
+            _take_dose(t, b)
             break
     for m in t.matches(_SHORT_NAME_RE):     # "PMH IHD, GTN prn": capitals only
         if not any(s <= m.start() < e for s, e in dx_segments) and \
                 not _CAUSE_BEFORE.search(t.s[max(0, m.start() - 40):m.start()]):
             found.append(SHORT_NAMES[m.group(0).lower()])
             t.take(m.start(), m.end())
+            _take_dose(t, m.end())
     if found:
         f.add_items("current_medications", found)

@@ -101,14 +101,37 @@ _LIST_STOP = re.compile(
     r"would|needs?|requires?|plan\w*|to|"
     r"\w+itis)\b", re.I)
 _DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%|mmol)\b.*$", re.I)
-_FREQ_TAIL = re.compile(r"\s*\b(?:daily|once|twice|bid|tid|qid|qd|od|prn|nightly|weekly|monthly|"
-                        r"every \w+|as needed|po|iv|im|sc)\b.*$", re.I)
+# How often, US and UK shorthand ("bd", "tds", "nocte": twice, three times daily, at night).
+FREQUENCY = (r"(?:(?:once|twice) daily|daily|once|twice|bid|tid|qid|qd|od|bd|tds|qds|nocte|mane|prn|"
+             r"nightly|weekly|monthly|every \w+|as needed)")
+_FREQ_TAIL = re.compile(rf"\s*\b(?:{FREQUENCY}|po|iv|im|sc)\b.*$", re.I)
 _PAREN = re.compile(r"\([^)]*\)")
+# "allopurinol 300", "sertraline 100 for depression": a dose written without its unit is no part
+# of the name ("sertraline for 2 yrs" has none).
+_BARE_DOSE = re.compile(r"(?<!\bfor)(?<!\bx)\s+\d+(?:\.\d+)?"
+                        r"(?=\s+(?:for|to treat|because of|due to)\b|$)", re.I)
 
 
 def sentence_end(text: str, pos: int, limit: int | None = None) -> int:
-    m = _SENT_END.search(text, pos, len(text) if limit is None else limit)
-    return m.start() if m else (len(text) if limit is None else limit)
+    """Where the sentence from `pos` ends; a bracket opened before `pos` ends it too, so
+    "gout (on allopurinol), HTN" lists one drug and leaves "HTN" for the diagnosis reader."""
+    limit = len(text) if limit is None else limit
+    m = _SENT_END.search(text, pos, limit)
+    end = m.start() if m else limit
+    close = _closing_bracket(text, pos, end)
+    return end if close is None else close
+
+
+def _closing_bracket(text: str, pos: int, end: int) -> int | None:
+    depth = 0
+    for i in range(pos, end):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+    return None
 
 
 def _clean_item(item: str) -> str:
@@ -152,6 +175,9 @@ def read_list(t: Text, start: int, end: int, accept: Callable[[str], bool],
         if inner and products(_clean_item(inner.group(1))):
             stripped = inner.group(1)
         item = _clean_item(stripped)
+        without_dose = _BARE_DOSE.sub("", item, count=1)
+        if products and without_dose != item and products(without_dose):
+            item = without_dose
         if not item:
             continue
         check = accept if not items or accept_rest is None else accept_rest

@@ -143,3 +143,310 @@ def test_korean_consultations(ex, text, values, question):
     f = ex.extract(text)
     assert {k: f.values.get(k) for k in values} == values
     assert f.diagnosis_candidates == question
+
+
+# -- misreads found by a clinician's read-through ------------------------------------------------
+@pytest.mark.parametrize("text, meds, comorbidities", [
+    # a bracket around "on X" ends the medication list; a dose without a unit is not the name
+    ("58 M. Hx: HTN, gout (on allopurinol 300). Presents with acute gout flare R knee.",
+     ["allopurinol"], ["HTN (hypertension)", "gout"]),
+    ("PMH gout (on allopurinol), HTN. Now cellulitis L shin", ["allopurinol"],
+     ["gout", "HTN (hypertension)"]),
+])
+def test_a_drug_in_brackets_ends_at_the_bracket(ex, text, meds, comorbidities):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values["comorbidities"] == comorbidities
+
+
+def test_the_bracketed_drug_leaves_the_question_alone(ex):
+    f = ex.extract("58 M. Hx: HTN, gout (on allopurinol 300). Presents with acute gout flare R knee.")
+    assert f.diagnosis_candidates == ["acute gout flare R knee"]
+
+
+@pytest.mark.parametrize("text, meds, question", [
+    ("34 F, GAD, requesting Xanax, no meds.", [], ["GAD"]),
+    ("34 F, GAD, wants Xanax, no meds", [], ["GAD"]),
+    ("34 F, GAD, asking for Xanax. No meds", [], ["GAD"]),
+    ("34 F, GAD, requests a Xanax prescription, no meds", [], ["GAD"]),
+    ("34 F, GAD, would like Xanax, no meds", [], ["GAD"]),
+    ("34 F with GAD, interested in sertraline, no meds", [], ["GAD"]),
+    ("34 F with GAD, asks about Xanax, no meds", [], ["GAD"]),
+    # a refill is of a drug taken
+    ("34 F, GAD, came in for a refill of sertraline", ["sertraline"], ["GAD"]),
+    ("34 F, GAD, requesting a refill of sertraline", ["sertraline"], ["GAD"]),
+    ("56M, T2DM, wants to stop metformin", ["metformin"], ["T2DM"]),
+])
+def test_a_drug_the_patient_asks_for_is_not_taken(ex, text, meds, question):
+    f = ex.extract(text)
+    assert f.values.get("current_medications", []) == meds
+    assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, age", [
+    ("9 mo girl, reflux, spitting up after feeds", 0.75),
+    ("9 months old girl, reflux", 0.75),
+    ("9-month-old with reflux", 0.75),
+    ("18 mo boy, croup", 1.5),
+    ("6 wk infant, oral thrush", round(6 / 52, 3)),
+    ("6 weeks old, oral thrush", round(6 / 52, 3)),
+    ("2 yo with AOM", 2.0),
+    ("3y M, fever and ear pain", 3.0),
+    ("3y, fever and ear pain", 3.0),
+    ("9개월 여아, 역류", 0.75),
+])
+def test_ages_of_young_children(ex, text, age):
+    assert ex.extract(text).values["age"] == age
+
+
+@pytest.mark.parametrize("text, question", [
+    ("9 mo girl, reflux, spitting up after feeds", ["reflux", "spitting up after feeds"]),
+    ("18 mo boy, croup", ["croup"]),
+    ("6 wk infant, oral thrush", ["oral thrush"]),
+    ("3y M, fever and ear pain", ["fever and ear pain"]),
+])
+def test_a_young_age_is_not_the_question(ex, text, question):
+    assert ex.extract(text).diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text", ["insomnia x 3 mo", "cough for 6 wk", "HTN x 3y, c/o gout",
+                                  "c/o cough, 3 mo"])
+def test_a_duration_is_still_not_an_age(ex, text):
+    assert "age" not in ex.extract(text).values
+
+
+@pytest.mark.parametrize("text, values", [
+    ("3y M, fever and ear pain", {"age": 3.0, "sex": "male"}),
+    ("18 mo F, bronchiolitis", {"age": 1.5, "sex": "female"}),
+    # a decade in an "Age:" label is read as in free text, not as a negative age
+    ("Age: 30s, female, UTI", {"age": 35.0, "sex": "female"}),
+])
+def test_age_with_its_sex_letter(ex, text, values):
+    f = ex.extract(text)
+    assert {k: f.values.get(k) for k in values} == values
+
+
+@pytest.mark.parametrize("text, ruled_out, allergies", [
+    ("3M, AOM, 15kg, no penicillin allergy", "penicillin", None),
+    ("3M, AOM, not allergic to penicillin", "penicillin", None),
+    ("3M, AOM, denies PCN allergy", "penicillin", None),
+    ("3M AOM, no allergy to penicillin or cephalosporins, allergic to sulfa",
+     "penicillin, cephalosporins", ["sulfa"]),
+    ("3세 남아, 중이염, 15kg, 페니실린 알레르기 없음", "penicillin", None),
+])
+def test_an_allergy_ruled_out_is_not_recorded(ex, text, ruled_out, allergies):
+    # only that allergen is ruled out: the allergy field stays open unless another is named
+    f = ex.extract(text)
+    assert f.values.get("allergies") == allergies
+    assert f"not allergic to {ruled_out}" in f.notes
+
+
+@pytest.mark.parametrize("text, meds, comorbidities, question", [
+    # how long a drug has been taken is not what it is taken for
+    ("38 yo M, depression on sertraline 100 for 2 yrs, asking about adding bupropion, no other meds",
+     ["sertraline"], None, ["depression"]),
+    ("38M depression on sertraline for 2 yrs, no other meds", ["sertraline"], None, ["depression"]),
+    ("on sertraline for the past 3 months for depression, c/o insomnia", ["sertraline"],
+     ["depression"], ["insomnia"]),
+    ("38M, takes sertraline 100 for depression, c/o insomnia", ["sertraline"], ["depression"],
+     ["insomnia"]),
+])
+def test_how_long_a_drug_is_taken(ex, text, meds, comorbidities, question):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values.get("comorbidities") == comorbidities
+    assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, values", [
+    # the number after a drug is its dose, never the age
+    ("aspirin 81, HTN", {"current_medications": ["aspirin"]}),
+    ("Mrs Smith, 72, with CHF, furosemide 40", {"age": 72.0, "current_medications": ["furosemide"]}),
+    ("Pt 52M, HTN on amlodipine 10, aspirin 81, hyperlipidemia, c/o gout flare L big toe",
+     {"age": 52.0, "current_medications": ["amlodipine", "aspirin"]}),
+])
+def test_the_number_after_a_drug_is_its_dose(ex, text, values):
+    f = ex.extract(text)
+    assert {k: v for k, v in f.values.items() if k in ("age", "current_medications")} == values
+
+
+@pytest.mark.parametrize("text, note, comorbidities, question", [
+    ("60F, not on warfarin, AF, c/o cough", "not on warfarin", None, None),
+    ("60F not on the pill, UTI", "not on the pill", None, ["UTI"]),
+    ("68M, stopped metformin due to GI upset, T2DM", "stopped metformin due to GI upset", None,
+     ["T2DM"]),
+    # what it was taken for is still a condition the patient has
+    ("no longer taking warfarin for AF, 70M, c/o cellulitis", "no longer taking warfarin for AF",
+     ["AF (atrial fibrillation)"], ["cellulitis"]),
+    ("45M, no known allergies, not on any blood thinners, c/o acute low back pain x 1 wk",
+     "not on any blood thinners", None, ["acute low back pain"]),
+])
+def test_a_drug_not_taken_is_a_note(ex, text, note, comorbidities, question):
+    f = ex.extract(text)
+    assert "current_medications" not in f.values
+    assert note in f.notes
+    assert f.values.get("comorbidities") == comorbidities
+    if question is not None:
+        assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, question", [
+    # a Korean diagnosis no table knows is shown back as written, never silently dropped
+    ("70세 여자, 와파린 복용 중, 알레르기 없음, 치과 농양", ["치과 농양"]),
+    ("9개월 여아, 역류", ["역류"]),
+])
+def test_an_unknown_korean_diagnosis_is_kept(ex, text, question):
+    assert ex.extract(text).diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, comorbidities", [
+    # a pasted list, one item a line, is one list under its header
+    ("PMH:\n- HTN\n- T2DM\nDx: gout", ["HTN (hypertension)", "T2DM (type 2 diabetes mellitus)"]),
+    ("PMH:\n1. HTN\n2. T2DM\nDx: gout", ["HTN (hypertension)", "T2DM (type 2 diabetes mellitus)"]),
+    ("67F\nPMH:\n\u2022 AF on apixaban\n\u2022 HTN\nDx: gout",
+     ["AF (atrial fibrillation)", "HTN (hypertension)"]),
+    ("Problems: 1. HTN 2. gout\nDx: cellulitis", ["HTN (hypertension)", "gout"]),
+])
+def test_a_pasted_list_is_one_list(ex, text, comorbidities):
+    f = ex.extract(text)
+    assert f.values["comorbidities"] == comorbidities
+    assert not f.diagnosis_candidates
+
+
+@pytest.mark.parametrize("text, stage, dialysis", [
+    # a stage in a history list, or before a full stop, is the patient's kidney stage
+    ("PMH:\n- HTN\n- T2DM\n- CKD 3a\nDx: acute gout L 1st MTP", 3, None),
+    ("PMH: HTN, CKD 3a, gout. Dx: cellulitis", 3, None),
+    ("70M, CKD stage 4. Dx: gout", 4, None),
+    ("PMH: ESRD on HD, HTN. Dx: cellulitis", 5, True),
+])
+def test_a_kidney_stage_in_a_history_list(ex, text, stage, dialysis):
+    f = ex.extract(text)
+    assert f.values["ckd_stage"] == stage
+    assert f.values.get("dialysis") == dialysis
+    assert not f.diagnosis_candidates
+
+
+@pytest.mark.parametrize("text, meds, comorbidities", [
+    # UK frequencies ("bd", "nocte") end the drug name like "bid" does
+    ("Meds: lisinopril 20mg od, metformin 500 bd, simvastatin 40 nocte. Dx: gout",
+     ["lisinopril", "metformin", "simvastatin"], None),
+    ("on metformin 500 bd for T2DM, c/o cough", ["metformin"], ["T2DM (type 2 diabetes mellitus)"]),
+])
+def test_uk_frequencies_end_the_drug_name(ex, text, meds, comorbidities):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values.get("comorbidities") == comorbidities
+
+
+@pytest.mark.parametrize("text, pregnant", [
+    # weeks of gestation in UK shorthand
+    ("30F, 28/40, GBS+, pen allergic (anaphylaxis), dx: preterm labour", True),
+    ("29F 12+3/40, UTI", True),
+    # a blood pressure or a visual acuity is not a gestation
+    ("BP 90/40, 70F, sepsis", None),
+    ("32F, VA 20/40 R eye, conjunctivitis", None),
+])
+def test_gestation_in_weeks_over_40(ex, text, pregnant):
+    assert ex.extract(text).values.get("pregnant") == pregnant
+
+
+@pytest.mark.parametrize("text, meds, comorbidities, question", [
+    # a medicine named by its class, or not named, is still taken (the clinician is asked which),
+    # and never becomes the diagnosis
+    ("60F, HTN on BP meds, cough x 2 wks, NKDA", ["antihypertensive (drug class; which one?)"],
+     ["HTN (hypertension)"], ["cough"]),
+    ("60F, on a statin, c/o cough", ["statin (drug class; which one?)"], None, ["cough"]),
+    ("AF on blood thinners, c/o cough", ["anticoagulant (drug class; which one?)"],
+     ["AF (atrial fibrillation)"], ["cough"]),
+    ("60F, on meds for HTN, cough x 2 wks, NKDA", ["medication for HTN (which one?)"],
+     ["HTN (hypertension)"], ["cough"]),
+    ("60세 여자, 고혈압 약 복용 중, 기침 2주, 알레르기 없음",
+     ["medication for essential hypertension (which one?)"], ["essential hypertension"], ["cough"]),
+])
+def test_a_medicine_named_by_its_class(ex, text, meds, comorbidities, question):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.values.get("comorbidities") == comorbidities
+    assert f.diagnosis_candidates == question
+
+
+# Ten consultations as a busy clinician types them, read whole (every field the reader records).
+TEN_CONSULTATIONS = [
+    ("67F. PMH:\n- T2DM\n- HTN\n- CKD 3a\nMeds: metformin 500 bd, ramipril 5, levothyroxine 100mcg\n"
+     "NKDA\nDx: cellulitis L lower leg",
+     {"age": 67.0, "sex": "female", "allergies": [], "ckd_stage": 3,
+      "comorbidities": ["T2DM (type 2 diabetes mellitus)", "HTN (hypertension)",
+                        "chronic kidney disease stage 3a (N18.31)"],
+      "current_medications": ["metformin", "ramipril", "levothyroxine"],
+      "diagnosis": "cellulitis L lower leg"}, [], []),
+    ("45M, no known allergies, not on any blood thinners, c/o acute low back pain x 1 wk, "
+     "no red flags",
+     {"age": 45.0, "sex": "male", "allergies": []}, ["acute low back pain"],
+     ["not on any blood thinners", "no red flags"]),
+    ("72 yo woman on warfarin for AF, denies bleeding, INR 2.4, now with dental abscess. "
+     "Allergic to penicillin (rash)",
+     {"age": 72.0, "sex": "female", "allergies": ["penicillin"],
+      "comorbidities": ["AF (atrial fibrillation)"], "current_medications": ["warfarin"]},
+     ["dental abscess"], ["INR 2.4", "penicillin allergy: rash", "denies bleeding"]),
+    ("30F, 28/40, UTI sx x3/7, denies fever, NKA, on folic acid",
+     {"age": 30.0, "sex": "female", "pregnant": True, "allergies": [],
+      "current_medications": ["folic acid"]}, ["UTI"], ["denies fever"]),
+    ("Pt 52M, HTN on amlodipine 10, aspirin 81, hyperlipidemia, c/o gout flare L big toe",
+     {"age": 52.0, "sex": "male", "current_medications": ["amlodipine", "aspirin"],
+      "comorbidities": ["hyperlipidemia", "HTN (hypertension)"]}, ["gout flare L big toe"], []),
+    ("38 yo M, depression on sertraline 100 for 2 yrs, asking about adding bupropion, "
+     "no other meds",
+     {"age": 38.0, "sex": "male", "current_medications": ["sertraline"]}, ["depression"],
+     ["asking about adding bupropion (asked for, not a current medication)"]),
+    ("68M, stopped metformin due to GI upset, T2DM, HbA1c 8.1, NKDA",
+     {"age": 68.0, "sex": "male", "allergies": []}, ["T2DM"],
+     ["HbA1c 8.1", "stopped metformin due to GI upset"]),
+    ("3M, AOM R ear, 15kg, no penicillin allergy, no meds",
+     {"age": 3.0, "sex": "male", "weight_kg": 15.0, "current_medications": []}, ["AOM R ear"],
+     ["not allergic to penicillin"]),
+    ("65세 남자, 당뇨로 메트포르민 복용 중, 고혈압 약 복용 중, 폐렴, 알레르기 없음",
+     {"age": 65.0, "sex": "male", "allergies": [],
+      "comorbidities": ["type 2 diabetes mellitus", "essential hypertension"],
+      "current_medications": ["metformin", "medication for essential hypertension (which one?)"]},
+     ["community-acquired pneumonia"], []),
+    ("3세 남아, 중이염, 15kg, 페니실린 알레르기 없음",
+     {"age": 3.0, "sex": "male", "weight_kg": 15.0}, ["acute otitis media"],
+     ["not allergic to penicillin"]),
+]
+
+
+@pytest.mark.parametrize("text, values, question, notes", TEN_CONSULTATIONS)
+def test_ten_consultations_as_typed(ex, text, values, question, notes):
+    f = ex.extract(text)
+    assert f.values == values
+    assert f.diagnosis_candidates == question
+    assert f.notes == notes
+
+
+@pytest.mark.parametrize("text, question", [
+    # menopause and hysterectomy mean not pregnant; inside a diagnosis the word stays there
+    ("62F postmenopausal bleeding", ["postmenopausal bleeding"]),
+    ("60F with postmenopausal osteoporosis", ["postmenopausal osteoporosis"]),
+    ("62F, postmenopausal, UTI", ["UTI"]),
+    ("58F s/p hysterectomy, UTI", ["UTI"]),
+])
+def test_menopause_is_not_pregnant_and_may_be_the_diagnosis(ex, text, question):
+    f = ex.extract(text)
+    assert f.values["pregnant"] is False
+    assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, meds, question", [
+    # more of a drug, a refill of it or stopping it: the drug is taken
+    ("requesting more oxycodone, chronic back pain, 50M", ["oxycodone"], ["chronic back pain"]),
+    ("asthma, would like a refill of her salbutamol inhaler, 30F", ["salbutamol"], ["asthma"]),
+    ("55F interested in stopping her atorvastatin, hyperlipidemia", ["atorvastatin"],
+     ["hyperlipidemia"]),
+    # asked about: not taken
+    ("asks for Viagra, 62M, ED, on amlodipine", ["amlodipine"], ["erectile dysfunction"]),
+])
+def test_more_of_a_drug_is_of_a_drug_taken(ex, text, meds, question):
+    f = ex.extract(text)
+    assert f.values["current_medications"] == meds
+    assert f.diagnosis_candidates == question
