@@ -299,6 +299,12 @@ def test_an_unknown_korean_diagnosis_is_kept(ex, text, question):
     assert ex.extract(text).diagnosis_candidates == question
 
 
+def test_postherpetic_neuralgia_in_korean_is_one_diagnosis(ex):
+    """KCD-8 B02.2 (대상포진 후 신경통): not 'herpes zoster' followed by 'neuralgia'."""
+    assert ex.extract("60세 여성, 대상포진 후 신경통, 복용약 없음").diagnosis_candidates == [
+        "postherpetic neuralgia"]
+
+
 @pytest.mark.parametrize("text, comorbidities", [
     # a pasted list, one item a line, is one list under its header
     ("PMH:\n- HTN\n- T2DM\nDx: gout", ["HTN (hypertension)", "T2DM (type 2 diabetes mellitus)"]),
