@@ -152,7 +152,10 @@ LOOKALIKES = [("hypotension", "hypertension"), ("hypokalemia", "hyperkalemia"),
               ("hyponatremia", "hypernatremia"), ("hypocalcemia", "hypercalcemia"),
               ("bradycardia", "tachycardia"), ("orthostatic hypotension",
                                                "orthostatic hypertension"),
-              ("dysphagia", "dysphasia"), ("ileus", "ileum"), ("arteritis", "arthritis")]
+              ("dysphagia", "dysphasia"), ("ileus", "ileum"), ("arteritis", "arthritis"),
+              # a number is a stage or a type, never a typing error
+              ("chronic kidney disease stage 5", "chronic kidney disease stage 4"),
+              ("ckd stage 3a", "ckd stage 3"), ("type 1 diabetes", "type 2 diabetes")]
 
 
 @pytest.mark.parametrize("a, b", LOOKALIKES)
