@@ -78,3 +78,38 @@ def test_stroke_prevention_in_atrial_fibrillation_stays_anticoagulation(idx, tex
     r = idx.lookup(text)
     assert [m.name for m in r.info.concepts] == ["atrial fibrillation"]
     assert "aspirin" not in [c.name for c in r.candidates]
+
+
+# ---- label wording the ICD title lacks ----------------------------------------------------
+
+def test_cutaneous_lupus_reads_the_discoid_lupus_label_and_starts_hydroxychloroquine(idx):
+    """ICD-10-CM L93 'Lupus erythematosus' is cutaneous lupus: the concept's terms carry the
+    label wording ('discoid lupus erythematosus', Plaquenil label) the title lacks, so the
+    label now matches; EDF/EADV S2k 2017: antimalarial first systemic, topical steroid for
+    localized lesions, methotrexate second line."""
+    r = idx.lookup("Lupus erythematosus", "L93")
+    assert [m.name for m in r.info.concepts] == ["cutaneous lupus erythematosus"]
+    assert any(m.indication.lower() == "discoid lupus erythematosus" for m in r.info.indications)
+    assert r.candidates[0].name == "hydroxychloroquine"
+    rows = _rows(r)
+    assert "EDF/EADV" in rows["hydroxychloroquine"] and "EDF/EADV" in rows["clobetasol"]
+    assert "alternative" in rows["methotrexate"]
+    # Systemic lupus is not this concept (no topical steroid rows for it).
+    assert "cutaneous lupus erythematosus" not in [
+        m.name for m in idx.lookup("systemic lupus erythematosus").info.concepts]
+
+
+@pytest.mark.parametrize("text, code", [("Herpesviral vesicular dermatitis", "B00.1"),
+                                        ("cold sores", None), ("herpes labialis", None)])
+def test_cold_sores_get_the_herpes_labialis_antivirals(idx, text, code):
+    """B00.1 is herpes labialis in these records: the 'Herpes Labialis' label rows now match;
+    valacyclovir and famciclovir (FDA labels: one-day courses) first, acyclovir cream after.
+    Before, 'cold sores' drew antihistamines and hydrocodone from record co-occurrence."""
+    r = idx.lookup(text, code)
+    assert [m.name for m in r.info.concepts] == ["herpes labialis"]
+    names = [c.name for c in r.candidates]
+    assert set(names) == {"valacyclovir", "famciclovir", "acyclovir"}
+    rows = _rows(r)
+    assert "FDA label of valacyclovir" in rows["valacyclovir"]
+    assert "FDA label of famciclovir" in rows["famciclovir"]
+    assert "alternative" in rows["acyclovir"]
