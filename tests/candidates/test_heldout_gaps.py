@@ -113,3 +113,28 @@ def test_cold_sores_get_the_herpes_labialis_antivirals(idx, text, code):
     assert "FDA label of valacyclovir" in rows["valacyclovir"]
     assert "FDA label of famciclovir" in rows["famciclovir"]
     assert "alternative" in rows["acyclovir"]
+
+
+# ---- H. pylori: a regimen is one candidate ------------------------------------------------
+
+def test_h_pylori_gets_the_acg_2024_regimens_not_a_lone_ppi(idx):
+    """ACG 2024 (Chey WD et al.): bismuth quadruple therapy first; rifabutin triple and
+    vonoprazan-amoxicillin dual when susceptibility is unknown; clarithromycin triple only for a
+    known-susceptible strain. A PPI's own H. pylori label row is the regimen's indication
+    (_indication_filter), so rabeprazole alone is no longer offered."""
+    r = idx.lookup("Helicobacter pylori [H. pylori] as the cause of diseases classified "
+                   "elsewhere", "B96.81")
+    assert [m.name for m in r.info.concepts] == ["Helicobacter pylori infection"]
+    names = [c.name for c in r.candidates]
+    assert names[0] == "bismuth subcitrate; metronidazole; omeprazole; tetracycline"
+    assert set(names[1:]) == {"amoxicillin; omeprazole; rifabutin", "amoxicillin; vonoprazan"}
+    assert "Am J Gastroenterol 2024" in r.candidates[0].evidence[0].reference
+    assert _held(r)["amoxicillin; clarithromycin; omeprazole"].startswith(
+        "not for Helicobacter pylori infection")
+    assert idx.lookup("h pylori").candidates[0].name == names[0]
+
+
+def test_h_pylori_with_penicillin_allergy_keeps_bismuth_quadruple_therapy():
+    sl = shortlist(Patient(age=45, sex="male", allergies=["penicillin"], current_medications=[]),
+                   Diagnosis(text="H. pylori infection", code="B96.81"), offer=None)
+    assert list(sl.names) == ["bismuth subcitrate; metronidazole; omeprazole; tetracycline"]
