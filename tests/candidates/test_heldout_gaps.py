@@ -138,3 +138,21 @@ def test_h_pylori_with_penicillin_allergy_keeps_bismuth_quadruple_therapy():
     sl = shortlist(Patient(age=45, sex="male", allergies=["penicillin"], current_medications=[]),
                    Diagnosis(text="H. pylori infection", code="B96.81"), offer=None)
     assert list(sl.names) == ["bismuth subcitrate; metronidazole; omeprazole; tetracycline"]
+
+
+# ---- premature ovarian insufficiency ------------------------------------------------------
+
+def test_premature_menopause_gets_hormone_therapy_not_the_pcos_records(idx):
+    """ESHRE 2016 POI guideline and NAMS 2022: estradiol until about 51, with a progestogen
+    when the uterus is present; a combined pill when contraception is wanted. The E28 category
+    (polycystic ovary syndrome: metformin) is not pooled for ovarian failure."""
+    r = idx.lookup("Premature menopause", "E28.31")
+    assert [m.name for m in r.info.concepts] == ["premature ovarian insufficiency"]
+    names = [c.name for c in r.candidates]
+    assert names[:2] == ["estradiol", "estradiol; progesterone"]
+    assert "metformin" not in names
+    rows = _rows(r)
+    assert "ESHRE" in rows["estradiol"] and "progestogen" in rows["estradiol"]
+    assert "alternative" in rows["ethinyl estradiol; levonorgestrel"]
+    assert "clomiphene" in [c.name for c in idx.lookup("Polycystic ovarian syndrome", "E28.2")
+                            .candidates]
