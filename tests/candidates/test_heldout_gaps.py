@@ -156,3 +156,24 @@ def test_premature_menopause_gets_hormone_therapy_not_the_pcos_records(idx):
     assert "alternative" in rows["ethinyl estradiol; levonorgestrel"]
     assert "clomiphene" in [c.name for c in idx.lookup("Polycystic ovarian syndrome", "E28.2")
                             .candidates]
+
+
+# ---- nocturnal enuresis -------------------------------------------------------------------
+
+def test_bedwetting_gets_desmopressin_from_6_and_imipramine_only_as_third_line(idx):
+    """ICCS 2020 (Neveus T et al.): desmopressin or the alarm first, imipramine third line;
+    desmopressin and imipramine FDA labels: from 6 years (guardrails' children rules)."""
+    r = idx.lookup("Enuresis not due to a substance or known physiological condition", "F98.0",
+                   age=8)
+    assert [m.name for m in r.info.concepts] == ["nocturnal enuresis"]
+    assert [c.name for c in r.candidates] == ["desmopressin", "imipramine"]
+    rows = _rows(r)
+    assert "ICCS 2020" in rows["desmopressin"] and "alarm" in rows["desmopressin"]
+    assert "alternative" in rows["imipramine"] and "third line" in rows["imipramine"]
+    assert idx.lookup("bedwetting").candidates[0].name == "desmopressin"
+    dx = Diagnosis(text="Enuresis not due to a substance or known physiological condition",
+                   code="F98.0")
+    assert shortlist(Patient(age=8, sex="male"), dx, offer=None).names[0] == "desmopressin"
+    young = shortlist(Patient(age=4, sex="male"), dx, offer=None)
+    assert not young.names
+    assert {"desmopressin", "imipramine"} <= {e.drug for e in young.excluded}

@@ -80,3 +80,26 @@ def test_a_phosphate_binder_implies_advanced_kidney_disease():
     dx = Diagnosis(text="Essential (primary) hypertension", code="I10")
     assert any(f.severity == "critical" and "advanced chronic kidney disease" in f.message
                for f in _flags("hydrochlorothiazide", patient, dx))
+
+
+def test_desmopressin_and_imipramine_for_bedwetting_only_from_6():
+    """Desmopressin tablets and imipramine (Tofranil) FDA labels: childhood enuresis from 6
+    years; ICCS 2020. Imipramine is otherwise not a children's antidepressant (boxed warning),
+    and desmopressin for night-time wetting in an older adult is the Beers 2023 nocturia
+    hazard (hyponatraemia)."""
+    dx = Diagnosis(text="Enuresis not due to a substance or known physiological condition",
+                   code="F98.0")
+    for drug in ("desmopressin", "imipramine"):
+        assert any(f.severity == "critical" and "FDA label" in f.basis
+                   for f in _flags(drug, Patient(age=4, sex="male"), dx)), drug
+        assert not any(f.severity == "critical"
+                       for f in _flags(drug, Patient(age=8, sex="male"), dx)), drug
+    assert any(f.severity == "critical" and "boxed warning" in f.basis for f in _flags(
+        "imipramine", Patient(age=12, sex="female"),
+        Diagnosis(text="Major depressive disorder, single episode", code="F32.9")))
+    assert any(f.severity == "critical" and "Beers" in f.basis for f in _flags(
+        "desmopressin", Patient(age=78, sex="female"), Diagnosis(text="bedwetting")))
+    # Desmopressin for diabetes insipidus keeps its own use in a young child.
+    assert not any(f.severity == "critical" for f in _flags(
+        "desmopressin", Patient(age=3, sex="male"),
+        Diagnosis(text="Central diabetes insipidus", code="E23.2")))
