@@ -177,3 +177,56 @@ def test_bedwetting_gets_desmopressin_from_6_and_imipramine_only_as_third_line(i
     young = shortlist(Patient(age=4, sex="male"), dx, offer=None)
     assert not young.names
     assert {"desmopressin", "imipramine"} <= {e.drug for e in young.excluded}
+
+
+# ---- chronic kidney disease ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text, code", [("Chronic kidney disease, unspecified", "N18.9"),
+                                        ("Chronic kidney disease, stage 3 (moderate)", "N18.3"),
+                                        ("Chronic kidney disease, stage 4 (severe)", "N18.4"),
+                                        ("CKD stage 3b", None)])
+def test_chronic_kidney_disease_gets_the_kdigo_2024_pillars(idx, text, code):
+    """KDIGO 2024 CKD guideline: an SGLT2 inhibitor from eGFR 20 (dapagliflozin and
+    empagliflozin labels: CKD at risk of progression) and an ACE inhibitor or ARB with
+    albuminuria or hypertension."""
+    r = idx.lookup(text, code)
+    assert [m.name for m in r.info.concepts] == ["chronic kidney disease"]
+    assert {c.name for c in r.candidates} == {"dapagliflozin", "empagliflozin", "lisinopril",
+                                              "losartan"}
+    rows = _rows(r)
+    assert all("KDIGO 2024" in rows[d] for d in rows)
+    assert "eGFR 20" in rows["dapagliflozin"]
+
+
+@pytest.mark.parametrize("text, code", [("End stage renal disease", "N18.6"),
+                                        ("Chronic kidney disease, stage 5", "N18.5"),
+                                        ("chronic kidney disease stage 5", None),
+                                        ("Dependence on renal dialysis", "Z99.2"),
+                                        ("anemia in chronic kidney disease", None),
+                                        ("acute on chronic kidney disease", None)])
+def test_kidney_failure_dialysis_and_complications_are_not_the_ckd_concept(idx, text, code):
+    """No SGLT2 inhibitor is started at kidney failure or on dialysis (KDIGO 2024; labels); a
+    complication named in CKD, and an acute kidney injury on CKD, keep their own reading."""
+    r = idx.lookup(text, code)
+    assert "chronic kidney disease" not in [m.name for m in r.info.concepts]
+    assert not {"dapagliflozin", "empagliflozin"} & {c.name for c in r.candidates}
+
+
+def test_the_kidney_rules_still_decide_for_the_patient():
+    """eGFR 18: no SGLT2 inhibitor is started (dapagliflozin label below 25, empagliflozin
+    below 20); metformin stays excluded in advanced CKD; on dialysis SGLT2 inhibitors are
+    contraindicated; on lisinopril a second RAS blocker is not added."""
+    dx = Diagnosis(text="Chronic kidney disease, stage 4 (severe)", code="N18.4")
+    sl = shortlist(Patient(age=70, sex="female", egfr=18), dx, offer=None)
+    assert set(sl.names) == {"lisinopril", "losartan"}
+    assert {"dapagliflozin", "empagliflozin"} <= {e.drug for e in sl.excluded}
+    import guardrails
+    assert any(f.severity == "critical" for f in guardrails.check(
+        ["metformin"], Patient(age=70, sex="female"), diagnosis=dx).flags)
+    assert any(f.severity == "critical" for f in guardrails.check(
+        ["dapagliflozin"], Patient(age=70, sex="female", dialysis=True), diagnosis=Diagnosis(
+            text="Dependence on renal dialysis", code="Z99.2")).flags)
+    on_acei = shortlist(Patient(age=60, sex="male", current_medications=["lisinopril"]),
+                        Diagnosis(text="Chronic kidney disease, unspecified", code="N18.9"),
+                        offer=None)
+    assert set(on_acei.names) == {"dapagliflozin", "empagliflozin"}

@@ -103,3 +103,12 @@ def test_desmopressin_and_imipramine_for_bedwetting_only_from_6():
     assert not any(f.severity == "critical" for f in _flags(
         "desmopressin", Patient(age=3, sex="male"),
         Diagnosis(text="Central diabetes insipidus", code="E23.2")))
+
+
+def test_an_acute_on_chronic_kidney_injury_is_an_acute_kidney_injury():
+    """KDIGO 2012 AKI: hold ACE inhibitors, ARBs, SGLT2 inhibitors and metformin; the acute
+    kidney injury condition reads 'acute on chronic' and 'acute kidney failure' too."""
+    for text in ("acute on chronic kidney disease", "acute kidney failure"):
+        for drug in ("lisinopril", "dapagliflozin", "metformin"):
+            assert any(f.kind == "condition" and f.severity == "critical" for f in _flags(
+                drug, Patient(age=70, sex="male"), Diagnosis(text=text))), (text, drug)
