@@ -230,3 +230,29 @@ def test_the_kidney_rules_still_decide_for_the_patient():
                         Diagnosis(text="Chronic kidney disease, unspecified", code="N18.9"),
                         offer=None)
     assert set(on_acei.names) == {"dapagliflozin", "empagliflozin"}
+
+
+# ---- vague codes: advice, not record drugs --------------------------------------------------
+
+@pytest.mark.parametrize("text, code, cite, held", [
+    ("Bladder disorder, unspecified", "N32.9", "AUA/SUFU 2024", {"ciprofloxacin", "betaine"}),
+    ("Edema, unspecified", "R60.9", "Trayes KP et al., Edema", {"furosemide", "triamterene",
+                                                                  "acetazolamide"}),
+    ("Localized edema", "R60.0", "Trayes KP et al., Edema", {"acetazolamide"}),
+    ("peripheral edema", None, "Trayes KP et al., Edema", {"acetazolamide"}),
+])
+def test_a_vague_code_gets_find_the_cause_advice(idx, text, code, cite, held):
+    """N32.9: find the bladder problem (infection, retention, overactive bladder, haematuria)
+    and treat that (AUA/SUFU 2024, AUA 2023); oedema: find the cause, a diuretic only for
+    heart, kidney or liver oedema (AAFP 2013 review)."""
+    r = idx.lookup(text, code)
+    assert not r.candidates and cite in r.advice[0], (text, r.advice)
+    assert held <= {h.name for h in r.held_back if h.reason.startswith("no drug is offered")}
+
+
+@pytest.mark.parametrize("text, drug", [("overactive bladder", "oxybutynin"),
+                                        ("bladder infection", "nitrofurantoin"),
+                                        ("pulmonary edema", "furosemide"),
+                                        ("heart failure with peripheral edema", "furosemide")])
+def test_named_bladder_and_oedema_problems_keep_their_treatment(idx, text, drug):
+    assert drug in [c.name for c in idx.lookup(text).candidates], text
