@@ -256,3 +256,27 @@ def test_a_vague_code_gets_find_the_cause_advice(idx, text, code, cite, held):
                                         ("heart failure with peripheral edema", "furosemide")])
 def test_named_bladder_and_oedema_problems_keep_their_treatment(idx, text, drug):
     assert drug in [c.name for c in idx.lookup(text).candidates], text
+
+
+# ---- coronary stent -----------------------------------------------------------------------
+
+def test_a_coronary_stent_gets_antiplatelets_and_the_current_ones_are_respected(idx):
+    """2016 ACC/AHA DAPT focused update and 2023 AHA/ACC chronic coronary disease guideline:
+    aspirin for life, a P2Y12 inhibitor with it for the DAPT period (clopidogrel for stable
+    disease, ticagrelor after an acute coronary syndrome). Already on clopidogrel: no second
+    P2Y12 inhibitor (duplicate rule), aspirin is the one left; on both: nothing new."""
+    r = idx.lookup("Presence of coronary angioplasty implant and graft", "Z95.5")
+    assert [m.name for m in r.info.concepts] == ["coronary stent"]
+    assert {c.name for c in r.candidates} == {"aspirin", "clopidogrel", "ticagrelor"}
+    assert all("2016 ACC/AHA focused update" in d for d in _rows(r).values())
+    dx = Diagnosis(text="Presence of coronary angioplasty implant and graft", code="Z95.5")
+    on_clopidogrel = shortlist(Patient(age=64, sex="male", current_medications=["clopidogrel"]),
+                               dx, offer=None)
+    assert list(on_clopidogrel.names) == ["aspirin"]
+    assert "ticagrelor" in {e.drug for e in on_clopidogrel.excluded}
+    on_both = shortlist(Patient(age=64, sex="male",
+                                current_medications=["aspirin", "clopidogrel"]), dx, offer=None)
+    assert not on_both.names
+    on_apixaban = shortlist(Patient(age=72, sex="female", current_medications=["apixaban"]),
+                            dx, offer=None)
+    assert "aspirin" not in on_apixaban.names and on_apixaban.names[0] == "clopidogrel"

@@ -112,3 +112,16 @@ def test_an_acute_on_chronic_kidney_injury_is_an_acute_kidney_injury():
         for drug in ("lisinopril", "dapagliflozin", "metformin"):
             assert any(f.kind == "condition" and f.severity == "critical" for f in _flags(
                 drug, Patient(age=70, sex="male"), Diagnosis(text=text))), (text, drug)
+
+
+def test_prasugrel_is_contraindicated_after_a_stroke_or_tia():
+    """Effient (prasugrel) FDA label: boxed warning, contraindicated with a history of TIA or
+    stroke; clopidogrel is not."""
+    dx = Diagnosis(text="Presence of coronary angioplasty implant and graft", code="Z95.5")
+    for patient in (Patient(age=66, sex="male", comorbidities=["history of stroke"]),
+                    Patient(age=66, sex="male", comorbidities=["TIA (G45.9)"])):
+        assert any(f.kind == "condition" and f.severity == "critical" and "Effient" in f.basis
+                   for f in _flags("prasugrel", patient, dx))
+        assert not any(f.severity == "critical" for f in _flags("clopidogrel", patient, dx))
+    assert not any(f.severity == "critical" for f in _flags(
+        "prasugrel", Patient(age=60, sex="male"), dx))
