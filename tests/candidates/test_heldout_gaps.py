@@ -280,3 +280,10 @@ def test_a_coronary_stent_gets_antiplatelets_and_the_current_ones_are_respected(
     on_apixaban = shortlist(Patient(age=72, sex="female", current_medications=["apixaban"]),
                             dx, offer=None)
     assert "aspirin" not in on_apixaban.names and on_apixaban.names[0] == "clopidogrel"
+
+
+def test_an_infarction_treated_with_pci_stays_the_infarction(idx):
+    """Found replaying the hospital set: 'STEMI, in hospital after primary PCI' is the acute
+    myocardial infarction (heparin with the antiplatelets), not the stent concept."""
+    r = idx.lookup("STEMI, hospital after primary PCI")
+    assert [m.name for m in r.info.concepts] == ["myocardial infarction"]
