@@ -56,6 +56,10 @@ HETEROGENEOUS = {
     "E83": "disorders of different minerals (iron, copper, calcium, phosphate, magnesium)",
     "E16": "hypoglycaemia and hyperinsulinism with other pancreatic disorders",
     "E05": "thyrotoxicosis of different causes",
+    "F98": "enuresis, encopresis, feeding, stereotyped movement and speech disorders of "
+           "childhood",
+    "E28": "ovarian dysfunction of opposite kinds (oestrogen or androgen excess, polycystic "
+           "ovary syndrome, ovarian failure)",
     "N39": "urinary tract infection with incontinence and other urinary disorders",
     "I95": "hypotension of different causes (orthostatic, drug-induced, chronic)",
     "K92": "GI bleeding with other digestive disorders",

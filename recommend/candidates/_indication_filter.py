@@ -21,8 +21,9 @@ else than treatment, and matching them to a diagnosis recommends the wrong drug:
   the sleep indication of an analgesic "PM" product (ibuprofen or acetaminophen with
   diphenhydramine) is the antihistamine's, the headache indication of a cold or antacid
   product is the analgesic's, the heartburn indication of an aspirin-antacid product is the
-  antacid's. Others are errors of the source (ciprofloxacin and oxycodone for heartburn) or a
-  route the question never means (epidural clonidine for severe cancer pain read as
+  antacid's, and a PPI's or an antibiotic's H. pylori row is its eradication regimen's.
+  Others are errors of the source (ciprofloxacin and oxycodone for heartburn) or a route the
+  question never means (epidural clonidine for severe cancer pain read as
   "neuralgia"; the "thyroiditis" of glucocorticoid labels is nonsuppurative (subacute)
   thyroiditis, not the autoimmune thyroiditis of hypothyroidism).
 
@@ -130,6 +131,15 @@ _COMBINATION_PARTNER = (
     (r"arthritis|ankylosing spondylitis", frozenset({
         "esomeprazole", "lansoprazole", "omeprazole", "misoprostol", "famotidine"}),
      "the NSAID's in a combination with a stomach-protecting drug"),
+    # H. pylori is eradicated by a regimen (ACG 2024: bismuth quadruple, rifabutin triple,
+    # vonoprazan dual; the labels' triple therapy), never by one of its parts: a PPI's or an
+    # antibiotic's H. pylori row is the regimen's indication.
+    (r"pylori|helicobacter", frozenset({
+        "omeprazole", "esomeprazole", "lansoprazole", "dexlansoprazole", "rabeprazole",
+        "dexrabeprazole", "pantoprazole", "ranitidine", "vonoprazan", "amoxicillin",
+        "clarithromycin", "metronidazole", "tetracycline", "rifabutin", "bismuth subcitrate",
+        "bismuth subsalicylate"}),
+     "the eradication regimen's (an acid suppressant with antibiotics, with or without bismuth)"),
     # buffered aspirin, aspirin-caffeine and similar products: the pain is the analgesic's.
     (r"\bpain|myalgia|ache\b|arthralgia|spasm", frozenset({
         "calcium carbonate", "calcium gluconate", "algeldrate", "trolnitrate", "citric acid",

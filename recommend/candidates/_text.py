@@ -106,15 +106,24 @@ def _opposed(a: str, b: str) -> bool:
     return False
 
 
+def _numeric(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
 def lookalike_conflict(query: str, term: str, known: frozenset[str] = frozenset()) -> bool:
     """Whether a fuzzy match of `query` to `term` would read one real diagnosis word as
-    another: an opposed prefix ("hypotension"/"hypertension", "bradycardia"/"tachycardia"),
-    a listed look-alike pair, or a query word that is itself a known diagnosis word (`known`:
+    another: two different numbers ("stage 5"/"stage 4"), an opposed prefix
+    ("hypotension"/"hypertension", "bradycardia"/"tachycardia"), a listed look-alike pair, or
+    a query word that is itself a known diagnosis word (`known`:
     the index's vocabulary) standing where the term has a different, similar word. Like drug
     look-alikes, a valid word is taken as itself, never corrected to its neighbour."""
     q, t = stems(query), stems(term)
     for a in q - t:
         for b in t - q:
+            # A number is a stage, a type or a count: "CKD stage 5" is not a typing error for
+            # "CKD stage 4", nor "type 1" for "type 2".
+            if _numeric(a) and _numeric(b):
+                return True
             if a == b or fuzz.ratio(a, b) < 70:
                 continue
             if (_opposed(a, b) or frozenset((a, b)) in LOOKALIKE_WORDS

@@ -85,8 +85,9 @@ def _show(args) -> int:
     idx = CandidateIndex.from_file(args.index) if args.index else load_index()
     pregnant = True if args.pregnant else None
     info = idx.match_info(args.diagnosis, args.code, pregnant=pregnant, age=args.age)
-    cands = idx.candidates(args.diagnosis, args.code, limit=args.limit, pregnant=pregnant,
-                           age=args.age)
+    found = idx.lookup(args.diagnosis, args.code, limit=args.limit, pregnant=pregnant,
+                       age=args.age)
+    cands = found.candidates
     if args.json:
         json.dump({"index_version": idx.version,
                    "candidates": [dict(c.model_dump(), evidence_text=c.evidence_text())
@@ -101,6 +102,12 @@ def _show(args) -> int:
         print(f"note: {info.code_note}")
     print(f"priors from: {codes}\nconcepts: {concepts}\n"
           f"label indications matched: {len(info.indications)}")
+    if not cands and found.advice:
+        # A guideline says no drug treats it (acute kidney injury, oedema of unstated cause).
+        print("no drug is offered for this diagnosis; guideline advice:")
+        for a in found.advice:
+            print(f"    {a}")
+        return 0
     if not cands:
         print("no candidates known for this diagnosis")
         return 0

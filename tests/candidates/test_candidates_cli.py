@@ -42,3 +42,9 @@ def test_build_to_other_file(tmp_path, capsys):
     assert main(["candidates", "build", "--out", str(out)]) == 0
     from recommend.candidates import _build
     assert out.read_bytes() == _build.INDEX_PATH.read_bytes()
+
+
+def test_show_prints_the_advice_where_no_drug_is_offered(capsys):
+    assert main(["candidates", "show", "Edema, unspecified", "--code", "R60.9"]) == 0
+    out = capsys.readouterr().out
+    assert "no drug is offered" in out and "Trayes KP et al., Edema" in out

@@ -77,6 +77,7 @@ def test_acute_kidney_failure_gets_no_ckd_priors_and_no_ace_inhibitor(idx):
 def test_heterogeneous_categories_are_not_pooled():
     assert _floor.category_pools("E87", [], "hyperkalemia")
     assert _floor.category_pools("R50", [], "fever")
+    assert _floor.category_pools("E28", ["Polycystic ovarian syndrome"], "premature menopause")
     assert _floor.category_pools("N18", ["Chronic kidney disease, stage 3"],
                                  "acute kidney failure")
     assert _floor.category_pools("E11", ["Type 2 diabetes mellitus without complications"],
@@ -152,7 +153,10 @@ LOOKALIKES = [("hypotension", "hypertension"), ("hypokalemia", "hyperkalemia"),
               ("hyponatremia", "hypernatremia"), ("hypocalcemia", "hypercalcemia"),
               ("bradycardia", "tachycardia"), ("orthostatic hypotension",
                                                "orthostatic hypertension"),
-              ("dysphagia", "dysphasia"), ("ileus", "ileum"), ("arteritis", "arthritis")]
+              ("dysphagia", "dysphasia"), ("ileus", "ileum"), ("arteritis", "arthritis"),
+              # a number is a stage or a type, never a typing error
+              ("chronic kidney disease stage 5", "chronic kidney disease stage 4"),
+              ("ckd stage 3a", "ckd stage 3"), ("type 1 diabetes", "type 2 diabetes")]
 
 
 @pytest.mark.parametrize("a, b", LOOKALIKES)

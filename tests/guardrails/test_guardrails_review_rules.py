@@ -106,3 +106,48 @@ def test_simvastatin_gives_way_to_other_statins_on_diltiazem():
                    Diagnosis(text="Hyperlipidemia, unspecified", code="E78.5"), offer=None)
     assert "simvastatin" not in sl.names and "atorvastatin" in sl.names
     assert any(e.drug == "simvastatin" and "myopathy" in e.reason for e in sl.excluded)
+
+
+def test_desmopressin_and_imipramine_for_bedwetting_only_from_6():
+    """Desmopressin tablets and imipramine (Tofranil) FDA labels: childhood enuresis from 6
+    years; ICCS 2020. Imipramine is otherwise not a children's antidepressant (boxed warning),
+    and desmopressin for night-time wetting in an older adult is the Beers 2023 nocturia
+    hazard (hyponatraemia)."""
+    dx = Diagnosis(text="Enuresis not due to a substance or known physiological condition",
+                   code="F98.0")
+    for drug in ("desmopressin", "imipramine"):
+        assert any(f.severity == "critical" and "FDA label" in f.basis
+                   for f in _flags(drug, Patient(age=4, sex="male"), dx)), drug
+        assert not any(f.severity == "critical"
+                       for f in _flags(drug, Patient(age=8, sex="male"), dx)), drug
+    assert any(f.severity == "critical" and "boxed warning" in f.basis for f in _flags(
+        "imipramine", Patient(age=12, sex="female"),
+        Diagnosis(text="Major depressive disorder, single episode", code="F32.9")))
+    assert any(f.severity == "critical" and "Beers" in f.basis for f in _flags(
+        "desmopressin", Patient(age=78, sex="female"), Diagnosis(text="bedwetting")))
+    # Desmopressin for diabetes insipidus keeps its own use in a young child.
+    assert not any(f.severity == "critical" for f in _flags(
+        "desmopressin", Patient(age=3, sex="male"),
+        Diagnosis(text="Central diabetes insipidus", code="E23.2")))
+
+
+def test_an_acute_on_chronic_kidney_injury_is_an_acute_kidney_injury():
+    """KDIGO 2012 AKI: hold ACE inhibitors, ARBs, SGLT2 inhibitors and metformin; the acute
+    kidney injury condition reads 'acute on chronic' and 'acute kidney failure' too."""
+    for text in ("acute on chronic kidney disease", "acute kidney failure"):
+        for drug in ("lisinopril", "dapagliflozin", "metformin"):
+            assert any(f.kind == "condition" and f.severity == "critical" for f in _flags(
+                drug, Patient(age=70, sex="male"), Diagnosis(text=text))), (text, drug)
+
+
+def test_prasugrel_is_contraindicated_after_a_stroke_or_tia():
+    """Effient (prasugrel) FDA label: boxed warning, contraindicated with a history of TIA or
+    stroke; clopidogrel is not."""
+    dx = Diagnosis(text="Presence of coronary angioplasty implant and graft", code="Z95.5")
+    for patient in (Patient(age=66, sex="male", comorbidities=["history of stroke"]),
+                    Patient(age=66, sex="male", comorbidities=["TIA (G45.9)"])):
+        assert any(f.kind == "condition" and f.severity == "critical" and "Effient" in f.basis
+                   for f in _flags("prasugrel", patient, dx))
+        assert not any(f.severity == "critical" for f in _flags("clopidogrel", patient, dx))
+    assert not any(f.severity == "critical" for f in _flags(
+        "prasugrel", Patient(age=60, sex="male"), dx))
