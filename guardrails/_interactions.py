@@ -163,14 +163,16 @@ def choose_level(e: Entry, ing_a: str, ing_b: str, aspirin_low_dose: bool | None
     """The level that applies to ingredients ing_a (on side a) and ing_b. Levels whose
     conditions name other substances are passed over (when every level does, the mildest is
     kept). ANSM grades some aspirin pairs by dose: with a known low (antiplatelet) dose the
-    antiplatelet level applies, or, where every level is for a higher dose (glucocorticoids:
-    anti-inflammatory and analgesic doses only), the mildest; otherwise the most severe one
-    that applies."""
+    antiplatelet level applies (with clopidogrel, the level "in the validated coronary
+    indications": aspirin read at its antiplatelet dose is aspirin for a vascular diagnosis),
+    or, where every level is for a higher dose (glucocorticoids: anti-inflammatory and analgesic
+    doses only), the mildest; otherwise the most severe one that applies."""
     levels = sorted(e.levels, key=lambda lv: SEVERITY_ORDER[lv.severity])
     levels = [lv for lv in levels if lv.applies(ing_a, ing_b)] or levels[-1:]
     if aspirin_low_dose and len(levels) > 1:
         keys = [_text.key(lv.info).replace(" ", "") for lv in levels]
-        low = [lv for lv, k in zip(levels, keys) if "antiagreg" in k]
+        low = [lv for lv, k in zip(levels, keys)
+               if "antiagreg" in k or "danslesindicationsvalidees" in k]
         if low:
             return low[-1]  # the least severe level ANSM gives for antiplatelet doses
         if all("doses" in k for k in keys):

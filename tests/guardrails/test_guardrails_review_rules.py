@@ -151,3 +151,16 @@ def test_prasugrel_is_contraindicated_after_a_stroke_or_tia():
         assert not any(f.severity == "critical" for f in _flags("clopidogrel", patient, dx))
     assert not any(f.severity == "critical" for f in _flags(
         "prasugrel", Patient(age=60, sex="male"), dx))
+
+
+def test_aspirin_with_an_anticoagulant_is_a_bleeding_warning():
+    """2020 ACC Expert Consensus Decision Pathway (AF or VTE with PCI): an anticoagulant with
+    clopidogrel; aspirin for the first weeks only. ANSM rates antiplatelet-dose aspirin with an
+    oral anticoagulant only 'to take into account', so the pair rule carries the warning."""
+    dx = Diagnosis(text="Presence of coronary angioplasty implant and graft", code="Z95.5")
+    flags = _flags("aspirin", Patient(age=72, sex="female", current_medications=["apixaban"]),
+                   dx)
+    assert any(f.kind == "bleeding" and f.severity == "warning" and "Kumbhani" in f.basis
+               for f in flags)
+    assert not any(f.kind == "bleeding" for f in _flags(
+        "clopidogrel", Patient(age=72, sex="female", current_medications=["apixaban"]), dx))

@@ -56,6 +56,18 @@ def test_aspirin_without_a_dose_for_a_vascular_diagnosis_is_the_antiplatelet_dos
     assert kinds(headache, "duplicate_class")
 
 
+def test_aspirin_for_a_vascular_diagnosis_with_clopidogrel_takes_the_validated_level():
+    """ANSM aspirin + clopidogrel: 'avoid' outside the validated coronary indications,
+    'precaution for use' within them (dual antiplatelet therapy after an MI or a stent)."""
+    on_clopidogrel = {"age": 70, "current_medications": ["clopidogrel"]}
+    after_mi = kinds(check(["aspirin"], on_clopidogrel, {"text": "Old myocardial infarction",
+                                                         "code": "I25.2"}), "interaction")
+    assert after_mi and all("precaution for use" in f.message for f in after_mi)
+    headache = kinds(check(["aspirin"], on_clopidogrel, {"text": "Tension-type headache",
+                                                         "code": "G44.2"}), "interaction")
+    assert any("combination to avoid" in f.message for f in headache)
+
+
 def test_local_forms_do_not_interact_or_duplicate_unless_the_class_says_eye_drops():
     assert kinds(check(["ketoconazole cream", "simvastatin"]), "interaction") == []
     assert kinds(check(["timolol eye drops", "verapamil"]), "interaction")  # y compris collyres
