@@ -45,6 +45,14 @@ def test_prevent_heart_attack_starts_with_a_statin():
     assert "heparin" not in [c.name for c in r.candidates]
 
 
+def test_prasugrel_is_not_started_to_prevent_a_heart_attack():
+    """Effient label: ACS managed with PCI only (2016 ACC/AHA DAPT update); a patient whose
+    statin and aspirin are taken must not get prasugrel as the record's leftover."""
+    r = load_index().lookup("Prevent heart attack/myocardial infarction", "I21.P")
+    assert "prasugrel" not in [c.name for c in r.candidates]
+    assert any(h.name == "prasugrel" and h.reason.startswith("not for") for h in r.held_back)
+
+
 def test_aspirin_to_prevent_a_heart_attack_still_carries_the_beers_warning_at_78():
     """AGS Beers 2023 (the guardrails' code rule for I21.P): aspirin for primary prevention is
     flagged in an older adult, and a statin leads."""
