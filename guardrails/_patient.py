@@ -11,7 +11,7 @@ Kinds (each flag names its source in `basis`):
     withdrawn       withdrawn or discontinued in the US (never offered)
     condition       against the diagnosis itself or a comorbidity (one table, one check)
     cns_depressant, serotonergic, bleeding, hypotension, angioedema, electrolyte,
-    reduced_effect, myopathy
+    reduced_effect, myopathy, kidney_injury
                     a new drug with a current one
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
     add_on          a drug a guideline adds to a background therapy the patient does not take
@@ -36,7 +36,8 @@ from guardrails._types import SEVERITY_ORDER, Flag
 
 # The kinds of a new drug with a current medication (the combinations of the rules file).
 PAIR_KINDS = frozenset({"cns_depressant", "serotonergic", "bleeding", "hypotension",
-                        "angioedema", "electrolyte", "reduced_effect", "myopathy"})
+                        "angioedema", "electrolyte", "reduced_effect", "myopathy",
+                        "kidney_injury"})
 PATIENT_KINDS = frozenset({"renal", "older_adult", "contraindication", "breastfeeding",
                            "withdrawn", "condition", "add_on"}) | PAIR_KINDS
 OLDER_ADULT_AGE = 65
@@ -266,16 +267,39 @@ def _pairs(new, items, patient, rules) -> list[Flag]:
                 for p, q in ((c.a, c.b),) if c.one_way else ((c.a, c.b), (c.b, c.a)):
                     ix = _hit(rules, p, x.drug.ingredients)
                     iy = _hit(rules, q, y.drug.ingredients)
-                    if not (ix and iy):
+                    if not (ix and iy) or _antiplatelet_aspirin(ix, x, p):
+                        continue
+                    third = _third(rules, c, current, y)
+                    if c.with_also and third is None:
                         continue
                     sev = c.severity_older if older and c.severity_older else c.severity
                     key = (c.kind, x.drug.input, y.drug.input)
+                    with_ = (f"{y.label} and {third.label}" if third not in (None, y)
+                             else y.label)
                     f = Flag(c.kind, sev, ix, [x.drug.input, y.drug.input],
-                             f"{x.label} with {y.label}: {c.name}; {c.advice}.", c.basis)
+                             f"{x.label} with {with_}: {c.name}; {c.advice}.", c.basis)
                     old = found.get(key)
                     if old is None or SEVERITY_ORDER[sev] < SEVERITY_ORDER[old.severity]:
                         found[key] = f
     return list(found.values())
+
+
+def _antiplatelet_aspirin(ing: str, it, drugs) -> bool:
+    """Low-dose aspirin (a stated antiplatelet dose, or none for a vascular diagnosis) is not
+    an NSAID for a pair rule: the NSAID risks (kidneys, bleeding with an ulcer) are of
+    analgesic doses; aspirin for pain stays one."""
+    return (ing == "aspirin" and "nsaids" in drugs.classes
+            and getattr(it, "low_dose_aspirin", False))
+
+
+def _third(rules, c, current, y):
+    """The current medication a three-drug combination also needs (`with_also`): another one,
+    or `y` itself when it is a combination product holding both (hydrochlorothiazide;
+    lisinopril); None when there is none."""
+    if not c.with_also:
+        return None
+    return next((z for z in sorted(current, key=lambda z: z is y)
+                 if _hit(rules, c.with_also, z.drug.ingredients)), None)
 
 
 def _cns_burden(new, items, patient, rules) -> list[Flag]:

@@ -97,12 +97,15 @@ class Withdrawn(_Strict):
 class Combination(Rule):
     name: str
     kind: str = Field(pattern="^(cns_depressant|serotonergic|bleeding|hypotension|angioedema|"
-                      "electrolyte|reduced_effect|myopathy)$")
+                      "electrolyte|reduced_effect|myopathy|kidney_injury)$")
     a: Drugs
     b: Drugs
     severity_older: Sev | None = Field(None, description="severity at 65 or older")
     one_way: bool = Field(False, description="only a NEW drug of `a` with a current one of `b`; "
                           "the reverse is left to the interaction table")
+    with_also: Drugs | None = Field(None, description=(
+        "a third drug the risk needs: the pair counts only when another current medication "
+        "is one of these too (an NSAID with an ACE inhibitor AND a diuretic)"))
     drugs: Drugs | None = None  # type: ignore[assignment]  (a pair: `a` with `b`)
 
 

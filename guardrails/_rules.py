@@ -43,6 +43,9 @@ class DrugClass(_Strict):
     label: str
     epc: list[str]
     members: list[str]
+    # Members of an EPC that lack the class's clinical risk (loperamide is an opioid agonist
+    # that stays in the gut at labelled doses: no sedation or respiratory depression).
+    except_members: list[str] = Field(default_factory=list)
 
 
 class RuleTarget(_Strict):
@@ -155,7 +158,8 @@ class Rules(_Strict):
         out = {}
         for cid, c in self.classes.items():
             epc = set(c.epc)
-            out[cid] = frozenset(c.members) | {m for m, cs in kb.epc.items() if cs & epc}
+            out[cid] = (frozenset(c.members) | {m for m, cs in kb.epc.items() if cs & epc}) \
+                - set(c.except_members)
         return out
 
     @cached_property

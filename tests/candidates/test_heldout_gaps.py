@@ -296,3 +296,24 @@ def test_an_infarction_treated_with_pci_stays_the_infarction(idx):
     myocardial infarction (heparin with the antiplatelets), not the stent concept."""
     r = idx.lookup("STEMI, hospital after primary PCI")
     assert [m.name for m in r.info.concepts] == ["myocardial infarction"]
+
+
+def test_unexplained_diarrhoea_gets_loperamide_not_opioids_or_restricted_drugs():
+    """IDSA 2017 and ACG 2016: oral rehydration, loperamide for an adult's watery diarrhoea, no
+    empirical antibiotic; alosetron (Lotronex label: severe IBS-D in women) and rifaximin
+    (travellers' diarrhoea, IBS-D) are not for it, nor is morphine."""
+    sl = shortlist(Patient(age=45, sex="female"),
+                   Diagnosis(text="Diarrhea, unspecified", code="R19.7"), offer=None)
+    assert sl.names[0] == "loperamide"
+    held = {e.drug for e in sl.excluded if e.reason.startswith("not for")}
+    assert {"alosetron", "rifaximin", "morphine", "ciprofloxacin"} <= held
+
+
+def test_beta_blockers_are_not_offered_to_prevent_a_heart_attack(idx):
+    """2023 AHA/ACC chronic coronary disease guideline: beta-blockers for angina or reduced
+    ejection fraction; they prevent no first infarction."""
+    r = idx.lookup("Prevent heart attack/myocardial infarction", "I21.P")
+    names = [c.name for c in r.candidates]
+    assert "metoprolol" not in names and "carvedilol" not in names
+    assert {"metoprolol", "carvedilol"} <= {h.name for h in r.held_back
+                                            if h.reason.startswith("not for")}

@@ -114,13 +114,17 @@ def test_each_combination_with_a_current_medication(i):
     c = RULES.combinations[i]
     a = _member(c.a)
     b = _member(c.b, avoid=frozenset({a}))
-    got = _flags([a], {"age": 40, "current_medications": [b]}, c.kind)
+    # A three-drug rule needs its third current medication too, and nothing without it.
+    also = [_member(c.with_also, avoid=frozenset({a, b}))] if c.with_also else []
+    if also:
+        assert not _flags([a], {"age": 40, "current_medications": [b]}, c.kind)
+    got = _flags([a], {"age": 40, "current_medications": [b, *also]}, c.kind)
     assert _at_least(got, c.severity) and got[0].basis == c.basis, (a, b)
     if c.severity_older:
-        assert _at_least(_flags([a], {"age": 70, "current_medications": [b]}, c.kind),
+        assert _at_least(_flags([a], {"age": 70, "current_medications": [b, *also]}, c.kind),
                          c.severity_older)
     # Two new drugs are alternatives or the interaction table's business, not this rule's.
-    assert not _flags([a, b], {"age": 40}, c.kind)
+    assert not _flags([a, b, *also], {"age": 40}, c.kind)
 
 
 @pytest.mark.parametrize("i", range(len(RULES.same_class)))

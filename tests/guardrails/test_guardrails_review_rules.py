@@ -164,3 +164,53 @@ def test_aspirin_with_an_anticoagulant_is_a_bleeding_warning():
                for f in flags)
     assert not any(f.kind == "bleeding" for f in _flags(
         "clopidogrel", Patient(age=72, sex="female", current_medications=["apixaban"]), dx))
+
+
+def test_an_nsaid_on_an_ace_inhibitor_and_a_diuretic_is_the_triple_whammy():
+    """Lapi F et al., BMJ 2013: NSAID + ACE inhibitor/ARB + diuretic, acute kidney injury;
+    critical at 65 or older, a warning below; no flag with only one of the two."""
+    dx = Diagnosis(text="Other arthritis", code="M13")
+    on_both = ["lisinopril", "chlorthalidone"]
+    older = _flags("naproxen", Patient(age=72, sex="female", current_medications=on_both), dx)
+    assert any(f.kind == "kidney_injury" and f.severity == "critical" and "Lapi" in f.basis
+               for f in older)
+    younger = _flags("naproxen", Patient(age=50, sex="female",
+                                         current_medications=["hydrochlorothiazide; lisinopril"]),
+                     dx)
+    assert any(f.kind == "kidney_injury" and f.severity == "warning" for f in younger)
+    assert not any(f.kind == "kidney_injury" for f in _flags(
+        "naproxen", Patient(age=72, sex="female", current_medications=["lisinopril"]), dx))
+
+
+def test_an_antiepileptic_implies_a_seizure_disorder_for_bupropion():
+    """Bupropion FDA label: contraindicated with a seizure disorder; oxcarbazepine among the
+    current medications implies one (lamotrigine, also a mood stabiliser, does not)."""
+    dx = Diagnosis(text="Major depressive disorder, single episode", code="F32.9")
+    flags = _flags("bupropion", Patient(age=45, sex="female",
+                                        current_medications=["oxcarbazepine"]), dx)
+    assert any(f.kind == "condition" and "oxcarbazepine" in f.message for f in flags)
+    assert not any(f.kind == "condition" for f in _flags(
+        "bupropion", Patient(age=45, sex="female", current_medications=["lamotrigine"]), dx))
+
+
+def test_loperamide_is_not_a_cns_opioid():
+    """Loperamide FDA label: peripheral opioid agonist, no CNS effect at labelled doses; it is
+    not an opioid-with-gabapentinoid combination (FDA 2019 communication is about CNS
+    opioids)."""
+    flags = _flags("loperamide", Patient(age=80, sex="female",
+                                         current_medications=["gabapentin", "oxycodone"]),
+                   Diagnosis(text="Diarrhea, unspecified", code="R19.7"))
+    assert not any(f.kind in ("cns_depressant", "duplicate_class") for f in flags)
+
+
+def test_no_antimotility_drug_or_salicylate_for_a_childs_diarrhoea():
+    """IDSA 2017 infectious diarrhea guideline: no antimotility drugs under 18; bismuth
+    subsalicylate OTC labeling: under 12 ask a doctor (Reye's syndrome)."""
+    dx = Diagnosis(text="Diarrhea, unspecified", code="R19.7")
+    child = Patient(age=6, sex="male")
+    assert any(f.severity == "critical" and "IDSA 2017" in f.basis
+               for f in _flags("loperamide", child, dx))
+    assert any(f.severity == "critical" and "Reye" in f.message
+               for f in _flags("bismuth subsalicylate", child, dx))
+    assert not any(f.severity == "critical" for f in _flags("loperamide", Patient(
+        age=35, sex="male"), dx))
