@@ -456,3 +456,29 @@ def test_more_of_a_drug_is_of_a_drug_taken(ex, text, meds, question):
     f = ex.extract(text)
     assert f.values["current_medications"] == meds
     assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, question, comorbidities, note", [
+    # a score or a measurement is a detail of the condition, never a condition
+    ("82 yo woman, new AF, CHA2DS2-VASc 5, on amlodipine and simvastatin 40, eGFR 48, 58 kg, "
+     "no allergies", ["AF"], None, "CHA2DS2-VASc 5"),
+    ("70M CAP, CURB-65 2, NKDA", ["CAP"], None, "CURB-65 2"),
+    ("HFrEF NYHA class III, on ramipril", ["HFrEF"], None, "NYHA class III"),
+    ("depression PHQ-9 of 18, 30F, PMH asthma", ["depression"], ["asthma"], "PHQ-9 of 18"),
+    ("60 M, HFrEF EF 30%, on furosemide 40 and bisoprolol 5, K 4.2, eGFR 65, no allergies",
+     ["HFrEF"], None, "EF 30%"),
+    ("HFrEF, LVEF 25-30%, 70M", ["HFrEF"], None, "LVEF 25-30%"),
+])
+def test_a_score_or_measurement_is_a_note(ex, text, question, comorbidities, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("comorbidities") == comorbidities
+    assert note in f.notes
+
+
+def test_a_score_is_never_an_age(ex):
+    f = ex.extract("CAP, CURB-65 of 1, 45F")
+    assert f.values["age"] == 45.0
+    f = ex.extract("Grace 45F, UTI")
+    assert f.values["age"] == 45.0
+
