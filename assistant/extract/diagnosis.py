@@ -40,6 +40,25 @@ _ACTION_CLAUSE = re.compile(
     r"^(?:(?:she|he|they|patient|pt)\s+)?(?:(?:needs?|requires?|wants?|would like|keen|asking|asks|"
     r"requests?|requesting|hoping|plan(?:s|ning)?)\s+to\s+\w+|"
     r"(?:interested in|thinking (?:of|about)|considering)\s+\w+ing\b)", re.I)
+# A call to do more for what is treated names no condition of its own: "needs intensification",
+# "not controlled", "add-on needed", "step up". Alone, it says the treated condition ("T2DM on
+# metformin") is the question; after a condition ("T2DM needs intensification") it goes.
+_MORE_TREATMENT = (r"(?:intensification|intensifying|escalation|escalating|step(?:ping)?[- ]?up|"
+                   r"up-?titration|titration|optimi[sz](?:ation|ing)|add-?on(?:\s+(?:therapy|"
+                   r"treatment|agent|drug))?|(?:a\s+)?(?:second|third|2nd|3rd|another|additional|"
+                   r"further)\s+(?:agent|drug|line|medication|medicine)|better control|"
+                   r"(?:treatment|therapy|medication|meds?)\s+(?:intensification|escalation|"
+                   r"optimi[sz]ation|change|adjustment))")
+_ESCALATION_TAIL = (
+    rf"(?:(?:is\s+|are\s+|still\s+|now\s+)*(?:needs?|needing|requires?|requiring|for|awaiting|"
+    rf"wants?|due)\s+(?:an?\s+|some\s+|further\s+)?{_MORE_TREATMENT}|"
+    rf"{_MORE_TREATMENT}\s+(?:is\s+)?(?:needed|required|indicated|due)|"
+    r"(?:(?:is|are|remains?)\s+)?(?:still\s+)?(?:not|un|poorly|inadequately|sub-?optimally|badly)"
+    r"[- ]?controlled(?:\s+despite\s+(?:this|that|it|them|these))?|"
+    r"(?:(?:is|are)\s+)?(?:still\s+)?(?:not|above|off)\s+(?:at\s+|to\s+)?(?:goal|target))")
+_ESCALATION_CLAUSE = re.compile(rf"^(?:(?:but|and|yet|so|she|he|they|pt|patient)\s+)*"
+                                rf"(?:{_ESCALATION_TAIL}|step up|add-?on)\s*[.!]?$", re.I)
+_ESCALATION_END = re.compile(rf"\s+{_ESCALATION_TAIL}\s*$", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
@@ -133,9 +152,20 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     soft: list[str] = []
     in_history_list = False
     after_drug = False       # the piece before was named with its drug ("PMH AF on warfarin")
+    escalate = False         # "needs intensification": the treated condition is the question
     left = t.leftover()
     for raw_piece, start, end, sep in _pieces(left):
         raw = raw_piece.strip()
+        at_goal = NOT_AT_GOAL.match(" " + raw)     # "LDL above goal", "BP not at target"
+        if _ESCALATION_CLAUSE.match(raw) or (at_goal and not raw[at_goal.end() - 1:].strip(" .!")):
+            escalate = True
+            f.notes.append(" ".join(raw.split()).strip(" .,!"))
+            continue
+        tail = _ESCALATION_END.search(raw)
+        if tail:      # "T2DM needs intensification": T2DM is asked about, the call is a note
+            escalate = True
+            f.notes.append(" ".join(tail.group(0).split()))
+            raw = "now " + raw[:tail.start()]
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         # "PMH: AF on warfarin, COPD": the list goes on after the drug named with an item.
         continues_list = in_history_list and bool(
@@ -197,6 +227,9 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     if loose and not focus:
         _urine_infection(f, left)
         _acute_beside_chronic(f, history)
+    if escalate and not focus and not dx_segments and "diagnosis" not in f.values:
+        _treated_is_the_question(f, soft, history)
+        soft = []
     asked = bool(f.diagnosis_candidates or "diagnosis" in f.values or dx_segments)
     if soft and not asked:
         f.diagnosis_candidates = soft        # only background by place: that is the question
@@ -218,6 +251,25 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
         f.add_items("comorbidities", [comorbidity_text(h) for h in history])
+
+
+def _treated_is_the_question(f: Findings, soft: list[str], history: list[str]) -> None:
+    """"T2DM on metformin, prior MI, needs intensification": the condition named with its drug
+    is the question, any other condition named is background. Several treated ones: ask which.
+    None by place: a condition the drug was said to be for ("on metformin for T2DM")."""
+    treated = list(soft) or [c for c in f.treated if not f.diagnosis_candidates]
+    if not treated:
+        return
+    history += [c for c in f.diagnosis_candidates if c not in treated]
+    f.diagnosis_candidates = treated
+    if len(treated) > 1:
+        f.diagnosis_choices = list(treated)
+    if not soft:     # read from "on X for Y": no longer a comorbidity, it is the question
+        spelled = {comorbidity_text(c) for c in treated}
+        f.values["comorbidities"] = [c for c in f.values.get("comorbidities", [])
+                                     if c not in spelled]
+        if not f.values["comorbidities"]:
+            del f.values["comorbidities"]
 
 
 # Symptom plus test: lower urinary tract symptoms with a positive urine culture or nitrite are a

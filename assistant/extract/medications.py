@@ -145,6 +145,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder,
                     drugs.append(abbreviation(drug) or drug)
                     if condition:
                         add_comorbidity(f, condition)
+                        f.treated.append(condition)
                 found += split_drugs(drugs, finder)
                 t.take(m.start(), item_end)
                 mark_treated_condition(t, m.start(), item_end)
@@ -212,6 +213,8 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             meds.append(f"medication for {condition} (which one?)" if unnamed
                         else t.s[pos:drug_end])
             add_comorbidity(f, condition)
+            if not unnamed:
+                f.treated.append(condition)
             if not took_any:
                 mark_treated_condition(t, m.start(), cond_end)
             t.take(m.start() if not took_any else pos, cond_end)

@@ -482,3 +482,28 @@ def test_a_score_is_never_an_age(ex):
     f = ex.extract("Grace 45F, UTI")
     assert f.values["age"] == 45.0
 
+
+@pytest.mark.parametrize("text, question, comorbidities, note", [
+    # a call to do more names no condition: the condition treated is the question
+    ("68M, T2DM on metformin 1g bd, eGFR 42, HbA1c 8.4, prior MI 2019, on aspirin, "
+     "atorvastatin, ramipril. Needs intensification.", ["T2DM"], ["MI (myocardial infarction)"],
+     "Needs intensification"),
+    ("T2DM needs intensification", ["T2DM"], None, "needs intensification"),
+    ("55F on metformin for T2DM, needs intensification", ["T2DM"], None,
+     "needs intensification"),
+    ("62M HTN uncontrolled on amlodipine, add-on needed", ["HTN"], None, "add-on needed"),
+    ("58F, HTN on amlodipine 10, not controlled, PMH gout", ["HTN"], ["gout"], "not controlled"),
+    ("hyperlipidemia on atorvastatin 40 mg, LDL above goal", ["hyperlipidemia"], None,
+     "LDL above goal"),
+])
+def test_a_call_to_intensify_asks_about_the_treated_condition(ex, text, question,
+                                                              comorbidities, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("comorbidities") == comorbidities
+    assert note in f.notes
+
+
+def test_two_treated_conditions_and_a_call_to_intensify_ask_which(ex):
+    f = ex.extract("HTN on amlodipine, T2DM on metformin, needs escalation")
+    assert f.diagnosis_choices == ["HTN", "T2DM"]
