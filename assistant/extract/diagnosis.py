@@ -100,9 +100,17 @@ _WISH_RE = re.compile(
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
 
 
+# What kind of care is wished for, not a medicine: "wants acute treatment", "requests pain relief".
+_CARE_WISHED = re.compile(r"\b(?:treatment|therapy|management|advice|options?|review|plan|"
+                          r"prophylaxis|prevention|relief|control|help|referral|something|"
+                          r"anything|input|opinion|assessment|prescription|script)$", re.I)
+
+
 def read_requests(t: Text, f: Findings) -> None:
     for m in t.matches(_WISH_RE):
-        f.notes.append(f"{m.group(0).strip()} (asked for, not a current medication)")
+        wish = " ".join(m.group(0).split())
+        f.notes.append(wish if _CARE_WISHED.search(wish)
+                       else f"{wish} (asked for, not a current medication)")
         t.take(m.start(), m.end())
     for m in t.matches(_REQUEST_RE):
         t.take(m.start(), m.end())
@@ -184,6 +192,7 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             continue
         if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
                 or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned) \
+                or _RATE_CLAUSE.match(" ".join(raw.split()).strip(" .")) \
                 or NOT_AT_GOAL.match(" " + cleaned):
             f.notes.append(clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
@@ -373,6 +382,22 @@ _DURATION_START = re.compile(
     rf"^(?:[x×]\s*)?{_COUNT}\s*-?\s*{_UNIT}(?:'s?)?\s+(?:(?:of|hx of|history of)\s+)?(?=[^\d\s])", re.I)
 
 
+# How often, not what: "4 attacks/month", "2-3 headaches a week", "3x per day" (a detail kept as
+# a note when it is the whole clause, dropped after a condition: "migraine 4x/month").
+_PER = r"(?:/\s*|\s+(?:per|a|an|each|every)\s+)"
+_RATE_UNIT = r"(?:day|d|week|wk|w|month|mo|mth|year|yr|y|night|hour|hr|h)s?\b"
+_RATE = (rf"(?:~\s*|about\s+|approx\.?\s+|up to\s+)?(?:\d+(?:\.\d+)?(?:\s*-\s*\d+)?|once|"
+         rf"twice|several|few)\s*(?:x|times)?(?:\s*[A-Za-z]+){{0,2}}?{_PER}{_RATE_UNIT}")
+_RATE_CLAUSE = re.compile(rf"^{_RATE}$", re.I)
+_RATE_END = re.compile(rf"(?:,?\s+(?:with|having)\s+|\s+|(?<=\w)(?=\d+x))(?:[x×]\s*)?{_RATE}\s*$",
+                       re.I)
+
+
+def without_rate(s: str) -> str:
+    new = _RATE_END.sub("", s).strip(" ,.-")
+    return new if re.search(r"[A-Za-z]{2,}", new) else s
+
+
 # The visit, not the condition: "BP review", "asthma follow-up", "diabetes check", "UTI sx".
 _VISIT_END = re.compile(r"\s+(?:annual\s+|routine\s+|medication\s+|med\s+)?(?:review|follow[- ]?up|f/u|"
                         r"check(?:[- ]?up)?|re-?check|visit|appointment|appt)\s*$|"
@@ -400,7 +425,7 @@ def clean_piece(piece: str) -> str:
     s = re.sub(r"\s+", " ", piece.replace("\x00", " ")).strip(" .:;,-'\"")
     if s.count("(") != s.count(")"):     # "asthma (" when "(on salbutamol)" was read
         s = s.strip(" ()").strip(" .:;,-")
-    s = without_visit(without_duration(s))
+    s = without_visit(without_duration(without_rate(s)))
     for _ in range(6):
         new = _LEAD_CUE_RE.sub("", s).strip(" .:-,")
         if new == s:

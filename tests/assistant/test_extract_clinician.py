@@ -507,3 +507,37 @@ def test_a_call_to_intensify_asks_about_the_treated_condition(ex, text, question
 def test_two_treated_conditions_and_a_call_to_intensify_ask_which(ex):
     f = ex.extract("HTN on amlodipine, T2DM on metformin, needs escalation")
     assert f.diagnosis_choices == ["HTN", "T2DM"]
+
+
+@pytest.mark.parametrize("text, question, meds", [
+    # "for it": the drug is for the condition already named, no new comorbidity
+    ("50F, migraine without aura, 4 attacks/month, on propranolol 40 bd for it, no allergies, "
+     "wants acute treatment", ["migraine without aura"], ["propranolol"]),
+    ("epilepsy, on levetiracetam for this, 30F", ["epilepsy"], ["levetiracetam"]),
+])
+def test_a_drug_for_it_is_for_the_condition_named(ex, text, question, meds):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values["current_medications"] == meds
+    assert "comorbidities" not in f.values
+
+
+def test_care_wished_for_is_no_medicine_and_no_condition(ex):
+    f = ex.extract("50F, migraine without aura, on propranolol 40 bd for it, wants acute treatment")
+    assert f.diagnosis_candidates == ["migraine without aura"]
+    assert "wants acute treatment" in f.notes
+
+
+@pytest.mark.parametrize("text, question, note", [
+    # how often is a detail, not part of the condition
+    ("50F, migraine without aura, 4 attacks/month, NKDA", ["migraine without aura"],
+     "4 attacks/month"),
+    ("40M, cluster headache, 3 attacks per day", ["cluster headache"], "3 attacks per day"),
+    ("35F migraine 4x/month, NKDA", ["migraine"], None),
+    ("migraine with 2-3 attacks a week, 40M", ["migraine"], None),
+])
+def test_how_often_is_not_the_condition(ex, text, question, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert note is None or note in f.notes
+
