@@ -80,6 +80,14 @@ _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|ge
 _NOT_PREGNANT_STATE = re.compile(r"\b(?:(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?"
                                  r"post-?(?:partum|natal)|post-?menopausal|menopausal|hysterectomy)"
                                  r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
+# Planning a pregnancy is not being pregnant ("wants to get pregnant", "TTC", "planning
+# pregnancy"): a note (it matters for teratogens, and names no condition); the pregnancy
+# question stays open.
+_PREG_PLANNED = re.compile(r"\b(?:(?:wants?|wanting|would like|trying|tries|hoping|hopes|plans?|"
+                           r"planning|wishes|wishing|keen|considering|thinking about)\s+(?:to\s+)?"
+                           r"(?:get\s+|become\s+|getting\s+|becoming\s+)?(?:pregnant|conceive|"
+                           r"conceiving|a pregnancy|pregnancy|another baby|a baby|to start a family)|"
+                           r"ttc|trying for a baby|pre-?conception(?:al)?(?: counsell?ing)?)\b", re.I)
 _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|her baby))\b", re.I)
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
@@ -202,6 +210,9 @@ def read_pregnancy(t: Text, f: Findings) -> None:
         if m.group("alone") is not None:
             f.notes.append(m.group(0).strip())
             t.take(m.start(), m.end())
+    for m in t.matches(_PREG_PLANNED):
+        f.notes.append(" ".join(m.group(0).split()))
+        t.take(m.start(), m.end())
     for pattern, value in ((_PREG_FALSE, False), (_PREG_TRUE, True)):
         for m in t.matches(pattern):
             if "pregnant" not in f.values and "pregnant" not in f.unknown:

@@ -541,3 +541,13 @@ def test_how_often_is_not_the_condition(ex, text, question, note):
     assert f.diagnosis_candidates == question
     assert note is None or note in f.notes
 
+
+@pytest.mark.parametrize("text, question", [
+    # planning a pregnancy is not being pregnant, and names no condition
+    ("epilepsy, on levetiracetam, 30F, wants to get pregnant", ["epilepsy"]),
+    ("28F trying to conceive, hypothyroidism on levothyroxine", ["hypothyroidism"]),
+])
+def test_planning_a_pregnancy_is_not_pregnant(ex, text, question):
+    f = ex.extract(text)
+    assert "pregnant" not in f.values
+    assert f.diagnosis_candidates == question
