@@ -142,9 +142,36 @@ def _short_answer(raw: str, f: Findings) -> bool:
     return True
 
 
+# After "Dx:" a part between commas that denies something ("no fever") or names no condition
+# ("outpatient", "otherwise well") is a fact about the patient or the visit, not the diagnosis.
+# No ICD-10-CM title holds ", no ..."; those with ", not ..." ("not intractable") are kept.
+_DX_PART = re.compile(r",|\.(?=\s|$)")
+_DENIAL = re.compile(r"^(?:no|nil|denies|denied|negative for)\b", re.I)
+
+
+def _stated_diagnosis(piece: str, f: Findings, first: bool) -> str:
+    kept: list[str] = []     # parts with the separator before them, as written
+    pos, sep = 0, ""
+    for m in [*_DX_PART.finditer(piece), None]:
+        part = piece[pos:m.start() if m else len(piece)]
+        cleaned = clean_piece(part)
+        if cleaned and (kept or not first) and (_DENIAL.match(cleaned)
+                                                or not is_condition_word(cleaned)):
+            f.notes.append(cleaned)
+        elif cleaned:
+            kept.append((sep if kept else "") + part)
+        if m:
+            pos, sep = m.end(), m.group(0)
+    return clean_piece("".join(kept))
+
+
 def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> None:
     for a, b in dx_segments:
-        pieces = [p for p in (clean_piece(x) for x in re.split(r"\x00+", t.leftover(a, b))) if p]
+        pieces: list[str] = []
+        for x in re.split(r"\x00+", t.leftover(a, b)):
+            piece = _stated_diagnosis(x, f, first=not pieces)
+            if piece:
+                pieces.append(piece)
         text = ", ".join(pieces)
         if text:
             f.values["diagnosis"] = text

@@ -551,3 +551,31 @@ def test_planning_a_pregnancy_is_not_pregnant(ex, text, question):
     f = ex.extract(text)
     assert "pregnant" not in f.values
     assert f.diagnosis_candidates == question
+
+
+def test_a_stated_diagnosis_keeps_only_the_condition(ex):
+    # the care setting and "no comorbidities" are facts of the visit and the patient
+    f = ex.extract("Dx: community-acquired pneumonia, outpatient. 45 F, not pregnant, "
+                   "no comorbidities, penicillin allergy (anaphylaxis), no meds.")
+    assert f.values["diagnosis"] == "community-acquired pneumonia"
+    assert f.values["comorbidities"] == []
+    assert "outpatient" in f.notes
+    f = ex.extract("Dx: UTI, no fever, otherwise well")
+    assert f.values["diagnosis"] == "UTI"
+    assert "no fever" in f.notes
+    # a written ICD-10-CM title keeps its commas
+    f = ex.extract("Diagnosis: Migraine, unspecified, not intractable, without status migrainosus")
+    assert f.values["diagnosis"] == ("Migraine, unspecified, not intractable, "
+                                     "without status migrainosus")
+
+
+@pytest.mark.parametrize("text", [
+    "45F, CAP, no significant PMH, NKDA",
+    "CAP, 45F, no comorbidities",
+    "CAP, 45F, nil PMH",
+])
+def test_no_comorbidities_is_an_empty_list(ex, text):
+    f = ex.extract(text)
+    assert f.values["comorbidities"] == []
+    assert f.diagnosis_candidates == ["CAP"]
+
