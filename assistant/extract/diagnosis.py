@@ -106,7 +106,17 @@ _CARE_WISHED = re.compile(r"\b(?:treatment|therapy|management|advice|options?|re
                           r"anything|input|opinion|assessment|prescription|script)$", re.I)
 
 
+# A clause that gives an order ("Add GDMT.", "start apixaban", "optimise GDMT") asks for
+# treatment; what it names is neither a condition nor a drug taken now.
+_ORDER_RE = re.compile(r"(?:^|(?<=[.;,:\n]))[ \t]*(?:please[ \t]+)?(?:add|start|initiate|commence|"
+                       r"begin|optimi[sz]e|maximi[sz]e|up-?titrate|titrate|intensify|escalate|"
+                       r"step[ \t]+up)\b" + _REQUESTED, re.I)
+
+
 def read_requests(t: Text, f: Findings) -> None:
+    for m in t.matches(_ORDER_RE):
+        f.notes.append(" ".join(m.group(0).split()))
+        t.take(m.start(), m.end())
     for m in t.matches(_WISH_RE):
         wish = " ".join(m.group(0).split())
         f.notes.append(wish if _CARE_WISHED.search(wish)

@@ -579,3 +579,16 @@ def test_no_comorbidities_is_an_empty_list(ex, text):
     assert f.values["comorbidities"] == []
     assert f.diagnosis_candidates == ["CAP"]
 
+
+@pytest.mark.parametrize("text, question, meds, note", [
+    # an order is a request: what it names is neither the condition nor a drug taken
+    ("60 M, HFrEF EF 30%, on furosemide 40 and bisoprolol 5, K 4.2, eGFR 65, no allergies. "
+     "Add GDMT.", ["HFrEF"], ["furosemide", "bisoprolol"], "Add GDMT"),
+    ("HFrEF on bisoprolol, optimise GDMT, 65M", ["HFrEF"], ["bisoprolol"], "optimise GDMT"),
+    ("72F new AF. Start apixaban, eGFR 50, 60kg", ["AF"], None, "Start apixaban"),
+])
+def test_an_order_is_a_request(ex, text, question, meds, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("current_medications") == meds
+    assert note in f.notes
