@@ -59,6 +59,22 @@ _ESCALATION_TAIL = (
 _ESCALATION_CLAUSE = re.compile(rf"^(?:(?:but|and|yet|so|she|he|they|pt|patient)\s+)*"
                                 rf"(?:{_ESCALATION_TAIL}|step up|add-?on)\s*[.!]?$", re.I)
 _ESCALATION_END = re.compile(rf"\s+{_ESCALATION_TAIL}\s*$", re.I)
+# A need for treatment of what is named ("needs IV abx", "needs acute treatment", "needs review
+# of his tamsulosin") names no condition, and leaves the admission reason the question ("admitted
+# with CAP, needs IV abx"); a need for prevention of another condition does not ("needs VTE
+# prophylaxis").
+_CARE_NEED = re.compile(
+    r"^(?:(?:she|he|they|pt|patient)\s+)?(?:needs?|needing|requires?|requiring|for|awaiting|"
+    r"wants?)\s+(?:(?:an?|some|further|iv|oral|po|im|empiric(?:al)?|acute|urgent|appropriate|"
+    r"first[- ]line|second[- ]line|(?:his|her|their|the))\s+)*(?:abx|antibiotics?|antimicrobials?|"
+    r"antivirals?|antifungals?|treatment|therapy|tx|rx|management|analgesia|pain relief|"
+    r"pain control|(?:med(?:ication)?\s+)?review(?:\s+of(?:\s+(?:his|her|their|the|current))?"
+    r"(?:\s+(?:meds|medications?|medicines|drugs|tablets|treatment))?)?)$", re.I)
+# Which episode, not what: "2nd episode this month", "third attack in a year".
+_EPISODE_CLAUSE = re.compile(
+    r"^(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|another|recurrent)\s+(?:episode|"
+    r"attack|flare|exacerbation|infection|presentation|admission|course)(?:\s+(?:this|in|over|"
+    r"within|since|of|the)\b.*)?$", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
@@ -201,6 +217,10 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     left = t.leftover()
     for raw_piece, start, end, sep in _pieces(left):
         raw = raw_piece.strip()
+        said = " ".join(raw.split()).strip(" .!")
+        if _CARE_NEED.match(said) or _EPISODE_CLAUSE.match(said):
+            f.notes.append(said)     # "needs IV abx", "2nd episode this month": no condition
+            continue
         at_goal = NOT_AT_GOAL.match(" " + raw)     # "LDL above goal", "BP not at target"
         if _ESCALATION_CLAUSE.match(raw) or (at_goal and not raw[at_goal.end() - 1:].strip(" .!")):
             escalate = True
@@ -442,8 +462,14 @@ _VISIT_END = re.compile(r"\s+(?:annual\s+|routine\s+|medication\s+|med\s+)?(?:re
 _BLOOD_PRESSURE = re.compile(r"^(?:bp|blood pressure|high bp|high blood pressure|raised bp)$", re.I)
 
 
+# "for review of COPD", "follow-up of gout": the visit words before the condition go too.
+_VISIT_START = re.compile(r"^(?:(?:here\s+|seen\s+)?for\s+(?:an?\s+|the\s+)?)?(?:(?:annual|routine|"
+                          r"medication|med)\s+)?(?:review|follow[- ]?up|f/u|"
+                          r"check(?:[- ]?up)?)\s+(?:of|for)\s+(?=[A-Za-z])", re.I)
+
+
 def without_visit(s: str) -> str:
-    new = _VISIT_END.sub("", s).strip(" ,.-")
+    new = _VISIT_END.sub("", _VISIT_START.sub("", s)).strip(" ,.-")
     if not re.search(r"[A-Za-z]{2,}", new):
         return s
     return "hypertension" if _BLOOD_PRESSURE.match(new) else new

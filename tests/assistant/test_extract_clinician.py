@@ -592,3 +592,24 @@ def test_an_order_is_a_request(ex, text, question, meds, note):
     assert f.diagnosis_candidates == question
     assert f.values.get("current_medications") == meds
     assert note in f.notes
+
+
+@pytest.mark.parametrize("text, question, note", [
+    # a need for treatment, an episode count, a score, a test result: no condition of their own
+    ("Inpatient, 76M admitted with CAP, CURB-65 3, on warfarin for AF, eGFR 35, NKDA. "
+     "Needs IV abx.", ["admitted with CAP"], "Needs IV abx"),
+    ("4yo boy, 16kg, AOM L ear, 2nd episode this month, no allergies, no regular meds",
+     ["AOM L ear"], "2nd episode this month"),
+    ("For review of COPD: 68F, GOLD 3, mMRC 3, 2 exacerbations/yr, on tiotropium, ex-smoker, "
+     "NKDA", ["COPD"], "GOLD 3"),
+    ("34F, 12/40 pregnant, UTI, nitrite +ve, allergic to nitrofurantoin (rash)", ["UTI"],
+     "nitrite +ve"),
+    ("Pt 81M, BPH, needs review of his tamsulosin, PMH HTN on ramipril", ["BPH"],
+     "needs review of his"),
+    ("45M gout flare R 1st MTP, CKD 3b, on allopurinol 100, needs acute treatment, "
+     "allergic to NSAIDs", ["gout flare R 1st MTP"], "needs acute treatment"),
+])
+def test_eight_more_consultations_as_typed(ex, text, question, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert note in f.notes
