@@ -235,11 +235,23 @@ def _is_duration(text: str) -> bool:
     return bool(_DURATION_ONLY.fullmatch(text.strip()))
 
 
+# "on propranolol for it", "for this", "for the same": the drug is for the condition already
+# named (the diagnosis), no new one.
+_PRONOUN = re.compile(r"(?:it|this|that|these|those|them|the same|same|this condition|"
+                      r"the above|above|this problem|the condition)", re.I)
+
+
+def refers_back(text: str) -> bool:
+    """"it", "this", "the same": a condition named before, not a new one."""
+    return bool(_PRONOUN.fullmatch(text.strip(" .,")))
+
+
 def treated_condition(text: str) -> str:
     """What follows "on X for": the condition, without how long it has been taken ("the past
-    3 months for depression" -> "depression"); "" when it only says how long ("2 yrs")."""
+    3 months for depression" -> "depression"); "" when it only says how long ("2 yrs") or
+    refers back to a condition already named ("for it")."""
     text = _DURATION_THEN_FOR.sub("", text.strip())
-    return "" if _is_duration(text) else text
+    return "" if _is_duration(text) or refers_back(text) else text
 
 
 _INDICATION = re.compile(r"\s+(for|due to|because of|to treat|after|post|following|since)\s+(.+)$",

@@ -80,6 +80,14 @@ _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|ge
 _NOT_PREGNANT_STATE = re.compile(r"\b(?:(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?"
                                  r"post-?(?:partum|natal)|post-?menopausal|menopausal|hysterectomy)"
                                  r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
+# Planning a pregnancy is not being pregnant ("wants to get pregnant", "TTC", "planning
+# pregnancy"): a note (it matters for teratogens, and names no condition); the pregnancy
+# question stays open.
+_PREG_PLANNED = re.compile(r"\b(?:(?:wants?|wanting|would like|trying|tries|hoping|hopes|plans?|"
+                           r"planning|wishes|wishing|keen|considering|thinking about)\s+(?:to\s+)?"
+                           r"(?:get\s+|become\s+|getting\s+|becoming\s+)?(?:pregnant|conceive|"
+                           r"conceiving|a pregnancy|pregnancy|another baby|a baby|to start a family)|"
+                           r"ttc|trying for a baby|pre-?conception(?:al)?(?: counsell?ing)?)\b", re.I)
 _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|her baby))\b", re.I)
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
@@ -91,8 +99,18 @@ _TITLE_NAME_RE = re.compile(r"\b(?P<t>mr|mrs|ms|miss|mister)\.?\s+[A-Z][a-z'-]+"
 # Lab values and vital signs: kept as notes, never part of the diagnosis.
 # Never an ICD-10 code: "(ICD-10-CM K92.2)" is not a potassium of 92.2.
 _LAB_RE = re.compile(rf"(?<!icd-10-cm )(?<!icd-10 )(?<!icd10 )\b(?:{alternation('lab_names')})"
-                     r"\s*(?:of|is|was|:|=)?\s*[<>]?\s*\d+(?:[.,/]\d+)?\s*(?:%|mmhg|bpm|c|f|"
-                     r"mg/dl|mmol/l|ml/min)?", re.I)
+                     r"\s*(?:of|is|was|:|=)?\s*[<>]?\s*\d+(?:[.,/]\d+)?(?:\s*-\s*\d+(?:\.\d+)?)?"
+                     r"\s*(?:%|mmhg|bpm|c|f|mg/dl|mmol/l|ml/min)?", re.I)
+# A clinical score or grade with its value ("CHA2DS2-VASc 5", "CURB-65 of 2", "NYHA class III",
+# "Child-Pugh B", "PHQ-9 18/27"): a detail of the condition it grades, never a condition.
+_ROMAN = r"(?:iv|iii|ii|i)\b"
+_SCORE_RE = re.compile(
+    rf"(?<![\w-])(?:{alternation('clinical_scores_regex')})(?:\s+(?:score|class|grade|stage))?"
+    r"\s*(?:of|is|was|=|:|-)?\s*(?:[<>≥≤]\s*)?"
+    rf"(?:\d+(?:\.\d+)?(?![\d.])(?:\s*[-/+]\s*\d+)?(?:\s*=\s*\d+)?\s*%?|(?:class\s+)?{_ROMAN}"
+    rf"(?:\s*[-/]\s*{_ROMAN})?|[abc]\b|(?:low|intermediate|moderate|high)(?:\s+risk)?\b)"
+    # never an age ("Grace 45F", "Wells 70 yo")
+    r"(?!\s*(?:[mf]\b|yo\b|y/o|y\.o|years?\b|yrs?\b|y\b|-year|mo\b|months?\b))", re.I)
 # Words about who the patient is, not what they have.
 _PERSON_RE = re.compile(rf"\b(?:{alternation('person_words_regex')})\b", re.I)
 
@@ -192,6 +210,9 @@ def read_pregnancy(t: Text, f: Findings) -> None:
         if m.group("alone") is not None:
             f.notes.append(m.group(0).strip())
             t.take(m.start(), m.end())
+    for m in t.matches(_PREG_PLANNED):
+        f.notes.append(" ".join(m.group(0).split()))
+        t.take(m.start(), m.end())
     for pattern, value in ((_PREG_FALSE, False), (_PREG_TRUE, True)):
         for m in t.matches(pattern):
             if "pregnant" not in f.values and "pregnant" not in f.unknown:
@@ -241,6 +262,14 @@ def read_sex(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> None:
                 best = candidate
     if best is not None and "sex" not in f.values and "sex" not in f.unknown:
         f.values["sex"] = best[2]
+
+
+def read_scores(t: Text, f: Findings) -> None:
+    """Clinical scores with their values: notes. Read before the age, so the 65 of "CURB-65 2"
+    is never an age."""
+    for m in t.matches(_SCORE_RE):
+        f.notes.append(re.sub(r"\s+", " ", m.group(0).strip()))
+        t.take(m.start(), m.end())
 
 
 def read_context(t: Text, f: Findings) -> None:

@@ -40,6 +40,41 @@ _ACTION_CLAUSE = re.compile(
     r"^(?:(?:she|he|they|patient|pt)\s+)?(?:(?:needs?|requires?|wants?|would like|keen|asking|asks|"
     r"requests?|requesting|hoping|plan(?:s|ning)?)\s+to\s+\w+|"
     r"(?:interested in|thinking (?:of|about)|considering)\s+\w+ing\b)", re.I)
+# A call to do more for what is treated names no condition of its own: "needs intensification",
+# "not controlled", "add-on needed", "step up". Alone, it says the treated condition ("T2DM on
+# metformin") is the question; after a condition ("T2DM needs intensification") it goes.
+_MORE_TREATMENT = (r"(?:intensification|intensifying|escalation|escalating|step(?:ping)?[- ]?up|"
+                   r"up-?titration|titration|optimi[sz](?:ation|ing)|add-?on(?:\s+(?:therapy|"
+                   r"treatment|agent|drug))?|(?:a\s+)?(?:second|third|2nd|3rd|another|additional|"
+                   r"further)\s+(?:agent|drug|line|medication|medicine)|better control|"
+                   r"(?:treatment|therapy|medication|meds?)\s+(?:intensification|escalation|"
+                   r"optimi[sz]ation|change|adjustment))")
+_ESCALATION_TAIL = (
+    rf"(?:(?:is\s+|are\s+|still\s+|now\s+)*(?:needs?|needing|requires?|requiring|for|awaiting|"
+    rf"wants?|due)\s+(?:an?\s+|some\s+|further\s+)?{_MORE_TREATMENT}|"
+    rf"{_MORE_TREATMENT}\s+(?:is\s+)?(?:needed|required|indicated|due)|"
+    r"(?:(?:is|are|remains?)\s+)?(?:still\s+)?(?:not|un|poorly|inadequately|sub-?optimally|badly)"
+    r"[- ]?controlled(?:\s+despite\s+(?:this|that|it|them|these))?|"
+    r"(?:(?:is|are)\s+)?(?:still\s+)?(?:not|above|off)\s+(?:at\s+|to\s+)?(?:goal|target))")
+_ESCALATION_CLAUSE = re.compile(rf"^(?:(?:but|and|yet|so|she|he|they|pt|patient)\s+)*"
+                                rf"(?:{_ESCALATION_TAIL}|step up|add-?on)\s*[.!]?$", re.I)
+_ESCALATION_END = re.compile(rf"\s+{_ESCALATION_TAIL}\s*$", re.I)
+# A need for treatment of what is named ("needs IV abx", "needs acute treatment", "needs review
+# of his tamsulosin") names no condition, and leaves the admission reason the question ("admitted
+# with CAP, needs IV abx"); a need for prevention of another condition does not ("needs VTE
+# prophylaxis").
+_CARE_NEED = re.compile(
+    r"^(?:(?:she|he|they|pt|patient)\s+)?(?:needs?|needing|requires?|requiring|for|awaiting|"
+    r"wants?)\s+(?:(?:an?|some|further|iv|oral|po|im|empiric(?:al)?|acute|urgent|appropriate|"
+    r"first[- ]line|second[- ]line|(?:his|her|their|the))\s+)*(?:abx|antibiotics?|antimicrobials?|"
+    r"antivirals?|antifungals?|treatment|therapy|tx|rx|management|analgesia|pain relief|"
+    r"pain control|(?:med(?:ication)?\s+)?review(?:\s+of(?:\s+(?:his|her|their|the|current))?"
+    r"(?:\s+(?:meds|medications?|medicines|drugs|tablets|treatment))?)?)$", re.I)
+# Which episode, not what: "2nd episode this month", "third attack in a year".
+_EPISODE_CLAUSE = re.compile(
+    r"^(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|another|recurrent)\s+(?:episode|"
+    r"attack|flare|exacerbation|infection|presentation|admission|course)(?:\s+(?:this|in|over|"
+    r"within|since|of|the)\b.*)?$", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
@@ -81,9 +116,27 @@ _WISH_RE = re.compile(
 _QUESTION_CLAUSE = re.compile(r"(?:^|(?<=[.;\n]))[^.;\n?]*\?", re.I)
 
 
+# What kind of care is wished for, not a medicine: "wants acute treatment", "requests pain relief".
+_CARE_WISHED = re.compile(r"\b(?:treatment|therapy|management|advice|options?|review|plan|"
+                          r"prophylaxis|prevention|relief|control|help|referral|something|"
+                          r"anything|input|opinion|assessment|prescription|script)$", re.I)
+
+
+# A clause that gives an order ("Add GDMT.", "start apixaban", "optimise GDMT") asks for
+# treatment; what it names is neither a condition nor a drug taken now.
+_ORDER_RE = re.compile(r"(?:^|(?<=[.;,:\n]))[ \t]*(?:please[ \t]+)?(?:add|start|initiate|commence|"
+                       r"begin|optimi[sz]e|maximi[sz]e|up-?titrate|titrate|intensify|escalate|"
+                       r"step[ \t]+up)\b" + _REQUESTED, re.I)
+
+
 def read_requests(t: Text, f: Findings) -> None:
+    for m in t.matches(_ORDER_RE):
+        f.notes.append(" ".join(m.group(0).split()))
+        t.take(m.start(), m.end())
     for m in t.matches(_WISH_RE):
-        f.notes.append(f"{m.group(0).strip()} (asked for, not a current medication)")
+        wish = " ".join(m.group(0).split())
+        f.notes.append(wish if _CARE_WISHED.search(wish)
+                       else f"{wish} (asked for, not a current medication)")
         t.take(m.start(), m.end())
     for m in t.matches(_REQUEST_RE):
         t.take(m.start(), m.end())
@@ -115,9 +168,36 @@ def _short_answer(raw: str, f: Findings) -> bool:
     return True
 
 
+# After "Dx:" a part between commas that denies something ("no fever") or names no condition
+# ("outpatient", "otherwise well") is a fact about the patient or the visit, not the diagnosis.
+# No ICD-10-CM title holds ", no ..."; those with ", not ..." ("not intractable") are kept.
+_DX_PART = re.compile(r",|\.(?=\s|$)")
+_DENIAL = re.compile(r"^(?:no|nil|denies|denied|negative for)\b", re.I)
+
+
+def _stated_diagnosis(piece: str, f: Findings, first: bool) -> str:
+    kept: list[str] = []     # parts with the separator before them, as written
+    pos, sep = 0, ""
+    for m in [*_DX_PART.finditer(piece), None]:
+        part = piece[pos:m.start() if m else len(piece)]
+        cleaned = clean_piece(part)
+        if cleaned and (kept or not first) and (_DENIAL.match(cleaned)
+                                                or not is_condition_word(cleaned)):
+            f.notes.append(cleaned)
+        elif cleaned:
+            kept.append((sep if kept else "") + part)
+        if m:
+            pos, sep = m.end(), m.group(0)
+    return clean_piece("".join(kept))
+
+
 def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> None:
     for a, b in dx_segments:
-        pieces = [p for p in (clean_piece(x) for x in re.split(r"\x00+", t.leftover(a, b))) if p]
+        pieces: list[str] = []
+        for x in re.split(r"\x00+", t.leftover(a, b)):
+            piece = _stated_diagnosis(x, f, first=not pieces)
+            if piece:
+                pieces.append(piece)
         text = ", ".join(pieces)
         if text:
             f.values["diagnosis"] = text
@@ -133,9 +213,24 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     soft: list[str] = []
     in_history_list = False
     after_drug = False       # the piece before was named with its drug ("PMH AF on warfarin")
+    escalate = False         # "needs intensification": the treated condition is the question
     left = t.leftover()
     for raw_piece, start, end, sep in _pieces(left):
         raw = raw_piece.strip()
+        said = " ".join(raw.split()).strip(" .!")
+        if _CARE_NEED.match(said) or _EPISODE_CLAUSE.match(said):
+            f.notes.append(said)     # "needs IV abx", "2nd episode this month": no condition
+            continue
+        at_goal = NOT_AT_GOAL.match(" " + raw)     # "LDL above goal", "BP not at target"
+        if _ESCALATION_CLAUSE.match(raw) or (at_goal and not raw[at_goal.end() - 1:].strip(" .!")):
+            escalate = True
+            f.notes.append(" ".join(raw.split()).strip(" .,!"))
+            continue
+        tail = _ESCALATION_END.search(raw)
+        if tail:      # "T2DM needs intensification": T2DM is asked about, the call is a note
+            escalate = True
+            f.notes.append(" ".join(tail.group(0).split()))
+            raw = "now " + raw[:tail.start()]
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         # "PMH: AF on warfarin, COPD": the list goes on after the drug named with an item.
         continues_list = in_history_list and bool(
@@ -154,6 +249,7 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             continue
         if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
                 or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned) \
+                or _RATE_CLAUSE.match(" ".join(raw.split()).strip(" .")) \
                 or NOT_AT_GOAL.match(" " + cleaned):
             f.notes.append(clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
@@ -197,6 +293,9 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
     if loose and not focus:
         _urine_infection(f, left)
         _acute_beside_chronic(f, history)
+    if escalate and not focus and not dx_segments and "diagnosis" not in f.values:
+        _treated_is_the_question(f, soft, history)
+        soft = []
     asked = bool(f.diagnosis_candidates or "diagnosis" in f.values or dx_segments)
     if soft and not asked:
         f.diagnosis_candidates = soft        # only background by place: that is the question
@@ -218,6 +317,25 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
         f.add_items("comorbidities", [comorbidity_text(h) for h in history])
+
+
+def _treated_is_the_question(f: Findings, soft: list[str], history: list[str]) -> None:
+    """"T2DM on metformin, prior MI, needs intensification": the condition named with its drug
+    is the question, any other condition named is background. Several treated ones: ask which.
+    None by place: a condition the drug was said to be for ("on metformin for T2DM")."""
+    treated = list(soft) or [c for c in f.treated if not f.diagnosis_candidates]
+    if not treated:
+        return
+    history += [c for c in f.diagnosis_candidates if c not in treated]
+    f.diagnosis_candidates = treated
+    if len(treated) > 1:
+        f.diagnosis_choices = list(treated)
+    if not soft:     # read from "on X for Y": no longer a comorbidity, it is the question
+        spelled = {comorbidity_text(c) for c in treated}
+        f.values["comorbidities"] = [c for c in f.values.get("comorbidities", [])
+                                     if c not in spelled]
+        if not f.values["comorbidities"]:
+            del f.values["comorbidities"]
 
 
 # Symptom plus test: lower urinary tract symptoms with a positive urine culture or nitrite are a
@@ -321,6 +439,22 @@ _DURATION_START = re.compile(
     rf"^(?:[x×]\s*)?{_COUNT}\s*-?\s*{_UNIT}(?:'s?)?\s+(?:(?:of|hx of|history of)\s+)?(?=[^\d\s])", re.I)
 
 
+# How often, not what: "4 attacks/month", "2-3 headaches a week", "3x per day" (a detail kept as
+# a note when it is the whole clause, dropped after a condition: "migraine 4x/month").
+_PER = r"(?:/\s*|\s+(?:per|a|an|each|every)\s+)"
+_RATE_UNIT = r"(?:day|d|week|wk|w|month|mo|mth|year|yr|y|night|hour|hr|h)s?\b"
+_RATE = (rf"(?:~\s*|about\s+|approx\.?\s+|up to\s+)?(?:\d+(?:\.\d+)?(?:\s*-\s*\d+)?|once|"
+         rf"twice|several|few)\s*(?:x|times)?(?:\s*[A-Za-z]+){{0,2}}?{_PER}{_RATE_UNIT}")
+_RATE_CLAUSE = re.compile(rf"^{_RATE}$", re.I)
+_RATE_END = re.compile(rf"(?:,?\s+(?:with|having)\s+|\s+|(?<=\w)(?=\d+x))(?:[x×]\s*)?{_RATE}\s*$",
+                       re.I)
+
+
+def without_rate(s: str) -> str:
+    new = _RATE_END.sub("", s).strip(" ,.-")
+    return new if re.search(r"[A-Za-z]{2,}", new) else s
+
+
 # The visit, not the condition: "BP review", "asthma follow-up", "diabetes check", "UTI sx".
 _VISIT_END = re.compile(r"\s+(?:annual\s+|routine\s+|medication\s+|med\s+)?(?:review|follow[- ]?up|f/u|"
                         r"check(?:[- ]?up)?|re-?check|visit|appointment|appt)\s*$|"
@@ -328,8 +462,14 @@ _VISIT_END = re.compile(r"\s+(?:annual\s+|routine\s+|medication\s+|med\s+)?(?:re
 _BLOOD_PRESSURE = re.compile(r"^(?:bp|blood pressure|high bp|high blood pressure|raised bp)$", re.I)
 
 
+# "for review of COPD", "follow-up of gout": the visit words before the condition go too.
+_VISIT_START = re.compile(r"^(?:(?:here\s+|seen\s+)?for\s+(?:an?\s+|the\s+)?)?(?:(?:annual|routine|"
+                          r"medication|med)\s+)?(?:review|follow[- ]?up|f/u|"
+                          r"check(?:[- ]?up)?)\s+(?:of|for)\s+(?=[A-Za-z])", re.I)
+
+
 def without_visit(s: str) -> str:
-    new = _VISIT_END.sub("", s).strip(" ,.-")
+    new = _VISIT_END.sub("", _VISIT_START.sub("", s)).strip(" ,.-")
     if not re.search(r"[A-Za-z]{2,}", new):
         return s
     return "hypertension" if _BLOOD_PRESSURE.match(new) else new
@@ -348,7 +488,7 @@ def clean_piece(piece: str) -> str:
     s = re.sub(r"\s+", " ", piece.replace("\x00", " ")).strip(" .:;,-'\"")
     if s.count("(") != s.count(")"):     # "asthma (" when "(on salbutamol)" was read
         s = s.strip(" ()").strip(" .:;,-")
-    s = without_visit(without_duration(s))
+    s = without_visit(without_duration(without_rate(s)))
     for _ in range(6):
         new = _LEAD_CUE_RE.sub("", s).strip(" .:-,")
         if new == s:

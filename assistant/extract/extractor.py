@@ -45,6 +45,7 @@ class Extractor:
         read_unknowns(t, f)                             # 2
         # Numbers first, so "80 kg" or "34 yo" never end up inside a drug list.
         read_kidney(t, f, dx_segments)                  # 3 (eGFR, CKD stage, dialysis, ...)
+        demo.read_scores(t, f)                          # "CHA2DS2-VASc 5", "CURB-65 2"
         demo.read_pregnancy(t, f)
         demo.read_age(t, f)
         demo.read_weight(t, f)

@@ -190,7 +190,20 @@ def read_comorbidity_list(t: Text, f: Findings, start: int, end: int) -> None:
     f.add_items("comorbidities", items)
 
 
+# "no comorbidities", "nil PMH", "no past medical history": the list is stated empty ("no history
+# of X" denies one condition and is left for the diagnosis reader).
+_NO_COMORBIDITIES = re.compile(
+    r"\b(?:no|nil|without|denies(?: any)?)\s+(?:(?:known|significant|other|relevant|notable|"
+    r"major|chronic|previous|prior|past)\s+)*(?:comorbidit(?:y|ies)|co-?morbidit(?:y|ies)|pmhx?|"
+    r"past medical history|medical history|(?:medical|health) (?:problems|conditions|issues)|"
+    r"chronic (?:conditions|illness(?:es)?|diseases?))\b(?!\s+(?:of|for)\b)|"
+    r"\b(?:pmhx?|comorbidities)\s*(?:[:\-]\s*)?(?:nil|none|nad)\b", re.I)
+
+
 def read_unknowns(t: Text, f: Findings) -> None:
+    for m in t.matches(_NO_COMORBIDITIES):
+        f.values.setdefault("comorbidities", [])
+        t.take(m.start(), m.end())
     for m in t.matches(_UNKNOWN_LIST_RE):
         for word in re.findall(_FIELD_WORD, m.group(1), re.I):
             name = _FIELD_WORDS.get(word.lower(), "allergies" if word.lower().startswith(

@@ -10,7 +10,8 @@ from typing import Callable
 
 from assistant.extract.coding import names_condition
 from assistant.extract.context import (NOT_AT_GOAL, comorbidity_text, read_clause,
-                                       read_clause_loose, split_indication, treated_condition)
+                                       read_clause_loose, refers_back, split_indication,
+                                       treated_condition)
 from assistant.extract.text import FREQUENCY, DrugFinder, DrugNormalizer, Findings, Text, \
     is_known_drug, read_list, sentence_end, split_drugs
 from assistant.extract.vocabulary import alternation, vocabulary
@@ -145,6 +146,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder,
                     drugs.append(abbreviation(drug) or drug)
                     if condition:
                         add_comorbidity(f, condition)
+                        f.treated.append(condition)
                 found += split_drugs(drugs, finder)
                 t.take(m.start(), item_end)
                 mark_treated_condition(t, m.start(), item_end)
@@ -207,12 +209,16 @@ def read_indications(t: Text, f: Findings, finder: DrugFinder) -> None:
             ce = _COND_END.search(t.s, fm.end())
             cond_end = ce.start() if ce else len(t.s)
             condition = treated_condition(t.s[fm.end():cond_end])
-            if not condition or not t.free(pos, cond_end):
+            same = refers_back(t.s[fm.end():cond_end])    # "for it": for the diagnosis
+            if not (condition or same) or not t.free(pos, cond_end) or (same and unnamed):
                 break
             meds.append(f"medication for {condition} (which one?)" if unnamed
                         else t.s[pos:drug_end])
-            add_comorbidity(f, condition)
-            if not took_any:
+            if condition:
+                add_comorbidity(f, condition)
+                if not unnamed:
+                    f.treated.append(condition)
+            if not took_any and condition:
                 mark_treated_condition(t, m.start(), cond_end)
             t.take(m.start() if not took_any else pos, cond_end)
             took_any = True

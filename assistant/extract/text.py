@@ -40,6 +40,9 @@ class Findings:
     proceed: bool = False                 # "proceed", "go ahead": recommend with what is known
     correction: bool = False              # "Correction: ..." replaces lists instead of adding
     notes: list[str] = field(default_factory=list)     # understood but not checkable
+    # Conditions a current drug is said to be for ("on metformin for T2DM"): comorbidities,
+    # unless the turn asks to do more for them ("..., needs intensification").
+    treated: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # field -> what was said, impossible
 
     @property

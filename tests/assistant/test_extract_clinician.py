@@ -456,3 +456,160 @@ def test_more_of_a_drug_is_of_a_drug_taken(ex, text, meds, question):
     f = ex.extract(text)
     assert f.values["current_medications"] == meds
     assert f.diagnosis_candidates == question
+
+
+@pytest.mark.parametrize("text, question, comorbidities, note", [
+    # a score or a measurement is a detail of the condition, never a condition
+    ("82 yo woman, new AF, CHA2DS2-VASc 5, on amlodipine and simvastatin 40, eGFR 48, 58 kg, "
+     "no allergies", ["AF"], None, "CHA2DS2-VASc 5"),
+    ("70M CAP, CURB-65 2, NKDA", ["CAP"], None, "CURB-65 2"),
+    ("HFrEF NYHA class III, on ramipril", ["HFrEF"], None, "NYHA class III"),
+    ("depression PHQ-9 of 18, 30F, PMH asthma", ["depression"], ["asthma"], "PHQ-9 of 18"),
+    ("60 M, HFrEF EF 30%, on furosemide 40 and bisoprolol 5, K 4.2, eGFR 65, no allergies",
+     ["HFrEF"], None, "EF 30%"),
+    ("HFrEF, LVEF 25-30%, 70M", ["HFrEF"], None, "LVEF 25-30%"),
+])
+def test_a_score_or_measurement_is_a_note(ex, text, question, comorbidities, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("comorbidities") == comorbidities
+    assert note in f.notes
+
+
+def test_a_score_is_never_an_age(ex):
+    f = ex.extract("CAP, CURB-65 of 1, 45F")
+    assert f.values["age"] == 45.0
+    f = ex.extract("Grace 45F, UTI")
+    assert f.values["age"] == 45.0
+
+
+@pytest.mark.parametrize("text, question, comorbidities, note", [
+    # a call to do more names no condition: the condition treated is the question
+    ("68M, T2DM on metformin 1g bd, eGFR 42, HbA1c 8.4, prior MI 2019, on aspirin, "
+     "atorvastatin, ramipril. Needs intensification.", ["T2DM"], ["MI (myocardial infarction)"],
+     "Needs intensification"),
+    ("T2DM needs intensification", ["T2DM"], None, "needs intensification"),
+    ("55F on metformin for T2DM, needs intensification", ["T2DM"], None,
+     "needs intensification"),
+    ("62M HTN uncontrolled on amlodipine, add-on needed", ["HTN"], None, "add-on needed"),
+    ("58F, HTN on amlodipine 10, not controlled, PMH gout", ["HTN"], ["gout"], "not controlled"),
+    ("hyperlipidemia on atorvastatin 40 mg, LDL above goal", ["hyperlipidemia"], None,
+     "LDL above goal"),
+])
+def test_a_call_to_intensify_asks_about_the_treated_condition(ex, text, question,
+                                                              comorbidities, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("comorbidities") == comorbidities
+    assert note in f.notes
+
+
+def test_two_treated_conditions_and_a_call_to_intensify_ask_which(ex):
+    f = ex.extract("HTN on amlodipine, T2DM on metformin, needs escalation")
+    assert f.diagnosis_choices == ["HTN", "T2DM"]
+
+
+@pytest.mark.parametrize("text, question, meds", [
+    # "for it": the drug is for the condition already named, no new comorbidity
+    ("50F, migraine without aura, 4 attacks/month, on propranolol 40 bd for it, no allergies, "
+     "wants acute treatment", ["migraine without aura"], ["propranolol"]),
+    ("epilepsy, on levetiracetam for this, 30F", ["epilepsy"], ["levetiracetam"]),
+])
+def test_a_drug_for_it_is_for_the_condition_named(ex, text, question, meds):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values["current_medications"] == meds
+    assert "comorbidities" not in f.values
+
+
+def test_care_wished_for_is_no_medicine_and_no_condition(ex):
+    f = ex.extract("50F, migraine without aura, on propranolol 40 bd for it, wants acute treatment")
+    assert f.diagnosis_candidates == ["migraine without aura"]
+    assert "wants acute treatment" in f.notes
+
+
+@pytest.mark.parametrize("text, question, note", [
+    # how often is a detail, not part of the condition
+    ("50F, migraine without aura, 4 attacks/month, NKDA", ["migraine without aura"],
+     "4 attacks/month"),
+    ("40M, cluster headache, 3 attacks per day", ["cluster headache"], "3 attacks per day"),
+    ("35F migraine 4x/month, NKDA", ["migraine"], None),
+    ("migraine with 2-3 attacks a week, 40M", ["migraine"], None),
+])
+def test_how_often_is_not_the_condition(ex, text, question, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert note is None or note in f.notes
+
+
+@pytest.mark.parametrize("text, question", [
+    # planning a pregnancy is not being pregnant, and names no condition
+    ("epilepsy, on levetiracetam, 30F, wants to get pregnant", ["epilepsy"]),
+    ("28F trying to conceive, hypothyroidism on levothyroxine", ["hypothyroidism"]),
+])
+def test_planning_a_pregnancy_is_not_pregnant(ex, text, question):
+    f = ex.extract(text)
+    assert "pregnant" not in f.values
+    assert f.diagnosis_candidates == question
+
+
+def test_a_stated_diagnosis_keeps_only_the_condition(ex):
+    # the care setting and "no comorbidities" are facts of the visit and the patient
+    f = ex.extract("Dx: community-acquired pneumonia, outpatient. 45 F, not pregnant, "
+                   "no comorbidities, penicillin allergy (anaphylaxis), no meds.")
+    assert f.values["diagnosis"] == "community-acquired pneumonia"
+    assert f.values["comorbidities"] == []
+    assert "outpatient" in f.notes
+    f = ex.extract("Dx: UTI, no fever, otherwise well")
+    assert f.values["diagnosis"] == "UTI"
+    assert "no fever" in f.notes
+    # a written ICD-10-CM title keeps its commas
+    f = ex.extract("Diagnosis: Migraine, unspecified, not intractable, without status migrainosus")
+    assert f.values["diagnosis"] == ("Migraine, unspecified, not intractable, "
+                                     "without status migrainosus")
+
+
+@pytest.mark.parametrize("text", [
+    "45F, CAP, no significant PMH, NKDA",
+    "CAP, 45F, no comorbidities",
+    "CAP, 45F, nil PMH",
+])
+def test_no_comorbidities_is_an_empty_list(ex, text):
+    f = ex.extract(text)
+    assert f.values["comorbidities"] == []
+    assert f.diagnosis_candidates == ["CAP"]
+
+
+@pytest.mark.parametrize("text, question, meds, note", [
+    # an order is a request: what it names is neither the condition nor a drug taken
+    ("60 M, HFrEF EF 30%, on furosemide 40 and bisoprolol 5, K 4.2, eGFR 65, no allergies. "
+     "Add GDMT.", ["HFrEF"], ["furosemide", "bisoprolol"], "Add GDMT"),
+    ("HFrEF on bisoprolol, optimise GDMT, 65M", ["HFrEF"], ["bisoprolol"], "optimise GDMT"),
+    ("72F new AF. Start apixaban, eGFR 50, 60kg", ["AF"], None, "Start apixaban"),
+])
+def test_an_order_is_a_request(ex, text, question, meds, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("current_medications") == meds
+    assert note in f.notes
+
+
+@pytest.mark.parametrize("text, question, note", [
+    # a need for treatment, an episode count, a score, a test result: no condition of their own
+    ("Inpatient, 76M admitted with CAP, CURB-65 3, on warfarin for AF, eGFR 35, NKDA. "
+     "Needs IV abx.", ["admitted with CAP"], "Needs IV abx"),
+    ("4yo boy, 16kg, AOM L ear, 2nd episode this month, no allergies, no regular meds",
+     ["AOM L ear"], "2nd episode this month"),
+    ("For review of COPD: 68F, GOLD 3, mMRC 3, 2 exacerbations/yr, on tiotropium, ex-smoker, "
+     "NKDA", ["COPD"], "GOLD 3"),
+    ("34F, 12/40 pregnant, UTI, nitrite +ve, allergic to nitrofurantoin (rash)", ["UTI"],
+     "nitrite +ve"),
+    ("Pt 81M, BPH, needs review of his tamsulosin, PMH HTN on ramipril", ["BPH"],
+     "needs review of his"),
+    ("45M gout flare R 1st MTP, CKD 3b, on allopurinol 100, needs acute treatment, "
+     "allergic to NSAIDs", ["gout flare R 1st MTP"], "needs acute treatment"),
+])
+def test_eight_more_consultations_as_typed(ex, text, question, note):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert note in f.notes
