@@ -317,3 +317,17 @@ def test_beta_blockers_are_not_offered_to_prevent_a_heart_attack(idx):
     assert "metoprolol" not in names and "carvedilol" not in names
     assert {"metoprolol", "carvedilol"} <= {h.name for h in r.held_back
                                             if h.reason.startswith("not for")}
+
+
+def test_osteoarthritis_offers_nonopioids_and_holds_opioids_back(idx):
+    """ACR/AF 2019: tramadol only conditionally, other opioids conditionally against; CDC 2022:
+    nonopioid therapy first. At 74 on an ACE inhibitor and a thiazide the NSAIDs are out
+    (triple whammy), so duloxetine and acetaminophen are offered, not tramadol."""
+    r = idx.lookup("knee osteoarthritis")
+    assert "tramadol" not in [c.name for c in r.candidates]
+    assert {"tramadol", "acetaminophen; hydrocodone"} <= {h.name for h in r.held_back
+                                                         if h.reason.startswith("not for")}
+    sl = shortlist(Patient(age=74, sex="male",
+                           current_medications=["lisinopril", "hydrochlorothiazide"]),
+                   Diagnosis(text="knee osteoarthritis"), offer=None)
+    assert set(sl.names) == {"duloxetine", "acetaminophen"}
