@@ -61,6 +61,14 @@ NSAIDS = frozenset("""
 aspirin ibuprofen naproxen diclofenac celecoxib meloxicam ketorolac indomethacin etodolac
 nabumetone piroxicam sulindac oxaprozin ketoprofen flurbiprofen diflunisal""".split())
 ANALGESICS = NSAIDS | {"acetaminophen", "dexibuprofen", "salicylamide", "magnesium salicylate"}
+OPIOIDS = frozenset("""
+codeine dihydrocodeine hydrocodone oxycodone oxymorphone morphine hydromorphone fentanyl
+methadone meperidine tramadol tapentadol levorphanol buprenorphine butorphanol pentazocine
+nalbuphine""".split())
+# What an opioid's own label treats: pain, cough, diarrhoea, opioid dependence, and the
+# sedation or analgesia of anaesthesia; anything else is a source's mapping error (DrugCentral
+# lists oxycodone for heartburn and for tinea corporis).
+_OPIOID_USES = r"pain|ache|analges|cough|diarrh|opioid|dependence|addict|anesthe|anaesthe|sedation|dyspn"
 SLOWS_HEART_RATE = frozenset("""
 acebutolol atenolol betaxolol bisoprolol carvedilol esmolol labetalol metoprolol nadolol
 nebivolol pindolol propranolol timolol sotalol diltiazem verapamil digoxin amiodarone
@@ -103,7 +111,6 @@ _GENERIC_PHRASES = frozenset({
 _MAPPING = (
     ("phentermine", r"hypotension"),
     ("ciprofloxacin", r"heartburn|dyspepsia"),
-    ("oxycodone", r"heartburn|dyspepsia"),
     ("clonidine", r"neuralgia|neuropath|pain"),
     ("thiamine", r"neuralgia|neuritis"),   # deficiency (beriberi) neuritis, read as any neuritis
     ("lithium", r"headache"),   # cluster-headache prevention, off label, read as any headache
@@ -163,6 +170,8 @@ def screen(ingredient: str, indication: str) -> str | None:
     for ing, pattern in _MAPPING:
         if ingredient == ing and re.search(pattern, text):
             return f"mapping: {ingredient} is not the drug this label speaks of"
+    if ingredient in OPIOIDS and not re.search(_OPIOID_USES, text):
+        return f"mapping: an opioid's label treats pain, cough or diarrhoea, not {text}"
     for pattern, members, whose in _COMBINATION_PARTNER:
         if re.search(pattern, text) and ingredient in members:
             return f"mapping: the {text} indication is {whose}, not {ingredient}'s"

@@ -103,6 +103,8 @@ def test_heterogeneous_categories_are_not_pooled():
     ("aspirin", "Dyspepsia", "direction"),
     # source errors and routes the question never means
     ("oxycodone", "Heartburn", "mapping"),
+    ("oxycodone", "Tinea corporis", "mapping"),     # an opioid treats pain, cough, diarrhoea
+    ("hydrocodone", "Allergic rhinitis", "mapping"),  # the antihistamine's in a cough product
     ("ciprofloxacin", "Heartburn", "mapping"),
     ("clonidine", "Neuralgia", "mapping"),
     ("lithium", "Headache Disorder", "mapping"),
@@ -119,7 +121,8 @@ def test_rows_that_do_not_mean_treatment_are_dropped(ingredient, indication, kin
     ("tamoxifen", "Breast Neoplasms"), ("lisinopril", "Hypertension"),
     ("diphenhydramine", "Insomnia"), ("famotidine", "Heartburn"), ("acetaminophen", "Headache"),
     ("pseudoephedrine", "Sinus Headache"), ("levothyroxine", "Hashimoto Thyroiditis"),
-    ("pregabalin", "Neuralgia"),
+    ("pregabalin", "Neuralgia"), ("oxycodone", "Pain"), ("hydrocodone", "Cough"),
+    ("buprenorphine", "Opioid dependence"),
 ])
 def test_rows_that_mean_treatment_are_kept(ingredient, indication):
     assert _indication_filter.screen(ingredient, indication) is None
