@@ -331,3 +331,13 @@ def test_osteoarthritis_offers_nonopioids_and_holds_opioids_back(idx):
                            current_medications=["lisinopril", "hydrochlorothiazide"]),
                    Diagnosis(text="knee osteoarthritis"), offer=None)
     assert set(sl.names) == {"duloxetine", "acetaminophen"}
+
+
+def test_psoriasis_gets_topical_corticosteroids_and_no_systemic_ones(idx):
+    """AAD-NPF 2021 topical therapy (potent topical corticosteroids first) and AAD-NPF 2020
+    systemic nonbiologic therapy (systemic corticosteroids not recommended: withdrawal flares)."""
+    r = idx.lookup("Psoriasis", "L40")
+    assert [m.name for m in r.info.concepts] == ["psoriasis"]
+    assert {c.name for c in r.candidates[:2]} == {"clobetasol", "betamethasone"}
+    held = {h.name for h in r.held_back if h.reason.startswith("not for")}
+    assert {"prednisone", "methylprednisolone"} <= held
