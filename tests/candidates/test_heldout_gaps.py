@@ -341,3 +341,22 @@ def test_psoriasis_gets_topical_corticosteroids_and_no_systemic_ones(idx):
     assert {c.name for c in r.candidates[:2]} == {"clobetasol", "betamethasone"}
     held = {h.name for h in r.held_back if h.reason.startswith("not for")}
     assert {"prednisone", "methylprednisolone"} <= held
+
+
+def test_autoimmune_thyroiditis_reads_as_hypothyroidism_not_label_relics(idx):
+    """ATA 2014: levothyroxine for the hypothyroidism of Hashimoto thyroiditis; DrugCentral's
+    calcium dobesilate, exifone and glucocorticoid rows for 'thyroiditis' are not treatment."""
+    r = idx.lookup("Autoimmune thyroiditis", "E06.3")
+    assert [m.name for m in r.info.concepts] == ["hypothyroidism"]
+    names = [c.name for c in r.candidates]
+    assert names[0] == "levothyroxine"
+    assert not {"calcium dobesilate", "exifone", "prednisone"} & set(names)
+
+
+def test_hypokalaemia_gets_potassium_chloride_not_magnesium_or_citrate(idx):
+    """Potassium chloride label and KDIGO 2020: chloride with the potassium for the usual
+    (diuretic) hypokalaemia; magnesium is its own treatment when low, not a potassium drug."""
+    r = idx.lookup("Hypokalemia", "E87.6")
+    assert [c.name for c in r.candidates][:1] == ["potassium chloride"]
+    held = {h.name for h in r.held_back if h.reason.startswith("not for")}
+    assert {"magnesium sulfate", "potassium citrate"} <= held
