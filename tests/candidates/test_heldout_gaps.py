@@ -360,3 +360,13 @@ def test_hypokalaemia_gets_potassium_chloride_not_magnesium_or_citrate(idx):
     assert [c.name for c in r.candidates][:1] == ["potassium chloride"]
     held = {h.name for h in r.held_back if h.reason.startswith("not for")}
     assert {"magnesium sulfate", "potassium citrate"} <= held
+
+
+def test_erectile_dysfunction_on_a_nitrate_gets_alprostadil():
+    """AUA 2018: PDE5 inhibitors first; with a nitrate they are contraindicated (their labels),
+    and intracavernosal or intraurethral alprostadil is the option left."""
+    sl = shortlist(Patient(age=62, sex="male", allergies=[],
+                           current_medications=["isosorbide mononitrate"]),
+                   Diagnosis(text="erectile dysfunction"), offer=None)
+    assert sl.names == ("alprostadil",)
+    assert {"sildenafil", "tadalafil"} <= {e.drug for e in sl.excluded}
