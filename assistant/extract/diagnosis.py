@@ -313,10 +313,37 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
                        "(say so if the prescription is for another)")
     elif soft:
         history += soft
+    _flare_of_the_history(f, history)
     if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
         f.add_items("comorbidities", [comorbidity_text(h) for h in history])
+
+
+# "Hx COPD, HTN. Here with exacerbation": a flare names no condition of its own; with one
+# condition in the history that flares (COPD, asthma, gout, ...) it is that condition's flare
+# ("COPD exacerbation"), no longer background.
+_BARE_FLARE = re.compile(r"^(?:an?\s+)?(?:acute\s+)?(?:exacerbation|flare(?:[- ]?up)?)\b", re.I)
+_FLARES = re.compile(r"\b(?:copd|chronic obstructive|asthma|gout|colitis|crohn|inflammatory bowel|"
+                     r"ibd|psoria|eczema|dermatitis|multiple sclerosis|rheumatoid|lupus|sle|"
+                     r"heart failure|bronchiectasis)", re.I)
+
+
+def _flare_of_the_history(f: Findings, history: list[str]) -> None:
+    flares = [c for c in f.diagnosis_candidates if _BARE_FLARE.match(c)]
+    stated = f.values.get("comorbidities", [])
+    prone = [h for h in history if _FLARES.search(h)] or [c for c in stated if _FLARES.search(c)]
+    if len(flares) != 1 or len(prone) != 1:
+        return
+    condition = prone[0]
+    if condition in history:
+        history.remove(condition)
+    else:
+        f.values["comorbidities"] = [c for c in stated if c != condition]
+        if not f.values["comorbidities"]:
+            del f.values["comorbidities"]
+    f.diagnosis_candidates = [f"{condition} {flares[0]}" if c == flares[0] else c
+                              for c in f.diagnosis_candidates]
 
 
 def _treated_is_the_question(f: Findings, soft: list[str], history: list[str]) -> None:

@@ -613,3 +613,28 @@ def test_eight_more_consultations_as_typed(ex, text, question, note):
     f = ex.extract(text)
     assert f.diagnosis_candidates == question
     assert note in f.notes
+
+
+@pytest.mark.parametrize("text, question, comorbidities", [
+    # a bare flare is the flare of the one history condition that flares
+    ("Hx COPD. 67M here with exacerbation, NKDA",
+     ["COPD exacerbation"], None),
+    ("PMH: gout, HTN. 60M with acute flare R knee, NKDA", ["gout acute flare R knee"],
+     ["HTN (hypertension)"]),
+    # none of the history flares: the flare stays as said
+    ("PMH: HTN, DM. 60M with exacerbation, NKDA", ["exacerbation"],
+     ["HTN (hypertension)", "DM (diabetes mellitus)"]),
+])
+def test_a_bare_flare_is_the_history_conditions_flare(ex, text, question, comorbidities):
+    f = ex.extract(text)
+    assert f.diagnosis_candidates == question
+    assert f.values.get("comorbidities") == comorbidities
+
+
+@pytest.mark.parametrize("text, question", [
+    ("71F c/o dysuria and frequency, afebrile, on apixaban", ["dysuria and frequency"]),
+    ("45M, afebrile, haemodynamically stable, cellulitis R arm, NKDA", ["cellulitis R arm"]),
+    ("60M stable angina, on aspirin, NKDA", ["stable angina"]),
+])
+def test_an_examination_finding_is_not_the_diagnosis(ex, text, question):
+    assert ex.extract(text).diagnosis_candidates == question
