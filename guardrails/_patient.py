@@ -288,8 +288,7 @@ def _antiplatelet_aspirin(ing: str, it, drugs) -> bool:
     """Low-dose aspirin (a stated antiplatelet dose, or none for a vascular diagnosis) is not
     an NSAID for a pair rule: the NSAID risks (kidneys, bleeding with an ulcer) are of
     analgesic doses; aspirin for pain stays one."""
-    return (ing == "aspirin" and "nsaids" in drugs.classes
-            and getattr(it, "low_dose_aspirin", False))
+    return ing == "aspirin" and "nsaids" in drugs.classes and it.low_dose_aspirin
 
 
 def _third(rules, c, current, y):
