@@ -229,7 +229,10 @@ def _marker(rules: PatientRules, cond, items) -> str | None:
 
 
 def _conditions(new, items, patient, dx, others, rules) -> list[Flag]:
-    flags = []
+    # Of two equally severe flags on one drug, the one about another condition of this patient
+    # is kept (febuxostat with heart disease over its line-of-therapy limit in gout).
+    about_patient: list[Flag] = []
+    about_diagnosis: list[Flag] = []
     for cond in rules.conditions:
         if cond.min_age is not None and (patient.age is None or patient.age < cond.min_age):
             continue
@@ -241,6 +244,7 @@ def _conditions(new, items, patient, dx, others, rules) -> list[Flag]:
             said = f"implied by the current {marker}"
         else:
             continue
+        flags = about_diagnosis if said == "the diagnosis" else about_patient
         for it in new:
             for r in cond.rules:
                 ing = _hit(rules, r.drugs, it.drug.ingredients)
@@ -249,7 +253,7 @@ def _conditions(new, items, patient, dx, others, rules) -> list[Flag]:
                 if ing:
                     flags.append(_flag("condition", r.severity, ing, it,
                                        f"{r.advice} ({said}: {cond.name})", r.basis))
-    return _best(flags)
+    return _best(about_patient + about_diagnosis)
 
 
 def _pairs(new, items, patient, rules) -> list[Flag]:

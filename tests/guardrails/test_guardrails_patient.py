@@ -261,15 +261,18 @@ def test_clinical_case(drug, patient, diagnosis, kind, severity, source):
 
 
 def test_combination_and_age_rules_stay_within_their_labels():
-    """Dulera from 5, Symbicort from 6; nebulized budesonide from 12 months; febuxostat and
-    metformin keep no warning without the condition; a child's chronic bronchitis is not
-    acute."""
+    """Dulera from 5, Symbicort from 6; nebulized budesonide from 12 months; febuxostat keeps
+    no heart-disease warning and metformin no warning without the condition; a child's chronic
+    bronchitis is not acute."""
     assert not _flags(["mometasone and formoterol"], {"age": 5}, "contraindication", "asthma")
     assert not _flags(["budesonide and formoterol"], {"age": 6}, "contraindication", "asthma")
     assert not _flags(["budesonide"], {"age": 2}, "contraindication", "asthma")
     assert not _flags(["fluticasone"], {"age": 2}, "contraindication", "allergic rhinitis")
-    assert not _flags(["febuxostat"], {"age": 70, "current_medications": ["lisinopril"]},
+    # without heart disease febuxostat keeps only its line-of-therapy limit (FDA 2019)
+    no_heart = _flags(["febuxostat"], {"age": 70, "current_medications": ["lisinopril"]},
                       "condition", "chronic gout")
+    assert no_heart and all("February 2019" in f.basis and "implied" not in f.message
+                            for f in no_heart)
     assert not _flags(["metformin"], {"age": 50}, "condition",
                       {"text": "Prediabetes", "code": "R73.03"})
     assert not _flags(["olanzapine"], {"age": 45, "current_medications": ["metformin"]},

@@ -214,3 +214,17 @@ def test_no_antimotility_drug_or_salicylate_for_a_childs_diarrhoea():
                for f in _flags("bismuth subsalicylate", child, dx))
     assert not any(f.severity == "critical" for f in _flags("loperamide", Patient(
         age=35, sex="male"), dx))
+
+
+def test_febuxostat_is_reserved_for_when_allopurinol_cannot_be_used():
+    """FDA Drug Safety Communication February 2019: febuxostat limited to patients who cannot
+    take allopurinol or in whom it fails; so it gives way to allopurinol, and is offered,
+    flagged, to a patient allergic to allopurinol."""
+    from recommend.shortlist import shortlist
+    dx = Diagnosis(text="Chronic gout", code="M1A")
+    sl = shortlist(Patient(age=41, sex="male", allergies=[]), dx, offer=None)
+    assert sl.names[0] == "allopurinol" and "febuxostat" not in sl.names
+    assert any(e.drug == "febuxostat" and "February 2019" in f.basis
+               for e in sl.excluded for f in e.flags)
+    allergic = shortlist(Patient(age=41, sex="male", allergies=["allopurinol"]), dx, offer=None)
+    assert "febuxostat" in allergic.names and allergic.warnings["febuxostat"]
