@@ -228,3 +228,16 @@ def test_febuxostat_is_reserved_for_when_allopurinol_cannot_be_used():
                for e in sl.excluded for f in e.flags)
     allergic = shortlist(Patient(age=41, sex="male", allergies=["allopurinol"]), dx, offer=None)
     assert "febuxostat" in allergic.names and allergic.warnings["febuxostat"]
+
+
+def test_an_nsaid_with_a_systemic_glucocorticoid_is_avoided_at_80():
+    """AGS Beers Criteria 2023: in older adults avoid NSAIDs with corticosteroids unless
+    alternatives fail; a warning below 65."""
+    dx = Diagnosis(text="Dorsalgia, unspecified", code="M54.9")
+    older = _flags("naproxen", Patient(age=80, sex="female", current_medications=["prednisone"]),
+                   dx)
+    assert any(f.kind == "bleeding" and f.severity == "critical" and "Beers" in f.basis
+               for f in older)
+    younger = _flags("naproxen", Patient(age=50, sex="female",
+                                         current_medications=["prednisone"]), dx)
+    assert any(f.kind == "bleeding" and f.severity == "warning" for f in younger)
