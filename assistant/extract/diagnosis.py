@@ -339,9 +339,7 @@ def _flare_of_the_history(f: Findings, history: list[str]) -> None:
     if condition in history:
         history.remove(condition)
     else:
-        f.values["comorbidities"] = [c for c in stated if c != condition]
-        if not f.values["comorbidities"]:
-            del f.values["comorbidities"]
+        f.remove_items("comorbidities", {condition})
     f.diagnosis_candidates = [f"{condition} {flares[0]}" if c == flares[0] else c
                               for c in f.diagnosis_candidates]
 
@@ -358,11 +356,7 @@ def _treated_is_the_question(f: Findings, soft: list[str], history: list[str]) -
     if len(treated) > 1:
         f.diagnosis_choices = list(treated)
     if not soft:     # read from "on X for Y": no longer a comorbidity, it is the question
-        spelled = {comorbidity_text(c) for c in treated}
-        f.values["comorbidities"] = [c for c in f.values.get("comorbidities", [])
-                                     if c not in spelled]
-        if not f.values["comorbidities"]:
-            del f.values["comorbidities"]
+        f.remove_items("comorbidities", {comorbidity_text(c) for c in treated})
 
 
 # Symptom plus test: lower urinary tract symptoms with a positive urine culture or nitrite are a

@@ -60,6 +60,15 @@ class Findings:
         current = self.values.get(name) or []
         self.values[name] = current + [x for x in items if x not in current]
 
+    def remove_items(self, name: str, items) -> None:
+        """Drop list items read as something else (a comorbidity that turned out to be the
+        question); a list left empty is no longer recorded."""
+        kept = [x for x in self.values.get(name, []) if x not in items]
+        if kept:
+            self.values[name] = kept
+        else:
+            self.values.pop(name, None)
+
 
 class Text:
     """The turn with a mask of characters already explained."""
