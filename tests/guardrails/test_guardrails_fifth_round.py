@@ -45,3 +45,47 @@ def test_triptans_at_80_on_antihypertensives_are_a_warning():
     assert not _kinds(_flags("sumatriptan", younger, MIGRAINE), "condition")
     with_diabetes = Patient(age=70, sex="male", comorbidities=["type 2 diabetes"])
     assert _kinds(_flags("eletriptan", with_diabetes, MIGRAINE), "condition", "warning")
+
+
+def test_metronidazole_on_lithium_raises_lithium():
+    """Metronidazole (Flagyl) label: raised serum lithium and lithium toxicity."""
+    dx = Diagnosis(text="Bacterial vaginosis", code="N76.0")
+    flags = _flags("metronidazole", Patient(age=40, sex="female", current_medications=["lithium"]),
+                   dx)
+    assert any("Flagyl" in f.basis for f in _kinds(flags, "raised_level", "warning"))
+    assert not _kinds(_flags("clindamycin", Patient(age=40, sex="female",
+                                                    current_medications=["lithium"]), dx),
+                      "raised_level")
+
+
+def test_rizatriptan_with_propranolol_needs_the_5_mg_dose():
+    """Maxalt label: propranolol raises rizatriptan levels; 5 mg, at most 15 mg a day."""
+    flags = _flags("rizatriptan", Patient(age=35, sex="female",
+                                          current_medications=["propranolol"]), MIGRAINE)
+    assert any("5 mg" in f.message for f in _kinds(flags, "raised_level"))
+    assert not _kinds(_flags("sumatriptan", Patient(age=35, sex="female",
+                                                    current_medications=["propranolol"]),
+                             MIGRAINE), "raised_level")
+
+
+def test_colchicine_with_diltiazem_or_verapamil():
+    """Colcrys label: dose reduction with moderate CYP3A4 inhibitors (diltiazem, verapamil)."""
+    gout = Diagnosis(text="Gout", code="M10.9")
+    for ccb in ("diltiazem", "verapamil"):
+        flags = _flags("colchicine", Patient(age=70, sex="male", current_medications=[ccb]), gout)
+        assert any("Colcrys" in f.basis for f in _kinds(flags, "raised_level", "warning")), ccb
+    assert not _kinds(_flags("colchicine", Patient(age=70, sex="male",
+                                                   current_medications=["amlodipine"]), gout),
+                      "raised_level")
+
+
+def test_trimethoprim_with_a_ras_blocker_or_spironolactone_is_hyperkalaemia():
+    """Bactrim label; Antoniou 2010/2011, Fralick BMJ 2014: hyperkalaemia and sudden death."""
+    uti = Diagnosis(text="Urinary tract infection", code="N39.0")
+    for current in ("lisinopril", "losartan", "spironolactone"):
+        flags = _flags("sulfamethoxazole/trimethoprim",
+                       Patient(age=80, sex="male", current_medications=[current]), uti)
+        assert any("Antoniou" in f.basis for f in _kinds(flags, "electrolyte")), current
+    assert not _kinds(_flags("nitrofurantoin", Patient(age=80, sex="male",
+                                                       current_medications=["lisinopril"]), uti),
+                      "electrolyte")
