@@ -89,3 +89,43 @@ def test_trimethoprim_with_a_ras_blocker_or_spironolactone_is_hyperkalaemia():
     assert not _kinds(_flags("nitrofurantoin", Patient(age=80, sex="male",
                                                        current_medications=["lisinopril"]), uti),
                       "electrolyte")
+
+
+def test_a_lama_beside_ipratropium_is_a_duplicate():
+    """GOLD 2024; tiotropium and ipratropium labels: not with other anticholinergics."""
+    copd = Diagnosis(text="Chronic obstructive pulmonary disease", code="J44.9")
+    for new in ("tiotropium", "umeclidinium/vilanterol"):
+        flags = _flags(new, Patient(age=70, sex="male", current_medications=["ipratropium"]),
+                       copd)
+        assert any("GOLD 2024" in f.basis for f in _kinds(flags, "duplicate_class")), new
+    assert not _kinds(_flags("tiotropium", Patient(age=70, sex="male",
+                                                   current_medications=["albuterol"]), copd),
+                      "duplicate_class")
+
+
+def test_a_second_hypnotic_on_trazodone():
+    """AASM 2017 (single agents); zolpidem and suvorexant labels (additive CNS depression)."""
+    insomnia = Diagnosis(text="Insomnia", code="G47.00")
+    on_trazodone = Patient(age=50, sex="male", current_medications=["trazodone"])
+    for new in ("zolpidem", "eszopiclone", "suvorexant", "temazepam"):
+        assert any("AASM 2017" in f.basis for f in _kinds(
+            _flags(new, on_trazodone, insomnia), "cns_depressant")), new
+    assert not _kinds(_flags("ramelteon", on_trazodone, insomnia), "cns_depressant")
+
+
+def test_a_thiazide_on_a_loop_diuretic_cites_beers_for_older_adults():
+    """AGS Beers Criteria 2023: diuretics, use with caution at 65+ (hyponatraemia)."""
+    flags = _flags("hydrochlorothiazide", Patient(age=80, sex="male",
+                                                  current_medications=["furosemide"]),
+                   Diagnosis(text="Hypertension", code="I10"))
+    assert any("Beers" in f.basis and "65 or older" in f.message
+               for f in _kinds(flags, "electrolyte", "warning"))
+
+
+def test_a_non_selective_alpha_blocker_beside_a_nitrate():
+    """Doxazosin, terazosin, prazosin labels (postural hypotension); Beers 2023."""
+    bph = Diagnosis(text="Benign prostatic hyperplasia", code="N40.0")
+    on_nitrate = Patient(age=80, sex="male", current_medications=["isosorbide mononitrate"])
+    assert any("Cardura" in f.basis for f in _kinds(_flags("terazosin", on_nitrate, bph),
+                                                   "hypotension", "warning"))
+    assert not _kinds(_flags("tamsulosin", on_nitrate, bph), "hypotension")
