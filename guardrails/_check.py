@@ -223,9 +223,11 @@ def _contraindication_flags(items: list[Item], patient) -> list[Flag]:
     flags = []
     may_be_pregnant = (patient.pregnant is None and patient.sex == "female"
                        and (patient.age is None or 12 <= patient.age <= 55))
+    could_conceive = (not patient.pregnant and patient.sex == "female"
+                      and patient.age is not None and 12 <= patient.age <= 50)
     for it in items:
         d = it.drug
-        if patient.pregnant or may_be_pregnant:
+        if patient.pregnant or may_be_pregnant or could_conceive:
             for r in rules.pregnancy:
                 # Low-dose aspirin is exempt from the NSAID rule (its basis says so).
                 exempt = _low_dose_exempt(it) if r.cls == "nsaids" else set()
@@ -235,7 +237,13 @@ def _contraindication_flags(items: list[Item], patient) -> list[Flag]:
                 if patient.pregnant:
                     flags.append(Flag("contraindication", r.severity, hit[0], [d.input],
                                       f"{_label(d)} in pregnancy: {r.basis}.", r.basis))
-                elif r.severity == "critical":
+                elif r.childbearing and could_conceive:
+                    # Not PREGNANCY_UNKNOWN: this caution holds whatever a test shows, so the
+                    # shortlist may rank a safer option above the drug.
+                    confirm = "; confirm she is not pregnant" if patient.pregnant is None else ""
+                    flags.append(Flag("contraindication", "warning", hit[0], [d.input],
+                                      f"{_label(d)}: {r.childbearing}{confirm}.", r.basis))
+                elif may_be_pregnant and r.severity == "critical":
                     # A warning, not info: an unknown status must never hide a fetal risk.
                     flags.append(Flag(
                         "contraindication", "warning", hit[0], [d.input],

@@ -62,6 +62,13 @@ class RuleTarget(_Strict):
         return self
 
 
+class PregnancyRule(RuleTarget):
+    childbearing: str | None = Field(None, description=(
+        "advice for a woman who could become pregnant (12-50, not known to be pregnant): a "
+        "warning of its own that ranks the drug below safer options, where the label limits it "
+        "to when other treatments failed (valproate's boxed warning)"))
+
+
 class AgeRule(RuleTarget):
     max_age: float = Field(gt=0, le=130, description="applies when age < max_age (years)")
 
@@ -136,7 +143,7 @@ class Rules(_Strict):
     fuzzy: FuzzyConfig
     classes: dict[str, DrugClass]
     allergies: AllergyRules
-    pregnancy: list[RuleTarget]
+    pregnancy: list[PregnancyRule]
     age: list[AgeRule]
     therapeutic_duplication: list[DuplicationRule]
     doses: DoseRules

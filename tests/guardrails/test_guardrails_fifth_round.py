@@ -129,3 +129,18 @@ def test_a_non_selective_alpha_blocker_beside_a_nitrate():
     assert any("Cardura" in f.basis for f in _kinds(_flags("terazosin", on_nitrate, bph),
                                                    "hypotension", "warning"))
     assert not _kinds(_flags("tamsulosin", on_nitrate, bph), "hypotension")
+
+
+def test_valproate_in_a_woman_who_could_become_pregnant_is_not_first_choice():
+    """Valproate FDA boxed warning (FDA DSC May 2013): for women of childbearing potential only
+    where other treatments failed; contraindicated for migraine prevention in pregnancy. Unlike
+    the "confirm she is not pregnant" caution, this one holds whatever a test shows."""
+    for pregnant in (None, False):
+        flags = _flags("divalproex", Patient(age=30, sex="female", pregnant=pregnant), MIGRAINE)
+        found = _kinds(flags, "contraindication", "warning")
+        assert any("other treatments failed" in f.message for f in found), pregnant
+        assert not any(guardrails.PREGNANCY_UNKNOWN in f.message for f in found)
+    assert _kinds(_flags("valproic acid", Patient(age=30, sex="female", pregnant=True),
+                         MIGRAINE), "contraindication", "critical")
+    for patient in (Patient(age=60, sex="female"), Patient(age=30, sex="male")):
+        assert not _kinds(_flags("valproic acid", patient, MIGRAINE), "contraindication")
