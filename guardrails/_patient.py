@@ -16,6 +16,8 @@ Kinds (each flag names its source in `basis`):
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
     add_on          a drug a guideline adds to a background therapy the patient does not take
                     (ezetimibe without a statin for hypercholesterolaemia)
+    dose            a label's lower dose for this patient (apixaban at 80+ and 60 kg or less);
+                    not a caution, so the shortlist does not demote the drug
 
 Only new drugs are judged, each against the patient: the pairs and the same class are a new drug
 with a CURRENT medication (two new drugs together are the interaction table's and rules.json's
@@ -384,6 +386,38 @@ def _add_on_only(new, items, patient, dx, others, rules) -> list[Flag]:
     return _best(flags)
 
 
+def _dose_criteria(new, patient, dx, rules) -> list[Flag]:
+    flags = []
+    for r in rules.dose_criteria:
+        if r.only_diagnosis is not None and not _dx_matches(r.only_diagnosis, dx):
+            continue
+        met, unknown = [], list(r.unmodelled)
+        for value, limit, holds, known, missing in (
+                (patient.age, r.min_age, lambda v, x: v >= x, "age {:g}", "age ({:g} or more)"),
+                (patient.weight_kg, r.max_weight_kg, lambda v, x: v <= x, "weight {:g} kg",
+                 "weight ({:g} kg or less)")):
+            if limit is None:
+                continue
+            if value is None:
+                unknown.append(missing.format(limit))
+            elif holds(value, limit):
+                met.append(known.format(value))
+        if len(met) >= r.needed:
+            sev = r.severity
+            why = f"{r.advice} ({', '.join(met)}: {len(met)} of the label's criteria)"
+        elif met and unknown and len(met) == r.needed - 1:
+            sev = "info"
+            why = (f"{r.advice} if one more criterion holds ({', '.join(met)} does): check "
+                   f"{', '.join(unknown)}")
+        else:
+            continue
+        for it in new:
+            ing = _hit(rules, r.drugs, it.drug.ingredients)
+            if ing:
+                flags.append(_flag("dose", sev, ing, it, why, r.basis))
+    return flags
+
+
 def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
     """Flags for check()'s new items against the patient, the diagnosis and the current
     medications (items with `.current`)."""
@@ -403,4 +437,5 @@ def patient_flags(items, patient, diagnosis: Any = None) -> list[Flag]:
             *_pairs(new, items, patient, rules),
             *_cns_burden(new, items, patient, rules),
             *_same_class(new, items, rules),
-            *_add_on_only(systemic, items, patient, dx, others, rules)]
+            *_add_on_only(systemic, items, patient, dx, others, rules),
+            *_dose_criteria(systemic, patient, dx, rules)]

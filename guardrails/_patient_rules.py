@@ -121,6 +121,21 @@ class AddOnOnly(Rule):
     unless_condition: Match | None = None
 
 
+class DoseCriteria(Rule):
+    """A lower dose when enough of a label's criteria hold (apixaban for atrial fibrillation:
+    2.5 mg twice daily with 2 of age 80+, weight 60 kg or less, serum creatinine 1.5 mg/dL or
+    more). The patient carries age and weight, not serum creatinine (`unmodelled`): the flag is
+    `severity` when the known criteria reach `needed`, info when one more would, and nothing
+    otherwise. A dose note, not a caution: the drug stays the right choice at that dose."""
+    name: str
+    only_diagnosis: Match | None = None
+    min_age: float | None = Field(None, gt=0, le=130)
+    max_weight_kg: float | None = Field(None, gt=0, le=500)
+    unmodelled: list[str] = Field(default_factory=list, description="criteria the patient "
+                                  "model does not carry, named in an info flag to check")
+    needed: int = Field(ge=1)
+
+
 class CnsBurden(_Strict):
     classes: list[str]
     min_age: float
@@ -165,6 +180,7 @@ class PatientRules(_Strict):
     same_class: list[SameClass]
     conditions: list[Condition]
     add_on_only: list[AddOnOnly] = Field(default_factory=list)
+    dose_criteria: list[DoseCriteria] = Field(default_factory=list)
 
     def _drug_sets(self) -> list[Drugs]:
         out = [r.drugs for r in [*self.kidney, *self.dialysis, *self.older_adults,
@@ -173,6 +189,7 @@ class PatientRules(_Strict):
         out += [r.drugs for c in self.conditions for r in c.rules]
         out += [c.markers for c in self.conditions if c.markers is not None]
         out += [d for r in self.add_on_only for d in (r.drugs, r.background)]
+        out += [r.drugs for r in self.dose_criteria]
         return out
 
     @model_validator(mode="after")

@@ -144,3 +144,31 @@ def test_valproate_in_a_woman_who_could_become_pregnant_is_not_first_choice():
                          MIGRAINE), "contraindication", "critical")
     for patient in (Patient(age=60, sex="female"), Patient(age=30, sex="male")):
         assert not _kinds(_flags("valproic acid", patient, MIGRAINE), "contraindication")
+
+
+def test_apixaban_dose_for_atrial_fibrillation_from_age_and_weight():
+    """Eliquis label: 2.5 mg twice daily for AF with 2 of age 80+, weight 60 kg or less, serum
+    creatinine 1.5 mg/dL or more. Creatinine is not in the patient model: with one criterion
+    known to hold, an info flag asks for the rest."""
+    af = Diagnosis(text="Atrial fibrillation", code="I48.91")
+
+    def dose(patient, dx=af):
+        return [f for f in _flags("apixaban", patient, dx) if f.kind == "dose"]
+
+    both = dose(Patient(age=85, sex="female", weight_kg=55))
+    assert [f.severity for f in both] == ["warning"] and "2.5 mg twice daily" in both[0].message
+    assert [f.severity for f in dose(Patient(age=85, sex="female"))] == ["info"]
+    assert [f.severity for f in dose(Patient(age=85, sex="female", weight_kg=80))] == ["info"]
+    assert dose(Patient(age=70, sex="female", weight_kg=80)) == []
+    assert dose(Patient(age=85, sex="female", weight_kg=55),
+                Diagnosis(text="Deep vein thrombosis", code="I82.40")) == []
+
+
+def test_an_apixaban_dose_note_does_not_demote_it():
+    """A dose note is not a caution: apixaban stays offered for AF at 85 and 50 kg."""
+    from recommend.shortlist import shortlist
+
+    s = shortlist(Patient(age=85, sex="female", weight_kg=50),
+                  Diagnosis(text="Atrial fibrillation", code="I48.91"))
+    assert "apixaban" in [c.name for c in s.offered]
+    assert any(f.kind == "dose" for f in s.warnings["apixaban"])
