@@ -177,7 +177,7 @@ def _age_rules(new, patient, dx, rules) -> list[Flag]:
         if patient.age >= OLDER_ADULT_AGE:
             for r in rules.older_adults:
                 ing = _hit(rules, r.drugs, it.drug.ingredients)
-                if not ing or _dx_matches(r.unless_diagnosis, dx):
+                if not ing or _dx_matches(r.unless_diagnosis, dx) or patient.age < r.min_age:
                     continue
                 if r.only_diagnosis is not None and not _dx_matches(r.only_diagnosis, dx):
                     continue

@@ -83,6 +83,11 @@ class AgeRule(Rule):
     only_diagnosis: Match | None = None
 
 
+class OlderAdultRule(AgeRule):
+    min_age: float = Field(65, ge=65, le=130, description="applies at this age or older (a "
+                           "label's caution for the oldest patients, e.g. 75)")
+
+
 class ChildRule(AgeRule):
     max_age: float = Field(gt=0, le=18, description="applies when age < max_age (years)")
     min_age: float = Field(0, ge=0, le=18)
@@ -171,7 +176,7 @@ class PatientRules(_Strict):
     classes: dict[str, DrugClass]
     kidney: list[KidneyRule]
     dialysis: list[Rule]
-    older_adults: list[AgeRule]
+    older_adults: list[OlderAdultRule]
     children: list[ChildRule]
     breastfeeding: list[Rule]
     withdrawn: list[Withdrawn]

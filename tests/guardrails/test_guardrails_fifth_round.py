@@ -172,3 +172,25 @@ def test_an_apixaban_dose_note_does_not_demote_it():
                   Diagnosis(text="Atrial fibrillation", code="I48.91"))
     assert "apixaban" in [c.name for c in s.offered]
     assert any(f.kind == "dose" for f in s.warnings["apixaban"])
+
+
+def test_tizanidine_is_a_warning_from_75():
+    """Zanaflex label, geriatric use: reduced clearance; hypotension and sedation."""
+    spasm = Diagnosis(text="Muscle spasm", code="M62.838")
+    assert any("Zanaflex" in f.basis for f in _kinds(
+        _flags("tizanidine", Patient(age=79, sex="female"), spasm), "older_adult", "warning"))
+    assert not _kinds(_flags("tizanidine", Patient(age=70, sex="female"), spasm), "older_adult")
+
+
+def test_cimetidine_at_65_and_h2_blockers_in_delirium():
+    """Tagamet label (confusion in the elderly; CYP450 inhibition); Beers 2023: H2-receptor
+    antagonists, avoid in delirium."""
+    heartburn = Diagnosis(text="Heartburn", code="R12")
+    assert any("Tagamet" in f.basis for f in _kinds(
+        _flags("cimetidine", Patient(age=80, sex="female"), heartburn), "older_adult"))
+    assert not _kinds(_flags("famotidine", Patient(age=80, sex="female"), heartburn),
+                      "older_adult")
+    assert not _kinds(_flags("cimetidine", Patient(age=50, sex="female"), heartburn),
+                      "older_adult")
+    delirious = Patient(age=80, sex="female", comorbidities=["delirium"])
+    assert _kinds(_flags("famotidine", delirious, heartburn), "condition", "critical")
