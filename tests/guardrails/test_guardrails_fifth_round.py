@@ -20,7 +20,9 @@ def test_triptans_are_contraindicated_with_vascular_disease():
     """Triptan FDA labels: contraindicated with ischaemic heart disease, stroke or TIA,
     peripheral vascular disease and uncontrolled hypertension."""
     for comorbidity in ("coronary artery disease", "transient ischemic attack",
-                        "peripheral vascular disease", "uncontrolled hypertension"):
+                        "peripheral vascular disease", "uncontrolled hypertension",
+                        # as the reader writes "HTN (uncontrolled)"
+                        "HTN (hypertension) (uncontrolled"):
         flags = _flags("rizatriptan", Patient(age=50, sex="female", comorbidities=[comorbidity]),
                        MIGRAINE)
         assert any("triptan FDA labels" in f.basis for f in _kinds(flags, "condition",
