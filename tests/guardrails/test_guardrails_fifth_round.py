@@ -196,3 +196,18 @@ def test_cimetidine_at_65_and_h2_blockers_in_delirium():
                       "older_adult")
     delirious = Patient(age=80, sex="female", comorbidities=["delirium"])
     assert _kinds(_flags("famotidine", delirious, heartburn), "condition", "critical")
+
+
+def test_tizanidine_with_fluvoxamine_is_contraindicated_either_way():
+    """Zanaflex label: contraindicated with fluvoxamine or ciprofloxacin (CYP1A2)."""
+    spasm = Diagnosis(text="Muscle spasm", code="M62.838")
+    flags = _flags("tizanidine", Patient(age=40, sex="female", current_medications=["fluvoxamine"]),
+                   spasm)
+    assert any("Zanaflex" in f.basis for f in _kinds(flags, "raised_level", "critical"))
+    reverse = _flags("fluvoxamine", Patient(age=40, sex="female",
+                                            current_medications=["tizanidine"]),
+                     Diagnosis(text="Obsessive-compulsive disorder", code="F42.2"))
+    assert _kinds(reverse, "raised_level", "critical")
+    assert not _kinds(_flags("tizanidine", Patient(age=40, sex="female",
+                                                   current_medications=["sertraline"]), spasm),
+                      "raised_level")
