@@ -211,3 +211,20 @@ def test_tizanidine_with_fluvoxamine_is_contraindicated_either_way():
     assert not _kinds(_flags("tizanidine", Patient(age=40, sex="female",
                                                    current_medications=["sertraline"]), spasm),
                       "raised_level")
+
+
+def test_triptans_whose_levels_other_drugs_raise():
+    """Relpax label: not within 72 hours of potent CYP3A4 inhibitors; Axert label: 6.25 mg
+    start with them; Zomig label: at most 5 mg a day with cimetidine."""
+    def level(new, current):
+        return _kinds(_flags(new, Patient(age=40, sex="female", current_medications=[current]),
+                             MIGRAINE), "raised_level")
+
+    assert [f.severity for f in level("eletriptan", "clarithromycin")] == ["critical"]
+    assert [f.severity for f in level("almotriptan", "ketoconazole")] == ["warning"]
+    assert [f.severity for f in level("zolmitriptan", "cimetidine")] == ["warning"]
+    assert level("sumatriptan", "clarithromycin") == []
+    # the antibiotic is not refused for a patient with eletriptan at home: hold the triptan
+    assert not _kinds(_flags("clarithromycin", Patient(age=40, sex="female",
+                                                       current_medications=["eletriptan"]),
+                             Diagnosis(text="Pneumonia", code="J18.9")), "raised_level")
