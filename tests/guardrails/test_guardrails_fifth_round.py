@@ -228,3 +228,11 @@ def test_triptans_whose_levels_other_drugs_raise():
     assert not _kinds(_flags("clarithromycin", Patient(age=40, sex="female",
                                                        current_medications=["eletriptan"]),
                              Diagnosis(text="Pneumonia", code="J18.9")), "raised_level")
+
+
+def test_propranolol_for_migraine_prevention_is_not_demoted_for_rizatriptan_at_home():
+    """The Maxalt label lowers the rizatriptan dose; propranolol stays a first-line preventive
+    (AAN/AHS 2012), so the pair is judged on a new rizatriptan only."""
+    flags = _flags("propranolol", Patient(age=35, sex="female",
+                                          current_medications=["rizatriptan"]), MIGRAINE)
+    assert not _kinds(flags, "raised_level")
