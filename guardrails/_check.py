@@ -37,7 +37,7 @@ KIND_ORDER = {"allergy": 0, "contraindication": 1, "withdrawn": 1, "renal": 1, "
               "older_adult": 1, "breastfeeding": 1, "add_on": 1, "interaction": 2,
               "cns_depressant": 2,
               "serotonergic": 2, "bleeding": 2, "hypotension": 2, "angioedema": 2, "electrolyte": 2,
-              "reduced_effect": 2, "myopathy": 2, "kidney_injury": 2,
+              "reduced_effect": 2, "myopathy": 2, "kidney_injury": 2, "raised_level": 2,
               "dose": 3, "name_guess": 4,
               "duplicate_ingredient": 5, "duplicate_class": 6, "unknown_drug": 7,
               "unresolved_allergy": 8}

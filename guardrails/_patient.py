@@ -11,7 +11,7 @@ Kinds (each flag names its source in `basis`):
     withdrawn       withdrawn or discontinued in the US (never offered)
     condition       against the diagnosis itself or a comorbidity (one table, one check)
     cns_depressant, serotonergic, bleeding, hypotension, angioedema, electrolyte,
-    reduced_effect, myopathy, kidney_injury
+    reduced_effect, myopathy, kidney_injury, raised_level
                     a new drug with a current one
     duplicate_class a new drug of the same therapeutic class as another (sulfonylureas, SSRIs, ...)
     add_on          a drug a guideline adds to a background therapy the patient does not take
@@ -37,7 +37,7 @@ from guardrails._types import SEVERITY_ORDER, Flag
 # The kinds of a new drug with a current medication (the combinations of the rules file).
 PAIR_KINDS = frozenset({"cns_depressant", "serotonergic", "bleeding", "hypotension",
                         "angioedema", "electrolyte", "reduced_effect", "myopathy",
-                        "kidney_injury"})
+                        "kidney_injury", "raised_level"})
 PATIENT_KINDS = frozenset({"renal", "older_adult", "contraindication", "breastfeeding",
                            "withdrawn", "condition", "add_on"}) | PAIR_KINDS
 OLDER_ADULT_AGE = 65
