@@ -43,3 +43,11 @@ def test_metoclopramide_with_a_strong_cyp2d6_inhibitor_raises_its_level():
     assert any(f.kind == "raised_level" and f.severity == "warning" and "Reglan" in f.basis
                for f in flags)
     assert not any(f.kind == "raised_level" for f in _flags("metoclopramide", ["sertraline"]))
+
+
+def test_a_second_antithyroid_drug_is_a_duplicate():
+    """2016 ATA hyperthyroidism guidelines: one thionamide at a time (propylthiouracil only
+    replaces methimazole in early pregnancy, thyroid storm or a reaction)."""
+    flags = _flags("propylthiouracil", ["methimazole"],
+                   Diagnosis(text="Thyrotoxicosis, unspecified", code="E05.9"), age=38)
+    assert any(f.kind == "duplicate_class" and "2016 ATA" in f.basis for f in flags)
