@@ -102,7 +102,8 @@ class Withdrawn(_Strict):
 class Combination(Rule):
     name: str
     kind: str = Field(pattern="^(cns_depressant|serotonergic|bleeding|hypotension|angioedema|"
-                      "electrolyte|reduced_effect|myopathy|kidney_injury|raised_level)$")
+                      "electrolyte|reduced_effect|myopathy|kidney_injury|raised_level|"
+                      "duplicate_class)$")
     a: Drugs
     b: Drugs
     severity_older: Sev | None = Field(None, description="severity at 65 or older")

@@ -197,14 +197,17 @@ def _struck_beside_one(flags: list[Flag], tier: int, clean_tier: int) -> bool:
     with heart disease, tramadol on warfarin) and on a first-line drug flagged twice, for the
     patient and with a current medication at any warning level (an NSAID at 72 on an ACE
     inhibitor, spironolactone and methotrexate): the options the blinded reviewers rejected
-    even where nothing else clean was offered. A first-line drug with one warning stays
-    offered, flagged (heparin for an MI on sertraline), and a clean option from a label alone
-    is not enough to strike anything."""
+    even where nothing else clean was offered. So is a first-line drug that adds to the
+    current CNS depressants beside a clean first-line option (promethazine for nausea on
+    hydrocodone beside ondansetron: the opioid boxed warning). Any other first-line drug with
+    one warning stays offered, flagged (heparin for an MI on sertraline), and a clean option
+    from a label alone is not enough to strike anything."""
     warnings = [f for f in flags if f.severity == "warning"]
     if clean_tier < 1 or not warnings:
         return False
-    return tier < 2 or (any(f.kind in _CAUTIONS for f in warnings)
-                        and any(f.kind in _WITH_CURRENT for f in warnings))
+    return (tier < 2 or (any(f.kind in _CAUTIONS for f in warnings)
+                         and any(f.kind in _WITH_CURRENT for f in warnings))
+            or (clean_tier >= tier and any(f.kind == "cns_depressant" for f in warnings)))
 
 
 def _reason(flag: Flag) -> str:

@@ -147,7 +147,11 @@ class CandidateIndex:
                     found[best[1]] = ConceptMatch(name=best[1], term=code or "", score=100.0,
                                                   how="code")
         # A code with its own training records says what the diagnosis is; the text then
-        # only adds concepts where no code was given or the code is unknown.
+        # only adds concepts where no code was given or the code is unknown. Beside a concept
+        # the code names, only a near-exact wording adds another ("postoperative nausea and
+        # vomiting" with R11.2), not a loose one (I25.10's title, "... without angina
+        # pectoris", is not angina).
+        min_score = CONCEPT_MIN_SCORE if not found else max(CONCEPT_MIN_SCORE, 98.0)
         if text and known is None:
             # A pregnant patient's diagnosis is read as "... in pregnancy", a child's as "... in
             # children": such a concept (its own guideline) then wins by the words; the plain
@@ -160,7 +164,7 @@ class CandidateIndex:
             for c in self._concepts:
                 best = max(((_text.term_score(read, t), t) for t in c["terms"]),
                            key=lambda x: (x[0], len(x[1])))
-                if best[0] >= CONCEPT_MIN_SCORE:
+                if best[0] >= min_score:
                     scored.append((best[0], best[1], c["name"]))
             if scored:
                 top = max(s for s, _, _ in scored)

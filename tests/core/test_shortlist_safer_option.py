@@ -135,3 +135,15 @@ def test_a_toddler_with_fever_gets_acetaminophen_or_ibuprofen_not_naproxen():
                    offer=None)
     assert set(sl.names) == {"acetaminophen", "ibuprofen"}
     assert "naproxen" in _safer(sl)
+
+
+def test_a_first_line_sedative_on_an_opioid_gives_way_to_a_clean_first_line_option():
+    """FDA 2016 opioid boxed warning (other CNS depressants): nausea on hydrocodone, where
+    ondansetron is clean, is not offered promethazine or prochlorperazine; they are shown
+    excluded with the warning."""
+    sl = shortlist(Patient(age=41, sex="female",
+                           current_medications=["acetaminophen; hydrocodone", "fluoxetine"]),
+                   Diagnosis(text="Nausea and vomiting", code="R11"), offer=None)
+    assert sl.names[0] == "ondansetron"
+    assert not {"promethazine", "prochlorperazine", "diphenhydramine"} & set(sl.names)
+    assert "hydrocodone" in _safer(sl)["promethazine"]
