@@ -101,3 +101,17 @@ def test_naproxen_is_not_a_childs_antipyretic():
     assert "naproxen" in {e.drug for e in sl.excluded}
     adult = shortlist(Patient(age=30, sex="male"), Diagnosis(text="fever"))
     assert "naproxen" in adult.names
+
+
+def test_an_unspecified_injury_gets_nsaids_not_an_opioid_and_chest_pain_gets_advice():
+    """ACP/AAFP 2020 acute musculoskeletal injury guideline: topical then oral NSAIDs, against
+    opioids (the T14.9 records put hydrocodone first). 2021 AHA/ACC chest pain guideline:
+    exclude an acute coronary syndrome first; nitroglycerin (the R07.9 records) is not a test.
+    A head injury is assessed first (Canadian CT Head Rule), not given the injury's NSAIDs."""
+    names, held, _ = _names("Unspecified injury", "T14.9")
+    assert names[0] == "diclofenac" and "acetaminophen; hydrocodone" not in names
+    assert held["acetaminophen; hydrocodone"].startswith("not for")
+    for text, code, cite in (("Chest pain, unspecified", "R07.9", "2021 AHA/ACC"),
+                             ("head injury", None, "Canadian CT Head Rule")):
+        names, _, r = _names(text, code)
+        assert not names and cite in r.advice[0]
