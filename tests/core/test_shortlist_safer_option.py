@@ -3,6 +3,8 @@ guideline; it stays visible as excluded with its caution (held-out clinician rev
 
 from __future__ import annotations
 
+import guardrails
+
 from recommend.shortlist import shortlist
 from rxassist.cases import Diagnosis, Patient
 
@@ -92,13 +94,16 @@ def test_a_patient_on_allopurinol_gets_no_thiazide():
 
 
 def test_aspirin_to_prevent_a_heart_attack_is_flagged_at_80():
-    """AGS Beers 2023: avoid starting aspirin for primary prevention in older adults."""
-    sl = shortlist(Patient(age=80, sex="female"),
-                   Diagnosis(text="Prevent heart attack/myocardial infarction", code="I21.P"),
-                   offer=None)
-    flagged = sl.warnings.get("aspirin", []) + [f for e in sl.excluded if e.drug == "aspirin"
-                                                for f in e.flags]
+    """AGS Beers 2023: avoid starting aspirin for primary prevention in older adults. The
+    guardrails flag it; the shortlist, with no vascular history known, does not offer it
+    (USPSTF 2022) and says why."""
+    patient = Patient(age=80, sex="female")
+    dx = Diagnosis(text="Prevent heart attack/myocardial infarction", code="I21.P")
+    flagged = guardrails.check(["aspirin"], patient, diagnosis=dx).flags
     assert any("Beers" in f.basis and "primary prevention" in f.message for f in flagged)
+    sl = shortlist(patient, dx, offer=None)
+    assert "aspirin" not in sl.names
+    assert any(e.drug == "aspirin" and "vascular history" in e.reason for e in sl.excluded)
 
 
 def test_a_label_only_option_with_a_warning_gives_way():
