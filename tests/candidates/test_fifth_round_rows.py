@@ -131,3 +131,118 @@ def test_the_beers_primary_prevention_flag_spares_secondary_prevention():
     known = guardrails.check(["aspirin"], Patient(age=78, comorbidities=["prior MI"]),
                              diagnosis=dx).flags
     assert not any("primary prevention" in f.message for f in known)
+
+
+# ---- label-only relics ----------------------------------------------------------------------
+
+def test_unspecified_abdominal_pain_is_advice_not_cromolyn(idx):
+    """Cromolyn's 'abdominal pain' label is mastocytosis; undifferentiated abdominal pain is
+    worked up, not treated blind (ACR Appropriateness Criteria 2018): advice, no drug."""
+    r = idx.lookup("Unspecified abdominal pain", "R10.9")
+    assert r.candidates == [] and r.advice and "ACR Appropriateness" in r.advice[0]
+    assert "cromolyn" in _held(r)
+
+
+def test_haemorrhoids_start_with_fibre_and_hold_back_cortisone(idx):
+    """ASCRS 2018: fibre first (also to prevent recurrence), short topical courses for
+    symptoms; a systemic glucocorticoid has no role."""
+    r = idx.lookup("Prevent hemorrhoids", "K64.P")
+    names = _names(r)
+    assert names[0] == "plantago seed"          # psyllium in guardrails naming
+    assert "cortisone" not in names and _held(r)["cortisone"].startswith("not for haemorrhoids")
+    assert "phenylmercuric nitrate" not in names
+
+
+def test_constipation_offers_the_guideline_laxatives_and_holds_back_docusate(idx):
+    """ACG/AGA 2023 chronic idiopathic constipation: PEG, fibre, stimulant laxatives; too
+    little evidence for docusate; label relics (phenobarbital, atropine) are not offered."""
+    r = idx.lookup("Constipation", "K59.0")
+    names = _names(r)
+    assert names[0] == "polyethylene glycol 3350"
+    assert {"bisacodyl", "plantago seed"} <= set(names[:4])
+    assert "docusate" not in names and "ACG/AGA 2023" in _held(r)["docusate"]
+    assert not {"phenobarbital", "atropine", "barbital", "potassium chloride"} & set(names)
+
+
+def test_neck_pain_offers_no_aspirin(idx):
+    """ACP/AAFP 2020: a topical NSAID first, oral NSAIDs or acetaminophen; aspirin, reached
+    only by a myalgia label, is held back."""
+    r = idx.lookup("Cervicalgia", "M54.2")
+    names = _names(r)
+    assert "aspirin" not in names and "diclofenac" in names
+    assert _held(r)["aspirin"].startswith("not for neck or muscle pain")
+
+
+@pytest.mark.parametrize("drug", ["azithromycin", "clarithromycin",
+                                  "sulfamethoxazole; trimethoprim"])
+def test_acute_sinusitis_holds_back_macrolides_and_cotrimoxazole(idx, drug):
+    """IDSA 2012: not for empirical treatment because of resistance; amoxicillin(-clavulanate)
+    first, doxycycline the alternative."""
+    r = idx.lookup("Acute sinusitis, unspecified", "J01.9")
+    names = _names(r)
+    assert names[0] == "amoxicillin" and "doxycycline" in names
+    assert drug not in names and "IDSA 2012" in _held(r)[drug]
+
+
+def test_an_older_adults_wheeze_gets_a_reliever_not_montelukast_or_epinephrine(idx):
+    """GINA 2024 / GOLD 2024: relieve with a short-acting bronchodilator while the cause is
+    confirmed; montelukast (FDA boxed warning 2020) and epinephrine (anaphylaxis) are held
+    back. A child's wheeze keeps montelukast as an alternative controller (GINA 2024, 5 years
+    and younger)."""
+    r = idx.lookup("Wheezing", "R06.2", age=74)
+    assert _names(r) == ["albuterol"]
+    held = _held(r)
+    assert held["montelukast"].startswith("not for wheezing")
+    assert held["epinephrine"].startswith("not for wheezing")
+    r = idx.lookup("Wheezing", "R06.2", age=4)
+    assert [m.name for m in r.info.concepts] == ["wheezing in children"]
+    assert _names(r)[0] == "albuterol" and "montelukast" in _names(r)
+
+
+# ---- abstentions a clinician would answer -----------------------------------------------
+
+def test_hiv_disease_gets_the_recommended_initial_regimens(idx):
+    """DHHS 2024 adult guidelines: recommended initial regimens, one candidate per regimen."""
+    r = idx.lookup("Human immunodeficiency virus [HIV] disease", "B20")
+    assert set(_names(r)) == {"bictegravir; emtricitabine; tenofovir",
+                              "dolutegravir; emtricitabine; tenofovir",
+                              "dolutegravir; lamivudine"}
+    # Prophylaxis in someone without HIV is another question: not these regimens.
+    assert idx.lookup("HIV pre-exposure prophylaxis").info.concepts == []
+    assert idx.lookup("post-exposure prophylaxis after needlestick, HIV").info.concepts == []
+
+
+def test_hiv_regimen_is_not_offered_beside_current_antiretrovirals():
+    """A patient on bictegravir/emtricitabine/TAF has a regimen: no second one is offered."""
+    sl = shortlist(Patient(age=45, sex="male", current_medications=[
+        "bictegravir; emtricitabine; tenofovir alafenamide"]),
+        Diagnosis(text="Human immunodeficiency virus [HIV] disease", code="B20"), offer=None)
+    assert not any("emtricitabine" in n or "lamivudine" in n for n in sl.names)
+
+
+def test_bppv_is_a_repositioning_manoeuvre_not_a_drug(idx):
+    """AAO-HNS 2017: canalith repositioning; no routine vestibular suppressant."""
+    r = idx.lookup("Benign paroxysmal vertigo", "H81.1")
+    assert r.candidates == [] and "repositioning" in r.advice[0] and "AAO-HNS 2017" in r.advice[0]
+
+
+def test_low_bone_density_reads_as_osteopenia_and_offers_alendronate(idx):
+    """NHANES M85.80 is low bone density: treated as osteoporosis when the fracture risk is
+    high (BHOF 2022, AACE 2020). 'alendronate' and 'alendronic acid' are one ingredient."""
+    import guardrails
+    assert guardrails.normalize("alendronate").ingredients == ["alendronic acid"]
+    r = idx.lookup("Other specified disorders of bone density and structure, unspecified site",
+                   "M85.80")
+    assert _names(r)[0] == "alendronic acid"
+    assert "BHOF 2022" in r.candidates[0].evidence_text()
+
+
+def test_two_integrase_inhibitors_or_two_cytidine_analogues_are_a_duplicate():
+    """DHHS 2024: one integrase inhibitor per regimen; emtricitabine and lamivudine are never
+    combined."""
+    import guardrails
+    flags = guardrails.check(["dolutegravir; lamivudine"], Patient(current_medications=[
+        "bictegravir; emtricitabine; tenofovir alafenamide"])).flags
+    assert {f.kind for f in flags} >= {"duplicate_class"}
+    assert any("integrase" in f.message for f in flags)
+    assert any("emtricitabine and lamivudine" in f.message for f in flags)
