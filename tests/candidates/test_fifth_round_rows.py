@@ -246,3 +246,13 @@ def test_two_integrase_inhibitors_or_two_cytidine_analogues_are_a_duplicate():
     assert {f.kind for f in flags} >= {"duplicate_class"}
     assert any("integrase" in f.message for f in flags)
     assert any("emtricitabine and lamivudine" in f.message for f in flags)
+
+
+def test_an_ace_inhibitor_to_prevent_a_heart_attack_needs_coronary_disease(idx):
+    """2023 AHA/ACC chronic coronary disease: an ACE inhibitor with coronary disease and
+    hypertension, diabetes, CKD or a low ejection fraction; for blood pressure alone it belongs
+    to the hypertension question. The records' lisinopril is held back without a history."""
+    r = idx.lookup("Prevent heart attack/myocardial infarction", "I21.P")
+    assert "lisinopril" not in _names(r) and "vascular history" in _held(r)["lisinopril"]
+    r = idx.lookup("Prevent heart attack/myocardial infarction", "I21.P", vascular=True)
+    assert "lisinopril" in _names(r)
