@@ -256,3 +256,17 @@ def test_an_ace_inhibitor_to_prevent_a_heart_attack_needs_coronary_disease(idx):
     assert "lisinopril" not in _names(r) and "vascular history" in _held(r)["lisinopril"]
     r = idx.lookup("Prevent heart attack/myocardial infarction", "I21.P", vascular=True)
     assert "lisinopril" in _names(r)
+
+
+@pytest.mark.parametrize("text, question, concept", [
+    ("45세 남자, HIV 감염, 알레르기 없음, 복용약 없음", "HIV infection", "hiv infection"),
+    ("60세 여자, 치핵, 알레르기 없음", "hemorrhoids", "haemorrhoids"),
+    ("62세 여자, 골감소증, 복용약 없음", "low bone density", "low bone density"),
+])
+def test_korean_names_reach_the_new_concepts(idx, text, question, concept):
+    """KCD-8 titles (assistant/data/ko_diagnoses.tsv): 치핵 K64, HIV 감염 B20, 골감소증 M85.8."""
+    from assistant.extract import Extractor
+    import guardrails
+    f = Extractor(guardrails.find_drug_mentions).extract(text)
+    assert f.diagnosis_candidates == [question]
+    assert [m.name for m in idx.lookup(question).info.concepts] == [concept]
