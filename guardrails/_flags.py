@@ -44,7 +44,7 @@ def vascular_history(patient) -> str | None:
     comorbidity by code or words, or a current drug prescribed only for it), or None where
     nothing does: prevention is then primary (rules.json low_dose_aspirin.history_basis)."""
     r = _rules.load().doses.low_dose_aspirin
-    codes = [c for c in r.vascular_codes if not c.endswith("P")]
+    codes = [c for c in r.vascular_codes + r.history_codes if not c.endswith("P")]
     terms = re.compile(r"\b(" + "|".join(re.escape(t) for t in r.history_terms) + r")\b", re.I)
     for text in patient.comorbidities or []:
         if not text or _NOT_HISTORY.search(text):

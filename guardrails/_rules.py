@@ -110,6 +110,7 @@ class LowDoseAspirin(_Strict):
     # implied by a current drug used only for it: prevention is then secondary
     # (guardrails.vascular_history).
     history_terms: list[str] = Field(default_factory=list)
+    history_codes: list[str] = Field(default_factory=list)   # beyond vascular_codes
     history_markers: list[str] = Field(default_factory=list)
     history_basis: str = ""
     basis: str

@@ -72,6 +72,9 @@ def test_labetalol_stays_first_for_hypertension_in_pregnancy(idx):
     (Patient(comorbidities=["peripheral arterial disease"]), "peripheral"),
     (Patient(current_medications=["Plavix 75 mg daily"]), "Plavix"),
     (Patient(current_medications=["isosorbide mononitrate"]), "isosorbide"),
+    (Patient(comorbidities=["PVD"]), "PVD"),
+    (Patient(comorbidities=["Z86.73"]), "Z86.73"),              # personal history of stroke/TIA
+    (Patient(comorbidities=["old cerebral infarction"]), "cerebral"),
 ])
 def test_vascular_history_reads_comorbidities_and_drugs_only_given_for_it(patient, expected):
     """rules.json low_dose_aspirin.history_basis: a coronary, cerebrovascular or peripheral
