@@ -273,3 +273,14 @@ def test_korean_names_reach_the_new_concepts(idx, text, question, concept):
     f = Extractor(guardrails.find_drug_mentions).extract(text)
     assert f.diagnosis_candidates == [question]
     assert [m.name for m in idx.lookup(question).info.concepts] == [concept]
+
+
+def test_prevent_stroke_offers_no_anticoagulant_without_atrial_fibrillation(idx):
+    """AHA/ASA 2021, 2023 ACC/AHA/ACCP/HRS: an anticoagulant prevents stroke in atrial
+    fibrillation (its own concept); for 'prevent stroke' apixaban is held back, and warfarin's
+    label alone no longer brings it."""
+    for vascular in (None, True):
+        r = idx.lookup("Prevent stroke", "I63.P", vascular=vascular)
+        assert not {"apixaban", "warfarin"} & set(_names(r))
+    assert _held(r)["apixaban"].startswith("not for prevention of stroke")
+    assert "apixaban" in _names(idx.lookup("stroke prevention in atrial fibrillation"))
