@@ -4,6 +4,8 @@ the guideline says the drug is not for this question, offered where it names one
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from recommend.candidates import CandidateIndex, load_index
@@ -284,3 +286,14 @@ def test_prevent_stroke_offers_no_anticoagulant_without_atrial_fibrillation(idx)
         assert not {"apixaban", "warfarin"} & set(_names(r))
     assert _held(r)["apixaban"].startswith("not for prevention of stroke")
     assert "apixaban" in _names(idx.lookup("stroke prevention in atrial fibrillation"))
+
+
+def test_candidates_show_takes_a_vascular_history(capsys):
+    """`rxassist candidates show --vascular` shows the secondary-prevention rows."""
+    from rxassist.cli import main
+    args = ["candidates", "show", "Prevent heart attack", "--code", "I21.P", "--json"]
+    assert main(args) == 0
+    plain = [c["name"] for c in json.loads(capsys.readouterr().out)["candidates"]]
+    assert main(args + ["--vascular"]) == 0
+    known = [c["name"] for c in json.loads(capsys.readouterr().out)["candidates"]]
+    assert "aspirin" not in plain and "aspirin" in known
