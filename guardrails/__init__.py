@@ -11,6 +11,7 @@
     PREGNANCY_UNKNOWN                        in a caution's message: a fact to confirm, not known
     find_drug_mentions(text) -> list[NormalizedDrug]   exact drug names in free text
     drug_classes(ingredient) -> frozenset[str]          its therapeutic classes
+    vascular_history(patient) -> str | None             what says arterial disease is known
 
 The knowledge base (data/kb.json.gz, built by `rxassist guardrails build-kb`), the interaction
 table (data/interactions.json.gz, built with it) and the rules (data/rules.json) load once per
@@ -18,6 +19,7 @@ process, on first use. Nothing here imports torch or vLLM.
 """
 
 from guardrails._check import PREGNANCY_UNKNOWN, check
+from guardrails._flags import vascular_history
 from guardrails._mentions import find_drug_mentions
 from guardrails._normalize import ingredients_of, normalize
 from guardrails._patient import PAIR_KINDS, PATIENT_KINDS
@@ -26,4 +28,4 @@ from guardrails._types import CheckResult, Flag, NormalizedDrug
 
 __all__ = ["normalize", "ingredients_of", "check", "find_drug_mentions",
            "NormalizedDrug", "Flag", "CheckResult", "PATIENT_KINDS", "PAIR_KINDS",
-           "PREGNANCY_UNKNOWN", "drug_classes"]
+           "PREGNANCY_UNKNOWN", "drug_classes", "vascular_history"]

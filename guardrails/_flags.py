@@ -7,7 +7,10 @@ containing `guess` names the reading).
 
 from __future__ import annotations
 
+import re
+
 from guardrails import _interactions, _rules
+from guardrails._normalize import normalize
 from guardrails._dose import Dose
 from guardrails._types import SEVERITY_ORDER, Flag
 
@@ -27,6 +30,34 @@ def vascular(code: str | None) -> bool:
     """Whether an ICD-10-CM code is one of aspirin's antiplatelet indications (rules.json)."""
     return bool(code) and any(code.upper().startswith(p) for p in
                               _rules.load().doses.low_dose_aspirin.vascular_codes)
+
+
+# A comorbidity that mentions the heart or a stroke without being one: a prevention reason
+# ("prevent heart attack", NHANES I21.P), a risk, a relative's history, a bleed in the brain.
+_NOT_HISTORY = re.compile(r"\b(prevent\w*|prophyla\w*|risk|family|no|not|denies|without|"
+                          r"rule out|r/o|h(a)?emorrhagic|heat)\b", re.I)
+_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)\b")
+
+
+def vascular_history(patient) -> str | None:
+    """What says the patient has coronary, cerebrovascular or peripheral arterial disease (a
+    comorbidity by code or words, or a current drug prescribed only for it), or None where
+    nothing does: prevention is then primary (rules.json low_dose_aspirin.history_basis)."""
+    r = _rules.load().doses.low_dose_aspirin
+    codes = [c for c in r.vascular_codes + r.history_codes if not c.endswith("P")]
+    terms = re.compile(r"\b(" + "|".join(re.escape(t) for t in r.history_terms) + r")\b", re.I)
+    for text in patient.comorbidities or []:
+        if not text or _NOT_HISTORY.search(text):
+            continue
+        found = [c for c in _CODE.findall(text.upper()) if not c.endswith("P")]
+        if any(c.startswith(p) for c in found for p in codes) or terms.search(text):
+            return f"a known condition: {text}"
+    markers = set(r.history_markers)
+    for name in patient.current_medications or []:
+        drug = normalize(name)
+        if drug.known and set(drug.ingredients) & markers:
+            return f"implied by the current {name}"
+    return None
 
 
 def _counts_for(it, entry: _interactions.Entry, on_side_a: bool) -> bool:

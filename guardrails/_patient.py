@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from guardrails import _patient_rules
+from guardrails import _flags, _patient_rules
 from guardrails._patient_rules import PatientRules
 from guardrails._types import SEVERITY_ORDER, Flag
 
@@ -180,6 +180,8 @@ def _age_rules(new, patient, dx, rules) -> list[Flag]:
                 if not ing or _dx_matches(r.unless_diagnosis, dx) or patient.age < r.min_age:
                     continue
                 if r.only_diagnosis is not None and not _dx_matches(r.only_diagnosis, dx):
+                    continue
+                if r.unless_vascular_history and _flags.vascular_history(patient):
                     continue
                 flags.append(_flag("older_adult", r.severity, ing, it,
                                    f"{r.advice} (age {patient.age:g})", r.basis))

@@ -81,6 +81,9 @@ class KidneyRule(Rule):
 class AgeRule(Rule):
     unless_diagnosis: Match | None = None
     only_diagnosis: Match | None = None
+    # A known coronary, cerebrovascular or peripheral arterial history makes the prevention
+    # secondary (aspirin for primary prevention: Beers 2023): guardrails.vascular_history.
+    unless_vascular_history: bool = False
 
 
 class OlderAdultRule(AgeRule):

@@ -113,6 +113,13 @@ class LowDoseAspirin(_Strict):
     # ICD-10-CM prefixes of the vascular indications: aspirin without a dose for one of them
     # is an antiplatelet dose (an MI's aspirin is not an anti-inflammatory course).
     vascular_codes: list[str] = Field(default_factory=list)
+    # A vascular history among the comorbidities (words; the codes are vascular_codes) or
+    # implied by a current drug used only for it: prevention is then secondary
+    # (guardrails.vascular_history).
+    history_terms: list[str] = Field(default_factory=list)
+    history_codes: list[str] = Field(default_factory=list)   # beyond vascular_codes
+    history_markers: list[str] = Field(default_factory=list)
+    history_basis: str = ""
     basis: str
 
 

@@ -229,7 +229,8 @@ def shortlist(patient: Patient, diagnosis: Diagnosis, index: CandidateIndex | No
     drug of a current medication's class may be offered (flagged)."""
     index = index or load_index()
     found = index.lookup(diagnosis.text, code=diagnosis.code, limit=limit,
-                         pregnant=patient.pregnant, setting=setting, age=patient.age)
+                         pregnant=patient.pregnant, setting=setting, age=patient.age,
+                         vascular=guardrails.vascular_history(patient) is not None)
     out = Shortlist(held_back=list(found.held_back), advice=list(found.advice),
                     setting=found.info.setting, setting_assumed=found.info.setting_assumed)
     seen_patient_flags: set[str] = set()

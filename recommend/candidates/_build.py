@@ -38,8 +38,11 @@ GUIDELINES_FILE = DATA_DIR / "guidelines.tsv"
 CONCEPT_COLUMNS = ("concept", "icd10", "prior_code", "terms", "source")
 GUIDELINE_COLUMNS = ("concept", "product", "line", "note", "citation", "setting")
 # first/alternative: offered; avoid: not for this presentation (held back, with the reason);
-# none: no drug treats it (the note is the advice, the product column is "-").
-GUIDELINE_LINES = ("first", "alternative", "avoid", "none")
+# none: no drug treats it (the note is the advice, the product column is "-");
+# secondary-first/secondary-alternative: secondary prevention, offered as first/alternative
+# only where a vascular history is known, held back otherwise (aspirin to prevent a first MI).
+GUIDELINE_LINES = ("first", "alternative", "avoid", "none", "secondary-first",
+                   "secondary-alternative")
 
 _LICENCES = {
     "train": ("NHANES 2013-2014 prescriptions (CDC/NCHS), training split", "public domain"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,12 @@ from recommend.candidates._types import (Candidate, CodeMatch, ConceptMatch, Evi
 CONFIDENCE_PATIENTS = 10
 W_LABEL = 0.2
 W_GUIDELINE = {"first": 0.6, "alternative": 0.3}
+# Secondary-prevention rows weigh as their line where a vascular history is known.
+SECONDARY_LINES = {"secondary-first": "first", "secondary-alternative": "alternative"}
+# A diagnosis text that itself says the event has happened ("prevent another stroke",
+# "secondary prevention after MI") makes its prevention secondary.
+_SECONDARY_TEXT = re.compile(r"\b(secondary|recurren\w*|another|further|repeat\w*|after|post)\b",
+                             re.I)
 W_POPULARITY = 0.1
 CONCEPT_MIN_SCORE = 88.0
 CONCEPT_MARGIN = 0.0  # only the best-matching concepts (ties kept)
@@ -265,15 +272,17 @@ class CandidateIndex:
 
     def candidates(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
                    pregnant: bool | None = None, setting: str | None = None,
-                   age: float | None = None) -> list[Candidate]:
+                   age: float | None = None, vascular: bool | None = None) -> list[Candidate]:
         """Ranked candidates for a diagnosis (ICD-10 code and/or free text); [] when nothing
         is known about it. `pregnant=True` (the patient's pregnancy) prefers a pregnancy
         concept ("UTI" -> "urinary tract infection in pregnancy"); `setting` ('outpatient',
         'inpatient', 'icu') prefers that setting's guideline rows; `age` (years) under 18
-        prefers a children's concept. Current medications and safety (guardrails.check) are
-        the caller's job."""
+        prefers a children's concept; `vascular=True` (a known coronary, cerebrovascular or
+        peripheral arterial history, guardrails.vascular_history) offers the secondary-
+        prevention rows. Current medications and safety (guardrails.check) are the caller's
+        job."""
         return self.lookup(diagnosis_text, code, limit, pregnant=pregnant,
-                           setting=setting, age=age).candidates
+                           setting=setting, age=age, vascular=vascular).candidates
 
     def _classes(self, keys: list[str]) -> frozenset[str]:
         """Therapeutic classes of these products' ingredients (a label-only drug of a class the
@@ -283,7 +292,7 @@ class CandidateIndex:
 
     def lookup(self, diagnosis_text: str, code: str | None = None, limit: int = 12, *,
                pregnant: bool | None = None, setting: str | None = None,
-               age: float | None = None) -> Lookup:
+               age: float | None = None, vascular: bool | None = None) -> Lookup:
         """candidates() plus what was considered and held back (below the evidence floor,
         co-occurrence only, not for this presentation) and the setting assumed."""
         if limit < 1:
@@ -297,9 +306,11 @@ class CandidateIndex:
         short: dict[str, str] = {}
         self._add_priors(info, acc, short)
         self._add_labels(info, acc)
-        self._add_guidelines(info, acc, where)
-        treats = any(row["line"] in W_GUIDELINE for m in info.concepts
-                     for row in self._guidelines.get(m.name, []))
+        secondary = bool(vascular) or bool(_SECONDARY_TEXT.search(info.diagnosis_text))
+        self._add_guidelines(info, acc, where, secondary)
+        treats = any(row["line"] in W_GUIDELINE
+                     or (secondary and row["line"] in SECONDARY_LINES)
+                     for m in info.concepts for row in self._guidelines.get(m.name, []))
         named_classes = (self._classes([k for k, a in acc.items() if a.guideline]) if treats
                          else frozenset())
         ranked: list[Candidate] = []
@@ -415,12 +426,24 @@ class CandidateIndex:
                 detail=f"label indication: {m.indication.lower()} ({_LABEL_SOURCE[source]})")
 
     def _add_guidelines(self, info: MatchInfo, acc: dict[str, _Acc],
-                        where: str | None) -> None:
+                        where: str | None, secondary: bool = False) -> None:
         for m in info.concepts:
             for row in self._guidelines.get(m.name, []):
                 cite = _short_citation(row["citation"])
                 if row["line"] == "none":
                     continue
+                if row["line"] in SECONDARY_LINES:
+                    if not secondary:
+                        # Primary prevention: the antiplatelet is held back, and the clinician
+                        # who knows of a vascular history sees why.
+                        a = acc.setdefault(row["product"], _Acc())
+                        a.avoid = (f"not for {m.name} without a known vascular history "
+                                   f"(coronary, cerebrovascular or peripheral arterial disease "
+                                   f"among the comorbidities or implied by a current drug): "
+                                   f"{row['note']} ({cite})")
+                        continue
+                    row = {**row, "line": SECONDARY_LINES[row["line"]],
+                           "note": f"vascular history known; {row['note']}"}
                 if row["line"] == "avoid":
                     a = acc.setdefault(row["product"], _Acc())
                     a.avoid = (f"not for {m.name}: {row['note']} ({cite})" if row["note"]

@@ -39,6 +39,9 @@ def register(subparsers) -> None:
                    help="the patient is pregnant (prefers a pregnancy-specific concept)")
     s.add_argument("--age", type=float,
                    help="the patient's age in years (under 18 prefers a children's concept)")
+    s.add_argument("--vascular", action="store_true",
+                   help="a coronary, cerebrovascular or peripheral arterial history is known "
+                        "(offers secondary-prevention rows)")
     s.add_argument("--json", action="store_true", help="JSON: candidates and match info")
     s.add_argument("--index", type=Path, help="an index file (default: the shipped one)")
     s.set_defaults(func=_show)
@@ -86,7 +89,7 @@ def _show(args) -> int:
     pregnant = True if args.pregnant else None
     info = idx.match_info(args.diagnosis, args.code, pregnant=pregnant, age=args.age)
     found = idx.lookup(args.diagnosis, args.code, limit=args.limit, pregnant=pregnant,
-                       age=args.age)
+                       age=args.age, vascular=args.vascular or None)
     cands = found.candidates
     if args.json:
         json.dump({"index_version": idx.version,

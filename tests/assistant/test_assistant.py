@@ -84,7 +84,8 @@ class OneCandidateIndex:
     def candidates(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None):
         return [self.cand]
 
-    def lookup(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None, age=None):
+    def lookup(self, diagnosis_text, code=None, limit=12, *, pregnant=None, setting=None, age=None,
+               vascular=None):
         from recommend.candidates import Lookup, MatchInfo
         info = MatchInfo(diagnosis_text=diagnosis_text, code=code, prior_codes=[], concepts=[],
                          indications=[])

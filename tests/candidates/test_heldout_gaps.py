@@ -31,14 +31,19 @@ def _held(r) -> dict[str, str]:
 def test_prevent_heart_attack_starts_with_a_statin():
     """2018 AHA/ACC cholesterol guideline and USPSTF 2022: a statin; aspirin is secondary
     prevention (ACC/AHA 2019, USPSTF 2022: not started for primary prevention in older
-    adults), so it follows the statins and carries that note."""
-    r = load_index().lookup("Prevent heart attack/myocardial infarction", "I21.P")
+    adults): with a known vascular history it follows the statins, without one it is held
+    back with that note."""
+    r = load_index().lookup("Prevent heart attack/myocardial infarction", "I21.P",
+                            vascular=True)
     assert [m.name for m in r.info.concepts] == ["prevention of myocardial infarction"]
     assert {c.name for c in r.candidates[:2]} == {"atorvastatin", "rosuvastatin"}
     rows = _rows(r)
     assert "2018 AHA/ACC Guideline on the Management of Blood Cholesterol" in rows["atorvastatin"]
     assert "alternative" in rows["aspirin"] and "secondary prevention" in rows["aspirin"]
     assert "2019 ACC/AHA Guideline on the Primary Prevention" in rows["aspirin"]
+    r = load_index().lookup("Prevent heart attack/myocardial infarction", "I21.P")
+    assert "aspirin" not in [c.name for c in r.candidates]
+    assert "2019 ACC/AHA Guideline on the Primary Prevention" in _held(r)["aspirin"]
     # The text alone reads the same concept, not the acute infarction's rows (heparin).
     r = load_index().lookup("prevent heart attack")
     assert [m.name for m in r.info.concepts] == ["prevention of myocardial infarction"]
@@ -53,23 +58,23 @@ def test_prasugrel_is_not_started_to_prevent_a_heart_attack():
     assert any(h.name == "prasugrel" and h.reason.startswith("not for") for h in r.held_back)
 
 
-def test_aspirin_to_prevent_a_heart_attack_still_carries_the_beers_warning_at_78():
-    """AGS Beers 2023 (the guardrails' code rule for I21.P): aspirin for primary prevention is
-    flagged in an older adult, and a statin leads."""
+def test_aspirin_to_prevent_a_heart_attack_is_not_offered_at_78_without_a_vascular_history():
+    """AGS Beers 2023 and USPSTF 2022: aspirin is not started for primary prevention in an
+    older adult; without a known vascular history it is held back (shown as excluded, with
+    the reason), and a statin leads."""
     sl = shortlist(Patient(age=78, sex="male"),
                    Diagnosis(text="Prevent heart attack/myocardial infarction", code="I21.P"),
                    offer=None)
     assert sl.names[0] in {"atorvastatin", "rosuvastatin"}
-    flagged = sl.warnings.get("aspirin", []) + [f for e in sl.excluded if e.drug == "aspirin"
-                                                for f in e.flags]
-    assert any("Beers" in f.basis for f in flagged)
+    assert "aspirin" not in sl.names
+    assert any(e.drug == "aspirin" and "vascular history" in e.reason for e in sl.excluded)
 
 
 def test_prevent_stroke_is_long_term_prevention_not_thrombolysis(idx):
     """AHA/ASA 2021 secondary prevention: one antiplatelet and a high-intensity statin; the
     acute stroke's alteplase is not a prevention, and prasugrel is contraindicated after a
     stroke or TIA (Effient label)."""
-    r = idx.lookup("Prevent stroke", "I63.P")
+    r = idx.lookup("Prevent stroke", "I63.P", vascular=True)
     assert [m.name for m in r.info.concepts] == ["prevention of stroke"]
     names = [c.name for c in r.candidates]
     assert {"clopidogrel", "aspirin", "atorvastatin"} == set(names[:3])

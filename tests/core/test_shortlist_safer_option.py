@@ -3,6 +3,8 @@ guideline; it stays visible as excluded with its caution (held-out clinician rev
 
 from __future__ import annotations
 
+import guardrails
+
 from recommend.shortlist import shortlist
 from rxassist.cases import Diagnosis, Patient
 
@@ -92,22 +94,27 @@ def test_a_patient_on_allopurinol_gets_no_thiazide():
 
 
 def test_aspirin_to_prevent_a_heart_attack_is_flagged_at_80():
-    """AGS Beers 2023: avoid starting aspirin for primary prevention in older adults."""
-    sl = shortlist(Patient(age=80, sex="female"),
-                   Diagnosis(text="Prevent heart attack/myocardial infarction", code="I21.P"),
-                   offer=None)
-    flagged = sl.warnings.get("aspirin", []) + [f for e in sl.excluded if e.drug == "aspirin"
-                                                for f in e.flags]
+    """AGS Beers 2023: avoid starting aspirin for primary prevention in older adults. The
+    guardrails flag it; the shortlist, with no vascular history known, does not offer it
+    (USPSTF 2022) and says why."""
+    patient = Patient(age=80, sex="female")
+    dx = Diagnosis(text="Prevent heart attack/myocardial infarction", code="I21.P")
+    flagged = guardrails.check(["aspirin"], patient, diagnosis=dx).flags
     assert any("Beers" in f.basis and "primary prevention" in f.message for f in flagged)
+    sl = shortlist(patient, dx, offer=None)
+    assert "aspirin" not in sl.names
+    assert any(e.drug == "aspirin" and "vascular history" in e.reason for e in sl.excluded)
 
 
 def test_a_label_only_option_with_a_warning_gives_way():
-    """Aspirin reaches neck pain by a myalgia label only; on sertraline it carries a bleeding
-    warning, so the CDC 2022 nonopioids are offered and aspirin is shown excluded."""
+    """Aspirin reaches neck pain by a myalgia label only; the CDC 2022 nonopioids and the
+    ACP/AAFP 2020 topical NSAID are offered and aspirin is shown excluded (now held back by
+    the guideline row, which it would otherwise have been for its bleeding warning on
+    sertraline)."""
     sl = shortlist(Patient(age=50, sex="female", current_medications=["sertraline"]),
                    Diagnosis(text="neck pain", code="M54.2"), offer=None)
-    assert set(sl.names) == {"acetaminophen", "ibuprofen", "naproxen"}
-    assert _safer(sl)["aspirin"].startswith("a safer option")
+    assert set(sl.names) == {"acetaminophen", "ibuprofen", "naproxen", "diclofenac"}
+    assert any(e.drug == "aspirin" for e in sl.excluded)
 
 
 def test_advice_not_a_drug_lists_only_what_the_guideline_holds_back():
