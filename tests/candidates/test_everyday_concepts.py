@@ -115,3 +115,14 @@ def test_an_unspecified_injury_gets_nsaids_not_an_opioid_and_chest_pain_gets_adv
                              ("head injury", None, "Canadian CT Head Rule")):
         names, _, r = _names(text, code)
         assert not names and cite in r.advice[0]
+
+
+def test_type_2_diabetes_on_metformin_adds_an_sglt2_inhibitor_or_glp1_agonist_before_insulin():
+    """ADA Standards of Care 2024 sec. 9: GLP-1 receptor agonists and SGLT2 inhibitors for
+    cardiorenal benefit and weight; basal insulin when A1C is above 10% or glucose 300 mg/dL."""
+    sl = shortlist(Patient(age=55, sex="male", current_medications=["metformin"]),
+                   Diagnosis(text="type 2 diabetes"))
+    assert sl.names[0] in {"empagliflozin", "dapagliflozin", "semaglutide", "liraglutide"}
+    assert "insulin glargine" not in sl.names[:3]
+    new = shortlist(Patient(age=50, sex="female"), Diagnosis(text="type 2 diabetes"))
+    assert new.names[0] == "metformin"
