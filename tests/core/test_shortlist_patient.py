@@ -57,9 +57,17 @@ def test_same_class_as_a_current_medication_is_excluded_unless_a_switch_is_asked
 
 
 def test_a_patient_specific_warning_demotes():
-    plain = {c.name: c.score for c in _sl("type 2 diabetes", age=60).offered}
-    renal = {c.name: c.score for c in _sl("type 2 diabetes", age=60, egfr=40).offered}
-    assert renal["metformin"] == pytest.approx(plain["metformin"] - WARNING_PENALTY)
+    """AGS Beers 2023: an NSAID at 72 carries a caution, which costs its score."""
+    plain = {c.name: c.score for c in _sl("osteoarthritis", age=50).offered}
+    older = {c.name: c.score for c in _sl("osteoarthritis", age=72).offered}
+    assert older["naproxen"] == pytest.approx(plain["naproxen"] - WARNING_PENALTY)
+
+
+def test_metformin_is_not_started_at_egfr_40_where_an_sglt2_inhibitor_is_first_line():
+    """Metformin FDA label: starting it at eGFR 30-45 is not recommended; ADA 2024 and KDIGO
+    2022 put an SGLT2 inhibitor first there, so metformin is shown excluded with its reason."""
+    renal = _sl("type 2 diabetes", age=60, egfr=40)
+    assert "metformin" not in renal.names and "eGFR 30-45" in _excluded(renal)["metformin"]
 
 
 def test_the_diagnosis_itself_is_checked():
