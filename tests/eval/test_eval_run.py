@@ -19,7 +19,7 @@ from rxassist.cli import main
 
 # Answers in the one prompt format: choices among the case's candidates.
 LISINOPRIL = json.dumps({"choices": ["lisinopril"]})
-METFORMIN = json.dumps({"choices": ["metformin", "glipizide"]})
+METFORMIN = json.dumps({"choices": ["metformin", "empagliflozin"]})
 ANSWERS = {"I10": LISINOPRIL, "E11": METFORMIN, "J45": "Sorry, I cannot help with that."}
 
 
@@ -71,7 +71,7 @@ def test_model_run_scores_and_reports_malformed_line(cases_file, server, tmp_pat
     m = metrics(out)
     assert m["n_cases"] == 4 and m["n_malformed_case_lines"] == 1 and m["complete"] is True
     assert m["output_rate"] == pytest.approx(3 / 4)
-    # recommended: lisinopril (match), metformin (match), glipizide, lisinopril (no match)
+    # recommended: lisinopril (match), metformin (match), empagliflozin, lisinopril (no match)
     assert m["accuracy"] == pytest.approx(2 / 4)
     assert m["appropriateness"] is None
     assert "| Output rate |" in captured.out
@@ -184,7 +184,7 @@ def test_judge_verdicts_and_reasons_are_stored(cases_file, server, tmp_path):
                         "reason": "first-line antihypertensive"}]}
     diabetes = {"verdicts": [{"index": 1, "drug": "metformin", "verdict": "appropriate",
                               "reason": "first line"},
-                             {"index": 2, "drug": "glipizide", "verdict": "inappropriate",
+                             {"index": 2, "drug": "empagliflozin", "verdict": "inappropriate",
                               "reason": "not yet"}]}
     judge = FakeChatServer({"I10": json.dumps(ok), "E11": json.dumps(diabetes)}).start()
     out = tmp_path / "run"
@@ -316,7 +316,7 @@ def test_evidence_target_is_the_shortlist_in_evidence_order_without_a_model(case
 
 
 def test_model_target_records_candidates_and_never_goes_outside(cases_file, tmp_path):
-    # The fake model answers lisinopril for I10, metformin + glipizide for E11 and a name that
+    # The fake model answers lisinopril for I10, metformin + empagliflozin for E11 and a name that
     # is no candidate for J45: that answer is rejected, never scored as a recommendation.
     answers = {**ANSWERS, "J45": json.dumps({"choices": ["albuterol", "Zorblaxin"]})}
     fake = FakeChatServer(answers).start()
