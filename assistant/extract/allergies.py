@@ -77,18 +77,16 @@ def take_reactions(t: Text, f: Findings, start: int, end: int) -> int:
         end = after.end()
     dash = _DASH_REACTION.match(t.s, end)
     if dash and t.free(dash.start(), dash.end()):
-        note = f"allergic reaction: {dash.group(1)}"
-        if note not in f.notes:
-            f.notes.append(note)
+        f.note("allergic_reaction", reaction=dash.group(1))
         end = dash.end()
     for m in _ITEM_REACTION.finditer(t.s, start, end):
         allergen = re.sub(r"^(?:allergic to|allergy to|allergies|allergy)\s*:?\s*", "",
                           m.group(1).strip(), flags=re.I)
         allergen = ALLERGEN_SYNONYMS.get(allergen.lower(), allergen)
-        note = f"{allergen} allergy: {m.group(2).strip()}" if allergen else \
-            f"allergic reaction: {m.group(2).strip()}"
-        if note not in f.notes:
-            f.notes.append(note)
+        if allergen:
+            f.note("allergy_reaction", allergen=allergen, reaction=m.group(2).strip())
+        else:
+            f.note("allergic_reaction", reaction=m.group(2).strip())
     return end
 
 
@@ -114,7 +112,7 @@ def read_ruled_out_allergies(t: Text, f: Findings, allergen_like: Callable[[str]
             t.take(m.start(), m.end())
     if ruled_out:
         names = [ALLERGEN_SYNONYMS.get(a.lower(), a) for a in ruled_out]
-        f.notes.append(f"not allergic to {', '.join(names)}")
+        f.note("not_allergic", items=", ".join(names))
 
 
 def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:

@@ -190,7 +190,7 @@ def plausible(name: str, value) -> bool:
 def record(f: Findings, name: str, value, said: str, *, replace: bool = False) -> None:
     """Record a demographic value, or a note when it cannot be a patient's."""
     if not plausible(name, value):
-        f.notes.append(f"{name.replace('_kg', '')} '{said.strip()}' is out of range; not used")
+        f.note("out_of_range", field=name, said=said.strip())
         f.rejected[name] = said.strip()
         return
     if replace:
@@ -202,16 +202,16 @@ def record(f: Findings, name: str, value, said: str, *, replace: bool = False) -
 # -- free-text readers -----------------------------------------------------------------------------
 def read_pregnancy(t: Text, f: Findings) -> None:
     for m in t.matches(_BREASTFEEDING):
-        f.notes.append("breastfeeding")
+        f.note("breastfeeding")
         t.take(m.start(), m.end())
     for m in t.matches(_NOT_PREGNANT_STATE):
         if "pregnant" not in f.values and "pregnant" not in f.unknown:
             f.values["pregnant"] = False
         if m.group("alone") is not None:
-            f.notes.append(m.group(0).strip())
+            f.note("not_pregnant_state", said=m.group(0).strip())
             t.take(m.start(), m.end())
     for m in t.matches(_PREG_PLANNED):
-        f.notes.append(" ".join(m.group(0).split()))
+        f.note("pregnancy_planned", said=" ".join(m.group(0).split()))
         t.take(m.start(), m.end())
     for pattern, value in ((_PREG_FALSE, False), (_PREG_TRUE, True)):
         for m in t.matches(pattern):
@@ -227,7 +227,7 @@ def read_age(t: Text, f: Findings) -> None:
             if age is None or age > AGE_RANGE[1]:
                 continue
             if scale == DECADE and "age" not in f.values:
-                f.notes.append(f"age approximate ({m.group(0).strip()})")
+                f.note("age_approximate", said=m.group(0).strip())
             f.values.setdefault("age", age)
             f.unknown.discard("age")
             sex = _AGE_SEX.match(t.s, m.start()) or _SEX_AGE.match(t.s, m.start())
@@ -268,7 +268,7 @@ def read_scores(t: Text, f: Findings) -> None:
     """Clinical scores with their values: notes. Read before the age, so the 65 of "CURB-65 2"
     is never an age."""
     for m in t.matches(_SCORE_RE):
-        f.notes.append(re.sub(r"\s+", " ", m.group(0).strip()))
+        f.note("score", said=re.sub(r"\s+", " ", m.group(0).strip()))
         t.take(m.start(), m.end())
 
 
@@ -279,7 +279,7 @@ def read_context(t: Text, f: Findings) -> None:
             f.values["sex"] = "male" if m.group("t").lower() in ("mr", "mister") else "female"
         t.take(m.start(), m.end())
     for m in t.matches(_LAB_RE):
-        f.notes.append(re.sub(r"\s+", " ", m.group(0).strip()))
+        f.note("lab_value", said=re.sub(r"\s+", " ", m.group(0).strip()))
         t.take(m.start(), m.end())
     for m in t.matches(_PERSON_RE):
         t.take(m.start(), m.end())

@@ -131,12 +131,11 @@ _ORDER_RE = re.compile(r"(?:^|(?<=[.;,:\n]))[ \t]*(?:please[ \t]+)?(?:add|start|
 
 def read_requests(t: Text, f: Findings) -> None:
     for m in t.matches(_ORDER_RE):
-        f.notes.append(" ".join(m.group(0).split()))
+        f.note("request", said=" ".join(m.group(0).split()))
         t.take(m.start(), m.end())
     for m in t.matches(_WISH_RE):
         wish = " ".join(m.group(0).split())
-        f.notes.append(wish if _CARE_WISHED.search(wish)
-                       else f"{wish} (asked for, not a current medication)")
+        f.note("request" if _CARE_WISHED.search(wish) else "asked_for_drug", said=wish)
         t.take(m.start(), m.end())
     for m in t.matches(_REQUEST_RE):
         t.take(m.start(), m.end())
@@ -183,7 +182,7 @@ def _stated_diagnosis(piece: str, f: Findings, first: bool) -> str:
         cleaned = clean_piece(part)
         if cleaned and (kept or not first) and (_DENIAL.match(cleaned)
                                                 or not is_condition_word(cleaned)):
-            f.notes.append(cleaned)
+            f.note("not_the_question", said=cleaned)
         elif cleaned:
             kept.append((sep if kept else "") + part)
         if m:
@@ -219,17 +218,17 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         raw = raw_piece.strip()
         said = " ".join(raw.split()).strip(" .!")
         if _CARE_NEED.match(said) or _EPISODE_CLAUSE.match(said):
-            f.notes.append(said)     # "needs IV abx", "2nd episode this month": no condition
+            f.note("care_need", said=said)     # "needs IV abx", "2nd episode this month": no condition
             continue
         at_goal = NOT_AT_GOAL.match(" " + raw)     # "LDL above goal", "BP not at target"
         if _ESCALATION_CLAUSE.match(raw) or (at_goal and not raw[at_goal.end() - 1:].strip(" .!")):
             escalate = True
-            f.notes.append(" ".join(raw.split()).strip(" .,!"))
+            f.note("care_need", said=" ".join(raw.split()).strip(" .,!"))
             continue
         tail = _ESCALATION_END.search(raw)
         if tail:      # "T2DM needs intensification": T2DM is asked about, the call is a note
             escalate = True
-            f.notes.append(" ".join(tail.group(0).split()))
+            f.note("care_need", said=" ".join(tail.group(0).split()))
             raw = "now " + raw[:tail.start()]
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         # "PMH: AF on warfarin, COPD": the list goes on after the drug named with an item.
@@ -251,7 +250,7 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
                 or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned) \
                 or _RATE_CLAUSE.match(" ".join(raw.split()).strip(" .")) \
                 or NOT_AT_GOAL.match(" " + cleaned):
-            f.notes.append(clean_piece(raw) or cleaned)
+            f.note("not_the_question", said=clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
             f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
                 f.values["diagnosis"] + ", " + cleaned)
@@ -273,18 +272,21 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
                   or (need_stated and _ADMISSION_CLAUSE.match(p))]
     if background and len(background) < len(f.diagnosis_candidates):
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in background]
-        f.notes.extend(background)
+        for x in background:
+            f.note("background", said=x)
     if complaints and len(complaints) < len(f.diagnosis_candidates):
         # "c/o dysuria x2d, uncomplicated UTI": the named condition is the question, the
         # complaint its symptom. ("c/o insomnia, HTN": the complaint is the question, above.)
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in complaints]
         focus = [p for p in focus if p not in complaints]
-        f.notes.extend(complaints)
+        for x in complaints:
+            f.note("symptom", said=x)
     symptoms = [p for p in f.diagnosis_candidates if p not in focus and _coded_symptom(p)]
     if symptoms and len(symptoms) < len(f.diagnosis_candidates):
         # "3 days of dysuria, acute cystitis": the condition named explains the symptom.
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in symptoms]
-        f.notes.extend(symptoms)
+        for x in symptoms:
+            f.note("symptom", said=x)
     if focus and len(focus) < len(f.diagnosis_candidates):
         # "HTN, DM2, new gout flare": the unmarked conditions are background to the question.
         history += [p for p in f.diagnosis_candidates if p not in focus]
@@ -308,9 +310,8 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         first = min(named, key=lambda x: _position(left, x))
         history += [x for x in named if x != first]
         f.diagnosis_candidates = [first]
-        f.notes.append(f"read as the question: {first}; "
-                       f"{', '.join(x for x in named if x != first)} taken as background "
-                       "(say so if the prescription is for another)")
+        f.note("read_as_question", first=first,
+               others=", ".join(x for x in named if x != first))
     elif soft:
         history += soft
     _flare_of_the_history(f, history)
@@ -379,8 +380,8 @@ def _urine_infection(f: Findings, left: str) -> None:
         return
     test = _POSITIVE_URINE_TEST.search(left.replace("\x00", " "))
     if test:
-        f.notes.append(f"{', '.join(f.diagnosis_candidates)} with {test.group(0).strip()}: "
-                       "read as a urinary tract infection")
+        f.note("urine_test", conditions=", ".join(f.diagnosis_candidates),
+               test=test.group(0).strip())
         f.diagnosis_candidates = ["urinary tract infection"]
 
 

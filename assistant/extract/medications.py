@@ -109,7 +109,7 @@ def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
             item_end = reason_end.start() if reason_end else len(t.s)
             if why.group("why").lower() == "for":
                 add_comorbidity(f, treated_condition(t.s[why.end():item_end]))
-        f.notes.append(" ".join(t.s[m.start():item_end].split()))
+        f.note("not_taken", said=" ".join(t.s[m.start():item_end].split()))
         t.take(m.start(), item_end)
 
 
@@ -136,7 +136,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder,
                                         products=lambda x: is_known_drug(finder, x))
             denied = _DENIED.match(t.s, item_end) if items else None
             if denied:    # "on tamsulosin? no - not yet": asked about and denied
-                f.notes.append(f"not on {', '.join(items)}")
+                f.note("not_on", items=", ".join(items))
                 t.take(m.start(), denied.end())
                 continue
             if items:
@@ -299,7 +299,7 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
             if _POISONING_AFTER.match(t.s[b:b + 30]):
                 continue     # "paracetamol overdose": the diagnosis names the drug
             if _CAUSE_BEFORE.search(t.s[max(0, a - 40):a]):
-                f.notes.append(f"{t.s[a:b]} (named as a cause, not a current medication)")
+                f.note("named_as_cause", drug=t.s[a:b])
                 t.take(a, b)
                 break
             found.append(t.s[a:b])
