@@ -39,3 +39,30 @@ def test_an_arrow_between_symptoms_is_still_a_clause_break(ex):
     c = read(ex, "50M, fever -> rash, measles")
     assert "allergies" not in c.values
     assert c.diagnosis_reading().startswith("measles")
+
+
+@pytest.mark.parametrize("text, drug, note", [
+    ("66M c/o knee OA pain. Was on naproxen, stopped due to GI bleed. Meds: omeprazole. NKDA",
+     "naproxen", "Was on naproxen, stopped due to GI bleed"),
+    ("66M, knee OA, naproxen stopped due to GI bleed, NKDA", "naproxen",
+     "naproxen stopped due to GI bleed"),
+    ("66M, knee OA, previously on ibuprofen, NKDA", "ibuprofen", "previously on ibuprofen"),
+    ("60F, T2DM, metformin d/c'd (diarrhoea), NKDA, not pregnant", "metformin",
+     "metformin d/c'd (diarrhoea)"),
+    ("70M, AF, warfarin held for surgery, NKDA", "warfarin", "warfarin held for surgery"),
+])
+def test_a_drug_taken_in_the_past_or_stopped_is_a_note_not_a_current_medication(ex, text, drug,
+                                                                                note):
+    c = read(ex, text)
+    assert drug not in (c.values.get("current_medications") or [])
+    assert note in c.notes
+    # The reason it was stopped is neither the question nor a condition it was taken for.
+    assert "surgery" not in (c.values.get("comorbidities") or [])
+    assert "GI bleed" not in (c.diagnosis_reading() or "") and "stopped" not in (
+        c.diagnosis_reading() or "")
+
+
+def test_takes_no_regular_medication_answers_the_medications(ex):
+    c = read(ex, "32 yo M, cellulitis L lower leg, NKDA, takes no regular medication")
+    assert c.values["current_medications"] == []
+    assert c.diagnosis_reading().startswith("cellulitis L lower leg")
