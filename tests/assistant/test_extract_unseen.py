@@ -63,6 +63,7 @@ def test_a_drug_taken_in_the_past_or_stopped_is_a_note_not_a_current_medication(
 
 
 def test_takes_no_regular_medication_answers_the_medications(ex):
-    c = read(ex, "32 yo M, cellulitis L lower leg, NKDA, takes no regular medication")
+    c = read(ex, "32 yo M, cellulitis L lower leg, allergies: sulfa (SJS), takes no regular "
+                 "medication")
     assert c.values["current_medications"] == []
     assert c.diagnosis_reading().startswith("cellulitis L lower leg")
