@@ -144,7 +144,9 @@ def read_labels(t: Text, f: Findings, finder: DrugFinder | None = None) -> list[
 # Where a history list ends: another fact starts ("PMH: HTN, AF, on warfarin, NKDA").
 _COMORBIDITY_STOP = re.compile(
     r"^(?:on|takes?|taking|using|meds?|medications?|current|allerg\w*|nkda|nka|nkma|no known|"
-    r"no (?:drug |medication )?allerg\w*|c/o|complain\w*|presents?|presenting|here|now|new|today|"
+    r"no (?:drug |medication )?allerg\w*|not (?:allergic|on|taking|currently)|"
+    r"no (?:regular |current |other )?(?:meds?|medications?|medicines|drugs)|nil meds|stopped|"
+    r"was on|previously on|c/o|complain\w*|presents?|presenting|here|now|new|today|"
     r"dx|diagnos\w*|needs?|wants?|pregnant|not pregnant|\d)\b", re.I)
 # "AF on warfarin": the condition is history, the drug is left for the medication reader.
 _ON_DRUG = re.compile(r"\s+(?:on|taking|takes|using|maintained on|treated with)\s+", re.I)

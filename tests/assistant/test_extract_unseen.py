@@ -67,3 +67,15 @@ def test_takes_no_regular_medication_answers_the_medications(ex):
                  "medication")
     assert c.values["current_medications"] == []
     assert "takes" not in c.diagnosis_reading()
+
+
+@pytest.mark.parametrize("text", [
+    "80 M, CAP,\nPMH: COPD, HTN, not allergic to penicillin, no meds",
+    "80세 남자, 지역사회획득 폐렴, 과거력: 만성 폐쇄성 폐질환, 고혈압, 페니실린 알레르기 없음, "
+    "복용 중인 약 없음",
+])
+def test_a_history_list_ends_at_a_ruled_out_allergy_or_no_medications(ex, text):
+    c = read(ex, text)
+    assert len(c.values["comorbidities"]) == 2
+    assert "not allergic to penicillin" in c.notes
+    assert c.values["current_medications"] == []
