@@ -122,9 +122,17 @@ def _replace_names(text: str) -> str:
 
 _D = r"\u27e6[DA]:[^\u27e7]+\u27e7"
 _X = r"\u27e6X:[^\u27e7]+\u27e7"
+# A dose written after a drug ("암로디핀 5mg", "메트포르민 500mg 1일 2회") belongs to it.
+_DOSE = (r"(?:\s*\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|㎎|밀리그램|IU|단위))?"
+         r"(?:\s*(?:daily|bid|tid|qid)(?![A-Za-z]))?")
+_D = rf"{_D}{_DOSE}"
 _DRUG_LIST = rf"(?:{_D})(?:\s*(?:,|및|와|과|/|그리고)\s*(?:{_D}))*"
 _TAKING = r"(?:을|를)?\s*(?:흡입기\s*)?(?:복용|투여|사용|투약|처방받아\s*복용|먹고\s*있)\s*(?:중|하고\s*있|함)?" \
           r"(?:임|이다|입니다|이며|이고|음)?"
+_TAKE_VERB = r"(?:복용|투여|사용|투약)"
+_RELATIVE = (r"부친|모친|아버지|어머니|아빠|엄마|부모님?|형제|자매|형|누나|언니|오빠|남동생|여동생|"
+             r"동생|외할아버지|외할머니|조부|조모|삼촌|외삼촌|이모|고모|아들|딸")
+# ("할머니"/"할아버지" alone is how an elderly patient is named: read as the sex below.)
 _NONE = r"없(?:음|습니다|다|고|으며|어요)"
 _UNKNOWN = r"(?:모름|불명|미상|알\s*수\s*없음|확인\s*안\s*됨|미확인)"
 _MED_WORD = r"(?:현재\s*)?(?:복용\s*중인\s*약(?:물)?|복용\s*약(?:물)?|복용약|투약\s*중인\s*약|상용약)"
@@ -140,6 +148,18 @@ def _taken(drugs: str) -> str:
 
 # Ordered rewrite rules: (pattern, replacement). Placeholders from _replace_names are in place.
 _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
+    # how often: "1일 2회", "하루 세 번" -> bid, tid (before durations read "1일" as one day)
+    (r"(?:1\s*일|하루(?:에)?)\s*([1-4]|한|두|세|네)\s*(?:회|번)",
+     lambda m: " " + {"1": "daily", "한": "daily", "2": "bid", "두": "bid", "3": "tid",
+                      "세": "tid", "4": "qid", "네": "qid"}[m.group(1)] + " "),
+    # a drug stopped or not taken, before "X 복용" reads it as taken ("나프록센 복용 중단",
+    # "이부프로펜 복용 안 함", "와파린 끊음")
+    (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*)?(?:중단|중지|끊(?:음|었음|었다|었고|었으며))"
+     r"(?:함|했음|하였음|됨|했고|하였고)?",
+     lambda m: f" stopped {_taken(m.group(1))}, "),
+    (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*(?:안\s*(?:함|하고|하며|했음)|"
+     rf"하지\s*않(?:음|고|으며|는다|습니다)|않(?:음|고))|미복용|안\s*먹(?:음|고))",
+     lambda m: f" not on {_taken(m.group(1))}, "),
     # on X for Y: "협심증으로 이소소르비드 일질산염 복용 중"
     (rf"({_X})\s*(?:으로|로|때문에|에\s*대해|치료\s*위해|치료로)\s*({_DRUG_LIST})\s*{_TAKING}",
      lambda m: f" on {_taken(m.group(2))} for {m.group(1)} "),
@@ -161,7 +181,14 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"(?:먹는|복용하는)\s*약\s*(?:은|이)?\s*" + _NONE, " no meds "),
     # diagnosis and history labels
     (r"(?:주\s*)?(?:진단명?|상병명?|병명)\s*(?:은|는)?\s*[:：]", "\nDiagnosis: "),
+    # a relative's condition is family history ("아버지 심근경색 가족력", "모친 유방암"), never the
+    # patient's; "가족력: 당뇨" the same
+    (rf"(?:{_RELATIVE})\s*(?:의|이|가|에게|도|쪽)?\s*({_X})\s*(?:가족력|병력|있음|있었음)?",
+     r" family history of \1, "),
+    (rf"가족력\s*(?:으로|은|는|:|：)?\s*({_X})", r" family history of \1, "),
     (rf"({_X})\s*(?:의\s*)?(?:과거력|병력|기왕력)(?:이|가)?\s*(?:있음|있는|있으며)?", r" history of \1 "),
+    # "과거 위궤양", "이전 뇌졸중": a past condition is history, not the question
+    (rf"(?:과거|이전|예전)(?:에)?\s*(?!력|병력)({_X})", r" history of \1 "),
     (rf"{_PMH_WORD}[:：]", "\nPMH: "),
     (_PMH_WORD, " history of "),
     (rf"({_X})\s*가족력", r" family history of \1 "),
@@ -175,7 +202,7 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"임신\s*(?:여부|상태)?\s*(?:는|은)?\s*" + _UNKNOWN, " pregnancy unknown "),
     (r"임신\s*(?:중|상태|양성)", " pregnant "),
     (r"폐경\s*(?:후|이후|됨|여성|상태)?", " postmenopausal "),
-    (r"수유\s*(?:중|부)", " breastfeeding "),
+    (r"(?:모유\s*)?수유\s*(?:중|부)", " breastfeeding "),
     # age, weight, sex
     (r"나이\s*[:：]?\s*(\d{1,3})\s*세?", r" \1 yo "),
     (r"생후\s*(\d{1,2})\s*개월", r" \1 months old "),

@@ -79,3 +79,52 @@ def test_a_history_list_ends_at_a_ruled_out_allergy_or_no_medications(ex, text):
     assert len(c.values["comorbidities"]) == 2
     assert "not allergic to penicillin" in c.notes
     assert c.values["current_medications"] == []
+
+
+@pytest.mark.parametrize("text, drug, note", [
+    ("40세 남자, 편두통, 알레르기 없음, 이부프로펜 복용 안 함", "ibuprofen", "not on ibuprofen"),
+    ("63세 여자, 무릎 골관절염, 나프록센 복용 중단, 오메프라졸 복용 중, 알레르기 없음", "naproxen",
+     "stopped naproxen"),
+    ("70세 남자, 심방세동, 와파린 끊음, 알레르기 없음", "warfarin", "stopped warfarin"),
+    ("50세 남자, 통풍, 아스피린 복용하지 않음", "aspirin", "not on aspirin"),
+])
+def test_a_korean_drug_stopped_or_not_taken_is_never_a_current_medication(ex, text, drug, note):
+    c = read(ex, text)
+    meds = " ".join(c.values.get("current_medications") or [])
+    assert drug not in meds and "안" not in meds and "단" not in meds
+    assert note in c.notes
+
+
+def test_a_korean_dose_and_frequency_stay_with_the_drug(ex):
+    c = read(ex, "67세 남자, 통풍, 고혈압으로 암로디핀 5mg 복용 중, 메트포르민 500mg 1일 2회 복용 중")
+    assert c.values["current_medications"] == ["amlodipine", "metformin"]
+    assert "essential hypertension" in c.values["comorbidities"]
+    assert c.diagnosis_reading().startswith("gout flare")
+
+
+@pytest.mark.parametrize("text, question, background", [
+    # a relative's condition is family history, never the question
+    ("45세 남자, 본태성 고혈압, 복용약 없음, 알레르기 없음, 아버지 심근경색 가족력",
+     "essential hypertension", None),
+    # "과거 위궤양": a past condition is background
+    ("63세 여자, 골관절염 무릎 통증, 과거 위궤양, 알레르기 없음", "osteoarthritis knee pain",
+     "gastric ulcer"),
+    # reduced kidney function is background to an acute question
+    ("67세 남자, 통풍 급성 발작, 신기능 저하 (eGFR 35), 약물 알레르기 없음", "gout flare",
+     "renal impairment"),
+    ("67 M, gout flare, renal impairment (eGFR 35), NKDA", "gout flare", "renal impairment"),
+    # "모유 수유 중" is breastfeeding; 유선염 is mastitis
+    ("29세 여자, 모유 수유 중, 유선염, 약물 알레르기 없음", "mastitis", None),
+])
+def test_korean_family_past_and_background_conditions(ex, text, question, background):
+    c = read(ex, text)
+    assert c.diagnosis_reading().split(" -> ")[0] == question
+    if background:
+        assert background in c.values["comorbidities"]
+    assert "모유" not in c.diagnosis_reading() and "아버지" not in c.diagnosis_reading()
+
+
+def test_an_elderly_patient_called_grandmother_is_not_family_history(ex):
+    c = read(ex, "80세 할머니, 고혈압, 알레르기 없음")
+    assert c.values["sex"] == "female"
+    assert c.diagnosis_reading().startswith("essential hypertension")
