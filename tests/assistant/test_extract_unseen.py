@@ -128,3 +128,17 @@ def test_an_elderly_patient_called_grandmother_is_not_family_history(ex):
     c = read(ex, "80세 할머니, 고혈압, 알레르기 없음")
     assert c.values["sex"] == "female"
     assert c.diagnosis_reading().startswith("essential hypertension")
+
+
+@pytest.mark.parametrize("text, allergies", [
+    ("2 yo boy, 13 kg, AOM right ear, amox allergy (hives), no regular meds", ["amoxicillin"]),
+    ("30F, cellulitis, not pregnant, allergic to clinda, azithro", ["clindamycin", "azithromycin"]),
+    ("30F, cellulitis, not pregnant, ceph allergy", ["cephalosporins"]),
+])
+def test_an_abbreviated_antibiotic_allergy_is_named_so_the_guardrails_can_check_it(ex, text,
+                                                                                   allergies):
+    c = read(ex, text)
+    assert c.values["allergies"] == allergies
+    # The name recorded resolves to an ingredient or a class the allergy check knows.
+    for a in allergies:
+        assert guardrails.ingredients_of(a) or a == "cephalosporins"
