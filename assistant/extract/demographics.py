@@ -32,6 +32,10 @@ AGE_PATTERNS: list[tuple[re.Pattern, float | None]] = [
      1 / 12),
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", re.I), 1 / 52),
     (re.compile(r"\b(\d{1,2})\s*-?\s*days?\s*-?\s*old\b", re.I), 1 / 365),
+    # UK shorthand: "6/12 old girl" (months), "3/52 old" (weeks), "5/7 old" (days); only with
+    # "old" or the child after it, so "cough x 6/12" stays a duration.
+    *[(re.compile(rf"\b(\d{{1,2}})/{den}\s*-?\s*(?:old\b|o\b|{_PATIENT_NEXT})", re.I), scale)
+      for den, scale in (("12", 1 / 12), ("52", 1 / 52), ("7", 1 / 365))],
     # "she is 25", "patient is 60"
     (re.compile(r"\b(?:she|he|patient|pt)(?:\s+is|'s)\s+(?:a\s+)?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|weeks?|"
                 r"wks?|days?|months?|%|mg|/|\.\d))", re.I), 1.0),

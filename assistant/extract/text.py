@@ -128,8 +128,10 @@ _LIST_STOP = re.compile(
 _DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%|mmol)\b.*$", re.I)
 # How often, US and UK shorthand ("bd", "tds", "nocte": twice, three times daily, at night).
 FREQUENCY = (r"(?:(?:once|twice) daily|daily|once|twice|bid|tid|qid|qd|od|bd|tds|qds|nocte|mane|prn|"
+             r"qhs|hs|qam|qpm|qod|qday|q\d{1,2}h|at night|at bedtime|"
              r"nightly|weekly|monthly|every \w+|as needed)")
-_FREQ_TAIL = re.compile(rf"\s*\b(?:{FREQUENCY}|po|iv|im|sc)\b.*$", re.I)
+# "prenatal vitamins only": a word after the drug that is no part of its name.
+_FREQ_TAIL = re.compile(rf"\s*\b(?:{FREQUENCY}|po|iv|im|sc|only)\b.*$", re.I)
 _PAREN = re.compile(r"\([^)]*\)")
 # "allopurinol 300", "sertraline 100 for depression": a dose written without its unit is no part
 # of the name ("sertraline for 2 yrs" has none).

@@ -142,3 +142,29 @@ def test_an_abbreviated_antibiotic_allergy_is_named_so_the_guardrails_can_check_
     # The name recorded resolves to an ingredient or a class the allergy check knows.
     for a in allergies:
         assert guardrails.ingredients_of(a) or a == "cephalosporins"
+
+
+@pytest.mark.parametrize("text, age", [
+    ("6/12 old girl w/ AOM L ear, febrile, NKDA, no meds", 0.5),
+    ("9/12 boy, bronchiolitis, NKDA", 0.75),
+    ("3/52 old infant, oral thrush, NKDA", round(3 / 52, 3)),
+])
+def test_an_age_in_uk_fraction_shorthand(ex, text, age):
+    c = read(ex, text)
+    assert c.values["age"] == age
+    assert "old" not in c.diagnosis_reading()
+
+
+def test_a_duration_in_fraction_shorthand_is_not_an_age(ex):
+    assert read(ex, "45M, cough x 6/12, NKDA").values["age"] == 45
+
+
+@pytest.mark.parametrize("text, meds", [
+    ("85 yo F, Alzheimer dementia, on donepezil 10 qhs and sertraline 50, NKDA",
+     ["donepezil", "sertraline"]),
+    ("70M, HTN, on amlodipine 5 qam, oxycodone 5 q6h prn, NKDA", ["amlodipine", "oxycodone"]),
+    ("34F G2P1 at 12 wks, acute cystitis, NKDA, takes prenatal vitamins only",
+     ["prenatal vitamins"]),
+])
+def test_a_frequency_or_only_after_a_drug_is_no_part_of_its_name(ex, text, meds):
+    assert read(ex, text).values["current_medications"] == meds
