@@ -251,7 +251,14 @@ def treated_condition(text: str) -> str:
     3 months for depression" -> "depression"); "" when it only says how long ("2 yrs") or
     refers back to a condition already named ("for it")."""
     text = _DURATION_THEN_FOR.sub("", text.strip())
-    return "" if _is_duration(text) or refers_back(text) else text
+    return "" if _is_duration(text) or refers_back(text) or _PURPOSE.match(text) else text
+
+
+# What a drug is taken for that is no condition: "for prophylaxis", "for secondary prevention",
+# "for GI protection", "for sleep" (the condition it prevents or eases is named elsewhere, or not).
+_PURPOSE = re.compile(r"^(?:(?:primary|secondary|stroke|vte|dvt|gi|gastric|stomach|bone|"
+                      r"cardiovascular|cv|migraine|seizure|fracture)\s+)?(?:prophylaxis|"
+                      r"prevention|protection|cover)$|^(?:sleep|pain relief|prn use)$", re.I)
 
 
 _INDICATION = re.compile(r"\s+(for|due to|because of|to treat|after|post|following|since)\s+(.+)$",

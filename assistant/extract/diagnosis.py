@@ -77,6 +77,11 @@ _EPISODE_CLAUSE = re.compile(
     r"within|since|of|the)\b.*)?$", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
+# A risk the patient carries is context for the choice, never what is prescribed for: "falls
+# risk", "high bleeding risk", "at risk of falls".
+_RISK_CLAUSE = re.compile(r"^(?:(?:high|higher|increased|significant|moderate|low)\s+)?(?:falls?|"
+                          r"bleeding|bleed|aspiration)\s+risk$|^(?:at\s+)?(?:high\s+|increased\s+)?"
+                          r"risk\s+(?:of|for)\s+(?:falls?|falling|bleeding|aspiration)$", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
 _LIST_HISTORY = re.compile(r"^(?:(?:a\s+)?(?:past\s+)?(?:medical\s+)?(?:history|hx)\b|h/o|pmhx?\b|"
                            r"background|comorbid|underlying|known)", re.I)
@@ -248,6 +253,7 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             continue
         if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
                 or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned) \
+                or _RISK_CLAUSE.match(cleaned) \
                 or _RATE_CLAUSE.match(" ".join(raw.split()).strip(" .")) \
                 or NOT_AT_GOAL.match(" " + cleaned):
             f.note("not_the_question", said=clean_piece(raw) or cleaned)

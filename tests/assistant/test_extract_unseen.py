@@ -168,3 +168,36 @@ def test_a_duration_in_fraction_shorthand_is_not_an_age(ex):
 ])
 def test_a_frequency_or_only_after_a_drug_is_no_part_of_its_name(ex, text, meds):
     assert read(ex, text).values["current_medications"] == meds
+
+
+@pytest.mark.parametrize("text, drug", [
+    ("47F, migraine without aura, on propranolol 40 bid for prophylaxis, NKDA, not pregnant",
+     "propranolol"),
+    ("70M, knee OA, on omeprazole for GI protection, NKDA", "omeprazole"),
+    ("70M, HTN, on aspirin for secondary prevention, NKDA", "aspirin"),
+])
+def test_what_a_drug_is_taken_for_that_names_no_condition_is_no_comorbidity(ex, text, drug):
+    c = read(ex, text)
+    assert drug in c.values["current_medications"]
+    assert not c.values.get("comorbidities")
+
+
+@pytest.mark.parametrize("text, question, note", [
+    ("81 F, falls risk, Cr 1.9, community acquired pneumonia, NKDA", "community acquired pneumonia",
+     "falls risk"),
+    ("81F, AF, high bleeding risk, NKDA", "AF", "high bleeding risk"),
+])
+def test_a_risk_the_patient_carries_is_a_note_not_the_diagnosis(ex, text, question, note):
+    c = read(ex, text)
+    assert c.diagnosis_reading().split(" -> ")[0] == question
+    assert note in c.notes
+
+
+@pytest.mark.parametrize("text, code", [
+    ("85F, Alzheimer dementia w/ agitation, NKDA", "F02.811"),
+    ("85F, Alzheimer's dementia with agitation, NKDA", "F02.811"),
+    ("85F, Alzheimer dementia, NKDA", "G30.9"),
+])
+def test_alzheimer_dementia_is_coded(ex, text, code):
+    # ICD-10-CM FY2024: agitation in Alzheimer's dementia is F02.811 (with G30.9 as the cause).
+    assert read(ex, text).diagnosis_record().icd10cm.code == code
