@@ -201,3 +201,17 @@ def test_a_risk_the_patient_carries_is_a_note_not_the_diagnosis(ex, text, questi
 def test_alzheimer_dementia_is_coded(ex, text, code):
     # ICD-10-CM FY2024: agitation in Alzheimer's dementia is F02.811 (with G30.9 as the cause).
     assert read(ex, text).diagnosis_record().icd10cm.code == code
+
+
+@pytest.mark.parametrize("text, code", [
+    ("major depressive disorder, moderate", "F32.9"),
+    ("asthma, mild persistent", "J45.3"),
+])
+def test_a_severity_after_a_comma_qualifies_the_condition(text, code):
+    from assistant.extract.coding import code_diagnosis
+    assert code_diagnosis(text).code == code
+
+
+def test_two_conditions_after_a_comma_are_still_not_coded():
+    from assistant.extract.coding import code_diagnosis
+    assert code_diagnosis("hypertension, hyperlipidemia") is None
