@@ -202,6 +202,10 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"임신\s*(?:여부|상태)?\s*(?:는|은)?\s*" + _UNKNOWN, " pregnancy unknown "),
     (r"임신\s*(?:중|상태|양성)", " pregnant "),
     (r"폐경\s*(?:후|이후|됨|여성|상태)?", " postmenopausal "),
+    # "산후 3개월", "출산 후 6주": postpartum (before durations read "3개월" as how long)
+    (r"(?:산후|출산\s*후|분만\s*후)\s*(\d{1,2})\s*(개월|주|일)\s*(?:째|차)?",
+     lambda m: f" {m.group(1)} {dict(개월='months', 주='weeks', 일='days')[m.group(2)]} postpartum "),
+    (r"(?:산후|출산\s*후|분만\s*후)(?![가-힣])", " postpartum "),
     (r"(?:모유\s*)?수유\s*(?:중|부)", " breastfeeding "),
     # age, weight, sex
     (r"나이\s*[:：]?\s*(\d{1,3})\s*세?", r" \1 yo "),
@@ -245,7 +249,7 @@ _PARTICLES = re.compile(
 _FILLER_KO = re.compile(
     r"(?<![가-힣])(?:환자|환아|님|씨|입니다|있음|있습니다|현재|내원|내원함|방문|진단됨|진단|상태|"
     r"증상|소견|확인됨|있고|있으며|하였음|했음|함|중|그|이|저|좀|요|바랍니다|감사합니다|"
-    r"안녕하세요|새로|새로운|최근|오늘|어제|처음|"
+    r"안녕하세요|새로|새로운|최근|오늘|어제|처음|외|그\s*외|이\s*외|기타|그\s*밖(?:의|에)?|"
     # places of care: read from the raw text by assistant.setting, never a diagnosis
     r"입원|입원함|입원중|입원\s*중|중환자실|집중치료실|응급실|병동|외래)(?![가-힣])")
 

@@ -215,3 +215,20 @@ def test_a_severity_after_a_comma_qualifies_the_condition(text, code):
 def test_two_conditions_after_a_comma_are_still_not_coded():
     from assistant.extract.coding import code_diagnosis
     assert code_diagnosis("hypertension, hyperlipidemia") is None
+
+
+@pytest.mark.parametrize("text, note", [
+    ("29세 여자, 산후 3개월, 모유 수유 중, 유선염, 약물 알레르기 없음", "3 months postpartum"),
+    ("29세 여자, 출산 후, 유선염, 약물 알레르기 없음", "postpartum"),
+])
+def test_korean_postpartum_answers_the_pregnancy_question(ex, text, note):
+    c = read(ex, text)
+    assert c.values["pregnant"] is False and note in c.notes
+    assert c.diagnosis_reading().startswith("mastitis")
+
+
+def test_korean_no_other_drug_allergies_beside_a_ruled_out_one(ex):
+    c = read(ex, "80세 남자, 지역사회획득 폐렴, 페니실린 알레르기 없음, 그 외 약물 알레르기 없음")
+    assert c.values["allergies"] == []
+    assert "not allergic to penicillin" in c.notes
+    assert "외" not in c.diagnosis_reading()
