@@ -256,7 +256,10 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
                 or _RISK_CLAUSE.match(cleaned) \
                 or _RATE_CLAUSE.match(" ".join(raw.split()).strip(" .")) \
                 or NOT_AT_GOAL.match(" " + cleaned):
-            f.note("not_the_question", said=clean_piece(raw) or cleaned)
+            kind = ("family_history" if ctx.family else "hypothetical" if ctx.hypothetical
+                    else "negated" if ctx.negated or _NEGATIVE_CLAUSE.match(cleaned)
+                    else "not_the_question")
+            f.note(kind, said=clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
             f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
                 f.values["diagnosis"] + ", " + cleaned)

@@ -244,3 +244,16 @@ def test_every_note_kind_has_the_same_arguments_in_every_language():
         for kind, template in labels(lang)["notes"].items():
             assert (set(re.findall(r"\{(\w+)\}", template))
                     == set(re.findall(r"\{(\w+)\}", english[kind]))), (lang, kind)
+
+
+def test_a_korean_reply_says_what_kind_of_clause_a_note_is():
+    import guardrails
+    from assistant.dialogue import fold
+    from assistant.extract import Extractor
+    c = fold([{"role": "user", "content": "45M, HTN, denies CP, FHx of MI, r/o PE, NKDA"}],
+             Extractor(guardrails.find_drug_mentions)).consultation
+    line = render.understood(c, "ko")
+    assert "없음(부정): denies CP" in line and "가족력: FHx of MI" in line
+    assert "가정·감별: r/o PE" in line
+    # The API's notes are the clauses as written.
+    assert c.notes == ["denies CP", "FHx of MI", "r/o PE"]
