@@ -83,7 +83,7 @@ _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|ge
 # stays there.
 _NOT_PREGNANT_STATE = re.compile(r"\b(?:(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?"
                                  r"post-?(?:partum|natal)|post-?menopausal|menopausal|hysterectomy)"
-                                 r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
+                                 r"\b(?P<alone>(?=\s*(?:[,;.\n()]|$|with\b|and\b|w/)))?", re.I)
 # Planning a pregnancy is not being pregnant ("wants to get pregnant", "TTC", "planning
 # pregnancy"): a note (it matters for teratogens, and names no condition); the pregnancy
 # question stays open.
@@ -96,7 +96,7 @@ _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|h
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
 _WEIGHT_LB = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:lbs?|pounds)\b", re.I)
-_WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight)\b", re.I)
+_WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight|wt)\b", re.I)
 
 # "Mrs Smith", "Dr. Jones": a title and a name are not a diagnosis (and should not be sent).
 _TITLE_NAME_RE = re.compile(r"\b(?P<t>mr|mrs|ms|miss|mister)\.?\s+[A-Z][a-z'-]+", re.I)

@@ -92,8 +92,12 @@ _NOT_TAKEN_CUE = re.compile(r"\b(?:(?:not|isn'?t|is not|never been|never|no long
                             r"formerly\s+on|used\s+to\s+(?:take|be\s+on))\s+"
                             r"(?:(?:any|her|his|their)\s+)?", re.I)
 # "naproxen stopped due to GI bleed", "..., d/c'd": the drug before the word that stops it.
-_STOPPED_AFTER = re.compile(r"[ \t]*,?[ \t]*(?:(?:was|were|since|now|then)[ \t]+)?(?:stopped|"
-                            r"discontinued|d/c'?d|ceased|held|withdrawn)\b", re.I)
+_STOPPED_AFTER = re.compile(r"[ \t]*[,\-\u2013]?[ \t]*(?:(?:was|were|since|now|then)[ \t]+)?(?:stopped|"
+                            r"discontinued|d/c'?d|ceased|held|withdrawn|previously|in the past|"
+                            r"formerly)\b"
+                            # when: "stopped last month", "stopped 2 weeks ago"
+                            r"(?:[ \t]+(?:last|this|in)[ \t]+\w+|[ \t]+\d+[ \t]*\w+[ \t]+ago|"
+                            r"[ \t]+(?:recently|yesterday))?", re.I)
 # Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
 _WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
                             r"secondary to)\s+", re.I)

@@ -232,3 +232,36 @@ def test_korean_no_other_drug_allergies_beside_a_ruled_out_one(ex):
     assert c.values["allergies"] == []
     assert "not allergic to penicillin" in c.notes
     assert "외" not in c.diagnosis_reading()
+
+
+def test_a_menopause_in_brackets_answers_pregnancy_and_is_no_diagnosis(ex):
+    c = read(ex, "63F c/o burning micturition 3/7. PMHx: T2DM on metformin, HTN on ramipril. NKDA. "
+                 "Not pregnant (post-menopausal)")
+    assert c.values["pregnant"] is False
+    assert c.diagnosis_reading() == "burning micturition"
+
+
+@pytest.mark.parametrize("text, meds, note", [
+    ("Mrs K, 68, knee OA, already taking paracetamol 1g qds, NKDA", ["paracetamol"], None),
+    ("17 yo M, 60 kg, acne, isotretinoin previously, no current meds, NKDA", [],
+     "isotretinoin previously"),
+    ("50M, T2DM, eGFR 25, on metformin - stopped last month due to eGFR, NKDA", None,
+     "metformin - stopped last month due to eGFR"),
+])
+def test_already_taking_and_a_drug_taken_previously(ex, text, meds, note):
+    c = read(ex, text)
+    assert c.values.get("current_medications") == meds
+    assert not c.values.get("comorbidities")
+    assert note is None or note in c.notes
+    assert "month" not in c.diagnosis_reading() and "previously" not in c.diagnosis_reading()
+
+
+def test_wt_is_the_weight_and_no_diagnosis(ex):
+    c = read(ex, "82M, Cr 2.4, wt 60 kg, cellulitis R leg, NKDA, meds: warfarin, digoxin")
+    assert c.values["weight_kg"] == 60
+    assert c.diagnosis_reading().startswith("cellulitis R leg -> ")
+
+
+def test_hyperemesis_in_pregnancy_is_coded():
+    from assistant.extract.coding import code_diagnosis
+    assert code_diagnosis("hyperemesis").code == "O21.0"   # ICD-10-CM: mild hyperemesis gravidarum
