@@ -183,6 +183,11 @@ _SHORTHAND: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\b(?:(?:was|were|is)\s+)?(?:seen|presented|presents|presenting|attended|attends|"
                 r"reviewed|assessed|brought in|came|went)\s+(?:in|to|at|into)\s+(?:the\s+)?"
                 r"(?:emergency department|hospital)\s+(?:for|with)\s+", re.I), ", "),
+    # "wants treatment for hyperlipidemia": what treatment is wanted for is the question, whatever
+    # else the problem list names ("now" marks it as "now with" does).
+    (re.compile(r"\b((?:wants?|would like|requesting|requests?|asking for|asks for|seeking)\s+"
+                r"(?:treatment|therapy|management|medication|meds|a prescription|something))\s+"
+                r"(?:for|of)\s+(?=[A-Za-z])", re.I), r"\1, now "),
     # "H. pylori", "C. diff", "E. coli": one name, not a sentence end.
     (re.compile(r"(?<![\w.])([A-Z])\.\s?(?=(?:pylori|diff|difficile|coli|aureus|pneumoniae|"
                 r"pyogenes|trachomatis|vaginalis|albicans)\b)", re.I), r"\1 "),

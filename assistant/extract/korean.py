@@ -154,9 +154,16 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
                       "세": "tid", "4": "qid", "네": "qid"}[m.group(1)] + " "),
     # a drug stopped or not taken, before "X 복용" reads it as taken ("나프록센 복용 중단",
     # "이부프로펜 복용 안 함", "와파린 끊음")
-    (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*)?(?:중단|중지|끊(?:음|었음|었다|었고|었으며))"
+    (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*(?:하다가?|하던\s*중|하던)?\s*)?"
+     r"(?:중단|중지|끊(?:음|었음|었다|었고|었으며|은\s*지\s*\d+\s*(?:년|개월|주|일)(?:\s*(?:됨|되었음|지남))?))"
      r"(?:함|했음|하였음|됨|했고|하였고)?",
      lambda m: f" stopped {_taken(m.group(1))}, "),
+    # why a drug was stopped: "근육통 때문에 중단" (stopped because of myalgia)
+    (rf"({_X})\s*(?:때문에|으로\s*인해|로\s*인해|으로|로)\s*(?:{_TAKE_VERB}\s*)?(?:중단|중지|끊음)"
+     r"(?:함|했음|하였음|됨)?", r" stopped due to \1, "),
+    # what the clinician wants treated: "이상지질혈증 치료 원함"
+    (rf"({_X})\s*(?:에\s*대한\s*)?(?:치료|처방|약)\s*(?:을|를)?\s*(?:원함|원하(?:고|며|심|십니다|여)|"
+     r"희망|요청|필요)", r" wants treatment for \1, "),
     (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*(?:안\s*(?:함|하고|하며|했음)|"
      rf"하지\s*않(?:음|고|으며|는다|습니다)|않(?:음|고))|미복용|안\s*먹(?:음|고))",
      lambda m: f" not on {_taken(m.group(1))}, "),
@@ -179,6 +186,7 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (rf"{_MED_WORD}\s*(?:은|는|:|：)?\s*{_UNKNOWN}", " meds unknown "),
     (rf"{_MED_WORD}\s*[:：]", "\nMeds: "),
     (r"(?:먹는|복용하는)\s*약\s*(?:은|이)?\s*" + _NONE, " no meds "),
+    (r"(?:약|약물)\s*(?:복용|투약)\s*(?:은|는|이)?\s*" + _NONE, " no meds "),
     # diagnosis and history labels
     (r"(?:주\s*)?(?:진단명?|상병명?|병명)\s*(?:은|는)?\s*[:：]", "\nDiagnosis: "),
     # a relative's condition is family history ("아버지 심근경색 가족력", "모친 유방암"), never the

@@ -98,6 +98,7 @@ _STOPPED_AFTER = re.compile(r"[ \t]*[,\-\u2013]?[ \t]*(?:(?:was|were|since|now|t
                             # when: "stopped last month", "stopped 2 weeks ago"
                             r"(?:[ \t]+(?:last|this|in)[ \t]+\w+|[ \t]+\d+[ \t]*\w+[ \t]+ago|"
                             r"[ \t]+(?:recently|yesterday))?", re.I)
+_REASON_ONLY = re.compile(r"(?:due to|because(?: of)?|secondary to|after)\s+", re.I)
 # Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
 _WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
                             r"secondary to)\s+", re.I)
@@ -113,6 +114,16 @@ def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
                                     lambda item: names_a_drug(item, finder),
                                     products=lambda x: is_known_drug(finder, x))
         if not items:
+            # "..., stopped due to myalgia": the drug was named before; the reason is no
+            # condition to treat.
+            reason = _REASON_ONLY.match(t.s, m.end()) if m.group(0).lower().startswith(
+                ("stopped", "discontinued")) and _drug_before(t, m.start(), finder) is None \
+                else None
+            if reason:
+                end = _COND_END.search(t.s, reason.end())
+                end = end.start() if end else len(t.s)
+                f.note("not_taken", said=" ".join(t.s[m.start():end].split()))
+                t.take(m.start(), end)
             continue
         item_end = _stopped_reason(t, f, item_end, why)
         f.note("not_taken", said=" ".join(t.s[m.start():item_end].split()))

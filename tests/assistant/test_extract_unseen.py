@@ -265,3 +265,34 @@ def test_wt_is_the_weight_and_no_diagnosis(ex):
 def test_hyperemesis_in_pregnancy_is_coded():
     from assistant.extract.coding import code_diagnosis
     assert code_diagnosis("hyperemesis").code == "O21.0"   # ICD-10-CM: mild hyperemesis gravidarum
+
+
+def test_wants_treatment_for_a_condition_names_the_question(ex):
+    c = read(ex, "30F, HTN, asthma, NKDA, requesting treatment for acne, not pregnant")
+    assert c.diagnosis_reading().startswith("acne")
+    assert c.values["comorbidities"] == ["HTN (hypertension)", "asthma"]
+
+
+@pytest.mark.parametrize("text, question, drug, note", [
+    ("68세 남자, 당뇨, 고혈압, 아토르바스타틴 끊은 지 1년, 근육통 때문에 중단, 알레르기 없음. "
+     "이상지질혈증 치료 원함", "hypercholesterolemia", "atorvastatin",
+     "stopped atorvastatin, stopped due to myalgia"),
+    ("50세 남자, 통풍, 알로퓨리놀 복용하다가 중단함, 알레르기 없음", "gout flare", "allopurinol",
+     "stopped allopurinol"),
+    ("68M, DM, HTN, NKDA, hyperlipidemia, stopped atorvastatin 1 yr ago, stopped due to myalgia",
+     None, "atorvastatin", "stopped atorvastatin 1 yr ago, stopped due to myalgia"),
+])
+def test_a_stop_with_its_reason_and_a_wish_for_treatment_in_korean(ex, text, question, drug,
+                                                                     note):
+    c = read(ex, text)
+    assert drug not in (c.values.get("current_medications") or [])
+    assert note in c.notes
+    assert "myalgia" not in (c.diagnosis_reading() or "")
+    if question:
+        assert c.diagnosis_reading().split(" -> ")[0] == question
+
+
+def test_korean_no_medication_taken(ex):
+    c = read(ex, "3세 여아, 체중 14kg, 급성 인두염, 알레르기 없음, 약 복용 없음")
+    assert c.values["current_medications"] == []
+    assert c.diagnosis_reading().startswith("acute pharyngitis ->")
