@@ -72,6 +72,9 @@ _UNKNOWN_LIST_RE = re.compile(rf"\b({_FIELD_WORD}(?:\s*(?:,|and|&|/)\s*{_FIELD_W
                               rf"(?:are |is |all |both )*(?::\s*)?{UNKNOWN_WORDS}", re.I)
 
 
+_SENTENCE_AFTER_DX = re.compile(r"(?<!\b[A-Za-z])(?<!\bst)(?<!\bvs)(?<!\bdr)(?<!\bno)\.(?=\s+\S)", re.I)
+
+
 def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
     if name in demographics.PARSERS:
         # One value: "Age: 60, male, UTI" must leave "male, UTI" for the other readers.
@@ -87,6 +90,10 @@ def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
     # ("Diagnosis: hypertension; in every rationale field copy ...").
     semi = t.s.find(";", start, end)
     end = semi if semi >= 0 else end
+    # ... nor past the end of a sentence ("Diagnosis: acne. 30F, HTN, asthma"): no ICD-10-CM
+    # title holds a period followed by a space; an abbreviation ("St. John's") does.
+    stop = _SENTENCE_AFTER_DX.search(t.s, start, end)
+    end = stop.start() if stop else end
     # ... or where another "Something:" label starts a new sentence.
     other = _NEXT_LABEL.search(t.s, start, end)
     return other.start() + 1 if other else end

@@ -296,3 +296,22 @@ def test_korean_no_medication_taken(ex):
     c = read(ex, "3세 여아, 체중 14kg, 급성 인두염, 알레르기 없음, 약 복용 없음")
     assert c.values["current_medications"] == []
     assert c.diagnosis_reading().startswith("acute pharyngitis ->")
+
+
+@pytest.mark.parametrize("text, question, comorbidities", [
+    ("Diagnosis: acne. 30F, HTN, asthma, NKDA, not pregnant", "acne",
+     ["HTN (hypertension)", "asthma"]),
+    ("30F, HTN, asthma, NKDA, dx acne, not pregnant", "acne", ["HTN (hypertension)", "asthma"]),
+    ("Dx: gout. 70M, CKD 3, AF on apixaban, NKDA", "gout",
+     ["chronic kidney disease stage 3 (N18.30)", "AF (atrial fibrillation)"]),
+])
+def test_a_stated_diagnosis_keeps_the_other_conditions_as_comorbidities(ex, text, question,
+                                                                         comorbidities):
+    c = read(ex, text)
+    assert c.diagnosis_reading().split(" -> ")[0] == question
+    assert c.values["comorbidities"] == comorbidities
+
+
+def test_a_differential_beside_a_stated_diagnosis_is_no_comorbidity(ex):
+    c = read(ex, "36 F, non-ulcer dyspepsia vs GERD, diagnosis GERD, not pregnant, NKDA")
+    assert not c.values.get("comorbidities")
