@@ -68,7 +68,8 @@ _SEX_RES = [
 
 _PREG_FALSE = re.compile(r"\b(?:not|non|isn'?t|is not|never been|no longer)\s*-?\s*pregnant\b|"
                          r"\bnegative (?:urine |serum )?(?:pregnancy test|hcg|b-?hcg|upt)\b|"
-                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b", re.I)
+                         r"\b(?:(?:urine |serum )?pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*"
+                         r"(?:negative|neg|-ve)(?![\w-])", re.I)
 # "28/40", "16+3/40": weeks of gestation in UK shorthand (4 to 42 weeks; never a blood pressure
 # or a Snellen acuity, "BP 90/40", "VA 20/40").
 _GESTATION = (r"(?<![\d/.+])(?<!va )(?<!vision )(?<!acuity )(?<!bp )(?<!bp: )"

@@ -89,7 +89,9 @@ _NOT_TAKEN_CUE = re.compile(r"\b(?:(?:not|isn'?t|is not|never been|never|no long
                             r"(?:on|taking|takes|using|uses|taken)|stopped|discontinued|came off|"
                             # in the past: "was on naproxen", "previously on", "used to take"
                             r"(?:was|were|had been)\s+(?:on|taking)|previously\s+(?:on|took|taking)|"
-                            r"formerly\s+on|used\s+to\s+(?:take|be\s+on))\s+"
+                            r"formerly\s+on|used\s+to\s+(?:take|be\s+on)|"
+                            # tried before: "tried sertraline and citalopram without benefit"
+                            r"(?:has\s+|have\s+)?(?:tried|trialled|trialed))\s+"
                             r"(?:(?:any|her|his|their)\s+)?", re.I)
 # "naproxen stopped due to GI bleed", "..., d/c'd": the drug before the word that stops it.
 _STOPPED_AFTER = re.compile(r"[ \t]*[,\-\u2013]?[ \t]*(?:(?:was|were|since|now|then)[ \t]+)?(?:stopped|"

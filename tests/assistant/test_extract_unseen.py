@@ -315,3 +315,27 @@ def test_a_stated_diagnosis_keeps_the_other_conditions_as_comorbidities(ex, text
 def test_a_differential_beside_a_stated_diagnosis_is_no_comorbidity(ex):
     c = read(ex, "36 F, non-ulcer dyspepsia vs GERD, diagnosis GERD, not pregnant, NKDA")
     assert not c.values.get("comorbidities")
+
+
+def test_a_negative_urine_pregnancy_test_answers_pregnancy(ex):
+    c = read(ex, "Pt: 24F, LMP 2 wks ago, UPT neg, c/o vaginal discharge, dx BV, NKDA, on COCP")
+    assert c.values["pregnant"] is False
+
+
+def test_elevated_lfts_are_a_result_not_the_diagnosis(ex):
+    c = read(ex, "40M, alcohol use disorder, LFTs elevated, NKDA, no meds")
+    assert c.diagnosis_reading() == "alcohol use disorder" or c.diagnosis_reading().startswith(
+        "alcohol use disorder ->")
+    assert "LFTs elevated" in c.notes
+
+
+@pytest.mark.parametrize("text, current, note", [
+    ("33 yo M, depression, tried sertraline and citalopram without benefit, NKDA", [],
+     "tried sertraline and citalopram without benefit"),
+    ("33F, depression, has tried fluoxetine, now on sertraline 50, NKDA, not pregnant",
+     ["sertraline"], "has tried fluoxetine"),
+])
+def test_a_drug_tried_before_is_no_current_medication(ex, text, current, note):
+    c = read(ex, text)
+    assert (c.values.get("current_medications") or []) == current
+    assert note in c.notes and "tried" not in c.diagnosis_reading()
