@@ -325,8 +325,9 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         history += soft
     _flare_of_the_history(f, history)
     if f.diagnosis_explicit and "diagnosis" in f.values and f.diagnosis_candidates:
-        # "HTN, asthma, dx acne": the question is stated; the other conditions named (coded, and
-        # no symptom) are the patient's: they were dropped, and with them their checks.
+        # "HTN, asthma, dx acne": the question is stated; the other conditions named (coded, no
+        # symptom, no differential "X vs Y") are the patient's: they were dropped, and with
+        # them their checks.
         history += [c for c in f.diagnosis_candidates if not _DIFFERENTIAL.search(c)
                     and (coded := code_diagnosis(c)) is not None and not coded.code.startswith("R")]
         f.diagnosis_candidates = []
@@ -446,11 +447,6 @@ def is_symptom(term: str) -> bool:
     pain, or no code at all ("c/o dysuria", "c/o knee pain", "c/o feeling tired")."""
     coded = code_diagnosis(term)
     return coded is None or coded.code.startswith("R") or "pain" in coded.title.lower()
-
-
-# "non-ulcer dyspepsia vs GERD", "?PE": a differential is no condition the patient has.
-_DIFFERENTIAL = re.compile(r"\bvs\.?(?!\w)|\bversus\b|\?|\bor\b|\br/o\b|\b(?:query|possible|"
-                           r"probable|likely|suspected)\b", re.I)
 
 
 def _coded_symptom(term: str) -> bool:
