@@ -142,6 +142,10 @@ def _section_rules() -> list[tuple[re.Pattern, str]]:
     c = _cues()
     head = r"(?:^|(?<=[\n.;]))[ \t]*"
     return [
+        # SOAP letters with a bracket, capitals only ("S) ..., O) ..., A) acute bronchitis"); a
+        # list's "a) b)" is no section.
+        (re.compile(r"(?:^|(?<=[\n.;,]))[ \t]*A\)[ \t]*", re.M), "\nDiagnosis: "),
+        (re.compile(r"(?:^|(?<=[\n.;,]))[ \t]*[SOP]\)[ \t]*", re.M), "\n"),
         (re.compile(rf"{head}(?:{'|'.join(c['section_diagnosis'])})[ \t]*[:\-][ \t]*", re.I | re.M),
          "\nDiagnosis: "),
         (re.compile(rf"{head}(?:{'|'.join(c['section_history'])})[ \t]*[:\-][ \t]*", re.I | re.M),

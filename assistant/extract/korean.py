@@ -152,6 +152,10 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"(?:1\s*일|하루(?:에)?)\s*([1-4]|한|두|세|네)\s*(?:회|번)",
      lambda m: " " + {"1": "daily", "한": "daily", "2": "bid", "두": "bid", "3": "tid",
                       "세": "tid", "4": "qid", "네": "qid"}[m.group(1)] + " "),
+    # stopped for a reason named first: "기침 때문에 ACE 억제제 중단"
+    (rf"({_X})\s*(?:때문에|으로\s*인해|로\s*인해)\s*({_DRUG_LIST})\s*(?:을|를)?\s*(?:{_TAKE_VERB}\s*)?"
+     r"(?:중단|중지|끊음)(?:함|했음|하였음|됨)?",
+     lambda m: f" stopped {_taken(m.group(2))} due to {m.group(1)}, "),
     # a drug stopped or not taken, before "X 복용" reads it as taken ("나프록센 복용 중단",
     # "이부프로펜 복용 안 함", "와파린 끊음")
     (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*(?:하다가?|하던\s*중|하던)?\s*)?"
@@ -178,6 +182,13 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
      rf"(?:{_NONE}|아님|아니(?:다|며|고)?|음성)", r" not allergic to \1 "),
     (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}"
      rf"\s*(?:있음|있다|있습니다|반응)?", r" allergic to \1 "),
+    # a drug or class written in Latin letters: "NSAID 알레르기 있음", "PCN 알레르기 없음"
+    (rf"(?<![A-Za-z])([A-Za-z][A-Za-z0-9\-]{{1,30}}(?:\s+[A-Za-z][A-Za-z0-9\-]{{1,30}})?)\s*"
+     rf"(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}\s*(?:은|는|이|가)?\s*"
+     rf"(?:{_NONE}|아님|아니(?:다|며|고)?|음성)", r" not allergic to \1 "),
+    (rf"(?<![A-Za-z])([A-Za-z][A-Za-z0-9\-]{{1,30}}(?:\s+[A-Za-z][A-Za-z0-9\-]{{1,30}})?)\s*"
+     rf"(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}\s*(?:있음|있다|있습니다|반응)?",
+     r" allergic to \1 "),
     (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_NONE}", " no drug allergies "),
     (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_UNKNOWN}", " allergies unknown "),
     (rf"{_ALLERGY_WORD}\s*(?:력|병력)?\s*[:：]", "\nAllergies: "),
@@ -197,6 +208,7 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (rf"({_X})\s*(?:의\s*)?(?:과거력|병력|기왕력)(?:이|가)?\s*(?:있음|있는|있으며)?", r" history of \1 "),
     # "과거 위궤양", "이전 뇌졸중": a past condition is history, not the question
     (rf"(?:과거|이전|예전)(?:에)?\s*(?!력|병력)({_X})", r" history of \1 "),
+    (rf"{_PMH_WORD}[:：]?\s*{_NONE}", " no past medical history "),
     (rf"{_PMH_WORD}[:：]", "\nPMH: "),
     (_PMH_WORD, " history of "),
     (rf"({_X})\s*가족력", r" family history of \1 "),
@@ -239,6 +251,9 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"(\d{1,3})\s*(?:주일?|週)\s*(?:전부터|째|간|동안|정도)?(?![가-힣])", r" x \1 weeks "),
     (r"(\d{1,3})\s*일\s*(?:전부터|째|간|동안|정도)?(?![가-힣])", r" x \1 days "),
     (r"(\d{1,2})\s*년\s*(?:전부터|째|간|동안)?(?![가-힣])", r" x \1 years "),
+    # "조절 안 됨" (uncontrolled), "심함" (severe)
+    (r"조절\s*(?:안\s*됨|안\s*되는|안됨|불량|되지\s*않음|되지\s*않는)", " uncontrolled "),
+    (r"(?<![가-힣])심(?:함|한|하게|하다|합니다)(?![가-힣])", " severe "),
     # side and conjunctions
     (r"및|그리고", ", "),
     (r"[、，]", ", "),

@@ -100,6 +100,7 @@ _STOPPED_AFTER = re.compile(r"[ \t]*[,\-\u2013]?[ \t]*(?:(?:was|were|since|now|t
                             # when: "stopped last month", "stopped 2 weeks ago"
                             r"(?:[ \t]+(?:last|this|in)[ \t]+\w+|[ \t]+\d+[ \t]*\w+[ \t]+ago|"
                             r"[ \t]+(?:recently|yesterday))?", re.I)
+_DRUG_CLASSES = frozenset(vocabulary()["allergen_classes"])
 _REASON_ONLY = re.compile(r"(?:due to|because(?: of)?|secondary to|after)\s+", re.I)
 # Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
 _WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
@@ -112,8 +113,10 @@ def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
     for m in islice(t.matches(_NOT_TAKEN_CUE), MAX_CUES):
         end = sentence_end(t.s, m.end())
         why = _WHY_NOT_TAKEN.search(t.s, m.end(), end)
+        # A class stopped is a note too ("stopped ACE inhibitors due to cough").
         items, item_end = read_list(t, m.end(), why.start() if why else end,
-                                    lambda item: names_a_drug(item, finder),
+                                    lambda item: names_a_drug(item, finder)
+                                    or item.lower() in _DRUG_CLASSES,
                                     products=lambda x: is_known_drug(finder, x))
         if not items:
             # "..., stopped due to myalgia": the drug was named before; the reason is no
@@ -131,6 +134,8 @@ def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
         f.note("not_taken", said=" ".join(t.s[m.start():item_end].split()))
         t.take(m.start(), item_end)
     for m in t.matches(_STOPPED_AFTER):
+        if "," in m.group(0):
+            continue     # "on amlodipine, stopped ramipril": the stop is another clause's
         drug = _drug_before(t, m.start(), finder)
         if drug is None:
             continue

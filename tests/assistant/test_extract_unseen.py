@@ -339,3 +339,35 @@ def test_a_drug_tried_before_is_no_current_medication(ex, text, current, note):
     c = read(ex, text)
     assert (c.values.get("current_medications") or []) == current
     assert note in c.notes and "tried" not in c.diagnosis_reading()
+
+
+def test_soap_letters_with_a_bracket_and_korean_no_history(ex):
+    c = read(ex, "S) 70세 남자 기침 가래 3일, O) 발열 38.5, A) 급성 기관지염, 과거력 없음, "
+                 "복용약: 아스피린 100mg, 알레르기: 없음")
+    assert c.diagnosis_reading().startswith("acute bronchitis ->")
+    assert not c.values.get("comorbidities")
+    assert c.values["current_medications"] == ["aspirin"]
+    c = read(ex, "S) 70M cough x3d, O) T 38.5, A) acute bronchitis, NKDA, no meds")
+    assert c.diagnosis_reading().startswith("acute bronchitis ->")
+
+
+@pytest.mark.parametrize("text, allergies, note", [
+    ("65세 여자, 무릎 골관절염, 와파린 복용 중, NSAID 알레르기 있음", ["NSAID"], None),
+    ("50세 남자, 통풍, PCN 알레르기 없음", None, "not allergic to penicillin"),
+])
+def test_a_korean_allergy_to_a_name_written_in_latin_letters(ex, text, allergies, note):
+    c = read(ex, text)
+    assert c.values.get("allergies") == allergies
+    assert note is None or note in c.notes
+    assert "알레르기" not in c.diagnosis_reading()
+
+
+@pytest.mark.parametrize("text", [
+    "62세 남, 고혈압 조절 안 됨, 암로디핀 10mg 복용 중, 기침 때문에 ACE 억제제 중단, 알레르기 없음",
+    "62M, HTN, on amlodipine 10mg, stopped ACE inhibitors due to cough, NKDA",
+])
+def test_a_class_stopped_beside_a_drug_taken(ex, text):
+    c = read(ex, text)
+    assert c.values["current_medications"] == ["amlodipine"]
+    assert any(n.lower() == "stopped ace inhibitors due to cough" for n in c.notes)
+    assert c.diagnosis_reading().split(" -> ")[0] in ("essential hypertension", "HTN")
