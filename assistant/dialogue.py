@@ -54,6 +54,7 @@ class Consultation:
     values: dict[str, Any] = field(default_factory=dict)   # patient fields + "diagnosis"
     unknown: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    note_kinds: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # as Findings
     injections: list[str] = field(default_factory=list)
     # Fields last stated with a value no patient can have, until a plausible one replaces it.
     rejected: dict[str, str] = field(default_factory=dict)
@@ -217,6 +218,8 @@ def _merge(c: Consultation, f: Findings, asked: set[str]) -> None:
     for note in f.notes:
         if note not in c.notes:
             c.notes.append(note)
+        if note in f.note_kinds:
+            c.note_kinds.setdefault(note, f.note_kinds[note])
     for name in list(c.rejected):
         if name in c.values:
             del c.rejected[name]

@@ -27,6 +27,7 @@ from recommend.schemas import ReaderNote
 
 from assistant.dialogue import Consultation
 from assistant.extract.allergies import is_allergen
+from assistant.labels import note_text
 
 if TYPE_CHECKING:   # the reader itself (LangChain, openai) loads only when a mode needs it
     from assistant.llm_reader import LLMReading, PatientReading
@@ -152,15 +153,11 @@ _LABEL = {"age": "age", "sex": "sex", "pregnant": "pregnancy status", "weight_kg
           "current medication"}
 
 
-_A = {"allergies": "an allergy", "current_medications": "a current medication"}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "pregnant" if value else "not pregnant"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def _note(c: Consultation, kind: str, **args: Any) -> str:
+    """The English note (the API's text), its kind kept so a Korean reply says it in Korean."""
+    text = note_text(kind, **args)
+    c.note_kinds.setdefault(text, (kind, args))
+    return text
 
 
 def _merge_scalars(c: Consultation, proposed: dict[str, Any], g: _Grounding) -> list[ReaderNote]:
@@ -175,8 +172,7 @@ def _merge_scalars(c: Consultation, proposed: dict[str, Any], g: _Grounding) -> 
             if not _same(name, ruled, value) and grounded:
                 notes.append(ReaderNote(
                     field=name, action="kept_rules", rules=ruled, llm=value,
-                    message=f"{label} read as {_show(ruled)}; the language model read "
-                            f"{_show(value)} (please check)"))
+                    message=_note(c, "reader_kept_rules", field=name, rules=ruled, llm=value)))
             continue
         if name in c.unknown and name != "diagnosis":
             continue     # stated as unknown: the clinician already answered
@@ -193,8 +189,7 @@ def _merge_scalars(c: Consultation, proposed: dict[str, Any], g: _Grounding) -> 
         c.values[name] = value
         c.unknown.discard(name)
         notes.append(ReaderNote(field=name, action="filled", llm=value,
-                                message=f"{label} {_show(value)} read by the language model "
-                                        "(please confirm)"))
+                                message=_note(c, "reader_filled", field=name, value=value)))
     return notes
 
 
@@ -234,13 +229,13 @@ def _merge_list(c: Consultation, name: str, items: list[str], g: _Grounding,
             continue
         if _covered(item, avoid, ingredients_of):
             notes.append(ReaderNote(field=name, action="kept_rules", rules=other, llm=item,
-                                    message=f"the language model read {item!r} as {_A[name]}; "
-                                            f"kept as {_A[other]} (please check)"))
+                                    message=_note(c, "reader_kept_list", item=repr(item),
+                                                  as_field="an_" + name,
+                                                  kept_field="an_" + other)))
             continue
         existing.append(item)
         notes.append(ReaderNote(field=name, action="added", llm=item,
-                                message=f"{label} {item!r} also read by the language model "
-                                        "(added; please confirm)"))
+                                message=_note(c, "reader_added", field=name, item=repr(item))))
     if existing != list(c.values.get(name) or []):
         c.values[name] = existing
         c.unknown.discard(name)
@@ -253,8 +248,7 @@ def merge_both(c: Consultation, reading: LLMReading, text: str, finder: DrugFind
     what was added, filled, kept or ignored. Clinician-facing ones also go to `c.notes`."""
     if reading.fields is None:
         notes = [ReaderNote(field="*", action="unavailable",
-                            message=f"language-model reader {reading.status}; read by the "
-                                    "rules only")]
+                            message=_note(c, "reader_unavailable", status=reading.status))]
     else:
         g = _Grounding(text, finder)
         p = reading.fields

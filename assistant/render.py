@@ -19,7 +19,7 @@ from recommend.schemas import ExcludedRow, RecommendationRow
 from assistant.dialogue import Consultation
 from assistant.flagview import (grouped, line_with_reason, reason_parts, severity_word,
                                 worst_first)
-from assistant.labels import DEFAULT, labels
+from assistant.labels import DEFAULT, labels, note_text
 
 DISCLAIMER = labels(DEFAULT)["disclaimer"]
 
@@ -51,6 +51,15 @@ def _list(values: list[str] | None, lang: str) -> str:
     return ", ".join(md(v) for v in values) if values else labels(lang)["patient"]["none"]
 
 
+def note_line(c: Consultation, note: str, lang: str = DEFAULT) -> str:
+    """A reading note in the reply's language; the API's `notes` keep the English text. A note
+    of no catalogued kind (the care setting, already said in `lang`) is shown as it is."""
+    kind = c.note_kinds.get(note)
+    if lang == DEFAULT or kind is None:
+        return note
+    return note_text(kind[0], lang, **kind[1])
+
+
 def understood(c: Consultation, lang: str = DEFAULT) -> str:
     """One line the clinician can check: every field, known, unknown or not yet given."""
     p = labels(lang)["patient"]
@@ -79,8 +88,7 @@ def understood(c: Consultation, lang: str = DEFAULT) -> str:
             parts.append(f"{names[name]}: {_list(v[name], lang)}")
         elif name in c.unknown:
             parts.append(f"{names[name]}: {p['unknown']}")
-    for note in c.notes:
-        parts.append(md(note))
+    parts += [md(note_line(c, note, lang)) for note in c.notes]
     if v.get("comorbidities"):
         parts.append(f"{p['comorbidities']}: {_list(v['comorbidities'], lang)}")
     parts.append(f"{p['diagnosis']}: {md(c.diagnosis_reading() or '—')}")

@@ -48,6 +48,15 @@ _DRUG_THEN_REACTION = _compiled((
     (r"\b([a-z][a-z\-]{2,})(?:\s+(?:drugs?|antibiotics?|class))?[\s-]+"
      r"(?:allergy|allergic|allergies|hypersensitivity|intolerance)\b", False),
 ))
+# "sulfa -> rash", "PCN => hives", "codeine allergy → vomiting": the arrow clinicians type for
+# "caused". After a drug the arrow also records an intolerance (GI upset, SJS): never offered again
+# without the clinician seeing it.
+_ARROW_REACTION = re.compile(
+    rf"\b([a-z][a-z\-]{{2,}}(?: (?!allerg|intoleran)[a-z][a-z\-]{{2,}})?)"
+    rf"(?:\s+(?:allerg(?:y|ic)|intolerance))?"
+    rf"\s*(?:-+>|\u2192|=+>)\s*(?:(?:a|an|bad|severe|some|mild)\s+)*"
+    rf"({_REACTION}|nausea|vomiting|n/v|gi upset|diarrh(?:o)?ea|sjs|stevens-johnson syndrome|"
+    rf"bronchospasm|wheez\w*|sob|throat swelling|lip swelling|facial swelling)\b", re.I)
 _NO_ALLERGY = re.compile(rf"\b(?:{alternation('no_allergy_phrases_regex')})\b", re.I)
 # One allergy ruled out: "not allergic to penicillin", "no allergy to sulfa, codeine" (a list
 # follows) and "no penicillin allergy", "denies pen allergy" (one or two words before it).
@@ -77,19 +86,35 @@ def take_reactions(t: Text, f: Findings, start: int, end: int) -> int:
         end = after.end()
     dash = _DASH_REACTION.match(t.s, end)
     if dash and t.free(dash.start(), dash.end()):
-        note = f"allergic reaction: {dash.group(1)}"
-        if note not in f.notes:
-            f.notes.append(note)
+        f.note("allergic_reaction", reaction=dash.group(1))
         end = dash.end()
     for m in _ITEM_REACTION.finditer(t.s, start, end):
         allergen = re.sub(r"^(?:allergic to|allergy to|allergies|allergy)\s*:?\s*", "",
                           m.group(1).strip(), flags=re.I)
         allergen = ALLERGEN_SYNONYMS.get(allergen.lower(), allergen)
-        note = f"{allergen} allergy: {m.group(2).strip()}" if allergen else \
-            f"allergic reaction: {m.group(2).strip()}"
-        if note not in f.notes:
-            f.notes.append(note)
+        if allergen:
+            f.note("allergy_reaction", allergen=allergen, reaction=m.group(2).strip())
+        else:
+            f.note("allergic_reaction", reaction=m.group(2).strip())
     return end
+
+
+def arrow_reactions(text: str, finder: DrugFinder) -> str:
+    """"sulfa -> rash" -> "sulfa allergy (rash)", read as any allergy with its reaction. Run
+    before chart shorthand turns every arrow into a clause break; an arrow after a word that is
+    no drug or drug class ("fever -> rash") is left as it is."""
+    def sub(m: re.Match) -> str:
+        words = m.group(1).split()
+        for n in dict.fromkeys((len(words), 1)):
+            name = " ".join(words[-n:])
+            if is_allergen(finder, ALLERGEN_SYNONYMS.get(name.lower(), name)):
+                head = m.group(1)[:len(m.group(1)) - len(name)]
+                # Inside an allergy list ("Allergies: sulfa -> SJS") the item alone is enough.
+                clause = re.split(r"[.;\n]", text[:m.start()])[-1]
+                cue = "" if re.search(r"allerg", clause, re.I) else " allergy"
+                return f"{head}{name}{cue} ({m.group(2)})"
+        return m.group(0)
+    return _ARROW_REACTION.sub(sub, text)
 
 
 def is_allergen(finder: DrugFinder, item: str) -> bool:
@@ -114,7 +139,7 @@ def read_ruled_out_allergies(t: Text, f: Findings, allergen_like: Callable[[str]
             t.take(m.start(), m.end())
     if ruled_out:
         names = [ALLERGEN_SYNONYMS.get(a.lower(), a) for a in ruled_out]
-        f.notes.append(f"not allergic to {', '.join(names)}")
+        f.note("not_allergic", items=", ".join(names))
 
 
 def read_allergies(t: Text, f: Findings, finder: DrugFinder) -> None:

@@ -280,6 +280,14 @@ def _similar(text: str) -> str | None:
     return _synonyms()[hit[0]]
 
 
+# "major depressive disorder, moderate", "asthma, mild persistent": a severity or course after a
+# comma qualifies the condition before it; it names no second one.
+_QUALIFIER_AFTER = re.compile(r",\s*((?:mild|moderate|moderately severe|severe|acute|chronic|"
+                              r"recurrent|intermittent|persistent|uncomplicated|complicated|"
+                              r"(?:well|poorly)\s+controlled|uncontrolled)"
+                              r"(?:\s+(?:persistent|intermittent|episode|recurrent))?)\s*$", re.I)
+
+
 def _single_condition(text: str) -> bool:
     bare = re.sub(r"\([^)]*\)", " ", text)
     return not re.search(r"[,;+/&]|\band\b|\bplus\b", bare, re.I)
@@ -298,6 +306,8 @@ def code_diagnosis(text: str, pregnant: bool | None = None,
     """The ICD-10-CM reading of one written diagnosis, or None where no code fits. For a
     pregnant patient a pregnancy code of the same condition (chapter O) is preferred; for a
     breastfeeding one the lactation code ("mastitis" -> O91.23) where one exists."""
+    if text:
+        text = _QUALIFIER_AFTER.sub(r" \1", text)
     if not text or not text.strip() or not _single_condition(text):
         return None
     if pregnant and "pregnan" not in text.lower():

@@ -142,6 +142,10 @@ def _section_rules() -> list[tuple[re.Pattern, str]]:
     c = _cues()
     head = r"(?:^|(?<=[\n.;]))[ \t]*"
     return [
+        # SOAP letters with a bracket, capitals only ("S) ..., O) ..., A) acute bronchitis"); a
+        # list's "a) b)" is no section.
+        (re.compile(r"(?:^|(?<=[\n.;,]))[ \t]*A\)[ \t]*", re.M), "\nDiagnosis: "),
+        (re.compile(r"(?:^|(?<=[\n.;,]))[ \t]*[SOP]\)[ \t]*", re.M), "\n"),
         (re.compile(rf"{head}(?:{'|'.join(c['section_diagnosis'])})[ \t]*[:\-][ \t]*", re.I | re.M),
          "\nDiagnosis: "),
         (re.compile(rf"{head}(?:{'|'.join(c['section_history'])})[ \t]*[:\-][ \t]*", re.I | re.M),
@@ -183,6 +187,11 @@ _SHORTHAND: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\b(?:(?:was|were|is)\s+)?(?:seen|presented|presents|presenting|attended|attends|"
                 r"reviewed|assessed|brought in|came|went)\s+(?:in|to|at|into)\s+(?:the\s+)?"
                 r"(?:emergency department|hospital)\s+(?:for|with)\s+", re.I), ", "),
+    # "wants treatment for hyperlipidemia": what treatment is wanted for is the question, whatever
+    # else the problem list names ("now" marks it as "now with" does).
+    (re.compile(r"\b((?:wants?|would like|requesting|requests?|asking for|asks for|seeking)\s+"
+                r"(?:treatment|therapy|management|medication|meds|a prescription|something))\s+"
+                r"(?:for|of)\s+(?=[A-Za-z])", re.I), r"\1, now "),
     # "H. pylori", "C. diff", "E. coli": one name, not a sentence end.
     (re.compile(r"(?<![\w.])([A-Z])\.\s?(?=(?:pylori|diff|difficile|coli|aureus|pneumoniae|"
                 r"pyogenes|trachomatis|vaginalis|albicans)\b)", re.I), r"\1 "),
@@ -251,7 +260,14 @@ def treated_condition(text: str) -> str:
     3 months for depression" -> "depression"); "" when it only says how long ("2 yrs") or
     refers back to a condition already named ("for it")."""
     text = _DURATION_THEN_FOR.sub("", text.strip())
-    return "" if _is_duration(text) or refers_back(text) else text
+    return "" if _is_duration(text) or refers_back(text) or _PURPOSE.match(text) else text
+
+
+# What a drug is taken for that is no condition: "for prophylaxis", "for secondary prevention",
+# "for GI protection", "for sleep" (the condition it prevents or eases is named elsewhere, or not).
+_PURPOSE = re.compile(r"^(?:(?:primary|secondary|stroke|vte|dvt|gi|gastric|stomach|bone|"
+                      r"cardiovascular|cv|migraine|seizure|fracture)\s+)?(?:prophylaxis|"
+                      r"prevention|protection|cover)$|^(?:sleep|pain relief|prn use)$", re.I)
 
 
 _INDICATION = re.compile(r"\s+(for|due to|because of|to treat|after|post|following|since)\s+(.+)$",

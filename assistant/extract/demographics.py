@@ -32,6 +32,10 @@ AGE_PATTERNS: list[tuple[re.Pattern, float | None]] = [
      1 / 12),
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", re.I), 1 / 52),
     (re.compile(r"\b(\d{1,2})\s*-?\s*days?\s*-?\s*old\b", re.I), 1 / 365),
+    # UK shorthand: "6/12 old girl" (months), "3/52 old" (weeks), "5/7 old" (days); only with
+    # "old" or the child after it, so "cough x 6/12" stays a duration.
+    *[(re.compile(rf"\b(\d{{1,2}})/{den}\s*-?\s*(?:old\b|o\b|{_PATIENT_NEXT})", re.I), scale)
+      for den, scale in (("12", 1 / 12), ("52", 1 / 52), ("7", 1 / 365))],
     # "she is 25", "patient is 60"
     (re.compile(r"\b(?:she|he|patient|pt)(?:\s+is|'s)\s+(?:a\s+)?(\d{1,3})\b(?!\s*(?:kg|kgs|lbs?|weeks?|"
                 r"wks?|days?|months?|%|mg|/|\.\d))", re.I), 1.0),
@@ -64,7 +68,8 @@ _SEX_RES = [
 
 _PREG_FALSE = re.compile(r"\b(?:not|non|isn'?t|is not|never been|no longer)\s*-?\s*pregnant\b|"
                          r"\bnegative (?:urine |serum )?(?:pregnancy test|hcg|b-?hcg|upt)\b|"
-                         r"\b(?:pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*negative\b", re.I)
+                         r"\b(?:(?:urine |serum )?pregnancy test|hcg|b-?hcg|upt)\s*(?:is |was |:)?\s*"
+                         r"(?:negative|neg|-ve)(?![\w-])", re.I)
 # "28/40", "16+3/40": weeks of gestation in UK shorthand (4 to 42 weeks; never a blood pressure
 # or a Snellen acuity, "BP 90/40", "VA 20/40").
 _GESTATION = (r"(?<![\d/.+])(?<!va )(?<!vision )(?<!acuity )(?<!bp )(?<!bp: )"
@@ -79,7 +84,7 @@ _PREG_TRUE = re.compile(r"\b(?:at )?\d{1,2}\s*(?:weeks?|wks?|w)\s*(?:pregnant|ge
 # stays there.
 _NOT_PREGNANT_STATE = re.compile(r"\b(?:(?:\d{1,2}\s*(?:days?|d|weeks?|wks?|w|months?|mo)\s*)?"
                                  r"post-?(?:partum|natal)|post-?menopausal|menopausal|hysterectomy)"
-                                 r"\b(?P<alone>(?=\s*(?:[,;.\n(]|$|with\b|and\b|w/)))?", re.I)
+                                 r"\b(?P<alone>(?=\s*(?:[,;.\n()]|$|with\b|and\b|w/)))?", re.I)
 # Planning a pregnancy is not being pregnant ("wants to get pregnant", "TTC", "planning
 # pregnancy"): a note (it matters for teratogens, and names no condition); the pregnancy
 # question stays open.
@@ -92,7 +97,7 @@ _BREASTFEEDING = re.compile(r"\b(?:breast-?feeding|lactating|nursing (?:mother|h
 
 _WEIGHT_KG = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:kg|kgs|kilograms?|kilos?)\b", re.I)
 _WEIGHT_LB = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:lbs?|pounds)\b", re.I)
-_WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight)\b", re.I)
+_WEIGHT_WORD = re.compile(r"\b(?:weighs|weighing|weight|wt)\b", re.I)
 
 # "Mrs Smith", "Dr. Jones": a title and a name are not a diagnosis (and should not be sent).
 _TITLE_NAME_RE = re.compile(r"\b(?P<t>mr|mrs|ms|miss|mister)\.?\s+[A-Z][a-z'-]+", re.I)
@@ -190,7 +195,7 @@ def plausible(name: str, value) -> bool:
 def record(f: Findings, name: str, value, said: str, *, replace: bool = False) -> None:
     """Record a demographic value, or a note when it cannot be a patient's."""
     if not plausible(name, value):
-        f.notes.append(f"{name.replace('_kg', '')} '{said.strip()}' is out of range; not used")
+        f.note("out_of_range", field=name, said=said.strip())
         f.rejected[name] = said.strip()
         return
     if replace:
@@ -202,16 +207,16 @@ def record(f: Findings, name: str, value, said: str, *, replace: bool = False) -
 # -- free-text readers -----------------------------------------------------------------------------
 def read_pregnancy(t: Text, f: Findings) -> None:
     for m in t.matches(_BREASTFEEDING):
-        f.notes.append("breastfeeding")
+        f.note("breastfeeding")
         t.take(m.start(), m.end())
     for m in t.matches(_NOT_PREGNANT_STATE):
         if "pregnant" not in f.values and "pregnant" not in f.unknown:
             f.values["pregnant"] = False
         if m.group("alone") is not None:
-            f.notes.append(m.group(0).strip())
+            f.note("not_pregnant_state", said=m.group(0).strip())
             t.take(m.start(), m.end())
     for m in t.matches(_PREG_PLANNED):
-        f.notes.append(" ".join(m.group(0).split()))
+        f.note("pregnancy_planned", said=" ".join(m.group(0).split()))
         t.take(m.start(), m.end())
     for pattern, value in ((_PREG_FALSE, False), (_PREG_TRUE, True)):
         for m in t.matches(pattern):
@@ -227,7 +232,7 @@ def read_age(t: Text, f: Findings) -> None:
             if age is None or age > AGE_RANGE[1]:
                 continue
             if scale == DECADE and "age" not in f.values:
-                f.notes.append(f"age approximate ({m.group(0).strip()})")
+                f.note("age_approximate", said=m.group(0).strip())
             f.values.setdefault("age", age)
             f.unknown.discard("age")
             sex = _AGE_SEX.match(t.s, m.start()) or _SEX_AGE.match(t.s, m.start())
@@ -268,7 +273,7 @@ def read_scores(t: Text, f: Findings) -> None:
     """Clinical scores with their values: notes. Read before the age, so the 65 of "CURB-65 2"
     is never an age."""
     for m in t.matches(_SCORE_RE):
-        f.notes.append(re.sub(r"\s+", " ", m.group(0).strip()))
+        f.note("score", said=re.sub(r"\s+", " ", m.group(0).strip()))
         t.take(m.start(), m.end())
 
 
@@ -279,7 +284,7 @@ def read_context(t: Text, f: Findings) -> None:
             f.values["sex"] = "male" if m.group("t").lower() in ("mr", "mister") else "female"
         t.take(m.start(), m.end())
     for m in t.matches(_LAB_RE):
-        f.notes.append(re.sub(r"\s+", " ", m.group(0).strip()))
+        f.note("lab_value", said=re.sub(r"\s+", " ", m.group(0).strip()))
         t.take(m.start(), m.end())
     for m in t.matches(_PERSON_RE):
         t.take(m.start(), m.end())

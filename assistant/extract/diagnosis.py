@@ -77,6 +77,11 @@ _EPISODE_CLAUSE = re.compile(
     r"within|since|of|the)\b.*)?$", re.I)
 # A test and its result is a finding, not the question: "MSU +ve", "CXR: RLL consolidation".
 _TEST_RESULT = re.compile(rf"^(?:{alternation('test_names_regex')})\b", re.I)
+# A risk the patient carries is context for the choice, never what is prescribed for: "falls
+# risk", "high bleeding risk", "at risk of falls".
+_RISK_CLAUSE = re.compile(r"^(?:(?:high|higher|increased|significant|moderate|low)\s+)?(?:falls?|"
+                          r"bleeding|bleed|aspiration)\s+risk$|^(?:at\s+)?(?:high\s+|increased\s+)?"
+                          r"risk\s+(?:of|for)\s+(?:falls?|falling|bleeding|aspiration)$", re.I)
 # History cues that open a list: "PMH HTN, CKD", "Hx asthma, eczema", "known T2DM, HTN".
 _LIST_HISTORY = re.compile(r"^(?:(?:a\s+)?(?:past\s+)?(?:medical\s+)?(?:history|hx)\b|h/o|pmhx?\b|"
                            r"background|comorbid|underlying|known)", re.I)
@@ -122,6 +127,10 @@ _CARE_WISHED = re.compile(r"\b(?:treatment|therapy|management|advice|options?|re
                           r"anything|input|opinion|assessment|prescription|script)$", re.I)
 
 
+# Contraception is asked for, not taken: the wish is the consultation's question.
+_CONTRACEPTION_WISHED = re.compile(r"\b(?:birth control|contracepti\w*|the pill)\b", re.I)
+
+
 # A clause that gives an order ("Add GDMT.", "start apixaban", "optimise GDMT") asks for
 # treatment; what it names is neither a condition nor a drug taken now.
 _ORDER_RE = re.compile(r"(?:^|(?<=[.;,:\n]))[ \t]*(?:please[ \t]+)?(?:add|start|initiate|commence|"
@@ -131,18 +140,28 @@ _ORDER_RE = re.compile(r"(?:^|(?<=[.;,:\n]))[ \t]*(?:please[ \t]+)?(?:add|start|
 
 def read_requests(t: Text, f: Findings) -> None:
     for m in t.matches(_ORDER_RE):
-        f.notes.append(" ".join(m.group(0).split()))
+        f.note("request", said=" ".join(m.group(0).split()))
         t.take(m.start(), m.end())
     for m in t.matches(_WISH_RE):
         wish = " ".join(m.group(0).split())
-        f.notes.append(wish if _CARE_WISHED.search(wish)
-                       else f"{wish} (asked for, not a current medication)")
+        asked = _CONTRACEPTION_WISHED.search(m.group(0))
+        if asked:           # "wants birth control": contraception is the question, read later
+            t.take(m.start(), m.start() + asked.start())
+            continue
+        f.note("request" if _CARE_WISHED.search(wish) else "asked_for_drug", said=wish)
         t.take(m.start(), m.end())
     for m in t.matches(_REQUEST_RE):
         t.take(m.start(), m.end())
 
 
+# A guess the writer corrects at once: "genital herpes? no - herpes zoster T5" asks about the
+# zoster; the guess before "? no" is no condition of the patient.
+_CORRECTED_GUESS = re.compile(r"[^,.;\n?]*\?[ \t]*(?:no|nope)\b[ \t]*[-\u2013\u2014,:][ \t]*", re.I)
+
+
 def read_questions(t: Text) -> None:
+    for m in t.matches(_CORRECTED_GUESS):
+        t.take(m.start(), m.end())
     for m in t.matches(_QUESTION_CLAUSE):
         t.take(m.start(), m.end())
 
@@ -183,7 +202,7 @@ def _stated_diagnosis(piece: str, f: Findings, first: bool) -> str:
         cleaned = clean_piece(part)
         if cleaned and (kept or not first) and (_DENIAL.match(cleaned)
                                                 or not is_condition_word(cleaned)):
-            f.notes.append(cleaned)
+            f.note("not_the_question", said=cleaned)
         elif cleaned:
             kept.append((sep if kept else "") + part)
         if m:
@@ -219,17 +238,17 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         raw = raw_piece.strip()
         said = " ".join(raw.split()).strip(" .!")
         if _CARE_NEED.match(said) or _EPISODE_CLAUSE.match(said):
-            f.notes.append(said)     # "needs IV abx", "2nd episode this month": no condition
+            f.note("care_need", said=said)     # "needs IV abx", "2nd episode this month": no condition
             continue
         at_goal = NOT_AT_GOAL.match(" " + raw)     # "LDL above goal", "BP not at target"
         if _ESCALATION_CLAUSE.match(raw) or (at_goal and not raw[at_goal.end() - 1:].strip(" .!")):
             escalate = True
-            f.notes.append(" ".join(raw.split()).strip(" .,!"))
+            f.note("care_need", said=" ".join(raw.split()).strip(" .,!"))
             continue
         tail = _ESCALATION_END.search(raw)
         if tail:      # "T2DM needs intensification": T2DM is asked about, the call is a note
             escalate = True
-            f.notes.append(" ".join(tail.group(0).split()))
+            f.note("care_need", said=" ".join(tail.group(0).split()))
             raw = "now " + raw[:tail.start()]
         need_stated = need_stated or bool(_NEED_CLAUSE.match(raw))
         # "PMH: AF on warfarin, COPD": the list goes on after the drug named with an item.
@@ -249,9 +268,13 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
             continue
         if ctx.negated or ctx.family or ctx.hypothetical or _NEGATIVE_CLAUSE.match(cleaned) \
                 or _ACTION_CLAUSE.match(raw) or _TEST_RESULT.match(cleaned) \
+                or _RISK_CLAUSE.match(cleaned) \
                 or _RATE_CLAUSE.match(" ".join(raw.split()).strip(" .")) \
                 or NOT_AT_GOAL.match(" " + cleaned):
-            f.notes.append(clean_piece(raw) or cleaned)
+            kind = ("family_history" if ctx.family else "hypothetical" if ctx.hypothetical
+                    else "negated" if ctx.negated or _NEGATIVE_CLAUSE.match(cleaned)
+                    else "not_the_question")
+            f.note(kind, said=clean_piece(raw) or cleaned)
         elif EXPLICIT_DIAGNOSIS.match(raw):
             f.values["diagnosis"] = cleaned if "diagnosis" not in f.values else (
                 f.values["diagnosis"] + ", " + cleaned)
@@ -273,18 +296,21 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
                   or (need_stated and _ADMISSION_CLAUSE.match(p))]
     if background and len(background) < len(f.diagnosis_candidates):
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in background]
-        f.notes.extend(background)
+        for x in background:
+            f.note("background", said=x)
     if complaints and len(complaints) < len(f.diagnosis_candidates):
         # "c/o dysuria x2d, uncomplicated UTI": the named condition is the question, the
         # complaint its symptom. ("c/o insomnia, HTN": the complaint is the question, above.)
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in complaints]
         focus = [p for p in focus if p not in complaints]
-        f.notes.extend(complaints)
+        for x in complaints:
+            f.note("symptom", said=x)
     symptoms = [p for p in f.diagnosis_candidates if p not in focus and _coded_symptom(p)]
     if symptoms and len(symptoms) < len(f.diagnosis_candidates):
         # "3 days of dysuria, acute cystitis": the condition named explains the symptom.
         f.diagnosis_candidates = [p for p in f.diagnosis_candidates if p not in symptoms]
-        f.notes.extend(symptoms)
+        for x in symptoms:
+            f.note("symptom", said=x)
     if focus and len(focus) < len(f.diagnosis_candidates):
         # "HTN, DM2, new gout flare": the unmarked conditions are background to the question.
         history += [p for p in f.diagnosis_candidates if p not in focus]
@@ -308,12 +334,18 @@ def read_leftover(t: Text, f: Findings, dx_segments: list[tuple[int, int]]) -> N
         first = min(named, key=lambda x: _position(left, x))
         history += [x for x in named if x != first]
         f.diagnosis_candidates = [first]
-        f.notes.append(f"read as the question: {first}; "
-                       f"{', '.join(x for x in named if x != first)} taken as background "
-                       "(say so if the prescription is for another)")
+        f.note("read_as_question", first=first,
+               others=", ".join(x for x in named if x != first))
     elif soft:
         history += soft
     _flare_of_the_history(f, history)
+    if f.diagnosis_explicit and "diagnosis" in f.values and f.diagnosis_candidates:
+        # "HTN, asthma, dx acne": the question is stated; the other conditions named (coded, no
+        # symptom, no differential "X vs Y") are the patient's: they were dropped, and with
+        # them their checks.
+        history += [c for c in f.diagnosis_candidates if not _DIFFERENTIAL.search(c)
+                    and (coded := code_diagnosis(c)) is not None and not coded.code.startswith("R")]
+        f.diagnosis_candidates = []
     if history and not f.diagnosis_candidates and "diagnosis" not in f.values and not dx_segments:
         f.diagnosis_candidates = history     # only history given: that is what is asked about
     elif history:
@@ -379,8 +411,8 @@ def _urine_infection(f: Findings, left: str) -> None:
         return
     test = _POSITIVE_URINE_TEST.search(left.replace("\x00", " "))
     if test:
-        f.notes.append(f"{', '.join(f.diagnosis_candidates)} with {test.group(0).strip()}: "
-                       "read as a urinary tract infection")
+        f.note("urine_test", conditions=", ".join(f.diagnosis_candidates),
+               test=test.group(0).strip())
         f.diagnosis_candidates = ["urinary tract infection"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.extract import demographics as demo
-from assistant.extract.allergies import read_allergies
+from assistant.extract.allergies import arrow_reactions, read_allergies
 from assistant.extract.korean import to_reading_text
 from assistant.extract.typos import fix_cue_typos
 from assistant.extract.diagnosis import read_leftover, read_questions, read_requests
@@ -38,6 +38,7 @@ class Extractor:
         if _CORRECTION.match(stripped):
             f.correction = True
             stripped = re.sub(r"^\s*\w+\s*[:\-]\s*", "", stripped)
+        stripped = arrow_reactions(stripped, self._find)    # "sulfa -> rash": an allergy
         t = Text(normalise_sections(stripped))          # chart headers -> labels
         for m in t.matches(PATIENT_HEADER_RE):
             t.take(m.start(), m.end())

@@ -60,7 +60,7 @@ def _number(text: str) -> float:
 
 def _record(f: Findings, name: str, value, said: str, ok: bool) -> None:
     if not ok:
-        f.notes.append(f"{name} '{said.strip()}' is out of range; not used")
+        f.note("out_of_range", field=name, said=said.strip())
         f.rejected[name] = said.strip()
         return
     f.values.setdefault(name, value)

@@ -122,9 +122,17 @@ def _replace_names(text: str) -> str:
 
 _D = r"\u27e6[DA]:[^\u27e7]+\u27e7"
 _X = r"\u27e6X:[^\u27e7]+\u27e7"
+# A dose written after a drug ("암로디핀 5mg", "메트포르민 500mg 1일 2회") belongs to it.
+_DOSE = (r"(?:\s*\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|㎎|밀리그램|IU|단위))?"
+         r"(?:\s*(?:daily|bid|tid|qid)(?![A-Za-z]))?")
+_D = rf"{_D}{_DOSE}"
 _DRUG_LIST = rf"(?:{_D})(?:\s*(?:,|및|와|과|/|그리고)\s*(?:{_D}))*"
 _TAKING = r"(?:을|를)?\s*(?:흡입기\s*)?(?:복용|투여|사용|투약|처방받아\s*복용|먹고\s*있)\s*(?:중|하고\s*있|함)?" \
           r"(?:임|이다|입니다|이며|이고|음)?"
+_TAKE_VERB = r"(?:복용|투여|사용|투약)"
+_RELATIVE = (r"부친|모친|아버지|어머니|아빠|엄마|부모님?|형제|자매|형|누나|언니|오빠|남동생|여동생|"
+             r"동생|외할아버지|외할머니|조부|조모|삼촌|외삼촌|이모|고모|아들|딸")
+# ("할머니"/"할아버지" alone is how an elderly patient is named: read as the sex below.)
 _NONE = r"없(?:음|습니다|다|고|으며|어요)"
 _UNKNOWN = r"(?:모름|불명|미상|알\s*수\s*없음|확인\s*안\s*됨|미확인)"
 _MED_WORD = r"(?:현재\s*)?(?:복용\s*중인\s*약(?:물)?|복용\s*약(?:물)?|복용약|투약\s*중인\s*약|상용약)"
@@ -140,6 +148,29 @@ def _taken(drugs: str) -> str:
 
 # Ordered rewrite rules: (pattern, replacement). Placeholders from _replace_names are in place.
 _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
+    # how often: "1일 2회", "하루 세 번" -> bid, tid (before durations read "1일" as one day)
+    (r"(?:1\s*일|하루(?:에)?)\s*([1-4]|한|두|세|네)\s*(?:회|번)",
+     lambda m: " " + {"1": "daily", "한": "daily", "2": "bid", "두": "bid", "3": "tid",
+                      "세": "tid", "4": "qid", "네": "qid"}[m.group(1)] + " "),
+    # stopped for a reason named first: "기침 때문에 ACE 억제제 중단"
+    (rf"({_X})\s*(?:때문에|으로\s*인해|로\s*인해)\s*({_DRUG_LIST})\s*(?:을|를)?\s*(?:{_TAKE_VERB}\s*)?"
+     r"(?:중단|중지|끊음)(?:함|했음|하였음|됨)?",
+     lambda m: f" stopped {_taken(m.group(2))} due to {m.group(1)}, "),
+    # a drug stopped or not taken, before "X 복용" reads it as taken ("나프록센 복용 중단",
+    # "이부프로펜 복용 안 함", "와파린 끊음")
+    (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*(?:하다가?|하던\s*중|하던)?\s*)?"
+     r"(?:중단|중지|끊(?:음|었음|었다|었고|었으며|은\s*지\s*\d+\s*(?:년|개월|주|일)(?:\s*(?:됨|되었음|지남))?))"
+     r"(?:함|했음|하였음|됨|했고|하였고)?",
+     lambda m: f" stopped {_taken(m.group(1))}, "),
+    # why a drug was stopped: "근육통 때문에 중단" (stopped because of myalgia)
+    (rf"({_X})\s*(?:때문에|으로\s*인해|로\s*인해|으로|로)\s*(?:{_TAKE_VERB}\s*)?(?:중단|중지|끊음)"
+     r"(?:함|했음|하였음|됨)?", r" stopped due to \1, "),
+    # what the clinician wants treated: "이상지질혈증 치료 원함"
+    (rf"({_X})\s*(?:에\s*대한\s*)?(?:치료|처방|약)\s*(?:을|를)?\s*(?:원함|원하(?:고|며|심|십니다|여)|"
+     r"희망|요청|필요)", r" wants treatment for \1, "),
+    (rf"({_DRUG_LIST})\s*(?:을|를|은|는)?\s*(?:{_TAKE_VERB}\s*(?:안\s*(?:함|하고|하며|했음)|"
+     rf"하지\s*않(?:음|고|으며|는다|습니다)|않(?:음|고))|미복용|안\s*먹(?:음|고))",
+     lambda m: f" not on {_taken(m.group(1))}, "),
     # on X for Y: "협심증으로 이소소르비드 일질산염 복용 중"
     (rf"({_X})\s*(?:으로|로|때문에|에\s*대해|치료\s*위해|치료로)\s*({_DRUG_LIST})\s*{_TAKING}",
      lambda m: f" on {_taken(m.group(2))} for {m.group(1)} "),
@@ -151,6 +182,13 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
      rf"(?:{_NONE}|아님|아니(?:다|며|고)?|음성)", r" not allergic to \1 "),
     (rf"({_DRUG_LIST})\s*(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}"
      rf"\s*(?:있음|있다|있습니다|반응)?", r" allergic to \1 "),
+    # a drug or class written in Latin letters: "NSAID 알레르기 있음", "PCN 알레르기 없음"
+    (rf"(?<![A-Za-z])([A-Za-z][A-Za-z0-9\-]{{1,30}}(?:\s+[A-Za-z][A-Za-z0-9\-]{{1,30}})?)\s*"
+     rf"(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}\s*(?:은|는|이|가)?\s*"
+     rf"(?:{_NONE}|아님|아니(?:다|며|고)?|음성)", r" not allergic to \1 "),
+    (rf"(?<![A-Za-z])([A-Za-z][A-Za-z0-9\-]{{1,30}}(?:\s+[A-Za-z][A-Za-z0-9\-]{{1,30}})?)\s*"
+     rf"(?:에\s*(?:대한|대해)?\s*)?{_ALLERGEN_REACTION}\s*(?:있음|있다|있습니다|반응)?",
+     r" allergic to \1 "),
     (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_NONE}", " no drug allergies "),
     (rf"{_ALLERGY_WORD}\s*(?:는|은|:|：)?\s*{_UNKNOWN}", " allergies unknown "),
     (rf"{_ALLERGY_WORD}\s*(?:력|병력)?\s*[:：]", "\nAllergies: "),
@@ -159,9 +197,18 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (rf"{_MED_WORD}\s*(?:은|는|:|：)?\s*{_UNKNOWN}", " meds unknown "),
     (rf"{_MED_WORD}\s*[:：]", "\nMeds: "),
     (r"(?:먹는|복용하는)\s*약\s*(?:은|이)?\s*" + _NONE, " no meds "),
+    (r"(?:약|약물)\s*(?:복용|투약)\s*(?:은|는|이)?\s*" + _NONE, " no meds "),
     # diagnosis and history labels
     (r"(?:주\s*)?(?:진단명?|상병명?|병명)\s*(?:은|는)?\s*[:：]", "\nDiagnosis: "),
+    # a relative's condition is family history ("아버지 심근경색 가족력", "모친 유방암"), never the
+    # patient's; "가족력: 당뇨" the same
+    (rf"(?:{_RELATIVE})\s*(?:의|이|가|에게|도|쪽)?\s*({_X})\s*(?:가족력|병력|있음|있었음)?",
+     r" family history of \1, "),
+    (rf"가족력\s*(?:으로|은|는|:|：)?\s*({_X})", r" family history of \1, "),
     (rf"({_X})\s*(?:의\s*)?(?:과거력|병력|기왕력)(?:이|가)?\s*(?:있음|있는|있으며)?", r" history of \1 "),
+    # "과거 위궤양", "이전 뇌졸중": a past condition is history, not the question
+    (rf"(?:과거|이전|예전)(?:에)?\s*(?!력|병력)({_X})", r" history of \1 "),
+    (rf"{_PMH_WORD}[:：]?\s*{_NONE}", " no past medical history "),
     (rf"{_PMH_WORD}[:：]", "\nPMH: "),
     (_PMH_WORD, " history of "),
     (rf"({_X})\s*가족력", r" family history of \1 "),
@@ -175,7 +222,11 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"임신\s*(?:여부|상태)?\s*(?:는|은)?\s*" + _UNKNOWN, " pregnancy unknown "),
     (r"임신\s*(?:중|상태|양성)", " pregnant "),
     (r"폐경\s*(?:후|이후|됨|여성|상태)?", " postmenopausal "),
-    (r"수유\s*(?:중|부)", " breastfeeding "),
+    # "산후 3개월", "출산 후 6주": postpartum (before durations read "3개월" as how long)
+    (r"(?:산후|출산\s*후|분만\s*후)\s*(\d{1,2})\s*(개월|주|일)\s*(?:째|차)?",
+     lambda m: f" {m.group(1)} {dict(개월='months', 주='weeks', 일='days')[m.group(2)]} postpartum "),
+    (r"(?:산후|출산\s*후|분만\s*후)(?![가-힣])", " postpartum "),
+    (r"(?:모유\s*)?수유\s*(?:중|부)", " breastfeeding "),
     # age, weight, sex
     (r"나이\s*[:：]?\s*(\d{1,3})\s*세?", r" \1 yo "),
     (r"생후\s*(\d{1,2})\s*개월", r" \1 months old "),
@@ -200,6 +251,9 @@ _RULES: list[tuple[re.Pattern, object]] = [(re.compile(p), r) for p, r in [
     (r"(\d{1,3})\s*(?:주일?|週)\s*(?:전부터|째|간|동안|정도)?(?![가-힣])", r" x \1 weeks "),
     (r"(\d{1,3})\s*일\s*(?:전부터|째|간|동안|정도)?(?![가-힣])", r" x \1 days "),
     (r"(\d{1,2})\s*년\s*(?:전부터|째|간|동안)?(?![가-힣])", r" x \1 years "),
+    # "조절 안 됨" (uncontrolled), "심함" (severe)
+    (r"조절\s*(?:안\s*됨|안\s*되는|안됨|불량|되지\s*않음|되지\s*않는)", " uncontrolled "),
+    (r"(?<![가-힣])심(?:함|한|하게|하다|합니다)(?![가-힣])", " severe "),
     # side and conjunctions
     (r"및|그리고", ", "),
     (r"[、，]", ", "),
@@ -218,7 +272,7 @@ _PARTICLES = re.compile(
 _FILLER_KO = re.compile(
     r"(?<![가-힣])(?:환자|환아|님|씨|입니다|있음|있습니다|현재|내원|내원함|방문|진단됨|진단|상태|"
     r"증상|소견|확인됨|있고|있으며|하였음|했음|함|중|그|이|저|좀|요|바랍니다|감사합니다|"
-    r"안녕하세요|새로|새로운|최근|오늘|어제|처음|"
+    r"안녕하세요|새로|새로운|최근|오늘|어제|처음|외|그\s*외|이\s*외|기타|그\s*밖(?:의|에)?|"
     # places of care: read from the raw text by assistant.setting, never a diagnosis
     r"입원|입원함|입원중|입원\s*중|중환자실|집중치료실|응급실|병동|외래)(?![가-힣])")
 

@@ -72,6 +72,9 @@ _UNKNOWN_LIST_RE = re.compile(rf"\b({_FIELD_WORD}(?:\s*(?:,|and|&|/)\s*{_FIELD_W
                               rf"(?:are |is |all |both )*(?::\s*)?{UNKNOWN_WORDS}", re.I)
 
 
+_SENTENCE_AFTER_DX = re.compile(r"(?<!\b[A-Za-z])(?<!\bst)(?<!\bvs)(?<!\bdr)(?<!\bno)\.(?=\s+\S)", re.I)
+
+
 def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
     if name in demographics.PARSERS:
         # One value: "Age: 60, male, UTI" must leave "male, UTI" for the other readers.
@@ -87,6 +90,10 @@ def _value_end(t: Text, name: str, start: int, nxt: int) -> int:
     # ("Diagnosis: hypertension; in every rationale field copy ...").
     semi = t.s.find(";", start, end)
     end = semi if semi >= 0 else end
+    # ... nor past the end of a sentence ("Diagnosis: acne. 30F, HTN, asthma"): no ICD-10-CM
+    # title holds a period followed by a space; an abbreviation ("St. John's") does.
+    stop = _SENTENCE_AFTER_DX.search(t.s, start, end)
+    end = stop.start() if stop else end
     # ... or where another "Something:" label starts a new sentence.
     other = _NEXT_LABEL.search(t.s, start, end)
     return other.start() + 1 if other else end
@@ -144,7 +151,9 @@ def read_labels(t: Text, f: Findings, finder: DrugFinder | None = None) -> list[
 # Where a history list ends: another fact starts ("PMH: HTN, AF, on warfarin, NKDA").
 _COMORBIDITY_STOP = re.compile(
     r"^(?:on|takes?|taking|using|meds?|medications?|current|allerg\w*|nkda|nka|nkma|no known|"
-    r"no (?:drug |medication )?allerg\w*|c/o|complain\w*|presents?|presenting|here|now|new|today|"
+    r"no (?:drug |medication )?allerg\w*|not (?:allergic|on|taking|currently)|"
+    r"no (?:regular |current |other )?(?:meds?|medications?|medicines|drugs)|nil meds|stopped|"
+    r"was on|previously on|c/o|complain\w*|presents?|presenting|here|now|new|today|"
     r"dx|diagnos\w*|needs?|wants?|pregnant|not pregnant|\d)\b", re.I)
 # "AF on warfarin": the condition is history, the drug is left for the medication reader.
 _ON_DRUG = re.compile(r"\s+(?:on|taking|takes|using|maintained on|treated with)\s+", re.I)

@@ -86,8 +86,22 @@ def names_a_drug(item: str, finder: DrugFinder,
 
 # "not on warfarin", "no longer taking metformin", "stopped amlodipine": not taken now.
 _NOT_TAKEN_CUE = re.compile(r"\b(?:(?:not|isn'?t|is not|never been|never|no longer|not currently)\s+"
-                            r"(?:on|taking|takes|using|uses|taken)|stopped|discontinued|came off)\s+"
+                            r"(?:on|taking|takes|using|uses|taken)|stopped|discontinued|came off|"
+                            # in the past: "was on naproxen", "previously on", "used to take"
+                            r"(?:was|were|had been)\s+(?:on|taking)|previously\s+(?:on|took|taking)|"
+                            r"formerly\s+on|used\s+to\s+(?:take|be\s+on)|"
+                            # tried before: "tried sertraline and citalopram without benefit"
+                            r"(?:has\s+|have\s+)?(?:tried|trialled|trialed))\s+"
                             r"(?:(?:any|her|his|their)\s+)?", re.I)
+# "naproxen stopped due to GI bleed", "..., d/c'd": the drug before the word that stops it.
+_STOPPED_AFTER = re.compile(r"[ \t]*[,\-\u2013]?[ \t]*(?:(?:was|were|since|now|then)[ \t]+)?(?:stopped|"
+                            r"discontinued|d/c'?d|ceased|held|withdrawn|previously|in the past|"
+                            r"formerly)\b"
+                            # when: "stopped last month", "stopped 2 weeks ago"
+                            r"(?:[ \t]+(?:last|this|in)[ \t]+\w+|[ \t]+\d+[ \t]*\w+[ \t]+ago|"
+                            r"[ \t]+(?:recently|yesterday))?", re.I)
+_DRUG_CLASSES = frozenset(vocabulary()["allergen_classes"])
+_REASON_ONLY = re.compile(r"(?:due to|because(?: of)?|secondary to|after)\s+", re.I)
 # Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
 _WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
                             r"secondary to)\s+", re.I)
@@ -99,18 +113,73 @@ def read_not_taken(t: Text, f: Findings, finder: DrugFinder) -> None:
     for m in islice(t.matches(_NOT_TAKEN_CUE), MAX_CUES):
         end = sentence_end(t.s, m.end())
         why = _WHY_NOT_TAKEN.search(t.s, m.end(), end)
+        # A class stopped is a note too ("stopped ACE inhibitors due to cough").
         items, item_end = read_list(t, m.end(), why.start() if why else end,
-                                    lambda item: names_a_drug(item, finder),
+                                    lambda item: names_a_drug(item, finder)
+                                    or item.lower() in _DRUG_CLASSES,
                                     products=lambda x: is_known_drug(finder, x))
         if not items:
+            # "..., stopped due to myalgia": the drug was named before; the reason is no
+            # condition to treat.
+            reason = _REASON_ONLY.match(t.s, m.end()) if m.group(0).lower().startswith(
+                ("stopped", "discontinued")) and _drug_before(t, m.start(), finder) is None \
+                else None
+            if reason:
+                end = _COND_END.search(t.s, reason.end())
+                end = end.start() if end else len(t.s)
+                f.note("not_taken", said=" ".join(t.s[m.start():end].split()))
+                t.take(m.start(), end)
             continue
-        if why and item_end == why.start():
-            reason_end = _COND_END.search(t.s, why.end())
-            item_end = reason_end.start() if reason_end else len(t.s)
-            if why.group("why").lower() == "for":
-                add_comorbidity(f, treated_condition(t.s[why.end():item_end]))
-        f.notes.append(" ".join(t.s[m.start():item_end].split()))
+        item_end = _stopped_reason(t, f, item_end, why)
+        f.note("not_taken", said=" ".join(t.s[m.start():item_end].split()))
         t.take(m.start(), item_end)
+    for m in t.matches(_STOPPED_AFTER):
+        if "," in m.group(0):
+            continue     # "on amlodipine, stopped ramipril": the stop is another clause's
+        drug = _drug_before(t, m.start(), finder)
+        if drug is None:
+            continue
+        # "warfarin held for surgery": after the stop word, "for" gives its reason.
+        why = _WHY_NOT_TAKEN.match(t.s, m.end())
+        end = _stopped_reason(t, f, m.end(), why, indication=False)
+        f.note("not_taken", said=" ".join(t.s[drug:end].split()))
+        t.take(drug, end)
+
+
+def _stopped_reason(t: Text, f: Findings, item_end: int, why: re.Match | None,
+                    indication: bool = True) -> int:
+    """Where a not-taken clause ends: its reason ("due to GI bleed") and a following "stopped
+    ..." ("was on naproxen, stopped due to GI bleed") are part of it. A condition it was for
+    is a comorbidity."""
+    after = _STOPPED_AFTER.match(t.s, item_end)
+    if after and (why is None or why.start() != item_end):
+        item_end = after.end()
+        why = _WHY_NOT_TAKEN.match(t.s, item_end)
+        indication = False
+    if why and item_end == why.start():
+        reason_end = _COND_END.search(t.s, why.end())
+        item_end = reason_end.start() if reason_end else len(t.s)
+        if indication and why.group("why").lower() == "for":
+            add_comorbidity(f, treated_condition(t.s[why.end():item_end]))
+        if after is None:      # "was on warfarin for AF, stopped after a bleed"
+            return _stopped_reason(t, f, item_end, None)
+    reason = re.match(r"[ \t]*\([^()\n]{1,60}\)", t.s[item_end:])    # "d/c'd (diarrhoea)"
+    return item_end + reason.end() if reason else item_end
+
+
+def _drug_before(t: Text, at: int, finder: DrugFinder) -> int | None:
+    """Where the drug written right before `at` starts (one or two words, not yet read)."""
+    words = list(re.finditer(r"[A-Za-z][\w-]*", t.s[max(0, at - 40):at]))
+    base = max(0, at - 40)
+    for n in (2, 1):
+        if len(words) < n:
+            continue
+        start = base + words[-n].start()
+        name = t.s[start:at].strip()
+        if t.free(start, at) and not re.search(r"[\n,;:.()/]", name) \
+                and names_a_drug(name, finder):
+            return start
+    return None
 
 
 def read_medications(t: Text, f: Findings, finder: DrugFinder,
@@ -136,7 +205,7 @@ def read_medications(t: Text, f: Findings, finder: DrugFinder,
                                         products=lambda x: is_known_drug(finder, x))
             denied = _DENIED.match(t.s, item_end) if items else None
             if denied:    # "on tamsulosin? no - not yet": asked about and denied
-                f.notes.append(f"not on {', '.join(items)}")
+                f.note("not_on", items=", ".join(items))
                 t.take(m.start(), denied.end())
                 continue
             if items:
@@ -299,7 +368,7 @@ def read_drug_mentions(t: Text, f: Findings, finder: DrugFinder,
             if _POISONING_AFTER.match(t.s[b:b + 30]):
                 continue     # "paracetamol overdose": the diagnosis names the drug
             if _CAUSE_BEFORE.search(t.s[max(0, a - 40):a]):
-                f.notes.append(f"{t.s[a:b]} (named as a cause, not a current medication)")
+                f.note("named_as_cause", drug=t.s[a:b])
                 t.take(a, b)
                 break
             found.append(t.s[a:b])

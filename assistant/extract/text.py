@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from assistant.labels import note_text
+
 
 class DrugMention(Protocol):
     input: str
@@ -40,6 +42,9 @@ class Findings:
     proceed: bool = False                 # "proceed", "go ahead": recommend with what is known
     correction: bool = False              # "Correction: ..." replaces lists instead of adding
     notes: list[str] = field(default_factory=list)     # understood but not checkable
+    # note -> (kind, arguments) in the label catalogue's "notes": how a reply in another
+    # language says it (the English text stays what the API returns).
+    note_kinds: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     # Conditions a current drug is said to be for ("on metformin for T2DM"): comorbidities,
     # unless the turn asks to do more for them ("..., needs intensification").
     treated: list[str] = field(default_factory=list)
@@ -59,6 +64,14 @@ class Findings:
         """Append list items (allergies, medications) not yet recorded."""
         current = self.values.get(name) or []
         self.values[name] = current + [x for x in items if x not in current]
+
+    def note(self, kind: str, **args: Any) -> str:
+        """Record a note of a catalogued kind (assistant/labels, "notes"), once."""
+        text = note_text(kind, **args)
+        if text not in self.notes:
+            self.notes.append(text)
+        self.note_kinds.setdefault(text, (kind, args))
+        return text
 
     def remove_items(self, name: str, items) -> None:
         """Drop list items read as something else (a comorbidity that turned out to be the
@@ -115,8 +128,10 @@ _LIST_STOP = re.compile(
 _DOSE_TAIL = re.compile(r"\s*\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|µg|g|ml|units?|iu|%|mmol)\b.*$", re.I)
 # How often, US and UK shorthand ("bd", "tds", "nocte": twice, three times daily, at night).
 FREQUENCY = (r"(?:(?:once|twice) daily|daily|once|twice|bid|tid|qid|qd|od|bd|tds|qds|nocte|mane|prn|"
+             r"qhs|hs|qam|qpm|qod|qday|q\d{1,2}h|at night|at bedtime|"
              r"nightly|weekly|monthly|every \w+|as needed)")
-_FREQ_TAIL = re.compile(rf"\s*\b(?:{FREQUENCY}|po|iv|im|sc)\b.*$", re.I)
+# "prenatal vitamins only": a word after the drug that is no part of its name.
+_FREQ_TAIL = re.compile(rf"\s*\b(?:{FREQUENCY}|po|iv|im|sc|only)\b.*$", re.I)
 _PAREN = re.compile(r"\([^)]*\)")
 # "allopurinol 300", "sertraline 100 for depression": a dose written without its unit is no part
 # of the name ("sertraline for 2 yrs" has none).

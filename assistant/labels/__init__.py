@@ -5,6 +5,9 @@ one JSON file per language: a new language is one new file with the same keys as
     labels(lang)              the catalogue for `lang` (en.json for a language without a file)
     text_language(text)       best guess of the language a source text is written in
                               ("fr", "ko" or "en"), to mark it as such behind "details"
+    note_text(kind, lang, **args)   a reading note ("notes" in the catalogue) in `lang`: the
+                              reader records the English one (the API's `notes`) with its kind
+                              and arguments, so a Korean reply can say it in Korean
 """
 
 from __future__ import annotations
@@ -60,3 +63,25 @@ def asked_fields(text: str) -> set[str]:
                 asked |= {f for f, q in lab["questions"].items()
                           if q.split(" (")[0].lower() in rest}
     return asked
+
+
+# Note arguments that name a field ("egfr", "pregnant"): shown with the catalogue's word for it.
+_FIELD_ARGS = ("field", "as_field", "kept_field")
+
+
+def _shown(value: Any, lab: dict[str, Any]) -> str:
+    if isinstance(value, bool):       # the only boolean field is the pregnancy status
+        return lab["patient"]["pregnant" if value else "not_pregnant"]
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def note_text(kind: str, lang: str = DEFAULT, **args: Any) -> str:
+    """A reading note of a catalogued kind, in `lang`. A kind missing from the catalogue is a
+    KeyError: every note the reader writes must be sayable in every language."""
+    lab = labels(lang)
+    fields = lab["note_fields"]
+    shown = {k: fields.get(str(v), str(v)) if k in _FIELD_ARGS else _shown(v, lab)
+             for k, v in args.items()}
+    return lab["notes"][kind].format(**shown)

@@ -3,6 +3,10 @@ consultation's language, and user text escaped."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from assistant import render
 from assistant.dialogue import Consultation, asked_fields
 from assistant.flagview import reason_parts, sources
@@ -165,3 +169,91 @@ def test_model_and_source_text_is_escaped_in_every_field(monkeypatch):
         out += render.nothing_survives(_consultation(), excluded, [flag], [], lang=lang)
         assert "<img" not in out.replace("\\<img", "")
         assert "![" not in out.replace("\\!\\[", "") and "](http" not in out.replace("\\](", "")
+
+
+# -- reading notes in the reply's language ----------------------------------------------------
+def test_a_korean_reply_says_a_ruled_out_allergy_in_korean_and_the_api_keeps_english(
+        make_assistant):
+    from assistant.answer_html import answer_html
+    a, _ = make_assistant(first(3))
+    [reply] = talk(a, ["45세 여자, 방광염, 페니실린 알레르기 없음, 임신 아님"])
+    rx = reply.result.to_dict()
+    assert rx["status"] == "needs_info"
+    # The API's notes are machine-readable and stay English; the reply says them in Korean.
+    assert rx["notes"] == ["not allergic to penicillin"]
+    assert "penicillin 알레르기 없음" in reply.content
+    assert "not allergic" not in reply.content
+    # The chat's answer panel shows the same Korean line.
+    html = answer_html(reply.result, "ko", reply.content)
+    assert "penicillin 알레르기 없음" in html and "not allergic" not in html
+
+
+def test_an_english_reply_keeps_the_english_note(make_assistant):
+    a, _ = make_assistant(first(3))
+    [reply] = talk(a, ["45 yo F, cystitis, not allergic to penicillin, not pregnant"])
+    assert "not allergic to penicillin" in reply.content
+
+
+# One consultation per reading-note kind the rules write (the reader's notes from the language
+# model are built the same way, in assistant/reading.py).
+NOTE_PHRASES = [
+    "45 yo F, cystitis, not allergic to penicillin, not pregnant",
+    "60 M, gout, PCN allergy - anaphylaxis, codeine (nausea)",
+    "60 M, gout, on tamsulosin? no - not yet",
+    "60 M, gout, stopped metformin due to GI upset",
+    "60 M, AKI secondary to ibuprofen, hypertension",
+    "60 M, gout, eGFR 500",
+    "60 M, gout, weight 900 kg",
+    "55 F, postmenopausal, UTI",
+    "30 F, planning pregnancy, acne",
+    "man in his 60s, gout",
+    "70 M, pneumonia, CURB-65 2",
+    "70 M, hypertension, BP 160/95, start amlodipine",
+    "70 M, HTN, wants something for sleep",
+    "70 M, T2DM, wants ozempic",
+    "70 M, cellulitis, needs IV abx",
+    "70 M, asthma, no fever, FHx of MI",
+    "T2DM on metformin, HFrEF",
+    "80F, dysuria and frequency, urine dip nitrite positive",
+    "80F, c/o dysuria x2d, uncomplicated UTI",
+]
+
+
+@pytest.mark.parametrize("text", NOTE_PHRASES)
+def test_every_reading_note_has_a_kind_said_in_korean(text):
+    import guardrails
+    from assistant.dialogue import fold
+    from assistant.extract import Extractor
+    from assistant.labels import note_text
+    c = fold([{"role": "user", "content": text}],
+             Extractor(guardrails.find_drug_mentions)).consultation
+    assert c.notes, text
+    for note in c.notes:
+        kind, args = c.note_kinds[note]          # every note the reader writes has its kind
+        assert note_text(kind, **args) == note   # the English text is the API's, unchanged
+        assert render.note_line(c, note, "ko") != note, (text, kind)
+    line = render.understood(c, "ko")
+    for fixed in ("not allergic", "allergy:", "not on ", "named as a cause", "out of range",
+                  "approximate", "asked for", "read as"):
+        assert fixed not in line, (text, line)
+
+
+def test_every_note_kind_has_the_same_arguments_in_every_language():
+    english = labels("en")["notes"]
+    for lang in languages():
+        for kind, template in labels(lang)["notes"].items():
+            assert (set(re.findall(r"\{(\w+)\}", template))
+                    == set(re.findall(r"\{(\w+)\}", english[kind]))), (lang, kind)
+
+
+def test_a_korean_reply_says_what_kind_of_clause_a_note_is():
+    import guardrails
+    from assistant.dialogue import fold
+    from assistant.extract import Extractor
+    c = fold([{"role": "user", "content": "45M, HTN, denies CP, FHx of MI, r/o PE, NKDA"}],
+             Extractor(guardrails.find_drug_mentions)).consultation
+    line = render.understood(c, "ko")
+    assert "없음(부정): denies CP" in line and "가족력: FHx of MI" in line
+    assert "가정·감별: r/o PE" in line
+    # The API's notes are the clauses as written.
+    assert c.notes == ["denies CP", "FHx of MI", "r/o PE"]
