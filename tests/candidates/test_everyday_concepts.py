@@ -126,3 +126,11 @@ def test_type_2_diabetes_on_metformin_adds_an_sglt2_inhibitor_or_glp1_agonist_be
     assert "insulin glargine" not in sl.names[:3]
     new = shortlist(Patient(age=50, sex="female"), Diagnosis(text="type 2 diabetes"))
     assert new.names[0] == "metformin"
+
+
+def test_long_term_antiplatelet_use_is_not_answered_with_an_anticoagulant():
+    """ICD-10-CM 2024: long-term anticoagulant use is Z79.01; Z79.02 is antithrombotics/
+    antiplatelets, so warfarin (first in the Z79.02 records) is held back with that reason."""
+    names, held, _ = _names("Long term (current) use of antithrombotics/antiplatelets", "Z79.02")
+    assert "warfarin" not in names and held["warfarin"].startswith("not for")
+    assert "clopidogrel" in names
