@@ -8,6 +8,7 @@ containing `guess` names the reading).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from guardrails import _interactions, _rules
 from guardrails._normalize import normalize
@@ -39,20 +40,27 @@ _NOT_HISTORY = re.compile(r"\b(prevent\w*|prophyla\w*|risk|family|no|not|denies|
 _CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)\b")
 
 
+@lru_cache(maxsize=1)
+def _history_matchers() -> tuple[tuple[str, ...], re.Pattern, frozenset[str]]:
+    """The code prefixes, words and marker drugs of a vascular history (rules.json, loaded once
+    per process): built once, not for every candidate the shortlist checks."""
+    r = _rules.load().doses.low_dose_aspirin
+    codes = tuple(c for c in r.vascular_codes + r.history_codes if not c.endswith("P"))
+    terms = re.compile(r"\b(" + "|".join(re.escape(t) for t in r.history_terms) + r")\b", re.I)
+    return codes, terms, frozenset(r.history_markers)
+
+
 def vascular_history(patient) -> str | None:
     """What says the patient has coronary, cerebrovascular or peripheral arterial disease (a
     comorbidity by code or words, or a current drug prescribed only for it), or None where
     nothing does: prevention is then primary (rules.json low_dose_aspirin.history_basis)."""
-    r = _rules.load().doses.low_dose_aspirin
-    codes = [c for c in r.vascular_codes + r.history_codes if not c.endswith("P")]
-    terms = re.compile(r"\b(" + "|".join(re.escape(t) for t in r.history_terms) + r")\b", re.I)
+    codes, terms, markers = _history_matchers()
     for text in patient.comorbidities or []:
         if not text or _NOT_HISTORY.search(text):
             continue
         found = [c for c in _CODE.findall(text.upper()) if not c.endswith("P")]
-        if any(c.startswith(p) for c in found for p in codes) or terms.search(text):
+        if any(c.startswith(codes) for c in found) or terms.search(text):
             return f"a known condition: {text}"
-    markers = set(r.history_markers)
     for name in patient.current_medications or []:
         drug = normalize(name)
         if drug.known and set(drug.ingredients) & markers:
