@@ -101,9 +101,9 @@ _STOPPED_AFTER = re.compile(r"[ \t]*[,\-\u2013]?[ \t]*(?:(?:was|were|since|now|t
                             r"(?:[ \t]+(?:last|this|in)[ \t]+\w+|[ \t]+\d+[ \t]*\w+[ \t]+ago|"
                             r"[ \t]+(?:recently|yesterday))?", re.I)
 _DRUG_CLASSES = frozenset(vocabulary()["allergen_classes"])
-_REASON_ONLY = re.compile(r"(?:due to|because(?: of)?|secondary to|after)\s+", re.I)
+_REASON_ONLY = re.compile(r"(?:due to|d/t|because(?: of)?|secondary to|after)\s+", re.I)
 # Why it was stopped or what it was for ("stopped metformin due to GI upset", "... for AF").
-_WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|because(?: of)?|as|after|since|following|"
+_WHY_NOT_TAKEN = re.compile(r"\s+(?P<why>for|due to|d/t|because(?: of)?|as|after|since|following|"
                             r"secondary to)\s+", re.I)
 
 

@@ -386,3 +386,11 @@ def test_a_guess_corrected_at_once_is_not_the_diagnosis(ex, text, dx):
 @pytest.mark.parametrize("text", ["19 F, wants birth control", "24 F requesting contraception"])
 def test_a_wish_for_contraception_is_the_question(ex, text):
     assert read(ex, text).diagnosis().text in ("birth control", "contraception")
+
+
+def test_d_t_gives_why_a_drug_was_stopped(ex):
+    """"d/t" is chart shorthand for "due to": the drug stopped is no current medication and
+    its reason is no diagnosis."""
+    c = read(ex, "stopped sertraline last month d/t nausea. 29F, GAD, not pregnant, NKDA")
+    assert not c.values.get("current_medications")
+    assert c.diagnosis().text.startswith("GAD") and "nausea" not in c.diagnosis().text
